@@ -1,0 +1,1 @@
+"""Review domain: roles, state transition tables, aggregation rules (综合审批意见). Pure Python."""

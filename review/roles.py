@@ -1,0 +1,30 @@
+"""Who is acting: every service function takes an Actor and checks it server-side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    APPLICANT = "applicant"  # 申请人
+    REVIEWER = "reviewer"  # 部门审批人员
+    ADMIN = "admin"  # 管理员
+    SYSTEM = "system"  # flows and the dispatcher acting on their own
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller: a user id, a role and, for reviewers, the department it belongs to."""
+
+    user_id: str
+    role: Role
+    department_code: str | None = None
+
+    @property
+    def label(self) -> str:
+        dept = f"@{self.department_code}" if self.department_code else ""
+        return f"{self.role.value}:{self.user_id}{dept}"
+
+
+SYSTEM_ACTOR = Actor(user_id="system", role=Role.SYSTEM)

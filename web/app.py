@@ -1,0 +1,18 @@
+"""FastAPI application factory: mounts the API routers and the public pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from web import api, public
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="onelicense 一业一证",
+        description="一业一证：一表申请、并联审批、综合许可证与公开核验",
+        version="0.1.0",
+    )
+    app.include_router(api.router)
+    app.include_router(public.router)
+    return app
