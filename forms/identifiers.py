@@ -1,0 +1,41 @@
+"""Check digits of Chinese identifiers: the USCC (GB 32100-2015) and the resident ID number (GB 11643-1999)."""
+
+from __future__ import annotations
+
+import re
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_SHAPE = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th character of a 统一社会信用代码 for its first 17 characters."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def uscc_problem(value: str) -> str | None:
+    """None when `value` is a well-formed USCC, else the reason in Chinese."""
+    if len(value) != 18:
+        return f"应为18位，实际为{len(value)}位"
+    if not _USCC_SHAPE.match(value):
+        return "含有不允许的字符（只能使用数字和除 I、O、S、V、Z 外的大写字母）"
+    if uscc_check_char(value[:17]) != value[17]:
+        return "校验码错误（GB 32100-2015）"
+    return None
+
+
+def id_number_check_char(first17: str) -> str:
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def id_number_problem(value: str) -> str | None:
+    if not _ID_SHAPE.match(value):
+        return "应为18位，前17位为数字，末位为数字或X"
+    if id_number_check_char(value[:17]) != value[17]:
+        return "校验码错误（GB 11643）"
+    return None

@@ -1,0 +1,147 @@
+"""Catalog entries as typed, immutable models: what the YAML files in forms/catalog/ contain."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from forms.expressions import Expression, parse_expression
+
+UpperCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
+LowerKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _as_expression(value: object) -> Expression:
+    return value if isinstance(value, Expression) else parse_expression(value)  # type: ignore[arg-type]
+
+
+Expr = Annotated[Expression, BeforeValidator(_as_expression)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    ENUM = "enum"
+    BOOLEAN = "boolean"
+    PHONE = "phone"
+    USCC = "uscc"  # 统一社会信用代码
+    ADDRESS = "address"
+    ID_NUMBER = "id_number"  # 居民身份证号码
+    EMAIL = "email"
+
+
+class Commitment(StrEnum):
+    """告知承诺 categories: what may be approved on the applicant's written commitment."""
+
+    FULL_TRUST = "全信任"
+    NON_CORE_TRUST = "非核心要件信任"
+    DEFERRED = "要件后补"
+
+
+class Severity(StrEnum):
+    BLOCKING = "blocking"
+    ADVISORY = "advisory"
+
+    @property
+    def label(self) -> str:
+        return {"blocking": "阻断", "advisory": "提示"}[self.value]
+
+
+class Department(_Entry):
+    code: UpperCode
+    name: Name
+
+
+class Section(_Entry):
+    code: LowerKey
+    name: Name
+
+
+class FieldSpec(_Entry):
+    key: LowerKey
+    label: Name
+    type: FieldType
+    section: LowerKey
+    required: bool = True
+    max_length: int | None = Field(default=None, gt=0, le=10000)
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    help: str | None = None
+
+    @property
+    def length_cap(self) -> int:
+        defaults = {FieldType.ADDRESS: 300, FieldType.TEXT: 200}
+        return self.max_length or defaults.get(self.type, 100)
+
+
+class Material(_Entry):
+    code: LowerKey
+    name: Name
+
+
+class PermitMaterial(_Entry):
+    code: LowerKey
+    core: bool
+
+
+class Rule(_Entry):
+    check: Expr
+    severity: Severity
+    message: Name
+
+
+class Permit(_Entry):
+    code: UpperCode
+    name: Name
+    department: UpperCode
+    statutory_days: int = Field(gt=0, le=365)
+    promised_days: int = Field(gt=0, le=365)
+    validity_years: int | None = Field(default=None, gt=0, le=50)
+    mandatory: bool = True
+    commitment: Commitment | None = None
+    supplement_days: int | None = Field(default=None, gt=0, le=365)
+    fields: tuple[LowerKey, ...]
+    materials: tuple[PermitMaterial, ...] = ()
+    follows: tuple[UpperCode, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+
+class IndustryPermit(_Entry):
+    permit: UpperCode
+    when: Expr | None = None
+
+
+class Industry(_Entry):
+    code: UpperCode
+    name: Name
+    description: str | None = None
+    permits: tuple[IndustryPermit, ...]
+
+    @property
+    def condition_keys(self) -> list[str]:
+        """Field keys the industry's conditions ask about, in first-use order."""
+        keys: list[str] = []
+        for item in self.permits:
+            if item.when is not None:
+                keys.extend(k for k in sorted(item.when.names) if k not in keys)
+        return keys
+
+
+class Catalog(_Entry):
+    procedure_steps: tuple[str, ...]
+    departments: dict[str, Department]
+    sections: dict[str, Section]
+    fields: dict[str, FieldSpec]
+    materials: dict[str, Material]
+    permits: dict[str, Permit]
+    industries: dict[str, Industry]
