@@ -1,0 +1,199 @@
+"""The signing key set: Ed25519 keys in ``<data_dir>/keys/``, created on first use, rotated without breaking old
+licenses, published as a JWKS document (RFC 7517/8037) at ``/.well-known/onelicense-keys.json``.
+
+Folder layout: one ``<kid>.pem`` (PKCS#8, mode 0600) per key and an ``ACTIVE`` file naming the key that signs new
+tokens. The key id is the hex of the first 4 bytes of SHA-256 over the raw public key: short because it travels in
+every QR code; rotation refuses a colliding id.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from licenses.errors import KeyStoreError, UnknownKey
+
+KID_BYTES = 4
+_ACTIVE_FILE = "ACTIVE"
+_LOCK_FILE = ".lock"
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).digest()[:KID_BYTES].hex()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """Public keys by kid, plus the active private key when this process may sign."""
+
+    public_keys: Mapping[str, Ed25519PublicKey]
+    active_kid: str | None = None
+    _private: Ed25519PrivateKey | None = field(default=None, repr=False)
+
+    def public_key(self, kid: str) -> Ed25519PublicKey:
+        try:
+            return self.public_keys[kid]
+        except KeyError:
+            raise UnknownKey(kid) from None
+
+    def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        if self._private is None or self.active_kid is None:
+            raise KeyStoreError("该密钥集只有公钥，不能签发")
+        return self.active_kid, self._private
+
+    def to_jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid, public in sorted(self.public_keys.items()):
+            raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            keys.append(
+                {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "alg": "EdDSA",
+                    "use": "sig",
+                    "kid": kid,
+                    "x": _b64url(raw),
+                    "status": "active" if kid == self.active_kid else "retired",
+                }
+            )
+        return {"keys": keys}
+
+    @classmethod
+    def from_jwks(cls, document: Mapping[str, Any]) -> KeySet:
+        """A verify-only key set from a published JWKS document; every kid is checked against its key."""
+        public: dict[str, Ed25519PublicKey] = {}
+        active = None
+        try:
+            for entry in document["keys"]:
+                if entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
+                    continue
+                key = Ed25519PublicKey.from_public_bytes(_b64url_decode(entry["x"]))
+                if key_id(key) != entry["kid"]:
+                    raise KeyStoreError(f"公钥 {entry['kid']} 的编号与公钥内容不符")
+                public[entry["kid"]] = key
+                if entry.get("status") == "active":
+                    active = entry["kid"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KeyStoreError(f"公钥集格式错误：{exc}") from exc
+        return cls(public, active)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(folder / _LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_private(folder: Path, taken: set[str]) -> str:
+    while True:
+        private = Ed25519PrivateKey.generate()
+        kid = key_id(private.public_key())
+        if kid not in taken:
+            break
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return kid
+
+
+def _set_active(folder: Path, kid: str) -> None:
+    tmp = folder / f".{_ACTIVE_FILE}.{os.getpid()}"
+    tmp.write_text(kid + "\n", encoding="ascii")
+    os.replace(tmp, folder / _ACTIVE_FILE)
+
+
+def _read(folder: Path) -> KeySet:
+    public: dict[str, Ed25519PublicKey] = {}
+    privates: dict[str, Ed25519PrivateKey] = {}
+    for path in sorted(folder.glob("*.pem")):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyStoreError(f"私钥文件 {path} 权限过宽（{oct(mode)}），应为 0600")
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise KeyStoreError(f"{path} 不是 Ed25519 私钥")
+        kid = key_id(private.public_key())
+        if kid != path.stem:
+            raise KeyStoreError(f"{path} 的文件名与密钥编号 {kid} 不符")
+        privates[kid] = private
+        public[kid] = private.public_key()
+    active_path = folder / _ACTIVE_FILE
+    active = active_path.read_text(encoding="ascii").strip() if active_path.exists() else None
+    if active is not None and active not in privates:
+        raise KeyStoreError(f"当前密钥 {active} 在 {folder} 中不存在")
+    return KeySet(public, active, privates.get(active) if active else None)
+
+
+def load_keyset(folder: Path, *, create: bool = True) -> KeySet:
+    """The key set in `folder`; on first use (no active key) a key is generated when `create` is true."""
+    if (folder / _ACTIVE_FILE).exists() or not create:
+        if not folder.exists():
+            raise KeyStoreError(f"密钥目录 {folder} 不存在")
+        return _read(folder)
+    with _locked(folder):
+        if not (folder / _ACTIVE_FILE).exists():
+            kid = _write_private(folder, set())
+            _set_active(folder, kid)
+        return _read(folder)
+
+
+def rotate_key(folder: Path) -> str:
+    """Generate a new active key; earlier keys stay in the set so the licenses they signed still verify."""
+    with _locked(folder):
+        taken = {path.stem for path in folder.glob("*.pem")}
+        kid = _write_private(folder, taken)
+        _set_active(folder, kid)
+        return kid
+
+
+_cache: dict[Path, tuple[int, KeySet]] = {}
+
+
+def cached_keyset(folder: Path) -> KeySet:
+    """load_keyset, re-read only when the folder changed (a rotation by another process renames ACTIVE in)."""
+    folder = folder.resolve()
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = -1
+    hit = _cache.get(folder)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    keyset = load_keyset(folder)
+    if stamp == -1:  # the load created the folder (under the lock, so a racing creator made the same key)
+        stamp = folder.stat().st_mtime_ns
+    _cache[folder] = (stamp, keyset)  # the stamp from before the read: a change during it reloads next time
+    return keyset
+
+
+def write_jwks(keyset: KeySet, path: Path) -> None:
+    path.write_text(json.dumps(keyset.to_jwks(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

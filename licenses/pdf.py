@@ -1,0 +1,57 @@
+"""The PDF certificate: ``templates/license.html.j2`` rendered by WeasyPrint with an embedded CJK font.
+
+Fonts come from fontconfig (Debian's fonts-noto-cjk: "Noto Sans CJK SC", "Noto Serif CJK SC"); WeasyPrint
+embeds the subset used. The font configuration and the Jinja2 environment are kept per process so a warm render
+does not rescan the fonts.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from datetime import date, datetime
+from pathlib import Path
+
+import jinja2
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from licenses.document import LicenseDocument
+from licenses.qr import qr_png
+
+TEMPLATE = "license.html.j2"
+
+
+def cn_date(value: date | datetime) -> str:
+    """2025年3月4日"""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+@functools.cache
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cn_date"] = cn_date
+    return env
+
+
+@functools.cache
+def _font_config() -> FontConfiguration:
+    return FontConfiguration()
+
+
+def render_license_html(document: LicenseDocument, verify_url: str, templates_dir: Path) -> str:
+    qr = base64.b64encode(qr_png(verify_url, box_size=8)).decode("ascii")
+    template = _environment(templates_dir).get_template(TEMPLATE)
+    return template.render(doc=document, qr_data_uri=f"data:image/png;base64,{qr}", verify_url=verify_url)
+
+
+def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path) -> bytes:
+    """PDF bytes of the certificate whose QR code holds `verify_url`."""
+    html = render_license_html(document, verify_url, templates_dir)
+    pdf = HTML(string=html, base_url=str(templates_dir)).write_pdf(font_config=_font_config())
+    assert pdf is not None  # write_pdf returns bytes when no target is given
+    return pdf

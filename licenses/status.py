@@ -1,0 +1,130 @@
+"""Status vocabulary (电子证照状态) and the rules deriving a permit's and the composite license's status.
+
+Stored statuses change only through lifecycle operations; 失效 (expired) is never stored, it is computed from
+``valid_until`` and the date of the check, so a license turns 失效 at midnight without any job running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from licenses.errors import TransitionNotAllowed
+
+
+class LicenseStatus(StrEnum):
+    VALID = "01"  # 有效
+    SUSPENDED = "02"  # 暂扣
+    WITHDRAWN = "03"  # 撤销
+    CANCELLED = "04"  # 注销
+    EXPIRED = "05"  # 失效 (computed, never stored)
+    REVOKED = "07"  # 吊销
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS: dict[LicenseStatus, str] = {
+    LicenseStatus.VALID: "有效",
+    LicenseStatus.SUSPENDED: "暂扣",
+    LicenseStatus.WITHDRAWN: "撤销",
+    LicenseStatus.CANCELLED: "注销",
+    LicenseStatus.EXPIRED: "失效",
+    LicenseStatus.REVOKED: "吊销",
+}
+
+# When several mandatory permits are not valid, the composite shows the most lasting reason first.
+_SEVERITY: tuple[LicenseStatus, ...] = (
+    LicenseStatus.REVOKED,
+    LicenseStatus.WITHDRAWN,
+    LicenseStatus.CANCELLED,
+    LicenseStatus.EXPIRED,
+    LicenseStatus.SUSPENDED,
+)
+
+
+class Operation(StrEnum):
+    """Lifecycle operations on a permit or a whole license."""
+
+    ISSUE = "issue"  # 新发
+    RENEW = "renew"  # 延续
+    SUSPEND = "suspend"  # 暂扣
+    RESTORE = "restore"  # 发还
+    WITHDRAW = "withdraw"  # 撤销
+    CANCEL = "cancel"  # 注销
+    REVOKE = "revoke"  # 吊销
+
+    @property
+    def label(self) -> str:
+        return OPERATION_LABELS[self]
+
+
+OPERATION_LABELS: dict[Operation, str] = {
+    Operation.ISSUE: "新发",
+    Operation.RENEW: "延续",
+    Operation.SUSPEND: "暂扣",
+    Operation.RESTORE: "发还",
+    Operation.WITHDRAW: "撤销",
+    Operation.CANCEL: "注销",
+    Operation.REVOKE: "吊销",
+}
+
+_ACTIVE = frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED})
+
+# operation → (stored statuses it may start from, stored status it leaves); renew keeps the status.
+TRANSITIONS: dict[Operation, tuple[frozenset[LicenseStatus], LicenseStatus | None]] = {
+    Operation.SUSPEND: (frozenset({LicenseStatus.VALID}), LicenseStatus.SUSPENDED),
+    Operation.RESTORE: (frozenset({LicenseStatus.SUSPENDED}), LicenseStatus.VALID),
+    Operation.WITHDRAW: (_ACTIVE, LicenseStatus.WITHDRAWN),
+    Operation.CANCEL: (_ACTIVE, LicenseStatus.CANCELLED),
+    Operation.REVOKE: (_ACTIVE, LicenseStatus.REVOKED),
+    Operation.RENEW: (_ACTIVE, None),
+}
+
+
+def next_status(operation: Operation, stored: LicenseStatus, target: str) -> LicenseStatus:
+    """The stored status after `operation`; raises TransitionNotAllowed naming `target` (e.g. the permit)."""
+    allowed_from, to = TRANSITIONS[operation]
+    if stored not in allowed_from:
+        raise TransitionNotAllowed(operation.label, stored.label, target)
+    return stored if to is None else to
+
+
+def permit_status(stored: LicenseStatus, valid_until: date | None, today: date) -> LicenseStatus:
+    """A permit's status on `today`: its stored status, or 失效 once a valid permit is past its last valid day."""
+    if stored is LicenseStatus.VALID and valid_until is not None and today > valid_until:
+        return LicenseStatus.EXPIRED
+    return stored
+
+
+@dataclass(frozen=True)
+class PermitState:
+    """What the composite derivation needs to know about one permit."""
+
+    code: str
+    status: LicenseStatus  # already derived with permit_status
+    mandatory: bool = True
+
+
+@dataclass(frozen=True)
+class CompositeStatus:
+    status: LicenseStatus
+    blocking: tuple[str, ...]  # codes of the mandatory permits that make the composite not valid
+
+    @property
+    def label(self) -> str:
+        return self.status.label
+
+
+def composite_status(license_stored: LicenseStatus, permits: Iterable[PermitState]) -> CompositeStatus:
+    """The composite license status (综合状态): 有效 only while the license and every mandatory permit is."""
+    blocking = [p for p in permits if p.mandatory and p.status is not LicenseStatus.VALID]
+    if license_stored is not LicenseStatus.VALID:
+        return CompositeStatus(license_stored, tuple(p.code for p in blocking))
+    if not blocking:
+        return CompositeStatus(LicenseStatus.VALID, ())
+    worst = min(blocking, key=lambda p: _SEVERITY.index(p.status))
+    return CompositeStatus(worst.status, tuple(p.code for p in blocking))

@@ -1,0 +1,57 @@
+"""Fixtures for the license tests: a fresh key folder and a realistic sample license built through the public API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from licenses.keys import KeySet, load_keyset
+from licenses.numbering import format_number
+
+BASE_URL = "http://127.0.0.1:8000"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def sample_document(
+    holder_name: str = "渝北区老街坊便利店",
+    permit_codes: tuple[str, ...] = ("FOOD_BUSINESS", "TOBACCO_RETAIL", "LIQUOR_RETAIL"),
+    serial: int = 123,
+) -> LicenseDocument:
+    number = format_number("500107", 2025, serial)
+    names = {
+        "FOOD_BUSINESS": ("食品经营许可", "SCJG", "区市场监督管理局"),
+        "TOBACCO_RETAIL": ("烟草专卖零售许可", "YCJ", "区烟草专卖局"),
+        "LIQUOR_RETAIL": ("酒类零售许可", "SWW", "区商务委员会"),
+        "FIRE_SAFETY_CHECK": ("公众聚集场所投入使用、营业前消防安全检查", "XFJY", "区消防救援支队"),
+        "PUBLIC_HEALTH": ("公共场所卫生许可", "WJW", "区卫生健康委员会"),
+        "HOTEL_SPECIAL_TRADE": ("旅馆业特种行业许可", "GAJ", "区公安局"),
+    }
+    permits = [
+        PermitEntry(code, *names[code], number="", issued_on=date(2025, 3, 14), valid_until=date(2030, 3, 13))
+        for code in permit_codes
+    ]
+    return LicenseDocument(
+        number=number,
+        holder_name=holder_name,
+        uscc="91500107MA5U3XYZ1K",
+        legal_representative="张三明",
+        business_address="重庆市渝北区龙溪街道金龙路1号",
+        industry_code="CONVENIENCE_STORE",
+        industry_name="便利店",
+        issued_at=datetime(2025, 3, 14, 9, 30, tzinfo=UTC),
+        authority_name="重庆高新区行政审批局",
+        permits=numbered_permits(number, permits),
+    )
+
+
+@pytest.fixture
+def key_folder(tmp_path: Path) -> Path:
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def keyset(key_folder: Path) -> KeySet:
+    return load_keyset(key_folder)

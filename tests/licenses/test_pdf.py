@@ -1,0 +1,74 @@
+"""The PDF certificate is read back as a user would: its text, its fonts, and the QR code on the rendered page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from licenses.document import LicenseDocument
+from licenses.keys import KeySet
+from licenses.pdf import render_license_html, render_pdf
+from licenses.qr import verify_url
+from licenses.token import sign_token, verify_token
+from licenses.verify import qr_texts_in_file, token_from_text
+from tests.licenses.conftest import BASE_URL, TEMPLATES, sample_document
+
+HOSTILE = '<script>alert("x")</script>&amp;<img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[LicenseDocument, str, Path, KeySet]:
+    from licenses.keys import load_keyset
+
+    keyset = load_keyset(tmp_path_factory.mktemp("keys"))
+    document = sample_document()
+    url = verify_url(BASE_URL, sign_token(document.signed_content(), keyset))
+    path = tmp_path_factory.mktemp("pdf") / "license.pdf"
+    path.write_bytes(render_pdf(document, url, TEMPLATES))
+    return document, url, path, keyset
+
+
+def test_text_layer_has_the_holder_the_uscc_and_every_permit(certificate) -> None:  # type: ignore[no-untyped-def]
+    document, _, path, _ = certificate
+    reader = pypdf.PdfReader(path)
+    assert len(reader.pages) == 1
+    text = "".join(reader.pages[0].extract_text().split())  # the title is letter-spaced
+    for expected in ("行业综合许可证", document.holder_name, document.uscc, document.number, document.authority_name):
+        assert expected in text
+    for permit in document.permits:
+        assert permit.number in text
+
+
+def test_a_cjk_font_is_embedded(certificate) -> None:  # type: ignore[no-untyped-def]
+    _, _, path, _ = certificate
+    embedded = []
+    for font in pypdf.PdfReader(path).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        for descendant in font.get("/DescendantFonts", [font]):
+            descriptor = descendant.get_object().get("/FontDescriptor")
+            if descriptor is None:
+                continue
+            descriptor = descriptor.get_object()
+            if any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                embedded.append(str(descriptor["/FontName"]))
+    assert any("CJK-SC" in name for name in embedded), embedded
+
+
+def test_the_qr_code_on_the_rendered_page_is_the_verify_url_and_its_token_verifies(certificate) -> None:  # type: ignore[no-untyped-def]
+    document, url, path, keyset = certificate
+    assert qr_texts_in_file(path) == [url]
+    assert verify_token(token_from_text(url), keyset).content == document.signed_content()
+
+
+def test_user_supplied_text_is_escaped(keyset: KeySet, tmp_path: Path) -> None:
+    document = sample_document(holder_name=HOSTILE)
+    url = verify_url(BASE_URL, sign_token(document.signed_content(), keyset))
+    html = render_license_html(document, url, TEMPLATES)
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    path = tmp_path / "hostile.pdf"
+    path.write_bytes(render_pdf(document, url, TEMPLATES))
+    text = pypdf.PdfReader(path).pages[0].extract_text()
+    assert '<script>alert("x")</script>' in text.replace("\n", "")

@@ -1,0 +1,57 @@
+"""Offline verification from every kind of input the CLI accepts, with no server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from licenses.errors import MalformedToken, NoQRCodeFound, SignatureInvalid
+from licenses.keys import KeySet
+from licenses.qr import qr_png, verify_url
+from licenses.token import sign_token
+from licenses.verify import token_from_text, verify_target
+from tests.licenses.conftest import BASE_URL, sample_document
+
+
+@pytest.fixture
+def url(keyset: KeySet) -> str:
+    return verify_url(BASE_URL, sign_token(sample_document().signed_content(), keyset))
+
+
+def test_token_from_url_token_and_path() -> None:
+    assert token_from_text("https://zw.example.gov.cn/v/12345?x=1#top") == "12345"
+    assert token_from_text("  12345\n") == "12345"
+    assert token_from_text("/v/12345") == "12345"
+    with pytest.raises(MalformedToken):
+        token_from_text("https://example.com/other/12345")
+
+
+def test_verify_a_url_and_a_bare_token(keyset: KeySet, url: str) -> None:
+    token = url.rsplit("/", 1)[1]
+    assert verify_target(url, keyset)[1].content.number == sample_document().number
+    assert verify_target(token, keyset)[1].content.number == sample_document().number
+
+
+def test_verify_a_png_of_the_qr_code(keyset: KeySet, url: str, tmp_path: Path) -> None:
+    path = tmp_path / "scan.png"
+    path.write_bytes(qr_png(url))
+    text, verified = verify_target(str(path), keyset)
+    assert text == url
+    assert verified.content.holder_name == sample_document().holder_name
+
+
+def test_an_image_without_a_qr_code(keyset: KeySet, tmp_path: Path) -> None:
+    path = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(path)
+    with pytest.raises(NoQRCodeFound):
+        verify_target(str(path), keyset)
+
+
+def test_a_qr_code_with_an_altered_token_is_rejected(keyset: KeySet, url: str, tmp_path: Path) -> None:
+    altered = url[:-3] + ("000" if url[-3:] != "000" else "111")
+    path = tmp_path / "fake.png"
+    path.write_bytes(qr_png(altered))
+    with pytest.raises(SignatureInvalid):
+        verify_target(str(path), keyset)
