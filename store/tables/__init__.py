@@ -1,0 +1,39 @@
+"""All SQLModel tables. Importing this package registers every table on `SQLModel.metadata`, which Alembic and
+the tests rely on: add new table modules to the import list below."""
+
+from sqlmodel import SQLModel
+
+# Deterministic constraint names, so migrations can drop or alter them on every database (SQLite batch mode
+# needs named constraints). Set before any table module is imported.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from store.tables import application, license, user  # noqa: E402  (after the naming convention)
+from store.tables.application import (  # noqa: E402
+    Application,
+    AuditEvent,
+    DecisionRecord,
+    DepartmentReview,
+    OutboxMessage,
+)
+from store.tables.user import User  # noqa: E402
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Application",
+    "AuditEvent",
+    "DecisionRecord",
+    "DepartmentReview",
+    "OutboxMessage",
+    "User",
+    "application",
+    "license",
+    "metadata",
+    "user",
+]

@@ -1,0 +1,167 @@
+"""State machines of an application and of a department review: enums with Chinese labels and the explicit
+tables of allowed transitions. Pure: the store checks every state change against these tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry a Chinese display label: `Member = "value", "标签"`."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class ApplicationStatus(LabelledEnum):
+    """Where an application stands (申请状态)."""
+
+    SUBMITTED = "submitted", "已提交"
+    IN_REVIEW = "in_review", "审查中"
+    SUPPLEMENT_REQUESTED = "supplement_requested", "待补正"
+    AWAITING_AGGREGATION = "awaiting_aggregation", "待汇总"
+    APPROVED = "approved", "准予许可"
+    REJECTED = "rejected", "不予许可"
+    ISSUED = "issued", "已发证"
+
+
+class ReviewStatus(LabelledEnum):
+    """Where one department's review stands (部门审查状态).
+
+    After the applicant amends, a review that asked for supplement goes back to PENDING with its round + 1:
+    the round number, not a separate status, tells a re-review (复审) from a first review."""
+
+    PENDING = "pending", "待受理"
+    CLAIMED = "claimed", "审查中"
+    APPROVED = "approved", "同意"
+    REJECTED = "rejected", "不同意"
+    SUPPLEMENT_REQUESTED = "supplement_requested", "需补正"
+
+    @property
+    def is_open(self) -> bool:
+        """True while the department still has to decide."""
+        return self in OPEN_REVIEW_STATUSES
+
+
+OPEN_REVIEW_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.CLAIMED})
+
+
+class Decision(LabelledEnum):
+    """What a reviewer decides (审查决定)."""
+
+    APPROVE = "approve", "同意"
+    REJECT = "reject", "不同意"
+    SUPPLEMENT = "supplement", "需补正"
+
+    @property
+    def review_status(self) -> ReviewStatus:
+        return _DECISION_TO_REVIEW_STATUS[self]
+
+
+class Outcome(LabelledEnum):
+    """The overall result of aggregation (综合审批结果)."""
+
+    APPROVE = "approve", "准予许可"
+    REJECT = "reject", "不予许可"
+    SUPPLEMENT = "supplement", "需补正材料"
+
+    @property
+    def application_status(self) -> ApplicationStatus:
+        return _OUTCOME_TO_APPLICATION_STATUS[self]
+
+
+_DECISION_TO_REVIEW_STATUS = {
+    Decision.APPROVE: ReviewStatus.APPROVED,
+    Decision.REJECT: ReviewStatus.REJECTED,
+    Decision.SUPPLEMENT: ReviewStatus.SUPPLEMENT_REQUESTED,
+}
+
+_OUTCOME_TO_APPLICATION_STATUS = {
+    Outcome.APPROVE: ApplicationStatus.APPROVED,
+    Outcome.REJECT: ApplicationStatus.REJECTED,
+    Outcome.SUPPLEMENT: ApplicationStatus.SUPPLEMENT_REQUESTED,
+}
+
+
+class StateKind(LabelledEnum):
+    """Which state machine a transition belongs to."""
+
+    APPLICATION = "application", "申请"
+    REVIEW = "review", "部门审查"
+
+
+A, R = ApplicationStatus, ReviewStatus
+
+APPLICATION_TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    # first claim or decision by any department
+    A.SUBMITTED: frozenset({A.IN_REVIEW}),
+    # the last open review was decided
+    A.IN_REVIEW: frozenset({A.AWAITING_AGGREGATION}),
+    # aggregation records the composite opinion
+    A.AWAITING_AGGREGATION: frozenset({A.APPROVED, A.REJECTED, A.SUPPLEMENT_REQUESTED}),
+    # the applicant amends; only the departments that asked review again
+    A.SUPPLEMENT_REQUESTED: frozenset({A.IN_REVIEW}),
+    A.APPROVED: frozenset({A.ISSUED}),
+    A.REJECTED: frozenset(),
+    A.ISSUED: frozenset(),
+}
+
+REVIEW_TRANSITIONS: Mapping[ReviewStatus, frozenset[ReviewStatus]] = {
+    # claim, or decide straight from the queue (the decider takes the review implicitly)
+    R.PENDING: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    # release back to the queue, or decide
+    R.CLAIMED: frozenset({R.PENDING, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    # reopened for the next round once the applicant has amended
+    R.SUPPLEMENT_REQUESTED: frozenset({R.PENDING}),
+    R.APPROVED: frozenset(),
+    R.REJECTED: frozenset(),
+}
+
+del A, R
+
+TRANSITIONS: Mapping[StateKind, Mapping] = {
+    StateKind.APPLICATION: APPLICATION_TRANSITIONS,
+    StateKind.REVIEW: REVIEW_TRANSITIONS,
+}
+
+_STATUS_ENUMS: Mapping[StateKind, type[LabelledEnum]] = {
+    StateKind.APPLICATION: ApplicationStatus,
+    StateKind.REVIEW: ReviewStatus,
+}
+
+
+class TransitionNotAllowed(Exception):
+    """A state change the transition table does not allow (e.g. deciding a review that is already decided)."""
+
+    def __init__(self, kind: StateKind, current: LabelledEnum, target: LabelledEnum) -> None:
+        self.kind = kind
+        self.current = current
+        self.target = target
+        self.message = f"{kind.label}状态不允许从「{current.label}」变更为「{target.label}」"
+        super().__init__(self.message)
+
+
+def allowed_targets(kind: StateKind | str, current: str) -> frozenset:
+    """The states reachable in one step from `current`."""
+    kind = StateKind(kind)
+    return TRANSITIONS[kind][_STATUS_ENUMS[kind](current)]
+
+
+def is_allowed(kind: StateKind | str, current: str, target: str) -> bool:
+    kind = StateKind(kind)
+    return _STATUS_ENUMS[kind](target) in allowed_targets(kind, current)
+
+
+def check_transition(kind: StateKind | str, current: str, target: str) -> None:
+    """Raise TransitionNotAllowed unless the table allows `current → target` for this kind of state."""
+    kind = StateKind(kind)
+    enum = _STATUS_ENUMS[kind]
+    current_state, target_state = enum(current), enum(target)
+    if target_state not in TRANSITIONS[kind][current_state]:
+        raise TransitionNotAllowed(kind, current_state, target_state)

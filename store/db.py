@@ -1,0 +1,162 @@
+"""Engines, sessions and schema migrations for the store.
+
+SQLite in `settings.data_dir` is the embedded default; `ONELICENSE_DATABASE_URL` selects PostgreSQL. Service
+functions run their unit of work inside `transaction(session)` so a failure leaves nothing half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from onelicense.settings import get_settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_PG_MIGRATION_LOCK_ID = 0x0E1C  # any constant: serialises concurrent `migrate` calls on one PostgreSQL database
+
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ONELICENSE_DATABASE_URL, else the SQLite file in the data folder."""
+    return url or get_settings().effective_database_url
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The engine for `url`, created once per URL and process."""
+    url = database_url(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+        return engine
+
+
+def dispose_engine(url: str | None = None) -> None:
+    """Close the pooled connections of one URL and forget its engine (tests drop their database afterwards)."""
+    url = database_url(url)
+    with _lock:
+        engine = _engines.pop(url, None)
+        _migrated.discard(url)
+    if engine is not None:
+        engine.dispose()
+
+
+def get_session(url: str | None = None) -> Session:
+    """A new session; the caller closes it. Objects stay readable after the commit a service function makes."""
+    return Session(get_engine(url), expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """`with session_scope() as session:` a session closed at the end, rolled back if the block raises."""
+    session = get_session(url)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextlib.contextmanager
+def transaction(session: Session, *, commit: bool = True) -> Iterator[Session]:
+    """One unit of work: commit at the end, roll back everything on any error.
+
+    `commit=False` lets another service include this work in its own transaction (it commits, or rolls back)."""
+    try:
+        yield session
+        if commit:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the database schema to the latest Alembic revision (idempotent; cheap when already done)."""
+    url = database_url(url)
+    if url in _migrated:
+        return
+    engine = get_engine(url)
+    with _migration_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_ID})")
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with _lock:
+        _migrated.add(url)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic configuration built in code, so migrations run from any working directory and installed package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _create_engine(url: str) -> Engine:
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite":
+        return create_engine(sa_url, pool_pre_ping=True, json_serializer=_json_dumps)
+    database = sa_url.database or ":memory:"
+    in_memory = database == ":memory:" or "mode=memory" in database
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        sa_url,
+        json_serializer=_json_dumps,
+        # pooled connections move between threads (web workers, flow tasks)
+        connect_args={"check_same_thread": False},
+        # an in-memory database lives in one connection, which must then be shared
+        poolclass=StaticPool if in_memory else None,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+    cursor.execute("PRAGMA busy_timeout=30000")  # writers queue instead of failing with "database is locked"
+    cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster than FULL
+    cursor.close()
+
+
+def _json_dumps(value: Any) -> str:
+    # keep Chinese text readable in the database; json escapes control characters either way
+    return json.dumps(value, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations of one SQLite file across processes (PostgreSQL uses an advisory lock instead)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).expanduser().with_name(Path(database).name + ".migrate.lock")
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,151 @@
+"""The outbox: work to do after a commit, stored in the same transaction as the change that calls for it.
+
+A department push or an aggregation is never lost to a crash: the dispatcher leases due messages, does the
+work, and marks each done or failed (retried later with backoff). Leases expire, so a message held by a
+process that died is picked up again. Delivery is at least once: the handlers are idempotent.
+
+These are bookkeeping writes, not business state changes, so they write no audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from store.db import transaction
+from store.errors import NotFound
+from store.tables.application import OutboxMessage
+from store.tables.types import utcnow
+
+DEPARTMENT_PUSH = "department_push"  # send the department's payload to its system
+AGGREGATE = "aggregate"  # every department decided: compute the composite opinion
+
+DEFAULT_LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    application_id: str,
+    *,
+    department_code: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    """Add a message to the session (no commit: it is written with the caller's state change)."""
+    message = OutboxMessage(
+        kind=kind,
+        application_id=application_id,
+        department_code=department_code,
+        payload=dict(payload or {}),
+        next_attempt_at=not_before or utcnow(),
+    )
+    session.add(message)
+    return message
+
+
+def due_messages(
+    session: Session,
+    kind: str,
+    now: datetime | None = None,
+    limit: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages of `kind` to the caller and commit the lease.
+
+    Each message is leased with a conditional UPDATE, so two dispatchers never get the same message; one
+    that is not marked done or failed within `lease` becomes due again."""
+    now = now or utcnow()
+    candidates = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == kind,
+            col(OutboxMessage.done_at).is_(None),
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+    ).all()
+    leased: list[OutboxMessage] = []
+    with transaction(session):
+        for message in candidates:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == message.id,
+                    col(OutboxMessage.done_at).is_(None),
+                    OutboxMessage.next_attempt_at == message.next_attempt_at,
+                )
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                leased.append(message)
+    for message in leased:
+        session.refresh(message)
+    return leased
+
+
+def mark_done(session: Session, message_id: str, now: datetime | None = None) -> None:
+    """The work is done: the message is never delivered again (commits)."""
+    with transaction(session):
+        message = _get(session, message_id)
+        if message.done_at is None:
+            message.done_at = now or utcnow()
+            session.add(message)
+
+
+def mark_failed(
+    session: Session,
+    message_id: str,
+    error: str,
+    backoff: timedelta | Callable[[int], timedelta] | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """Record a failed attempt and when to try again: after `backoff`, or exponentially (2 s, 4 s, ... 10 min)
+    when it is None. Commits."""
+    with transaction(session):
+        message = _get(session, message_id)
+        message.attempts += 1
+        if backoff is None:
+            delay = default_backoff(message.attempts)
+        elif callable(backoff):
+            delay = backoff(message.attempts)
+        else:
+            delay = backoff
+        message.next_attempt_at = (now or utcnow()) + delay
+        message.last_error = error[:4000]
+        session.add(message)
+    return message
+
+
+def default_backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+
+
+def pending_count(session: Session, kind: str | None = None, application_id: str | None = None) -> int:
+    """How many messages are not done yet (for progress displays and tests)."""
+    statement = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.done_at).is_(None))
+    if kind is not None:
+        statement = statement.where(OutboxMessage.kind == kind)
+    if application_id is not None:
+        statement = statement.where(OutboxMessage.application_id == application_id)
+    return session.exec(statement).one()
+
+
+def messages_for(session: Session, application_id: str, kind: str | None = None) -> list[OutboxMessage]:
+    statement = select(OutboxMessage).where(OutboxMessage.application_id == application_id)
+    if kind is not None:
+        statement = statement.where(OutboxMessage.kind == kind)
+    return list(session.exec(statement.order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))))
+
+
+def _get(session: Session, message_id: str) -> OutboxMessage:
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        raise NotFound("消息不存在")
+    return message

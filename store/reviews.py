@@ -1,0 +1,344 @@
+"""Service functions for department reviews (部门审查): the reviewer queue, claim, release, decide, and the
+system's suggested opinion. The last decision of an application hands it over to aggregation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from review.aggregate import ReviewFacts
+from review.roles import SYSTEM_ACTOR, Actor, Role
+from review.transitions import (
+    OPEN_REVIEW_STATUSES,
+    ApplicationStatus,
+    Decision,
+    ReviewStatus,
+    StateKind,
+    check_transition,
+)
+from store import audit, inputs, outbox
+from store.access import (
+    OVERSEERS,
+    require_department_reviewer,
+    require_role,
+    require_view_application,
+    require_view_review,
+)
+from store.db import transaction
+from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from store.locking import check_version, lock_application, update_versioned
+from store.tables.application import Application, DecisionRecord, DepartmentReview
+from store.tables.types import utcnow
+
+_STALE = "该审查任务已被他人处理，请刷新后重试"
+_REVIEW_FIELDS = ("status", "version", "assignee", "decision", "opinion", "requested_items", "round")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A review in a department's queue with what a reviewer needs to pick it (申请编号, 行业, 申请人)."""
+
+    review: DepartmentReview
+    application: Application
+
+
+def list_queue(
+    session: Session,
+    actor: Actor,
+    status: ReviewStatus | str | Iterable[ReviewStatus | str] | None = None,
+    industry: str | None = None,
+    older_than: timedelta | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    department: str | None = None,
+) -> list[QueueItem]:
+    """Oldest first. A reviewer sees its own department only; an admin any (or `department`).
+
+    `status` defaults to the open ones (待受理, 审查中); `older_than` keeps reviews opened at least that long ago."""
+    if actor.role is Role.REVIEWER:
+        if department is not None and department != actor.department_code:
+            raise Forbidden("只能查看本部门的审查队列")
+        department = actor.department_code
+    else:
+        require_role(actor, OVERSEERS, "查看审查队列")
+    statuses = _statuses(status)
+    statement = (
+        select(DepartmentReview, Application)
+        .join(Application, col(Application.id) == col(DepartmentReview.application_id))
+        .where(col(DepartmentReview.status).in_(statuses))
+    )
+    if department is not None:
+        statement = statement.where(DepartmentReview.department_code == department)
+    if industry is not None:
+        statement = statement.where(Application.industry_code == industry)
+    if older_than is not None:
+        statement = statement.where(DepartmentReview.opened_at <= utcnow() - older_than)
+    statement = (
+        statement.order_by(col(DepartmentReview.opened_at), col(DepartmentReview.id))
+        .offset(inputs.offset(offset))
+        .limit(inputs.page_size(limit))
+    )
+    return [QueueItem(review=r, application=a) for r, a in session.exec(statement)]
+
+
+def get_review(session: Session, actor: Actor, review_id: str) -> DepartmentReview:
+    review = _get(session, review_id)
+    require_view_review(actor, review)
+    return review
+
+
+def claim(session: Session, actor: Actor, review_id: str, expected_version: int | None = None) -> DepartmentReview:
+    """A reviewer takes a review from the queue (受理). Claiming one's own claimed review again is a no-op;
+    a review claimed by someone else is a Conflict."""
+    review = _get(session, review_id)
+    require_department_reviewer(actor, review, "受理")
+    if review.status is ReviewStatus.CLAIMED and review.assignee == actor.user_id:
+        return review
+    _refuse_if_taken(review, actor)
+    check_version(review, expected_version, _STALE)
+    check_transition(StateKind.REVIEW, review.status, ReviewStatus.CLAIMED)
+    with transaction(session):
+        application = lock_application(session, review.application_id)
+        before = audit.snapshot(review, *_REVIEW_FIELDS)
+        now = utcnow()
+        update_versioned(session, review, _STALE, status=ReviewStatus.CLAIMED, assignee=actor.user_id, claimed_at=now)
+        audit.record(
+            session,
+            actor,
+            "review.claim",
+            "department_review",
+            review.id,
+            before,
+            audit.snapshot(review, *_REVIEW_FIELDS),
+        )
+        _start_review(session, actor, application)
+    return review
+
+
+def release(session: Session, actor: Actor, review_id: str, expected_version: int | None = None) -> DepartmentReview:
+    """Put a claimed review back in the queue: by the reviewer who claimed it, or an admin."""
+    review = _get(session, review_id)
+    if actor.role is not Role.ADMIN:
+        require_department_reviewer(actor, review, "释放")
+        if review.status is ReviewStatus.CLAIMED and review.assignee != actor.user_id:
+            raise Forbidden("只能释放自己受理的审查任务")
+    check_version(review, expected_version, _STALE)
+    check_transition(StateKind.REVIEW, review.status, ReviewStatus.PENDING)
+    with transaction(session):
+        lock_application(session, review.application_id)
+        before = audit.snapshot(review, *_REVIEW_FIELDS)
+        update_versioned(session, review, _STALE, status=ReviewStatus.PENDING, assignee=None, claimed_at=None)
+        audit.record(
+            session,
+            actor,
+            "review.release",
+            "department_review",
+            review.id,
+            before,
+            audit.snapshot(review, *_REVIEW_FIELDS),
+        )
+    return review
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    review_id: str,
+    decision: Decision | str,
+    opinion: str | None,
+    requested_items: Sequence[str] | None = None,
+    expected_version: int | None = None,
+) -> DepartmentReview:
+    """Approve, reject or ask for supplement (with the fields/materials needed), with an opinion text.
+
+    A reviewer may decide a pending review directly or one it claimed. When this is the application's last
+    open review, the same transaction moves the application to 待汇总 and queues its aggregation."""
+    decision = inputs.enum_value(Decision, decision, "审查决定")
+    opinion_text = inputs.text(opinion, "审查意见", required=decision is not Decision.APPROVE) or None
+    items = _requested_items(decision, requested_items)
+    review = _get(session, review_id)
+    require_department_reviewer(actor, review, "审查")
+    _refuse_if_taken(review, actor)
+    check_version(review, expected_version, _STALE)
+    check_transition(StateKind.REVIEW, review.status, decision.review_status)
+    with transaction(session):
+        application = lock_application(session, review.application_id)
+        before = audit.snapshot(review, *_REVIEW_FIELDS)
+        now = utcnow()
+        update_versioned(
+            session,
+            review,
+            _STALE,
+            status=decision.review_status,
+            decision=decision,
+            opinion=opinion_text,
+            requested_items=items,
+            assignee=actor.user_id,
+            claimed_at=review.claimed_at or now,
+            decided_at=now,
+        )
+        session.add(
+            DecisionRecord(
+                review_id=review.id,
+                application_id=review.application_id,
+                department_code=review.department_code,
+                round=review.round,
+                decision=decision,
+                opinion=opinion_text,
+                requested_items=items,
+                actor=actor.label,
+                at=now,
+            )
+        )
+        audit.record(
+            session,
+            actor,
+            "review.decide",
+            "department_review",
+            review.id,
+            before,
+            audit.snapshot(review, *_REVIEW_FIELDS),
+        )
+        _start_review(session, actor, application)
+        if _open_reviews(session, application.id) == 0:
+            _await_aggregation(session, actor, application)
+    return review
+
+
+def set_suggestion(
+    session: Session,
+    review_id: str,
+    suggested_opinion: str | None,
+    key_fields: dict[str, Any],
+    *,
+    actor: Actor = SYSTEM_ACTOR,
+) -> DepartmentReview:
+    """Attach the system's suggested opinion (辅助审批) and the department's key fields to a review.
+
+    Advisory data written by the department task while humans may already be working on the review: it does
+    not bump the version, so it never makes a reviewer's decision fail with a Conflict."""
+    require_role(actor, OVERSEERS, "设置辅助审批意见")
+    suggestion = inputs.text(suggested_opinion, "辅助审批意见", required=False) or None
+    fields = inputs.json_object(key_fields, "关键字段")
+    with transaction(session):
+        review = _get(session, review_id)
+        before = audit.snapshot(review, "suggested_opinion", "key_fields")
+        session.execute(
+            update(DepartmentReview)
+            .where(col(DepartmentReview.id) == review_id)
+            .values(suggested_opinion=suggestion, key_fields=fields)
+            .execution_options(synchronize_session=False)
+        )
+        after = {"suggested_opinion": suggestion, "key_fields": fields}
+        audit.record(session, actor, "review.suggest", "department_review", review_id, before, after)
+    session.refresh(review)
+    return review
+
+
+def decision_history(session: Session, actor: Actor, review_id: str) -> list[DecisionRecord]:
+    """Every decision taken on the review, in order (one per round)."""
+    get_review(session, actor, review_id)
+    statement = (
+        select(DecisionRecord)
+        .where(DecisionRecord.review_id == review_id)
+        .order_by(col(DecisionRecord.at), col(DecisionRecord.round))
+    )
+    return list(session.exec(statement))
+
+
+def review_facts(session: Session, actor: Actor, application_id: str) -> list[ReviewFacts]:
+    """Each department's review as plain facts for `review.aggregate.composite_opinion`."""
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound("申请不存在")
+    require_view_application(session, actor, application)
+    statement = (
+        select(DepartmentReview)
+        .where(DepartmentReview.application_id == application_id)
+        .order_by(col(DepartmentReview.department_code))
+    )
+    return [
+        ReviewFacts(
+            department_code=r.department_code,
+            permit_codes=tuple(r.permit_codes),
+            decision=r.decision if r.status not in OPEN_REVIEW_STATUSES else None,
+            opinion=r.opinion,
+            reviewer=r.assignee,
+            decided_at=r.decided_at,
+            requested_items=tuple(r.requested_items),
+            round=r.round,
+        )
+        for r in session.exec(statement.execution_options(populate_existing=True))
+    ]
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _get(session: Session, review_id: str) -> DepartmentReview:
+    review = session.get(DepartmentReview, review_id, populate_existing=True)
+    if review is None:
+        raise NotFound("审查任务不存在")
+    return review
+
+
+def _refuse_if_taken(review: DepartmentReview, actor: Actor) -> None:
+    if review.status is ReviewStatus.CLAIMED and review.assignee != actor.user_id:
+        raise Conflict(f"该审查任务已由 {review.assignee} 受理")
+
+
+def _start_review(session: Session, actor: Actor, application: Application) -> None:
+    """The first claim or decision of any department moves the application from 已提交 to 审查中."""
+    if application.status is not ApplicationStatus.SUBMITTED:
+        return
+    check_transition(StateKind.APPLICATION, application.status, ApplicationStatus.IN_REVIEW)
+    before = audit.snapshot(application, "status", "version")
+    update_versioned(session, application, "申请已被修改，请刷新后重试", status=ApplicationStatus.IN_REVIEW)
+    after = audit.snapshot(application, "status", "version")
+    audit.record(session, actor, "application.start_review", "application", application.id, before, after)
+
+
+def _await_aggregation(session: Session, actor: Actor, application: Application) -> None:
+    """Every department has decided: 审查中 → 待汇总, and a durable message asks for the aggregation."""
+    check_transition(StateKind.APPLICATION, application.status, ApplicationStatus.AWAITING_AGGREGATION)
+    before = audit.snapshot(application, "status", "version")
+    update_versioned(session, application, "申请已被修改，请刷新后重试", status=ApplicationStatus.AWAITING_AGGREGATION)
+    outbox.enqueue(session, outbox.AGGREGATE, application.id, payload={"version": application.version})
+    after = audit.snapshot(application, "status", "version")
+    audit.record(session, actor, "application.await_aggregation", "application", application.id, before, after)
+
+
+def _open_reviews(session: Session, application_id: str) -> int:
+    statement = (
+        select(func.count())
+        .select_from(DepartmentReview)
+        .where(
+            DepartmentReview.application_id == application_id,
+            col(DepartmentReview.status).in_(OPEN_REVIEW_STATUSES),
+        )
+    )
+    return session.exec(statement).one()
+
+
+def _statuses(status: ReviewStatus | str | Iterable[ReviewStatus | str] | None) -> list[ReviewStatus]:
+    if status is None:
+        return sorted(OPEN_REVIEW_STATUSES)
+    if isinstance(status, str):
+        return [inputs.enum_value(ReviewStatus, status, "审查状态")]
+    return [inputs.enum_value(ReviewStatus, s, "审查状态") for s in status]
+
+
+def _requested_items(decision: Decision, items: Sequence[str] | None) -> list[str]:
+    if decision is Decision.SUPPLEMENT:
+        if not items:
+            raise InvalidRequest("要求补正时必须列出需补正的字段或材料")
+        return inputs.code_list(items, "补正事项")
+    if items:
+        raise InvalidRequest("只有要求补正时才能列出补正事项")
+    return []

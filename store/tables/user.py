@@ -1,0 +1,22 @@
+"""Users and their API tokens: a role and, for reviewers, the department they act for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from review.roles import Role
+from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str
+    role: Role = Field(sa_type=EnumText(Role))
+    department_code: str | None = Field(default=None, index=True)
+    # only the sha256 of the token is stored: a leaked database does not leak usable tokens
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
