@@ -20,7 +20,10 @@ class Settings(BaseSettings):
     templates_dir: Path = Field(default=REPO_ROOT / "templates")
     public_base_url: str = "http://127.0.0.1:8000"
     dispatch_interval_seconds: float = 0.5
-    department_push_retries: int = 3
+    department_push_retries: int = 2
+    department_endpoints: dict[str, str] = Field(
+        default_factory=dict, description='JSON: {"DEPT_CODE": "https://dept.example/api/applications"}'
+    )
 
     @property
     def effective_database_url(self) -> str:

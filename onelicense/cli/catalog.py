@@ -17,6 +17,8 @@ from forms.stats import Comparison, catalog_figures
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
+if not console.is_terminal:  # piped or captured: do not squeeze the tables into 80 columns
+    console = Console(width=140)
 
 CatalogDir = Annotated[Path | None, typer.Option("--catalog", help="目录数据文件夹（默认：内置目录）")]
 
@@ -30,7 +32,7 @@ def _load(folder: Path | None):
 
 
 def _pct(c: Comparison) -> str:
-    return f"{c.separate} → {c.merged}（-{c.reduction:.2%}）"
+    return f"{c.separate}→{c.merged} -{c.reduction:.1%}"
 
 
 @app.command()
@@ -68,7 +70,7 @@ def stats(catalog: CatalogDir = None, as_json: Annotated[bool, typer.Option("--j
         table.add_column(header)
     for r in figures.per_industry:
         table.add_row(
-            f"{r.name}（{r.code}）", str(r.permits), str(r.departments),
+            r.name, str(r.permits), str(r.departments),
             *(_pct(getattr(r, k)) for k in _KINDS),
         )  # fmt: skip
     table.add_section()

@@ -1,0 +1,112 @@
+"""The aggregation flow: every department has decided → composite opinion (综合审批意见) → license on approval.
+
+    compose_opinion → record_outcome → issue (approval only)
+
+Safe to run twice for the same application: recording is idempotent and issuing is exactly-once (a unique
+application_id on the license table), so a redelivered outbox message or a restarted worker changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+
+from forms.catalog import get_catalog
+from review.aggregate import (
+    ApplicationFacts,
+    PermitFact,
+    ReviewFacts,
+    composite_opinion,
+    render_composite_opinion,
+)
+from review.roles import SYSTEM_ACTOR
+from review.transitions import ApplicationStatus, Outcome
+from store import applications, licenses, reviews
+from store.db import session_scope
+
+
+def application_facts(application: Any) -> ApplicationFacts:
+    """The application as the pure aggregation rules see it, names taken from the catalog."""
+    catalog = get_catalog()
+    labels = {key: spec.label for key, spec in catalog.fields.items()}
+    labels.update({code: m.name for code, m in catalog.materials.items()})
+    return ApplicationFacts(
+        application_id=application.id,
+        reference=application.reference,
+        industry_code=application.industry_code,
+        industry_name=catalog.industries[application.industry_code].name,
+        holder_name=application.holder_name,
+        uscc=application.uscc,
+        permits=tuple(
+            PermitFact(
+                code=code,
+                name=catalog.permits[code].name,
+                department_code=catalog.permits[code].department,
+                mandatory=catalog.permits[code].mandatory,
+            )
+            for code in application.permit_codes
+        ),
+        department_names={code: d.name for code, d in catalog.departments.items()},
+        item_labels=labels,
+    )
+
+
+def review_facts(review: Any) -> ReviewFacts:
+    return ReviewFacts(
+        department_code=review.department_code,
+        permit_codes=tuple(review.permit_codes),
+        decision=review.decision,
+        opinion=review.opinion,
+        reviewer=review.assignee,
+        decided_at=review.decided_at,
+        requested_items=tuple(review.requested_items or ()),
+        round=review.round,
+    )
+
+
+@task(name="compose-opinion")
+def compose_opinion(application_id: str) -> dict[str, Any]:
+    with session_scope() as session:
+        application = applications.load(session, application_id)
+        rows = reviews.for_application(session, application_id)
+        opinion = composite_opinion(application_facts(application), [review_facts(r) for r in rows])
+    return {"opinion": opinion.to_dict(), "html": render_composite_opinion(opinion)}
+
+
+@task(name="record-outcome")
+def record_outcome(application_id: str, composed: dict[str, Any]) -> str:
+    opinion = composed["opinion"]
+    with session_scope() as session:
+        application = applications.record_aggregation(
+            session, SYSTEM_ACTOR, application_id, {**opinion, "html": composed["html"]}, Outcome(opinion["outcome"])
+        )
+        return application.status.value
+
+
+@task(name="issue-license", retries=2, retry_delay_seconds=1)
+def issue(application_id: str) -> dict[str, Any]:
+    """Exactly once per approved application, however often this runs."""
+    with session_scope() as session:
+        license_ = licenses.issue_license(session, SYSTEM_ACTOR, application_id)
+        number, pdf_path = license_.number, license_.pdf_path
+        applications.mark_issued(session, SYSTEM_ACTOR, application_id)
+    return {"license_number": number, "pdf_path": pdf_path}
+
+
+@flow(name="aggregate-application", log_prints=True)
+def aggregate_application(application_id: str) -> dict[str, Any]:
+    """汇总 → 综合审批意见 → 发证."""
+    with session_scope() as session:
+        status = applications.load(session, application_id).status
+    if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
+        composed_status = status.value  # a redelivered message after the outcome was recorded
+    elif status == ApplicationStatus.AWAITING_AGGREGATION:
+        composed_status = record_outcome(application_id, compose_opinion(application_id))
+    else:
+        return {"application_id": application_id, "status": status.value}
+    result: dict[str, Any] = {"application_id": application_id, "status": composed_status}
+    if composed_status in (ApplicationStatus.APPROVED.value, ApplicationStatus.ISSUED.value):
+        result.update(issue(application_id))
+        result["status"] = ApplicationStatus.ISSUED.value
+    return result

@@ -1,0 +1,58 @@
+"""The dispatcher: turns committed outbox messages into work (aggregation flow runs, department push retries).
+
+It is not a flow and holds no application in memory: every loop reads the due messages from the database, so a
+dispatcher killed at any point resumes where the database says on its next start. Several dispatchers can run
+at once (they lease messages); the work itself is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from flows.aggregation import aggregate_application
+from flows.application import deliver
+from store import outbox
+from store.db import session_scope
+
+log = logging.getLogger("onelicense.dispatcher")
+KINDS = ("aggregate", "department_push")
+
+
+def dispatch_once(limit: int = 20, workers: int = 4) -> int:
+    """Lease up to `limit` due messages, run them (aggregations concurrently), return how many were handled."""
+    with session_scope() as session:
+        leased = [(m.id, m.kind, m.application_id, m.department_code) for m in outbox.lease_due(session, KINDS, limit)]
+    if not leased:
+        return 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
+        list(pool.map(_handle, leased))
+    return len(leased)
+
+
+def _handle(message: tuple[str, str, str, str | None]) -> None:
+    message_id, kind, application_id, department_code = message
+    try:
+        if kind == "aggregate":
+            aggregate_application(application_id)
+            with session_scope() as session:
+                outbox.mark_done(session, message_id)
+        elif kind == "department_push" and department_code:
+            deliver(application_id, department_code)  # marks the message done or failed itself
+    except Exception as exc:  # noqa: BLE001 - the message stays in the outbox and is retried with backoff
+        log.exception("outbox message %s (%s) failed", message_id, kind)
+        with session_scope() as session:
+            outbox.mark_failed(session, message_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def run_dispatcher(stop: threading.Event, interval: float = 0.5) -> None:
+    """Loop until `stop` is set: short database polls, never a long sleep inside a flow."""
+    while not stop.is_set():
+        try:
+            handled = dispatch_once()
+        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+            log.exception("dispatch failed")
+            handled = 0
+        if not handled:
+            stop.wait(interval)
