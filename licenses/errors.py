@@ -64,20 +64,3 @@ class TransitionNotAllowed(LicenseError):
         self.operation = operation
         self.status = status
         self.target = target
-
-
-class NotAuthorized(LicenseError):
-    """The actor may not perform the operation (only an admin or the permit's own department may)."""
-
-    def __init__(self, actor: str, what: str) -> None:
-        super().__init__(f"{actor} 无权{what}")
-        self.actor = actor
-        self.what = what
-
-
-class LicenseNotFound(LicenseError):
-    """No license (or permit) with the given number or id."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"未找到许可证：{key}")
-        self.key = key

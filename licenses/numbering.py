@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from forms.identifiers import id_number_check_char
 from licenses.errors import InvalidLicenseNumber
 
 CHECK_ALPHABET = "0123456789X"
-_MOD = 11
 SERIAL_DIGITS = 7
 NUMBER_LENGTH = 6 + 4 + SERIAL_DIGITS + 1
 _NUMBER_RE = re.compile(rf"([0-9]{{6}})([0-9]{{4}})([0-9]{{{SERIAL_DIGITS}}})([0-9X])")
@@ -34,13 +34,10 @@ class LicenseNumber:
 
 
 def check_character(body: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of a string of digits."""
-    if not body or not body.isascii() or not body.isdigit():
-        raise InvalidLicenseNumber(body, "校验前的部分只能是数字")
-    p = 0
-    for ch in body:
-        p = (p + int(ch)) * 2 % _MOD
-    return CHECK_ALPHABET[(12 - p) % _MOD]
+    """The ISO 7064 MOD 11-2 check character of the 17 digits before it (GB 11643's, hence reused)."""
+    if len(body) != NUMBER_LENGTH - 1 or not body.isascii() or not body.isdigit():
+        raise InvalidLicenseNumber(body, f"校验前的部分应为{NUMBER_LENGTH - 1}位数字")
+    return id_number_check_char(body)
 
 
 def number_prefix(region_code: str, year: int) -> str:

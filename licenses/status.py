@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from licenses.errors import TransitionNotAllowed
@@ -128,3 +128,22 @@ def composite_status(license_stored: LicenseStatus, permits: Iterable[PermitStat
         return CompositeStatus(LicenseStatus.VALID, ())
     worst = min(blocking, key=lambda p: _SEVERITY.index(p.status))
     return CompositeStatus(worst.status, tuple(p.code for p in blocking))
+
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
+
+
+def local_date(at: datetime) -> date:
+    """The calendar date in China at the instant `at`: validity days are local days."""
+    return at.astimezone(CHINA_TZ).date()
+
+
+def validity_end(issued_on: date, years: int | None) -> date | None:
+    """The last valid day of a permit valid `years` years from `issued_on` (None: does not expire)."""
+    if years is None:
+        return None
+    try:
+        anniversary = issued_on.replace(year=issued_on.year + years)
+    except ValueError:  # issued on 29 February, anniversary in a common year
+        anniversary = date(issued_on.year + years, 3, 1)
+    return anniversary - timedelta(days=1)

@@ -27,7 +27,7 @@ from licenses.numbering import permit_number
 
 FORMAT_VERSION = 1
 SIGNATURE_BYTES = 64
-MAX_TOKEN_DIGITS = 1200  # far above any real token; bounds the big-integer parse of hostile input
+MAX_TOKEN_DIGITS = 3000  # far above any real token (19 permits: ~1100); bounds the parse of hostile input
 _DIGITS = re.compile(r"[1-9][0-9]*")
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
-from licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from forms.catalog import get_catalog
+from forms.identifiers import uscc_check_char
+from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
 from licenses.keys import KeySet, load_keyset
 from licenses.numbering import format_number
+from review.roles import SYSTEM_ACTOR, Actor, Role
+from review.transitions import Decision, Outcome
+from store import applications, reviews
+from store.licenses import LicenseConfig
+from store.tables.application import Application, DepartmentReview
 
 BASE_URL = "http://127.0.0.1:8000"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -55,3 +64,69 @@ def key_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def keyset(key_folder: Path) -> KeySet:
     return load_keyset(key_folder)
+
+
+# ----------------------------------------------------------------------------------- store-side helpers
+
+ADMIN = Actor("admin-1", Role.ADMIN)
+APPLICANT = Actor("applicant-1", Role.APPLICANT)
+
+
+def reviewer(department: str) -> Actor:
+    return Actor(f"reviewer-{department.lower()}", Role.REVIEWER, department)
+
+
+def valid_uscc(n: int) -> str:
+    first17 = f"915001070{n:08d}"
+    return first17 + uscc_check_char(first17)
+
+
+@pytest.fixture
+def license_config(tmp_path: Path) -> LicenseConfig:
+    return LicenseConfig(
+        keys_dir=tmp_path / "keys",
+        pdf_dir=tmp_path / "licenses",
+        templates_dir=TEMPLATES,
+        public_base_url=BASE_URL,
+        authority=IssuingAuthority("重庆高新区行政审批局", "500107"),
+    )
+
+
+ApproveFn = Callable[..., Application]
+
+
+@pytest.fixture
+def approved_application(session: Session) -> ApproveFn:
+    """`approved_application(...)` submits through the store services, approves every review and records an
+    approving aggregation: the state in which the flow issues the license."""
+    counter = iter(range(1, 10**6))
+
+    def _approve(
+        industry_code: str = "CONVENIENCE_STORE",
+        permit_codes: tuple[str, ...] = ("FOOD_BUSINESS", "TOBACCO_RETAIL"),
+        holder_name: str = "渝北区老街坊便利店",
+        legal_representative: str = "张三明",
+    ) -> Application:
+        catalog = get_catalog()
+        departments: dict[str, list[str]] = {}
+        for code in permit_codes:
+            departments.setdefault(catalog.permits[code].department, []).append(code)
+        application = applications.submit(
+            session,
+            APPLICANT,
+            industry_code=industry_code,
+            holder_name=holder_name,
+            uscc=valid_uscc(next(counter)),
+            answers={"legal_representative": legal_representative, "business_address": "重庆市渝北区金龙路1号"},
+            materials={},
+            permit_codes=list(permit_codes),
+            departments=departments,
+        )
+        rows = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application.id))
+        for review in list(rows):
+            reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, None)
+        return applications.record_aggregation(
+            session, SYSTEM_ACTOR, application.id, {"outcome": "approve"}, Outcome.APPROVE
+        )
+
+    return _approve

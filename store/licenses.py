@@ -1,0 +1,458 @@
+"""License service functions: issue (新发) exactly once per application, then suspend (暂扣), restore (发还),
+withdraw (撤销), cancel (注销), revoke (吊销) a permit or the whole license, renew (延续) a permit.
+
+Each change checks the actor and the transition table (licenses.status), writes an audit event and commits in
+one transaction. The PDF is rendered after the commit from the stored rows, so a process killed in between
+leaves a license without its file, which `ensure_pdf` (and a repeated `issue_license`) renders again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from forms.catalog import get_catalog
+from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
+from licenses.errors import TransitionNotAllowed
+from licenses.keys import cached_keyset
+from licenses.numbering import format_number, number_prefix, parse_number, permit_number
+from licenses.pdf import render_pdf
+from licenses.qr import verify_url
+from licenses.status import (
+    TRANSITIONS,
+    CompositeStatus,
+    LicenseStatus,
+    Operation,
+    PermitState,
+    composite_status,
+    local_date,
+    next_status,
+    permit_status,
+    validity_end,
+)
+from licenses.token import sign_token
+from onelicense.settings import get_settings
+from review.roles import Actor, Role
+from review.transitions import ApplicationStatus
+from store.access import OVERSEERS, require_role
+from store.applications import mark_issued
+from store.audit import record, snapshot
+from store.db import transaction
+from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from store.locking import lock_application, update_versioned
+from store.tables.license import License, LicensePermit
+from store.tables.types import utcnow
+
+DEFAULT_AUTHORITY = IssuingAuthority(name="重庆高新区行政审批局", region_code="500107")
+_ISSUE_ATTEMPTS = 5
+_TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
+_PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
+_LICENSE_FIELDS = ("status", "status_reason", "version")
+
+
+@dataclass(frozen=True)
+class LicenseConfig:
+    """Where keys and PDFs live and what the certificate and QR code say; from the settings by default."""
+
+    keys_dir: Path
+    pdf_dir: Path
+    templates_dir: Path
+    public_base_url: str
+    authority: IssuingAuthority
+
+    @classmethod
+    def from_settings(cls) -> LicenseConfig:
+        settings = get_settings()
+        authority = IssuingAuthority(
+            name=getattr(settings, "license_authority_name", DEFAULT_AUTHORITY.name),
+            region_code=getattr(settings, "license_region_code", DEFAULT_AUTHORITY.region_code),
+        )
+        return cls(
+            keys_dir=settings.data_dir / "keys",
+            pdf_dir=settings.data_dir / "licenses",
+            templates_dir=settings.templates_dir,
+            public_base_url=settings.public_base_url,
+            authority=authority,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- issuing
+
+
+def issue_license(
+    session: Session,
+    actor: Actor,
+    application_id: str,
+    *,
+    issued_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    config: LicenseConfig | None = None,
+) -> License:
+    """The composite license of an approved application, issued once: a repeated or concurrent call returns the
+    license already issued. Holder, permits and names come from the application and the catalog."""
+    require_role(actor, OVERSEERS, "签发综合许可证")
+    config = config or LicenseConfig.from_settings()
+    license_ = _issued_before(session, application_id, idempotency_key)
+    for attempt in range(_ISSUE_ATTEMPTS):
+        if license_ is not None:
+            break
+        try:
+            with transaction(session):
+                license_ = _issue_locked(session, actor, application_id, issued_at, idempotency_key, config)
+        except IntegrityError:
+            # a concurrent issuer took our serial (or, without the row lock of another database, our application)
+            if attempt == _ISSUE_ATTEMPTS - 1:
+                raise Conflict("许可证编号分配冲突，请稍后重试") from None
+    assert license_ is not None
+    ensure_pdf(session, license_, config)
+    return license_
+
+
+def _issued_before(session: Session, application_id: str, idempotency_key: str | None) -> License | None:
+    found = session.exec(select(License).where(License.application_id == application_id)).first()
+    if found is None and idempotency_key is not None:
+        found = session.exec(select(License).where(License.idempotency_key == idempotency_key)).first()
+    return found
+
+
+def _issue_locked(
+    session: Session,
+    actor: Actor,
+    application_id: str,
+    issued_at: datetime | None,
+    idempotency_key: str | None,
+    config: LicenseConfig,
+) -> License:
+    """Inside one transaction: lock the application, return its license if a racing issuer made it, else insert
+    the license, its permits and the audit event and move the application to 已发证."""
+    application = lock_application(session, application_id)  # concurrent issuers of one application queue here
+    existing = _issued_before(session, application_id, idempotency_key)
+    if existing is not None:
+        return existing
+    if application.status not in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
+        raise Conflict(f"申请当前状态为「{application.status.label}」，准予许可后才能发证")
+    catalog = get_catalog()
+    issued_at = (issued_at or utcnow()).replace(microsecond=0)
+    issued_on = local_date(issued_at)
+    number = _next_number(session, config.authority.region_code, issued_on.year)
+    permits = []
+    for position, code in enumerate(application.permit_codes, start=1):
+        spec = catalog.permits[code]
+        permits.append(
+            PermitEntry(
+                code=code,
+                name=spec.name,
+                department_code=spec.department,
+                department_name=catalog.departments[spec.department].name,
+                number=permit_number(number, position),
+                issued_on=issued_on,
+                valid_until=validity_end(issued_on, spec.validity_years),
+                mandatory=spec.mandatory,
+            )
+        )
+    answers = application.answers or {}
+    document = LicenseDocument(
+        number=number,
+        holder_name=application.holder_name,
+        uscc=application.uscc,
+        legal_representative=str(answers.get("legal_representative", "")),
+        business_address=str(answers.get("business_address", "")),
+        industry_code=application.industry_code,
+        industry_name=catalog.industries[application.industry_code].name,
+        issued_at=issued_at,
+        authority_name=config.authority.name,
+        permits=tuple(permits),
+    )
+    keyset = cached_keyset(config.keys_dir)
+    license_ = License(
+        number=number,
+        application_id=application_id,
+        idempotency_key=idempotency_key,
+        holder_name=document.holder_name,
+        uscc=document.uscc,
+        legal_representative=document.legal_representative,
+        business_address=document.business_address,
+        industry_code=document.industry_code,
+        industry_name=document.industry_name,
+        authority_name=document.authority_name,
+        issued_at=issued_at,
+        key_id=keyset.active_kid or "",
+        token=sign_token(document.signed_content(), keyset),
+        pdf_path=str(config.pdf_dir / f"{number}.pdf"),
+    )
+    session.add(license_)
+    session.flush()  # the unique application_id / number decide a race here, before the permits are written
+    for position, entry in enumerate(permits, start=1):
+        session.add(
+            LicensePermit(
+                license_id=license_.id,
+                position=position,
+                permit_code=entry.code,
+                permit_name=entry.name,
+                department_code=entry.department_code,
+                department_name=entry.department_name,
+                number=entry.number,
+                issued_on=entry.issued_on,
+                valid_until=entry.valid_until,
+                mandatory=entry.mandatory,
+            )
+        )
+    record(
+        session,
+        actor,
+        "license.issue",
+        "license",
+        number,
+        after={"application_id": application_id, "permits": [p.code for p in permits], "key_id": license_.key_id},
+    )
+    mark_issued(session, actor, application_id, commit=False)
+    return license_
+
+
+def _next_number(session: Session, region_code: str, year: int) -> str:
+    """The next serial of the region and year; a concurrent issuer taking it makes the insert fail and retry."""
+    prefix = number_prefix(region_code, year)
+    upper = number_prefix(region_code, year + 1) if year < 9999 else prefix + "~"
+    last = session.exec(
+        select(License.number).where(License.number >= prefix, License.number < upper).order_by(License.number.desc())  # type: ignore[attr-defined]
+    ).first()
+    serial = parse_number(last).serial + 1 if last else 1
+    return format_number(region_code, year, serial)
+
+
+# ------------------------------------------------------------------------------------------------- documents
+
+
+def permits_of(session: Session, license_id: str) -> list[LicensePermit]:
+    statement = select(LicensePermit).where(LicensePermit.license_id == license_id).order_by(LicensePermit.position)  # type: ignore[arg-type]
+    return list(session.exec(statement))
+
+
+def license_document(license_: License, permits: list[LicensePermit]) -> LicenseDocument:
+    """The certificate as printed, from the stored rows (the same content the token was signed from)."""
+    return LicenseDocument(
+        number=license_.number,
+        holder_name=license_.holder_name,
+        uscc=license_.uscc,
+        legal_representative=license_.legal_representative,
+        business_address=license_.business_address,
+        industry_code=license_.industry_code,
+        industry_name=license_.industry_name,
+        issued_at=license_.issued_at,
+        authority_name=license_.authority_name,
+        permits=tuple(
+            PermitEntry(
+                code=p.permit_code,
+                name=p.permit_name,
+                department_code=p.department_code,
+                department_name=p.department_name,
+                number=p.number,
+                issued_on=p.issued_on,
+                valid_until=p.valid_until,
+                mandatory=p.mandatory,
+                status=p.status,
+            )
+            for p in permits
+        ),
+    )
+
+
+def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
+    """The certificate file, rendered (atomically) if it is missing."""
+    config = config or LicenseConfig.from_settings()
+    path = Path(license_.pdf_path) if license_.pdf_path else config.pdf_dir / f"{license_.number}.pdf"
+    if path.exists():
+        return path
+    document = license_document(license_, permits_of(session, license_.id))
+    pdf = render_pdf(document, verify_url(config.public_base_url, license_.token), config.templates_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial.write_bytes(pdf)
+    os.replace(partial, path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------- lifecycle
+
+
+def load_license(session: Session, number: str) -> License:
+    license_ = session.exec(select(License).where(License.number == number)).first()
+    if license_ is None:
+        raise NotFound(f"许可证 {number} 不存在")
+    return license_
+
+
+def change_permit(
+    session: Session,
+    actor: Actor,
+    permit_no: str,
+    operation: Operation,
+    *,
+    reason: str,
+    valid_until: date | None = None,
+) -> LicensePermit:
+    """Suspend, restore, withdraw, cancel, revoke or renew (with a new `valid_until`) one constituent permit.
+
+    Only an admin, the system, or a reviewer of the permit's own department may do it."""
+    _check_operation(operation, reason)
+    with transaction(session):
+        permit = session.exec(select(LicensePermit).where(LicensePermit.number == permit_no)).first()
+        if permit is None:
+            raise NotFound(f"许可 {permit_no} 不存在")
+        if not _may_change_permit(actor, permit):
+            raise Forbidden(f"仅管理员或{permit.department_name}可变更「{permit.permit_name}」")
+        license_ = session.get(License, permit.license_id)
+        assert license_ is not None  # foreign key
+        if license_.status in _TERMINAL:
+            raise Conflict(f"许可证已{license_.status.label}，其分项许可不能再变更")
+        values: dict[str, object] = {"status": _next(operation, permit.status, permit.permit_name), "reason": reason}
+        if operation is Operation.RENEW:
+            if valid_until is None or (permit.valid_until is not None and valid_until <= permit.valid_until):
+                raise InvalidRequest("延续须给出晚于原有效期的新有效期")
+            values["valid_until"] = valid_until
+        before = snapshot(permit, *_PERMIT_FIELDS)
+        update_versioned(session, permit, "该许可已被他人变更，请刷新后重试", **values)
+        record(session, actor, f"license_permit.{operation.value}", "license_permit", permit.number, before,
+               snapshot(permit, *_PERMIT_FIELDS))  # fmt: skip
+    return permit
+
+
+def change_license(session: Session, actor: Actor, number: str, operation: Operation, *, reason: str) -> License:
+    """Suspend, restore, withdraw, cancel or revoke a whole composite license (admin only)."""
+    if actor.role is not Role.ADMIN and actor.role is not Role.SYSTEM:
+        raise Forbidden("仅管理员可变更整个综合许可证")
+    if operation is Operation.RENEW:
+        raise InvalidRequest("延续针对分项许可，请指定许可编号")
+    _check_operation(operation, reason)
+    with transaction(session):
+        license_ = load_license(session, number)
+        before = snapshot(license_, *_LICENSE_FIELDS)
+        status = _next(operation, license_.status, f"许可证 {number}")
+        update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
+        record(session, actor, f"license.{operation.value}", "license", number, before,
+               snapshot(license_, *_LICENSE_FIELDS))  # fmt: skip
+    return license_
+
+
+def _check_operation(operation: Operation, reason: str) -> None:
+    if operation not in TRANSITIONS:
+        raise InvalidRequest(f"「{operation.label}」不是变更操作")
+    if not reason or not reason.strip():
+        raise InvalidRequest(f"请填写{operation.label}原因")
+
+
+def _next(operation: Operation, status: LicenseStatus, target: str) -> LicenseStatus:
+    try:
+        return next_status(operation, status, target)
+    except TransitionNotAllowed as exc:
+        raise Conflict(str(exc)) from exc
+
+
+def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:
+    if actor.role in OVERSEERS:
+        return True
+    return actor.role is Role.REVIEWER and actor.department_code == permit.department_code
+
+
+# --------------------------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class PermitNow:
+    permit: LicensePermit
+    status: LicenseStatus  # stored status, or 失效 when past its last valid day
+
+
+@dataclass(frozen=True)
+class LicenseNow:
+    """A license as it stands at `checked_at`: what the public verification page shows."""
+
+    license: License
+    permits: tuple[PermitNow, ...]
+    composite: CompositeStatus
+    checked_at: datetime
+
+    @property
+    def blocking_permits(self) -> tuple[PermitNow, ...]:
+        return tuple(p for p in self.permits if p.permit.permit_code in self.composite.blocking)
+
+
+def current_status(session: Session, number: str, *, at: datetime | None = None) -> LicenseNow:
+    """The live status of a license (stored statuses combined with the dates); NotFound if unknown."""
+    license_ = load_license(session, number)
+    return _now(license_, permits_of(session, license_.id), at or utcnow())
+
+
+def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:
+    today = local_date(at)
+    states = tuple(PermitNow(p, permit_status(p.status, p.valid_until, today)) for p in permits)
+    composite = composite_status(
+        license_.status, [PermitState(p.permit.permit_code, p.status, p.permit.mandatory) for p in states]
+    )
+    return LicenseNow(license_, states, composite, at)
+
+
+@dataclass(frozen=True)
+class PublicityPage:
+    """One page of the publicity list (证照公示)."""
+
+    items: tuple[LicenseNow, ...]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def search_publicity(
+    session: Session,
+    *,
+    q: str | None = None,
+    industry: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    at: datetime | None = None,
+) -> PublicityPage:
+    """Issued licenses matching a name fragment, a USCC or a license number, and/or an industry, newest first."""
+    page, page_size = max(1, page), min(max(1, page_size), 100)
+    conditions = []
+    if q and q.strip():
+        q = q.strip()
+        conditions.append(
+            or_(
+                License.holder_name.contains(q, autoescape=True),  # type: ignore[attr-defined]
+                License.uscc == q.upper(),
+                License.number == q.upper(),
+            )
+        )
+    if industry:
+        conditions.append(License.industry_code == industry)
+    total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
+    rows = list(
+        session.exec(
+            select(License)
+            .where(*conditions)
+            .order_by(License.issued_at.desc(), License.number.desc())  # type: ignore[attr-defined]
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    permits: dict[str, list[LicensePermit]] = {row.id: [] for row in rows}
+    if rows:
+        statement = (
+            select(LicensePermit)
+            .where(LicensePermit.license_id.in_(list(permits)))  # type: ignore[attr-defined]
+            .order_by(LicensePermit.position)  # type: ignore[arg-type]
+        )
+        for permit in session.exec(statement):
+            permits[permit.license_id].append(permit)
+    at = at or utcnow()
+    return PublicityPage(tuple(_now(row, permits[row.id], at) for row in rows), int(total), page, page_size)
