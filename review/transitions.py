@@ -1,5 +1,10 @@
 """State machines of an application and of a department review: enums with Chinese labels and the explicit
-tables of allowed transitions. Pure: the store checks every state change against these tables."""
+tables of allowed transitions. Pure: the store checks every state change against these tables.
+
+The tables list (current → target) pairs, so each target state is reached by exactly one action (claim,
+release, decide, reopen, amend ...): that is why an amended application is RESUBMITTED rather than straight
+back IN_REVIEW, and a reopened review RESUBMITTED rather than PENDING. Otherwise "amend" would pass the check
+from SUBMITTED, or "release" would turn a supplement request back into a pending review."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ class ApplicationStatus(LabelledEnum):
     SUBMITTED = "submitted", "已提交"
     IN_REVIEW = "in_review", "审查中"
     SUPPLEMENT_REQUESTED = "supplement_requested", "待补正"
+    RESUBMITTED = "resubmitted", "已补正"
     AWAITING_AGGREGATION = "awaiting_aggregation", "待汇总"
     APPROVED = "approved", "准予许可"
     REJECTED = "rejected", "不予许可"
@@ -34,10 +40,11 @@ class ApplicationStatus(LabelledEnum):
 class ReviewStatus(LabelledEnum):
     """Where one department's review stands (部门审查状态).
 
-    After the applicant amends, a review that asked for supplement goes back to PENDING with its round + 1:
-    the round number, not a separate status, tells a re-review (复审) from a first review."""
+    After the applicant amends, a review that asked for supplement becomes RESUBMITTED (待复审) with its round
+    + 1; the reviews that approved or rejected keep their decisions."""
 
     PENDING = "pending", "待受理"
+    RESUBMITTED = "resubmitted", "待复审"
     CLAIMED = "claimed", "审查中"
     APPROVED = "approved", "同意"
     REJECTED = "rejected", "不同意"
@@ -49,7 +56,7 @@ class ReviewStatus(LabelledEnum):
         return self in OPEN_REVIEW_STATUSES
 
 
-OPEN_REVIEW_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.CLAIMED})
+OPEN_REVIEW_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.RESUBMITTED, ReviewStatus.CLAIMED})
 
 
 class Decision(LabelledEnum):
@@ -101,12 +108,14 @@ A, R = ApplicationStatus, ReviewStatus
 APPLICATION_TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]] = {
     # first claim or decision by any department
     A.SUBMITTED: frozenset({A.IN_REVIEW}),
+    # the same after an amendment: the first reopened department picks it up
+    A.RESUBMITTED: frozenset({A.IN_REVIEW}),
     # the last open review was decided
     A.IN_REVIEW: frozenset({A.AWAITING_AGGREGATION}),
     # aggregation records the composite opinion
     A.AWAITING_AGGREGATION: frozenset({A.APPROVED, A.REJECTED, A.SUPPLEMENT_REQUESTED}),
     # the applicant amends; only the departments that asked review again
-    A.SUPPLEMENT_REQUESTED: frozenset({A.IN_REVIEW}),
+    A.SUPPLEMENT_REQUESTED: frozenset({A.RESUBMITTED}),
     A.APPROVED: frozenset({A.ISSUED}),
     A.REJECTED: frozenset(),
     A.ISSUED: frozenset(),
@@ -115,10 +124,12 @@ APPLICATION_TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]
 REVIEW_TRANSITIONS: Mapping[ReviewStatus, frozenset[ReviewStatus]] = {
     # claim, or decide straight from the queue (the decider takes the review implicitly)
     R.PENDING: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    # the same for a review reopened by the applicant's amendment
+    R.RESUBMITTED: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
     # release back to the queue, or decide
     R.CLAIMED: frozenset({R.PENDING, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
     # reopened for the next round once the applicant has amended
-    R.SUPPLEMENT_REQUESTED: frozenset({R.PENDING}),
+    R.SUPPLEMENT_REQUESTED: frozenset({R.RESUBMITTED}),
     R.APPROVED: frozenset(),
     R.REJECTED: frozenset(),
 }

@@ -130,7 +130,7 @@ def amend(
     with transaction(session):
         application = lock_application(session, application_id)
         check_version(application, expected_version, _STALE)
-        check_transition(StateKind.APPLICATION, application.status, ApplicationStatus.IN_REVIEW)
+        check_transition(StateKind.APPLICATION, application.status, ApplicationStatus.RESUBMITTED)
         reopened = _reviews(session, application.id, ReviewStatus.SUPPLEMENT_REQUESTED)
         if not reopened:
             raise Conflict("没有要求补正的部门审查")
@@ -143,19 +143,19 @@ def amend(
             session,
             application,
             _STALE,
-            status=ApplicationStatus.IN_REVIEW,
+            status=ApplicationStatus.RESUBMITTED,
             answers=_merged(application.answers, answers_patch),
             materials=_merged(application.materials, materials_patch),
         )
         now = utcnow()
         for review in reopened:
-            check_transition(StateKind.REVIEW, review.status, ReviewStatus.PENDING)
+            check_transition(StateKind.REVIEW, review.status, ReviewStatus.RESUBMITTED)
             review_before = audit.snapshot(review, "status", "round", "decision", "opinion", "requested_items")
             update_versioned(
                 session,
                 review,
                 "部门审查已被修改，请刷新后重试",
-                status=ReviewStatus.PENDING,
+                status=ReviewStatus.RESUBMITTED,
                 round=review.round + 1,
                 assignee=None,
                 decision=None,

@@ -60,7 +60,7 @@ def list_queue(
 ) -> list[QueueItem]:
     """Oldest first. A reviewer sees its own department only; an admin any (or `department`).
 
-    `status` defaults to the open ones (待受理, 审查中); `older_than` keeps reviews opened at least that long ago."""
+    `status` defaults to the open ones (待受理, 待复审, 审查中); `older_than` keeps reviews opened at least that long ago."""
     if actor.role is Role.REVIEWER:
         if department is not None and department != actor.department_code:
             raise Forbidden("只能查看本部门的审查队列")
@@ -294,8 +294,8 @@ def _refuse_if_taken(review: DepartmentReview, actor: Actor) -> None:
 
 
 def _start_review(session: Session, actor: Actor, application: Application) -> None:
-    """The first claim or decision of any department moves the application from 已提交 to 审查中."""
-    if application.status is not ApplicationStatus.SUBMITTED:
+    """The first claim or decision of a round moves the application from 已提交 / 已补正 to 审查中."""
+    if application.status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.RESUBMITTED):
         return
     check_transition(StateKind.APPLICATION, application.status, ApplicationStatus.IN_REVIEW)
     before = audit.snapshot(application, "status", "version")
