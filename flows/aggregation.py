@@ -16,7 +16,6 @@ from forms.catalog import get_catalog
 from review.aggregate import (
     ApplicationFacts,
     PermitFact,
-    ReviewFacts,
     composite_opinion,
     render_composite_opinion,
 )
@@ -52,25 +51,12 @@ def application_facts(application: Any) -> ApplicationFacts:
     )
 
 
-def review_facts(review: Any) -> ReviewFacts:
-    return ReviewFacts(
-        department_code=review.department_code,
-        permit_codes=tuple(review.permit_codes),
-        decision=review.decision,
-        opinion=review.opinion,
-        reviewer=review.assignee,
-        decided_at=review.decided_at,
-        requested_items=tuple(review.requested_items or ()),
-        round=review.round,
-    )
-
-
 @task(name="compose-opinion")
 def compose_opinion(application_id: str) -> dict[str, Any]:
     with session_scope() as session:
-        application = applications.load(session, application_id)
-        rows = reviews.for_application(session, application_id)
-        opinion = composite_opinion(application_facts(application), [review_facts(r) for r in rows])
+        application = applications.get_application(session, SYSTEM_ACTOR, application_id)
+        facts = reviews.review_facts(session, SYSTEM_ACTOR, application_id)
+        opinion = composite_opinion(application_facts(application), facts)
     return {"opinion": opinion.to_dict(), "html": render_composite_opinion(opinion)}
 
 
@@ -89,8 +75,7 @@ def issue(application_id: str) -> dict[str, Any]:
     """Exactly once per approved application, however often this runs."""
     with session_scope() as session:
         license_ = licenses.issue_license(session, SYSTEM_ACTOR, application_id)
-        number, pdf_path = license_.number, license_.pdf_path
-        applications.mark_issued(session, SYSTEM_ACTOR, application_id)
+        number, pdf_path = license_.number, license_.pdf_path  # issuing also moved the application to 已发证
     return {"license_number": number, "pdf_path": pdf_path}
 
 
@@ -98,7 +83,7 @@ def issue(application_id: str) -> dict[str, Any]:
 def aggregate_application(application_id: str) -> dict[str, Any]:
     """汇总 → 综合审批意见 → 发证."""
     with session_scope() as session:
-        status = applications.load(session, application_id).status
+        status = applications.get_application(session, SYSTEM_ACTOR, application_id).status
     if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
         composed_status = status.value  # a redelivered message after the outcome was recorded
     elif status == ApplicationStatus.AWAITING_AGGREGATION:

@@ -14,7 +14,6 @@ from prefect import flow, task
 from prefect.futures import wait
 
 from flows import departments
-from forms.catalog import get_catalog
 from forms.errors import UnknownIndustry, ValidationFailed
 from forms.extract import department_payload
 from forms.merge import merge_form
@@ -27,15 +26,18 @@ from store.db import session_scope
 
 
 @task(name="validate-and-prereview")
-def check_submission(
-    industry_code: str, answers: Any, materials: Any, commitment_accepted: bool
-) -> dict[str, Any]:
+def check_submission(industry_code: str, answers: Any, materials: Any, commitment_accepted: bool) -> dict[str, Any]:
     """预审: field validation, then the catalog's rules. Returns the clean data or the reasons for refusal."""
     condition_answers = answers if isinstance(answers, dict) else {}
     try:
         form = merge_form(industry_code, condition_answers)
     except UnknownIndustry as exc:
-        error = {"key": "industry_code", "label": "行业", "reason": str(exc), "message": f"行业（industry_code）：{exc}"}
+        error = {
+            "key": "industry_code",
+            "label": "行业",
+            "reason": str(exc),
+            "message": f"行业（industry_code）：{exc}",
+        }
         return {"accepted": False, "errors": [error], "findings": []}
     try:
         submission = validate_submission(form, answers, materials, commitment_accepted=commitment_accepted)
@@ -86,14 +88,17 @@ def push_to_department(endpoint: str, payload: dict[str, Any], idempotency_key: 
 def department_review(application_id: str, department_code: str) -> dict[str, Any]:
     """One department's branch: key fields, automatic checks and a suggested opinion, then the push."""
     with session_scope() as session:
-        application = applications.load(session, application_id)
+        progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
+        application = progress.application
+        review = next(r for r in progress.reviews if r.department_code == department_code)
         form = merge_form(application.industry_code, application.answers)
         pending = validate_submission(form, application.answers, application.materials).pending_materials
         payload = department_payload(form, application.answers, application.materials, department_code)
         suggestion = suggested_opinion(form, department_code, prereview(form, application.answers), pending)
-        review = reviews.set_suggestion(session, SYSTEM_ACTOR, application_id, department_code, suggestion, payload)
+        reviews.set_suggestion(session, review.id, suggestion, payload)
         review_id = review.id
-    return {"department_code": department_code, "review_id": review_id, "pushed": deliver(application_id, department_code)}
+    pushed = deliver(application_id, department_code)
+    return {"department_code": department_code, "review_id": review_id, "pushed": pushed}
 
 
 def deliver(application_id: str, department_code: str) -> bool | None:
@@ -102,18 +107,26 @@ def deliver(application_id: str, department_code: str) -> bool | None:
     Returns True when delivered, False when it failed (kept for retry), None when the department has no system."""
     endpoint = departments.endpoint_for(department_code)
     with session_scope() as session:
-        message = outbox.pending_push(session, application_id, department_code)
+        message = next(
+            (
+                m
+                for m in outbox.messages_for(session, application_id, outbox.DEPARTMENT_PUSH)
+                if m.department_code == department_code and m.done_at is None
+            ),
+            None,
+        )
         if message is None:
-            return True  # delivered before (a retried run)
+            return True  # delivered before (a retried run or a redelivered message)
         if endpoint is None:
-            outbox.mark_done(session, message.id, note="部门未配置对接系统，仅在审批队列中办理")
+            outbox.mark_done(session, message.id)  # no department system: the review queue is the channel
             return None
-        review = reviews.for_department(session, application_id, department_code)
+        progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
+        review = next(r for r in progress.reviews if r.department_code == department_code)
         payload = {"application_id": application_id, "review_id": review.id, **review.key_fields}
         message_id = message.id
     try:
         push_to_department(endpoint, payload, idempotency_key=message_id)
-    except Exception as exc:  # noqa: BLE001 - any failure of the edge is recorded and retried later
+    except Exception as exc:
         with session_scope() as session:
             outbox.mark_failed(session, message_id, error=str(exc))
         return False
@@ -144,5 +157,4 @@ def submit_application(
         **stored,
         "findings": checked["findings"],
         "departments": branches,
-        "catalog_departments": len(get_catalog().departments),
     }

@@ -20,9 +20,7 @@ def endpoint_for(department_code: str) -> str | None:
 def push(endpoint: str, payload: dict[str, Any], *, idempotency_key: str, timeout: float = 5.0) -> None:
     """POST the department's key fields; the idempotency key lets the department drop a repeated push."""
     try:
-        response = httpx.post(
-            endpoint, json=payload, timeout=timeout, headers={"Idempotency-Key": idempotency_key}
-        )
+        response = httpx.post(endpoint, json=payload, timeout=timeout, headers={"Idempotency-Key": idempotency_key})
     except httpx.HTTPError as exc:
         raise DepartmentUnreachable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
     if response.status_code >= 300:

@@ -17,13 +17,17 @@ from store import outbox
 from store.db import session_scope
 
 log = logging.getLogger("onelicense.dispatcher")
-KINDS = ("aggregate", "department_push")
+KINDS = (outbox.AGGREGATE, outbox.DEPARTMENT_PUSH)
 
 
 def dispatch_once(limit: int = 20, workers: int = 4) -> int:
     """Lease up to `limit` due messages, run them (aggregations concurrently), return how many were handled."""
     with session_scope() as session:
-        leased = [(m.id, m.kind, m.application_id, m.department_code) for m in outbox.lease_due(session, KINDS, limit)]
+        leased = [
+            (m.id, m.kind, m.application_id, m.department_code)
+            for kind in KINDS
+            for m in outbox.due_messages(session, kind, limit=limit)
+        ]
     if not leased:
         return 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
@@ -34,13 +38,13 @@ def dispatch_once(limit: int = 20, workers: int = 4) -> int:
 def _handle(message: tuple[str, str, str, str | None]) -> None:
     message_id, kind, application_id, department_code = message
     try:
-        if kind == "aggregate":
+        if kind == outbox.AGGREGATE:
             aggregate_application(application_id)
             with session_scope() as session:
                 outbox.mark_done(session, message_id)
-        elif kind == "department_push" and department_code:
+        elif kind == outbox.DEPARTMENT_PUSH and department_code:
             deliver(application_id, department_code)  # marks the message done or failed itself
-    except Exception as exc:  # noqa: BLE001 - the message stays in the outbox and is retried with backoff
+    except Exception as exc:
         log.exception("outbox message %s (%s) failed", message_id, kind)
         with session_scope() as session:
             outbox.mark_failed(session, message_id, error=f"{type(exc).__name__}: {exc}")
@@ -51,7 +55,7 @@ def run_dispatcher(stop: threading.Event, interval: float = 0.5) -> None:
     while not stop.is_set():
         try:
             handled = dispatch_once()
-        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+        except Exception:
             log.exception("dispatch failed")
             handled = 0
         if not handled:
