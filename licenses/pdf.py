@@ -28,7 +28,8 @@ def cn_date(value: date | datetime) -> str:
 
 
 @functools.cache
-def _environment(templates_dir: Path) -> jinja2.Environment:
+def template_environment(templates_dir: Path) -> jinja2.Environment:
+    """The Jinja2 environment of `templates_dir`: autoescaping on for every template, strict undefined."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         autoescape=True,
@@ -45,7 +46,7 @@ def _font_config() -> FontConfiguration:
 
 def render_license_html(document: LicenseDocument, verify_url: str, templates_dir: Path) -> str:
     qr = base64.b64encode(qr_png(verify_url, box_size=8)).decode("ascii")
-    template = _environment(templates_dir).get_template(TEMPLATE)
+    template = template_environment(templates_dir).get_template(TEMPLATE)
     return template.render(doc=document, qr_data_uri=f"data:image/png;base64,{qr}", verify_url=verify_url)
 
 

@@ -1,5 +1,193 @@
-"""Public pages: QR verification (/v/<token>), the publicity list, the published keys."""
+"""Public pages: QR verification (/v/<token>), the publicity list (/publicity), the published keys.
 
-from fastapi import APIRouter
+No login: everything shown here is public. The legal representative is masked, nothing personal is shown, and
+every page answers in Chinese HTML or, with ``Accept: application/json``, in JSON.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
+
+from forms.catalog import get_catalog
+from licenses.document import mask_name
+from licenses.errors import MalformedToken, SignatureInvalid, TokenError, UnknownKey
+from licenses.keys import cached_keyset
+from licenses.pdf import template_environment
+from licenses.status import CHINA_TZ, LicenseStatus, local_date
+from licenses.token import VerifiedToken, verify_token
+from store import licenses
+from store.db import session_scope
+from store.errors import NotFound
+from store.licenses import LicenseConfig, LicenseNow
+from store.tables.types import utcnow
+
+router = APIRouter(tags=["公开核验"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_REASONS: dict[type[TokenError], str] = {
+    MalformedToken: "malformed",
+    UnknownKey: "unknown_key",
+    SignatureInvalid: "signature_invalid",
+}
+
+
+def _session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    env = template_environment(LicenseConfig.from_settings().templates_dir)
+    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code, headers=_NO_STORE)
+
+
+def _status(status: LicenseStatus) -> dict[str, str]:
+    return {"code": status.value, "label": status.label}
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
+    """The public fields of a license and its live status; the JSON answer and the page's context."""
+    license_ = now.license
+    permits = [
+        {
+            "code": p.permit.permit_code,
+            "name": p.permit.permit_name,
+            "number": p.permit.number,
+            "department": p.permit.department_name,
+            "issued_on": _day(p.permit.issued_on),
+            "valid_until": _day(p.permit.valid_until),
+            "mandatory": p.permit.mandatory,
+            "status": _status(p.status),
+        }
+        for p in now.permits
+    ]
+    return {
+        "genuine": True,
+        "registered": True,
+        "number": license_.number,
+        "holder_name": license_.holder_name,
+        "uscc": license_.uscc,
+        "legal_representative": mask_name(license_.legal_representative),
+        "business_address": license_.business_address,
+        "industry_code": license_.industry_code,
+        "industry_name": license_.industry_name,
+        "authority_name": license_.authority_name,
+        "issued_on": _day(local_date(license_.issued_at)),
+        "status": _status(now.composite.status),
+        "license_status": _status(license_.status),
+        "blocking": [p for p in permits if p["code"] in now.composite.blocking],
+        "permits": permits,
+        "checked_at": _clock(now.checked_at),
+        "key_id": key_id,
+    }
+
+
+@router.get("/v/{token}", response_class=HTMLResponse, summary="扫码核验许可证")
+def verify_page(token: str, request: Request, session: SessionDep) -> Response:
+    """Signature first (offline-checkable), then the live status from the register."""
+    config = LicenseConfig.from_settings()
+    try:
+        verified = verify_token(token, cached_keyset(config.keys_dir))
+    except TokenError as exc:
+        return _not_genuine(request, exc)
+    try:
+        now = licenses.current_status(session, verified.content.number)
+    except NotFound:
+        return _unregistered(request, verified)
+    view = public_view(now, verified.kid)
+    if _wants_json(request):
+        return JSONResponse(view, headers=_NO_STORE)
+    return _render("verify.html.j2", v=view)
+
+
+def _not_genuine(request: Request, exc: TokenError) -> Response:
+    reason = next((code for kind, code in _REASONS.items() if isinstance(exc, kind)), "invalid")
+    if _wants_json(request):
+        body = {"genuine": False, "reason": reason, "message": str(exc)}
+        return JSONResponse(body, status_code=400, headers=_NO_STORE)
+    return _render("verify_invalid.html.j2", status_code=400, message=str(exc))
+
+
+def _unregistered(request: Request, verified: VerifiedToken) -> Response:
+    content = verified.content
+    checked_at = _clock(utcnow())
+    issued_on = _day(local_date(content.issued_at))
+    if _wants_json(request):
+        body = {
+            "genuine": True,
+            "registered": False,
+            "number": content.number,
+            "holder_name": content.holder_name,
+            "uscc": content.uscc,
+            "issued_on": issued_on,
+            "checked_at": checked_at,
+            "message": "签名真实，但登记系统中无此许可证",
+        }
+        return JSONResponse(body, status_code=404, headers=_NO_STORE)
+    return _render(
+        "verify_unregistered.html.j2", status_code=404, content=content, issued_on=issued_on, checked_at=checked_at
+    )
+
+
+@router.get("/.well-known/onelicense-keys.json", summary="公布的验签公钥（JWKS）")
+def published_keys() -> JSONResponse:
+    keyset = cached_keyset(LicenseConfig.from_settings().keys_dir)
+    return JSONResponse(keyset.to_jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/publicity", response_class=HTMLResponse, summary="证照公示")
+def publicity(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    industry: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    result = licenses.search_publicity(session, q=q or None, industry=industry or None, page=page)
+    rows = [
+        {
+            "number": item.license.number,
+            "holder_name": item.license.holder_name,
+            "uscc": item.license.uscc,
+            "industry_code": item.license.industry_code,
+            "industry_name": item.license.industry_name,
+            "issued_on": _day(local_date(item.license.issued_at)),
+            "authority_name": item.license.authority_name,
+            "status": _status(item.composite.status),
+        }
+        for item in result.items
+    ]
+    if _wants_json(request):
+        body = {"total": result.total, "page": result.page, "pages": result.pages, "items": rows}
+        return JSONResponse(body, headers=_NO_STORE)
+    industries = [(code, spec.name) for code, spec in get_catalog().industries.items()]
+
+    def link(target: int) -> str:
+        return "/publicity?" + urlencode({"q": q, "industry": industry, "page": target})
+
+    return _render(
+        "publicity.html.j2", page=result, rows=rows, q=q, industry=industry, industries=industries, link=link
+    )

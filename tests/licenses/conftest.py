@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -93,40 +94,42 @@ def license_config(tmp_path: Path) -> LicenseConfig:
 
 
 ApproveFn = Callable[..., Application]
+_counter = iter(range(1, 10**8))
+
+
+def make_approved_application(
+    session: Session,
+    industry_code: str = "CONVENIENCE_STORE",
+    permit_codes: tuple[str, ...] = ("FOOD_BUSINESS", "TOBACCO_RETAIL"),
+    holder_name: str = "渝北区老街坊便利店",
+    legal_representative: str = "张三明",
+) -> Application:
+    """Submit through the store services, approve every review and record an approving aggregation: the state
+    in which the flow issues the license."""
+    catalog = get_catalog()
+    departments: dict[str, list[str]] = {}
+    for code in permit_codes:
+        departments.setdefault(catalog.permits[code].department, []).append(code)
+    application = applications.submit(
+        session,
+        APPLICANT,
+        industry_code=industry_code,
+        holder_name=holder_name,
+        uscc=valid_uscc(next(_counter)),
+        answers={"legal_representative": legal_representative, "business_address": "重庆市渝北区金龙路1号"},
+        materials={},
+        permit_codes=list(permit_codes),
+        departments=departments,
+    )
+    rows = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application.id))
+    for review in list(rows):
+        reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, None)
+    return applications.record_aggregation(
+        session, SYSTEM_ACTOR, application.id, {"outcome": "approve"}, Outcome.APPROVE
+    )
 
 
 @pytest.fixture
 def approved_application(session: Session) -> ApproveFn:
-    """`approved_application(...)` submits through the store services, approves every review and records an
-    approving aggregation: the state in which the flow issues the license."""
-    counter = iter(range(1, 10**6))
-
-    def _approve(
-        industry_code: str = "CONVENIENCE_STORE",
-        permit_codes: tuple[str, ...] = ("FOOD_BUSINESS", "TOBACCO_RETAIL"),
-        holder_name: str = "渝北区老街坊便利店",
-        legal_representative: str = "张三明",
-    ) -> Application:
-        catalog = get_catalog()
-        departments: dict[str, list[str]] = {}
-        for code in permit_codes:
-            departments.setdefault(catalog.permits[code].department, []).append(code)
-        application = applications.submit(
-            session,
-            APPLICANT,
-            industry_code=industry_code,
-            holder_name=holder_name,
-            uscc=valid_uscc(next(counter)),
-            answers={"legal_representative": legal_representative, "business_address": "重庆市渝北区金龙路1号"},
-            materials={},
-            permit_codes=list(permit_codes),
-            departments=departments,
-        )
-        rows = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application.id))
-        for review in list(rows):
-            reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, None)
-        return applications.record_aggregation(
-            session, SYSTEM_ACTOR, application.id, {"outcome": "approve"}, Outcome.APPROVE
-        )
-
-    return _approve
+    """`approved_application(...)`: make_approved_application on the test's session."""
+    return functools.partial(make_approved_application, session)

@@ -1,0 +1,147 @@
+"""GET /v/<token>: genuine licenses show their live status; anything else is 'not a genuine license'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from licenses.keys import KeySet, load_keyset
+from licenses.status import Operation
+from licenses.token import sign_token, verify_token
+from onelicense.settings import get_settings
+from review.roles import SYSTEM_ACTOR
+from store import licenses
+from store.licenses import LicenseConfig
+from store.tables.license import License
+from tests.licenses.conftest import ADMIN, approved_application, reviewer, sample_document  # noqa: F401
+from web.app import create_app
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield client
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def issued(client: TestClient, session: Session, approved_application) -> License:  # type: ignore[no-untyped-def]  # noqa: F811
+    application = approved_application(permit_codes=("FOOD_BUSINESS", "TOBACCO_RETAIL"))
+    return licenses.issue_license(session, SYSTEM_ACTOR, application.id)
+
+
+def _path(license_: License) -> str:
+    return f"/v/{license_.token}"
+
+
+def _server_keys() -> KeySet:
+    return load_keyset(LicenseConfig.from_settings().keys_dir)
+
+
+def test_a_genuine_license_shows_its_live_status(client: TestClient, issued: License) -> None:
+    page = client.get(_path(issued))
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert page.headers["cache-control"] == "no-store"
+    html = page.text
+    for text in ("有效", issued.holder_name, issued.uscc, issued.number, "食品经营许可", "核验时间", "张*明"):
+        assert text in html
+    assert "张三明" not in html  # the legal representative is masked
+
+    data = client.get(_path(issued), headers=JSON).json()
+    assert data["status"] == {"code": "01", "label": "有效"}
+    assert data["legal_representative"] == "张*明"
+    assert [p["status"]["label"] for p in data["permits"]] == ["有效", "有效"]
+    assert data["blocking"] == []
+
+
+def test_suspending_a_permit_shows_on_the_next_request(client: TestClient, session: Session, issued: License) -> None:
+    assert client.get(_path(issued), headers=JSON).json()["status"]["label"] == "有效"
+    licenses.change_permit(session, reviewer("SCJG"), f"{issued.number}-01", Operation.SUSPEND, reason="停业整顿")
+    data = client.get(_path(issued), headers=JSON).json()
+    assert data["status"]["label"] == "暂扣"
+    assert [p["name"] for p in data["blocking"]] == ["食品经营许可"]
+    html = client.get(_path(issued)).text
+    assert "暂扣" in html and "食品经营许可" in html
+    licenses.change_permit(session, ADMIN, f"{issued.number}-01", Operation.RESTORE, reason="整改完成")
+    assert client.get(_path(issued), headers=JSON).json()["status"]["label"] == "有效"
+
+
+def test_a_revoked_license_says_so(client: TestClient, session: Session, issued: License) -> None:
+    licenses.change_license(session, ADMIN, issued.number, Operation.REVOKE, reason="严重违法")
+    data = client.get(_path(issued), headers=JSON).json()
+    assert data["status"]["label"] == "吊销"
+    assert "吊销" in client.get(_path(issued)).text
+
+
+def _assert_not_genuine(client: TestClient, path: str, reason: str) -> None:
+    page = client.get(path)
+    assert 400 <= page.status_code < 500
+    assert "非真实有效的许可证" in page.text
+    answer = client.get(path, headers=JSON)
+    assert 400 <= answer.status_code < 500
+    assert answer.json()["genuine"] is False
+    assert answer.json()["reason"] == reason
+
+
+def test_a_forged_signature_is_rejected(client: TestClient, issued: License, tmp_path: Path) -> None:
+    forger = load_keyset(tmp_path / "forger")
+    forged = sign_token(replace(sample_document().signed_content(), holder_name=issued.holder_name), forger)
+    blob = int(forged).to_bytes((int(forged).bit_length() + 7) // 8, "big")
+    relabelled = blob[:1] + bytes.fromhex(issued.key_id) + blob[5:]  # claims the genuine key id
+    _assert_not_genuine(client, f"/v/{int.from_bytes(relabelled, 'big')}", "signature_invalid")
+
+
+def test_an_unknown_key_id_is_rejected(client: TestClient, issued: License, tmp_path: Path) -> None:
+    token = sign_token(sample_document().signed_content(), load_keyset(tmp_path / "elsewhere"))
+    _assert_not_genuine(client, f"/v/{token}", "unknown_key")
+
+
+def test_altered_content_is_rejected(client: TestClient, issued: License) -> None:
+    token = issued.token
+    position = len(token) // 3  # inside the signed content
+    altered = token[:position] + str((int(token[position]) + 1) % 10) + token[position + 1 :]
+    page = client.get(f"/v/{altered}")
+    assert page.status_code == 400 and "非真实有效的许可证" in page.text
+
+
+@pytest.mark.parametrize("garbage", ["hello", "0000", "1" * 50, "%3Cscript%3E"])
+def test_garbage_is_rejected(client: TestClient, garbage: str) -> None:
+    _assert_not_genuine(client, f"/v/{garbage}", "malformed")
+
+
+def test_a_genuine_token_of_an_unknown_license_says_so(client: TestClient) -> None:
+    token = sign_token(sample_document(serial=9_999_999).signed_content(), _server_keys())
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 404
+    assert "登记系统中无此许可证" in page.text
+    answer = client.get(f"/v/{token}", headers=JSON)
+    assert answer.status_code == 404
+    assert answer.json()["genuine"] is True and answer.json()["registered"] is False
+
+
+def test_a_hostile_holder_name_is_escaped(client: TestClient, session: Session, approved_application) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    license_ = licenses.issue_license(session, SYSTEM_ACTOR, approved_application(holder_name=hostile).id)
+    html = client.get(_path(license_)).text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+def test_published_keys_verify_the_token(client: TestClient, issued: License) -> None:
+    answer = client.get("/.well-known/onelicense-keys.json")
+    assert answer.status_code == 200
+    keyset = KeySet.from_jwks(answer.json())
+    assert keyset.active_kid == issued.key_id
+    assert verify_token(issued.token, keyset).content.number == issued.number
+    assert all(set(key) >= {"kty", "crv", "x", "kid"} and "d" not in key for key in answer.json()["keys"])
