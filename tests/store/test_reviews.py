@@ -121,6 +121,7 @@ def test_decide_straight_from_the_queue_records_the_decision(session: Session, s
         (Decision.APPROVE, "同意", ["x"], "只有要求补正时"),
         ("maybe", "也许", None, "未知的审查决定"),
     ],
+    ids=["reject-without-opinion", "supplement-without-items", "approve-with-items", "unknown-decision"],
 )
 def test_decision_input_is_checked(
     session: Session, submit: SubmitFn, decision: str, opinion: str, items: list | None, message: str

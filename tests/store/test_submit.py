@@ -119,18 +119,29 @@ def test_concurrent_submits_with_one_key_create_one_application(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        # HYGIENE has no department
-        ({"departments": {"MKT": ["FOOD", "LIQUOR"], "FIRE": ["FIRE_CHECK"]}, "permit_codes": PERMITS}, "没有审批部门"),
-        ({"departments": {**DEPARTMENTS, "CITY": ["SIGN"]}, "permit_codes": PERMITS}, "不在申请的许可事项中"),
-        ({"departments": {**DEPARTMENTS, "CITY": ["FOOD"]}, "permit_codes": PERMITS}, "同时分配给了"),
-        ({"departments": {}, "permit_codes": PERMITS}, "至少需要一个审批部门"),
-        ({"permit_codes": []}, "许可事项不能为空"),
-        ({"permit_codes": ["FOOD", "FOOD"]}, "重复"),
-        ({"holder_name": "  "}, "申请人名称不能为空"),
-        ({"holder_name": "酒店\x00"}, "空字符"),
-        ({"holder_name": "bad \ud800 surrogate"}, "无效的字符"),
-        ({"answers": ["not", "a", "dict"]}, "键值对象"),
-        ({"answers": {"when": object()}}, "无法保存"),
+        pytest.param(
+            {"departments": {"MKT": ["FOOD", "LIQUOR"], "FIRE": ["FIRE_CHECK"]}, "permit_codes": PERMITS},
+            "没有审批部门",
+            id="permit-without-department",
+        ),
+        pytest.param(
+            {"departments": {**DEPARTMENTS, "CITY": ["SIGN"]}, "permit_codes": PERMITS},
+            "不在申请的许可事项中",
+            id="department-permit-not-applied-for",
+        ),
+        pytest.param(
+            {"departments": {**DEPARTMENTS, "CITY": ["FOOD"]}, "permit_codes": PERMITS},
+            "同时分配给了",
+            id="permit-in-two-departments",
+        ),
+        pytest.param({"departments": {}, "permit_codes": PERMITS}, "至少需要一个审批部门", id="no-department"),
+        pytest.param({"permit_codes": []}, "许可事项不能为空", id="no-permit"),
+        pytest.param({"permit_codes": ["FOOD", "FOOD"]}, "重复", id="duplicate-permit"),
+        pytest.param({"holder_name": "  "}, "申请人名称不能为空", id="blank-holder"),
+        pytest.param({"holder_name": "酒店\x00"}, "空字符", id="nul-character"),
+        pytest.param({"holder_name": "bad \ud800 surrogate"}, "无效的字符", id="lone-surrogate"),
+        pytest.param({"answers": ["not", "a", "dict"]}, "键值对象", id="answers-not-an-object"),
+        pytest.param({"answers": {"when": object()}}, "无法保存", id="answers-not-json"),
     ],
 )
 def test_bad_input_is_refused_and_stores_nothing(

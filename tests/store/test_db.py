@@ -1,0 +1,94 @@
+"""Engine, migrations and column types: the schema Alembic builds is the one the models describe, on SQLite
+and PostgreSQL; the audit log is append-only; datetimes are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlmodel import Session
+
+import store.tables
+from onelicense.settings import Settings
+from store import audit
+from store.db import dispose_engine, get_engine, get_session, migrate, session_scope
+from store.tables import Application
+from tests.store.conftest import APPLICANT, SubmitFn
+
+APPLICATION_SIDE_TABLES = {
+    "applications",
+    "department_reviews",
+    "decision_records",
+    "audit_events",
+    "outbox_messages",
+    "users",
+}
+
+
+def test_migrations_create_every_table_of_the_models(db_url: str) -> None:
+    tables = set(inspect(get_engine(db_url)).get_table_names())
+    assert tables >= APPLICATION_SIDE_TABLES
+    assert set(store.tables.metadata.tables) <= tables
+
+
+def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    """Nothing for autogenerate to add: whoever changes a table must add a migration."""
+    with get_engine(db_url).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, store.tables.metadata)
+    assert differences == []
+
+
+def test_migrate_twice_is_harmless(db_url: str) -> None:
+    dispose_engine(db_url)  # forget that this process migrated already
+    migrate(db_url)
+    migrate(db_url)
+
+
+def test_audit_log_refuses_updates_and_deletes(session: Session, submit: SubmitFn) -> None:
+    submit()
+    for statement in ("UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(text(statement))
+        session.rollback()
+    assert len(audit.events_for(session, "application", submit().id)) == 1
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    session.add(
+        Application(
+            reference="SQ-naive",
+            industry_code="x",
+            holder_name="x",
+            uscc="x",
+            submitted_by=APPLICANT.user_id,
+            created_at=datetime(2025, 1, 1),
+        )
+    )
+    with pytest.raises(StatementError, match="naive datetime"):
+        session.flush()
+    session.rollback()
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(isolated_settings: Settings) -> None:
+    url = isolated_settings.effective_database_url
+    assert url.startswith("sqlite:///") and str(isolated_settings.data_dir) in url
+    try:
+        migrate()  # the default database: created in the data folder
+        assert (isolated_settings.data_dir / "onelicense.db").exists()
+        with session_scope() as session:
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    finally:
+        dispose_engine(url)
+
+
+def test_one_engine_per_url(db_url: str) -> None:
+    assert get_engine(db_url) is get_engine(db_url)
+    with get_session(db_url) as one, get_session(db_url) as two:
+        assert one is not two and one.get_bind() is two.get_bind()

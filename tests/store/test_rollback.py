@@ -1,0 +1,95 @@
+"""A failure anywhere inside a service function leaves nothing half-written: the whole unit of work is rolled
+back, including rows already flushed and conditional UPDATEs already executed."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+import store.applications
+import store.reviews
+from review.transitions import ApplicationStatus, ReviewStatus
+from store import applications, audit, reviews
+from store.errors import InvalidRequest
+from tests.store.conftest import ADMIN, APPLICANT, SubmitFn, reviewer, reviews_of, row_counts
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def fail_on_call(monkeypatch: pytest.MonkeyPatch, module: object, name: str, nth: int) -> None:
+    """Make `module.name` raise on its nth call (the earlier calls go through, so rows are already flushed)."""
+    original = getattr(module, name)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise Boom(f"{name} failed")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def test_failed_audit_during_submit_stores_no_application(
+    session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(monkeypatch, audit, "record", 3)  # after the application and a review were recorded
+    with pytest.raises(Boom):
+        submit()
+    assert set(row_counts(session).values()) == {0}
+
+
+def test_invalid_department_stores_nothing(session: Session, submit: SubmitFn) -> None:
+    with pytest.raises(InvalidRequest):
+        submit(departments={"FIRE": ["FIRE_CHECK"], "": ["FOOD"]}, permit_codes=["FIRE_CHECK", "FOOD"])
+    assert set(row_counts(session).values()) == {0}
+
+
+def test_failed_outbox_write_undoes_the_last_decision(
+    session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application_id = submit().id
+    review_ids = {dept: r.id for dept, r in reviews_of(session, application_id).items()}
+    reviews.decide(session, reviewer("FIRE"), review_ids["FIRE"], "approve", "同意")
+    reviews.decide(session, reviewer("HEALTH"), review_ids["HEALTH"], "approve", "同意")
+    before = row_counts(session)
+    fail_on_call(monkeypatch, store.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
+    with pytest.raises(Boom):
+        reviews.decide(session, reviewer("MKT"), review_ids["MKT"], "approve", "同意")
+    assert row_counts(session) == before
+    session.expunge_all()
+    mkt = reviews_of(session, application_id)["MKT"]
+    assert (mkt.status, mkt.version, mkt.decision) == (ReviewStatus.PENDING, 1, None)
+    assert applications.get_application(session, ADMIN, application_id).status is ApplicationStatus.IN_REVIEW
+    # and the same decision succeeds once the fault is gone
+    monkeypatch.undo()
+    reviews.decide(session, reviewer("MKT"), review_ids["MKT"], "approve", "同意", expected_version=1)
+    assert applications.get_application(session, ADMIN, application_id).status == "awaiting_aggregation"
+
+
+def test_failed_audit_during_amend_reopens_nothing(
+    session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application_id = submit(departments={"FIRE": ["FIRE_CHECK"], "MKT": ["FOOD"]}).id
+    by_dept = reviews_of(session, application_id)
+    reviews.decide(session, reviewer("FIRE"), by_dept["FIRE"].id, "supplement", "补图", ["fire_plan"])
+    reviews.decide(session, reviewer("MKT"), by_dept["MKT"].id, "approve", "同意")
+    applications.record_aggregation(session, ADMIN, application_id, {}, "supplement")
+    before = row_counts(session)
+    fail_on_call(monkeypatch, store.applications.audit, "record", 2)  # after review.reopen, at application.amend
+    with pytest.raises(Boom):
+        applications.amend(session, APPLICANT, application_id, {"fire_plan": "new.pdf"})
+    assert row_counts(session) == before
+    session.expunge_all()
+    stored = applications.get_application(session, APPLICANT, application_id)
+    assert stored.status is ApplicationStatus.SUPPLEMENT_REQUESTED and "fire_plan" not in stored.answers
+    fire = reviews_of(session, application_id)["FIRE"]
+    assert (fire.status, fire.round) == (ReviewStatus.SUPPLEMENT_REQUESTED, 1)
+
+
+def test_the_session_stays_usable_after_a_failed_call(session: Session, submit: SubmitFn) -> None:
+    with pytest.raises(InvalidRequest):
+        submit(holder_name="")
+    assert submit().status is ApplicationStatus.SUBMITTED

@@ -1,0 +1,51 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from review.roles import Actor, Role
+from store import audit, users
+from store.errors import InvalidRequest
+from store.tables import User
+
+
+def test_token_authenticates_as_the_users_actor(session: Session) -> None:
+    user, token = users.create_user(session, "消防审批员 张三", Role.REVIEWER, "FIRE")
+    assert users.authenticate(session, token) == Actor(user.id, Role.REVIEWER, "FIRE")
+    applicant, applicant_token = users.create_user(session, "申请人", "applicant")
+    assert users.authenticate(session, applicant_token) == Actor(applicant.id, Role.APPLICANT, None)
+
+
+def test_only_the_hash_of_the_token_is_stored(session: Session) -> None:
+    _, token = users.create_user(session, "管理员", Role.ADMIN)
+    (stored,) = session.exec(select(User)).all()
+    assert stored.token_hash == users.hash_token(token) and token not in stored.token_hash
+    (event,) = audit.events_for(session, "user", stored.id)
+    assert token not in str(event.after) and stored.token_hash not in str(event.after)
+
+
+@pytest.mark.parametrize("token", [None, "", "ol_wrong", "😀"])
+def test_unknown_or_missing_token_is_nobody(session: Session, token: str | None) -> None:
+    users.create_user(session, "管理员", Role.ADMIN)
+    assert users.authenticate(session, token) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "department", "message"),
+    [
+        (Role.REVIEWER, None, "必须属于一个部门"),
+        (Role.APPLICANT, "FIRE", "只有审批人员"),
+        ("wizard", None, "未知的角色"),
+    ],
+)
+def test_role_and_department_must_fit(session: Session, role: str, department: str | None, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        users.create_user(session, "某人", role, department)
+    assert users.list_users(session) == []
+
+
+def test_tokens_are_unique(session: Session) -> None:
+    tokens = {users.create_user(session, f"用户{i}", Role.APPLICANT)[1] for i in range(20)}
+    assert len(tokens) == 20 and all(t.startswith(users.TOKEN_PREFIX) for t in tokens)
