@@ -1,5 +1,215 @@
-"""Placeholder until its issue fills it."""
+"""`onelicense license ...`: show a license, change its permits or the whole license, rotate the signing key;
+plus `verify_command`, the top-level `onelicense verify`, which works offline with the public keys only."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="原因（写入审计日志）")]
+TargetArgument = Annotated[str, typer.Argument(help="许可证编号（整证）或许可编号（分项许可，形如 <许可证编号>-01）")]
+
+
+def _admin():  # type: ignore[no-untyped-def]
+    from review.roles import Actor, Role
+
+    return Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1)
+
+
+@app.command("show")
+def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
+    """显示许可证及各分项许可的实时状态。"""
+    from store import licenses
+    from store.db import migrate, session_scope
+    from store.errors import StoreError
+
+    migrate()
+    with session_scope() as session:
+        try:
+            now = licenses.current_status(session, number)
+        except StoreError as exc:
+            _fail(exc.message)
+        license_ = now.license
+        console.print(
+            f"[bold]{license_.number}[/bold]  {license_.holder_name}（{license_.uscc}）  {license_.industry_name}"
+        )
+        console.print(f"综合状态：[bold]{now.composite.label}[/bold]    PDF：{license_.pdf_path}")
+        table = Table()
+        for header in ("许可编号", "许可事项", "发证部门", "有效期至", "状态", "原因"):
+            table.add_column(header)
+        for p in now.permits:
+            valid = p.permit.valid_until.isoformat() if p.permit.valid_until else "长期"
+            table.add_row(p.permit.number, p.permit.permit_name, p.permit.department_name, valid, p.status.label,
+                          p.permit.reason or "")  # fmt: skip
+        console.print(table)
+
+
+def _change(target: str, operation_name: str, reason: str, valid_until: date | None = None) -> None:
+    from licenses.errors import InvalidLicenseNumber
+    from licenses.numbering import split_permit_number
+    from licenses.status import Operation
+    from store import licenses
+    from store.db import migrate, session_scope
+    from store.errors import StoreError
+
+    operation = Operation(operation_name)
+    try:
+        license_number, _ = split_permit_number(target)
+        is_permit = True
+    except InvalidLicenseNumber:
+        license_number, is_permit = target, False
+    if valid_until is not None and not is_permit:
+        _fail("延续须指定分项许可编号")
+    migrate()
+    with session_scope() as session:
+        try:
+            if is_permit:
+                licenses.change_permit(session, _admin(), target, operation, reason=reason, valid_until=valid_until)
+            else:
+                licenses.change_license(session, _admin(), target, operation, reason=reason)
+            now = licenses.current_status(session, license_number)
+        except StoreError as exc:
+            _fail(exc.message)
+            return
+    console.print(f"已{operation.label}：{target}；综合状态：[bold]{now.composite.label}[/bold]")
+
+
+@app.command("suspend")
+def suspend(target: TargetArgument, reason: ReasonOption) -> None:
+    """暂扣分项许可或整个许可证。"""
+    _change(target, "suspend", reason)
+
+
+@app.command("restore")
+def restore(target: TargetArgument, reason: ReasonOption) -> None:
+    """发还（恢复）被暂扣的分项许可或许可证。"""
+    _change(target, "restore", reason)
+
+
+@app.command("withdraw")
+def withdraw(target: TargetArgument, reason: ReasonOption) -> None:
+    """撤销分项许可或许可证。"""
+    _change(target, "withdraw", reason)
+
+
+@app.command("cancel")
+def cancel(target: TargetArgument, reason: ReasonOption) -> None:
+    """注销分项许可或许可证。"""
+    _change(target, "cancel", reason)
+
+
+@app.command("revoke")
+def revoke(target: TargetArgument, reason: ReasonOption) -> None:
+    """吊销分项许可或许可证。"""
+    _change(target, "revoke", reason)
+
+
+@app.command("renew")
+def renew(
+    target: Annotated[str, typer.Argument(help="许可编号，形如 <许可证编号>-01")],
+    until: Annotated[str, typer.Option("--until", help="新的有效期截止日，YYYY-MM-DD")],
+    reason: ReasonOption = "延续",
+) -> None:
+    """延续分项许可的有效期。"""
+    try:
+        valid_until = date.fromisoformat(until)
+    except ValueError:
+        _fail(f"日期格式应为 YYYY-MM-DD：{until}")
+        return
+    _change(target, "renew", reason, valid_until)
+
+
+@app.command("pdf")
+def pdf(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
+    """输出许可证 PDF 的路径（文件缺失时重新生成）。"""
+    from store import licenses
+    from store.db import migrate, session_scope
+    from store.errors import StoreError
+
+    migrate()
+    with session_scope() as session:
+        try:
+            console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
+        except StoreError as exc:
+            _fail(exc.message)
+
+
+@app.command("keys-rotate")
+def keys_rotate() -> None:
+    """生成新的签名密钥；旧密钥保留，已发许可证仍可验证。"""
+    from licenses.keys import load_keyset, rotate_key
+    from store.licenses import LicenseConfig
+
+    folder = LicenseConfig.from_settings().keys_dir
+    load_keyset(folder)  # a first run creates the initial key, so the rotation is to a second one
+    console.print(f"新的签名密钥：{rotate_key(folder)}")
+
+
+@app.command("keys")
+def keys(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
+    """输出公布的验签公钥（JWKS）。"""
+    from licenses.keys import load_keyset
+    from store.licenses import LicenseConfig
+
+    document = json.dumps(load_keyset(LicenseConfig.from_settings().keys_dir).to_jwks(), ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(document + "\n", encoding="utf-8")
+    else:
+        print(document)
+
+
+def verify_command(
+    target: Annotated[str, typer.Argument(help="核验网址、核验码、二维码图片（PNG/JPEG）或许可证 PDF")],
+    keys: Annotated[
+        Path | None, typer.Option(help="公钥文件（/.well-known/onelicense-keys.json 的内容）；默认读取本机密钥目录")
+    ] = None,
+) -> None:
+    """离线核验许可证：验证签名并输出签名内容，无需服务器。"""
+    from licenses.errors import KeyStoreError, LicenseError
+    from licenses.keys import KeySet, load_keyset
+    from licenses.verify import verify_target
+    from store.licenses import LicenseConfig
+
+    try:
+        if keys is not None:
+            keyset = KeySet.from_jwks(json.loads(keys.read_text(encoding="utf-8")))
+        else:
+            keyset = load_keyset(LicenseConfig.from_settings().keys_dir, create=False)
+        text, verified = verify_target(target, keyset)
+    except (OSError, ValueError, KeyStoreError) as exc:  # unreadable file or key set: says nothing of the license
+        _fail(f"无法读取：{exc}")
+        return
+    except LicenseError as exc:
+        console.print("[bold red]非真实有效的许可证[/bold red]")
+        _fail(str(exc))
+        return
+    content = verified.content
+    console.print(f"[bold green]签名有效[/bold green]（密钥 {verified.kid}）：该许可证内容由发证机关签发，未被篡改。")
+    console.print(f"核验网址：{text}" if "://" in text else f"核验码长度：{len(text)} 位")
+    table = Table(show_header=False)
+    table.add_row("许可证编号", content.number)
+    table.add_row("经营者名称", content.holder_name)
+    table.add_row("统一社会信用代码", content.uscc)
+    table.add_row("行业编码", content.industry_code)
+    table.add_row("签发时间（UTC）", content.issued_at.isoformat())
+    console.print(table)
+    permits = Table("许可编号", "许可事项编码", "有效期至")
+    for permit in content.permits:
+        permits.add_row(permit.number, permit.code, permit.valid_until.isoformat() if permit.valid_until else "长期")
+    console.print(permits)
+    console.print("离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问核验网址。")
