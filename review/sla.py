@@ -1,0 +1,96 @@
+"""Red / yellow / green supervision (红黄绿灯督办): how far a review or an application is into its time limit,
+counted in working days on a calendar whose public holidays and make-up working days are data.
+
+Pure: the caller passes the calendar and the limits (from the catalog) and the pauses (补正, 现场核查)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+from review.transitions import LabelledEnum
+
+CHINA_TIME = timezone(timedelta(hours=8), "北京时间")
+
+
+class SlaLevel(LabelledEnum):
+    """督办等级, in increasing order of urgency."""
+
+    GREEN = "green", "绿灯（正常）"
+    YELLOW = "yellow", "黄灯（临近承诺时限）"
+    RED = "red", "红灯（超过承诺时限）"
+    PAST_STATUTORY = "past_statutory", "超过法定时限"
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Monday to Friday, minus public holidays, plus make-up working days (调休上班) that fall on a weekend."""
+
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    makeup_workdays: frozenset[date] = field(default_factory=frozenset)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.makeup_workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+
+@dataclass(frozen=True)
+class SlaState:
+    level: SlaLevel
+    used_days: int  # working days counted so far
+    remaining_days: int  # working days left before the promised limit (negative once past it)
+
+
+def working_days_used(
+    started: datetime,
+    now: datetime,
+    calendar: WorkingCalendar,
+    paused: Iterable[tuple[datetime, datetime | None]] = (),
+    tz: tzinfo = CHINA_TIME,
+) -> int:
+    """Working days from the day after `started` up to and including the day of `now`, in local time.
+
+    The day of acceptance does not count (the usual reading of 行政许可法 time limits), and neither does any day
+    inside a pause, e.g. while the applicant supplements materials; an open pause (end None) runs until now."""
+    first, last = (started.astimezone(tz).date() + timedelta(days=1)), now.astimezone(tz).date()
+    paused_days: set[date] = set()
+    for begin, end in paused:
+        day, until = begin.astimezone(tz).date(), (end or now).astimezone(tz).date()
+        while day <= until:
+            paused_days.add(day)
+            day += timedelta(days=1)
+    used, day = 0, first
+    while day <= last:
+        if calendar.is_working_day(day) and day not in paused_days:
+            used += 1
+        day += timedelta(days=1)
+    return used
+
+
+def sla_state(
+    started: datetime,
+    now: datetime,
+    promised_days: int,
+    calendar: WorkingCalendar,
+    *,
+    statutory_days: int | None = None,
+    paused: Iterable[tuple[datetime, datetime | None]] = (),
+    yellow_remaining_days: int = 1,
+    yellow_used_fraction: float = 2 / 3,
+    tz: tzinfo = CHINA_TIME,
+) -> SlaState:
+    """The supervision level: yellow when at most `yellow_remaining_days` are left or `yellow_used_fraction` of
+    the promised limit is used; red past the promised limit; a further level past the statutory limit."""
+    used = working_days_used(started, now, calendar, paused, tz)
+    remaining = promised_days - used
+    if statutory_days is not None and used > statutory_days:
+        level = SlaLevel.PAST_STATUTORY
+    elif remaining < 0:
+        level = SlaLevel.RED
+    elif remaining <= yellow_remaining_days or used >= yellow_used_fraction * promised_days:
+        level = SlaLevel.YELLOW
+    else:
+        level = SlaLevel.GREEN
+    return SlaState(level=level, used_days=used, remaining_days=remaining)
