@@ -26,7 +26,7 @@ def test_only_the_hash_of_the_token_is_stored(session: Session) -> None:
     assert token not in str(event.after) and stored.token_hash not in str(event.after)
 
 
-@pytest.mark.parametrize("token", [None, "", "ol_wrong", "😀"])
+@pytest.mark.parametrize("token", [None, "", "ol_wrong", "😀"], ids=["none", "empty", "wrong", "emoji"])
 def test_unknown_or_missing_token_is_nobody(session: Session, token: str | None) -> None:
     users.create_user(session, "管理员", Role.ADMIN)
     assert users.authenticate(session, token) is None
@@ -39,6 +39,7 @@ def test_unknown_or_missing_token_is_nobody(session: Session, token: str | None)
         (Role.APPLICANT, "FIRE", "只有审批人员"),
         ("wizard", None, "未知的角色"),
     ],
+    ids=["reviewer-without-department", "applicant-with-department", "unknown-role"],
 )
 def test_role_and_department_must_fit(session: Session, role: str, department: str | None, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
