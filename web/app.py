@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from web import api, public
+from web.errors import install_error_handlers
 
 
 def create_app() -> FastAPI:
@@ -15,4 +16,5 @@ def create_app() -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(public.router)
+    install_error_handlers(app)
     return app

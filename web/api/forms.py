@@ -1,0 +1,64 @@
+"""The catalog for applicants (public, no token needed): industries, departments, and the merged form of an
+industry for the answers to its condition questions (经营范围问答), passed as query parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from forms.catalog import get_catalog
+from forms.errors import FieldError, UnknownIndustry, ValidationFailed
+from forms.fieldtypes import Invalid, parse_value
+from forms.merge import merge_form
+from web.api import schemas, views
+from web.api.responses import errors
+
+router = APIRouter(tags=["行业目录与合并表单"])
+
+
+@router.get("/industries", summary="行业列表", description="一业一证覆盖的行业，以及决定许可事项的问答字段。")
+def list_industries() -> list[schemas.IndustryOut]:
+    return [views.industry(code) for code in get_catalog().industries]
+
+
+@router.get("/departments", summary="审批部门列表")
+def list_departments() -> list[schemas.DepartmentOut]:
+    return [schemas.DepartmentOut(code=d.code, name=d.name) for d in get_catalog().departments.values()]
+
+
+@router.get(
+    "/industries/{industry_code}/form",
+    summary="合并表单",
+    description=(
+        "行业的一张合并表单：字段（含中文名、类型、来源许可事项与部门）、材料清单与告知承诺书。"
+        "经营范围问答作为查询参数传入，例如 ?has_restaurant=true&floor_area=120；未回答的条件视为不办理。"
+    ),
+    responses=errors(404, 422),
+)
+def merged_form(industry_code: str, request: Request) -> schemas.MergedFormOut:
+    catalog = get_catalog()
+    industry = catalog.industries.get(industry_code)
+    if industry is None:
+        raise UnknownIndustry(industry_code)
+    conditions = _conditions(industry.condition_keys, request.query_params.multi_items())
+    return views.merged_form(merge_form(industry_code, conditions, catalog))
+
+
+def _conditions(keys: list[str], params: list[tuple[str, str]]) -> dict[str, Any]:
+    """Query parameters parsed by the catalog's field types; only the industry's condition questions."""
+    catalog = get_catalog()
+    answers: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    for key, raw in params:
+        if key not in keys:
+            problems.append(FieldError(key, key, f"不是本行业的经营范围问答（可用：{'、'.join(keys) or '无'}）"))
+            continue
+        spec = catalog.fields[key]
+        try:
+            answers[key] = parse_value(spec, raw)
+        except Invalid as exc:
+            problems.append(FieldError(key, spec.label, str(exc)))
+    if problems:
+        raise ValidationFailed(problems)
+    return answers

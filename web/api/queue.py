@@ -1,0 +1,118 @@
+"""Reviewer side (部门审批人员): the department's queue, claim, release, decide.
+
+A reviewer sees and acts on its own department's reviews only: any review of another department answers 403,
+whether it exists or not being irrelevant to the caller (ids are random). Admins may read every queue and
+release a claimed review, but only a department's reviewers claim and decide."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from sqlmodel import Session
+
+from review.roles import Actor
+from review.transitions import ReviewStatus
+from store import applications, reviews
+from store.tables.application import DepartmentReview
+from web.api import actions, schemas, views
+from web.api.deps import CurrentActor, DbSession, ReviewId
+from web.api.responses import errors
+
+router = APIRouter(prefix="/queue", tags=["部门审批队列"])
+
+OptionalVersion = Annotated[schemas.VersionRequest | None, Body(description="可选：乐观锁版本号")]
+
+
+@router.get(
+    "",
+    summary="本部门审查队列",
+    description=(
+        "按进入队列的时间先后排列。默认只列出未办结的审查（待受理、待复审、审查中）。"
+        "审批人员只能查看本部门的队列；管理员可用 department 指定部门。"
+    ),
+    responses=errors(401, 403, 422),
+)
+def list_queue(
+    session: DbSession,
+    actor: CurrentActor,
+    status: Annotated[list[ReviewStatus] | None, Query(description="审查状态，可多选")] = None,
+    industry: Annotated[str | None, Query(pattern=schemas.CODE_PATTERN, max_length=64, description="行业代码")] = None,
+    older_than_hours: Annotated[
+        float | None, Query(ge=0, le=24 * 3650, description="只看进入队列至少这么多小时的审查")
+    ] = None,
+    department: Annotated[
+        str | None, Query(pattern=schemas.CODE_PATTERN, max_length=64, description="部门代码（管理员）")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[schemas.QueueItemOut]:
+    items = reviews.list_queue(
+        session,
+        actor,
+        status=status or None,
+        industry=industry,
+        older_than=timedelta(hours=older_than_hours) if older_than_hours is not None else None,
+        limit=limit,
+        offset=offset,
+        department=department,
+    )
+    return views.queue(items)
+
+
+@router.get(
+    "/{review_id}",
+    summary="审查任务详情",
+    description="申请概况、本部门的关键字段、系统建议的审查意见（辅助审批）、可要求补正的事项和历次决定。",
+    responses=errors(401, 403, 404, 422),
+)
+def get_review(review_id: ReviewId, session: DbSession, actor: CurrentActor) -> schemas.ReviewDetail:
+    return _detail(session, actor, reviews.get_review(session, actor, review_id))
+
+
+@router.post(
+    "/{review_id}/claim",
+    summary="受理",
+    description="把审查任务领到自己名下；已被他人受理时返回 409。",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def claim(
+    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = None
+) -> schemas.ReviewDetail:
+    version = body.expected_version if body else None
+    return _detail(session, actor, reviews.claim(session, actor, review_id, expected_version=version))
+
+
+@router.post(
+    "/{review_id}/release",
+    summary="退回队列",
+    description="放弃已受理的审查任务，使其回到待受理状态（本人或管理员）。",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def release(
+    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = None
+) -> schemas.ReviewDetail:
+    version = body.expected_version if body else None
+    return _detail(session, actor, reviews.release(session, actor, review_id, expected_version=version))
+
+
+@router.post(
+    "/{review_id}/decide",
+    summary="作出审查决定",
+    description=(
+        "同意、不同意或要求补正（须列出本部门许可事项的字段键或材料编码），并填写审查意见。"
+        "两人同时决定同一任务时只有一人成功，另一人得到 409。最后一个部门决定后，申请自动进入汇总。"
+    ),
+    responses=errors(401, 403, 404, 409, 422),
+)
+def decide(
+    review_id: ReviewId, request: schemas.DecideRequest, session: DbSession, actor: CurrentActor
+) -> schemas.ReviewDetail:
+    return _detail(session, actor, actions.decide(session, actor, review_id, request))
+
+
+def _detail(session: Session, actor: Actor, review: DepartmentReview) -> schemas.ReviewDetail:
+    application = applications.get_application(session, actor, review.application_id)
+    history = reviews.decision_history(session, actor, review.id)
+    return views.review_detail(review, application, history)

@@ -1,0 +1,20 @@
+"""OpenAPI documentation of the error answers (all share the ErrorBody shape, see web/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.api.schemas import ErrorBody
+
+_DESCRIPTIONS = {
+    401: "未认证：缺少或无效的访问令牌",
+    403: "无权执行此操作（角色或部门不符）",
+    404: "不存在",
+    409: "状态冲突：已被他人处理或当前状态不允许，请刷新后重试",
+    422: "请求内容有误，errors 逐项列出字段与原因",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the listed status codes with the error body schema."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}

@@ -1,0 +1,299 @@
+"""Request and response schemas of the JSON API (pydantic), documented in Chinese for the OpenAPI page.
+
+Requests forbid unknown fields and cap every size, so bad input is refused with a 422 naming the field before
+any work starts. Business validation of the form itself stays in `forms` (called by the flow and by amend)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
+
+MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
+MAX_KEYS = 500
+MAX_OPINION_CHARS = 2_000
+MAX_REQUESTED_ITEMS = 100
+
+CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"  # catalog codes: industries, departments, permits
+KEY_PATTERN = r"^[a-z][a-z0-9_]*$"  # field keys and material codes
+
+
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what JSON or the databases cannot hold faithfully: NUL, lone surrogates, oversized documents."""
+    for text in _strings(value):
+        _clean_text(text)
+    if len(json.dumps(value, ensure_ascii=False, allow_nan=False)) > MAX_DOCUMENT_CHARS:
+        raise ValueError(f"内容过大（最多 {MAX_DOCUMENT_CHARS} 个字符）")
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("不能包含空字符（NUL）")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("包含无效的字符（不成对的代理字符）") from None
+    return value
+
+
+Document = Annotated[dict[str, Any], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
+Text = Annotated[str, AfterValidator(_clean_text)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+ItemKey = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+
+
+class FieldErrorOut(BaseModel):
+    key: str = Field(description="字段键（材料为 materials.<编码>，请求格式错误为其位置）")
+    label: str = Field(description="字段中文名称")
+    reason: str = Field(description="原因")
+    message: str = Field(description="完整提示")
+
+
+class FindingOut(BaseModel):
+    permit_code: str
+    permit_name: str
+    department_code: str
+    department_name: str
+    severity: str = Field(description="blocking 阻断 | advisory 提示")
+    severity_label: str
+    message: str
+    rule: str
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="错误说明（中文）")
+    errors: list[FieldErrorOut] = Field(default_factory=list, description="逐字段的错误")
+    findings: list[FindingOut] = Field(default_factory=list, description="预审发现的问题")
+
+
+# --- applicant side -------------------------------------------------------------------------------------
+
+
+class SubmitRequest(Request):
+    industry_code: Code = Field(description="行业代码，见 GET /api/industries")
+    answers: Document = Field(description="合并表单的填写内容：字段键 → 值")
+    materials: Document = Field(default_factory=dict, description="申请材料：材料编码 → 文件引用")
+    commitment_accepted: StrictBool = Field(description="是否已阅读并签署告知承诺书")
+    idempotency_key: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="幂等键：重试同一提交时返回第一次创建的申请（HTTP 200）"
+    )
+
+
+class DepartmentBranch(BaseModel):
+    department_code: str
+    department_name: str
+    review_id: str
+
+
+class SubmitResult(BaseModel):
+    application_id: str
+    reference: str = Field(description="申请编号")
+    replayed: bool = Field(description="true：幂等重放，返回的是此前创建的申请")
+    findings: list[FindingOut] = Field(description="预审提示（不阻断受理）")
+    departments: list[DepartmentBranch] = Field(description="已分发的审批部门")
+
+
+class AmendRequest(Request):
+    answers: Document = Field(default_factory=dict, description="补正的字段：字段键 → 新值（null 表示删除）")
+    materials: Document = Field(default_factory=dict, description="补正的材料：材料编码 → 文件引用")
+    expected_version: Version | None = None
+
+
+class ItemOut(BaseModel):
+    key: str = Field(description="字段键或材料编码")
+    label: str
+    kind: str = Field(description="field 字段 | material 材料")
+
+
+class DepartmentProgress(BaseModel):
+    department_code: str
+    department_name: str
+    permits: list[str] = Field(description="本部门审查的许可事项名称")
+    status: ReviewStatus
+    status_label: str
+    decided: bool
+    decision: Decision | None = None
+    decision_label: str | None = None
+    opinion: str | None = Field(default=None, description="审查意见（作出决定后可见）")
+    requested_items: list[ItemOut] = Field(default_factory=list, description="要求补正的字段或材料")
+    round: int = Field(description="审查轮次：补正后重新审查为第 2 轮起")
+    decided_at: datetime | None = None
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    reference: str
+    industry_code: str
+    industry_name: str
+    holder_name: str
+    status: ApplicationStatus
+    status_label: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationDetail(ApplicationSummary):
+    uscc: str
+    permits: list[str] = Field(description="申请的许可事项名称")
+    answers: dict[str, Any]
+    materials: dict[str, Any]
+    departments: list[DepartmentProgress] = Field(description="各部门办理进度")
+    opinion_ready: bool = Field(description="综合审批意见是否已生成")
+
+
+class OpinionOut(BaseModel):
+    application_id: str
+    reference: str
+    outcome: Outcome
+    outcome_label: str
+    summary: str
+    opinion: dict[str, Any] = Field(description="综合审批意见（结构化）")
+    html: str | None = Field(default=None, description="综合审批意见文书（HTML）")
+
+
+# --- reviewer side --------------------------------------------------------------------------------------
+
+
+class QueueItemOut(BaseModel):
+    review_id: str
+    application_id: str
+    reference: str
+    industry_code: str
+    industry_name: str
+    holder_name: str
+    department_code: str
+    permits: list[str]
+    status: ReviewStatus
+    status_label: str
+    round: int
+    assignee: str | None
+    opened_at: datetime
+    claimed_at: datetime | None
+    age_hours: float = Field(description="进入队列已多少小时")
+    version: int
+
+
+class DecisionOut(BaseModel):
+    round: int
+    decision: Decision
+    decision_label: str
+    opinion: str | None
+    requested_items: list[str]
+    actor: str
+    at: datetime
+
+
+class ReviewDetail(QueueItemOut):
+    key_fields: dict[str, Any] = Field(description="本部门需要的关键字段（结构化数据）")
+    suggested_opinion: str | None = Field(description="辅助审批：系统建议的审查意见")
+    decision: Decision | None
+    decision_label: str | None
+    opinion: str | None
+    requested_items: list[ItemOut]
+    requestable_items: list[ItemOut] = Field(description="本部门可要求补正的字段和材料")
+    history: list[DecisionOut] = Field(description="历次审查决定")
+
+
+class VersionRequest(Request):
+    expected_version: Version | None = None
+
+
+class DecideRequest(Request):
+    decision: Decision = Field(description="approve 同意 | reject 不同意 | supplement 需补正")
+    opinion: Annotated[Text, Field(min_length=1, max_length=MAX_OPINION_CHARS)] = Field(description="审查意见（必填）")
+    requested_items: list[ItemKey] = Field(
+        default_factory=list,
+        max_length=MAX_REQUESTED_ITEMS,
+        description="需补正的字段键或材料编码（仅 supplement 时填写，须属于本部门的许可事项）",
+    )
+    expected_version: Version | None = None
+
+
+# --- catalog --------------------------------------------------------------------------------------------
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name: str
+
+
+class IndustryOut(BaseModel):
+    code: str
+    name: str
+    description: str | None
+    permit_count: int = Field(description="可能涉及的许可事项数")
+    condition_keys: list[str] = Field(description="决定许可事项的经营范围问答字段")
+
+
+class PermitOut(BaseModel):
+    code: str
+    name: str
+    department_code: str
+    department_name: str
+    mandatory: bool
+    commitment: str | None = Field(description="告知承诺类别")
+    promised_days: int
+
+
+class FormFieldOut(BaseModel):
+    key: str
+    label: str
+    type: str
+    section: str
+    section_name: str
+    required: bool
+    choices: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: int
+    help: str | None = None
+    permits: list[str] = Field(description="需要此字段的许可事项")
+    departments: list[str] = Field(description="需要此字段的部门")
+    condition_for: list[str] = Field(description="此字段决定是否办理的许可事项")
+
+
+class FormMaterialOut(BaseModel):
+    code: str
+    name: str
+    core: bool
+    required_now: bool = Field(description="是否须随申请提交（否则按告知承诺后补）")
+    due_days: int | None
+    permits: list[str]
+
+
+class MergedFormOut(BaseModel):
+    industry: IndustryOut
+    conditions: dict[str, Any] = Field(description="生成表单所用的经营范围问答")
+    permits: list[PermitOut]
+    departments: list[DepartmentOut]
+    fields: list[FormFieldOut]
+    materials: list[FormMaterialOut]
+    commitment_notice: str = Field(description="告知承诺书")

@@ -1,0 +1,239 @@
+"""Store rows → response schemas, with the Chinese names looked up in the catalog.
+
+Shared by the API routes and the `onelicense queue` CLI so both show the same thing. No decisions are taken
+here: only reading and labelling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from forms.catalog import get_catalog
+from forms.merge import MergedForm
+from forms.model import Catalog
+from review.transitions import Outcome
+from store.applications import ApplicationProgress
+from store.reviews import QueueItem
+from store.tables.application import Application, DecisionRecord, DepartmentReview
+from store.tables.types import utcnow
+from web.api import schemas
+
+
+def department_name(code: str, catalog: Catalog | None = None) -> str:
+    department = (catalog or get_catalog()).departments.get(code)
+    return department.name if department else code
+
+
+def industry_name(code: str, catalog: Catalog | None = None) -> str:
+    industry = (catalog or get_catalog()).industries.get(code)
+    return industry.name if industry else code
+
+
+def permit_names(codes: Iterable[str], catalog: Catalog | None = None) -> list[str]:
+    catalog = catalog or get_catalog()
+    return [catalog.permits[c].name if c in catalog.permits else c for c in codes]
+
+
+def item_label(key: str, catalog: Catalog | None = None) -> schemas.ItemOut:
+    """A requested item (补正事项): a field key or a material code, with its Chinese name."""
+    catalog = catalog or get_catalog()
+    if key in catalog.fields:
+        return schemas.ItemOut(key=key, label=catalog.fields[key].label, kind="field")
+    if key in catalog.materials:
+        return schemas.ItemOut(key=key, label=catalog.materials[key].name, kind="material")
+    return schemas.ItemOut(key=key, label=key, kind="field")
+
+
+def requestable_items(permit_codes: Sequence[str], catalog: Catalog | None = None) -> list[schemas.ItemOut]:
+    """The fields and materials of these permits: what their department may ask the applicant to supplement."""
+    catalog = catalog or get_catalog()
+    permits = [catalog.permits[c] for c in permit_codes if c in catalog.permits]
+    fields = dict.fromkeys(key for p in permits for key in p.fields)
+    materials = dict.fromkeys(m.code for p in permits for m in p.materials)
+    return [
+        *(schemas.ItemOut(key=k, label=catalog.fields[k].label, kind="field") for k in fields),
+        *(schemas.ItemOut(key=c, label=catalog.materials[c].name, kind="material") for c in materials),
+    ]
+
+
+def application_summary(application: Application) -> schemas.ApplicationSummary:
+    return schemas.ApplicationSummary(
+        id=application.id,
+        reference=application.reference,
+        industry_code=application.industry_code,
+        industry_name=industry_name(application.industry_code),
+        holder_name=application.holder_name,
+        status=application.status,
+        status_label=application.status.label,
+        version=application.version,
+        created_at=application.created_at,
+        updated_at=application.updated_at,
+    )
+
+
+def department_progress(review: DepartmentReview) -> schemas.DepartmentProgress:
+    decided = not review.status.is_open and review.decision is not None
+    return schemas.DepartmentProgress(
+        department_code=review.department_code,
+        department_name=department_name(review.department_code),
+        permits=permit_names(review.permit_codes),
+        status=review.status,
+        status_label=review.status.label,
+        decided=decided,
+        decision=review.decision if decided else None,
+        decision_label=review.decision.label if decided and review.decision else None,
+        opinion=review.opinion if decided else None,
+        requested_items=[item_label(k) for k in review.requested_items] if decided else [],
+        round=review.round,
+        decided_at=review.decided_at if decided else None,
+    )
+
+
+def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDetail:
+    application = progress.application
+    return schemas.ApplicationDetail(
+        **application_summary(application).model_dump(),
+        uscc=application.uscc,
+        permits=permit_names(application.permit_codes),
+        answers=application.answers,
+        materials=application.materials,
+        departments=[department_progress(r) for r in progress.reviews],
+        opinion_ready=application.composite_opinion is not None,
+    )
+
+
+def queue_item(review: DepartmentReview, application: Application, now: datetime | None = None) -> schemas.QueueItemOut:
+    now = now or utcnow()
+    return schemas.QueueItemOut(
+        review_id=review.id,
+        application_id=application.id,
+        reference=application.reference,
+        industry_code=application.industry_code,
+        industry_name=industry_name(application.industry_code),
+        holder_name=application.holder_name,
+        department_code=review.department_code,
+        permits=permit_names(review.permit_codes),
+        status=review.status,
+        status_label=review.status.label,
+        round=review.round,
+        assignee=review.assignee,
+        opened_at=review.opened_at,
+        claimed_at=review.claimed_at,
+        age_hours=round((now - review.opened_at).total_seconds() / 3600, 2),
+        version=review.version,
+    )
+
+
+def queue(items: Iterable[QueueItem]) -> list[schemas.QueueItemOut]:
+    now = utcnow()
+    return [queue_item(item.review, item.application, now) for item in items]
+
+
+def decision(record: DecisionRecord) -> schemas.DecisionOut:
+    return schemas.DecisionOut(
+        round=record.round,
+        decision=record.decision,
+        decision_label=record.decision.label,
+        opinion=record.opinion,
+        requested_items=list(record.requested_items),
+        actor=record.actor,
+        at=record.at,
+    )
+
+
+def review_detail(
+    review: DepartmentReview, application: Application, history: Iterable[DecisionRecord]
+) -> schemas.ReviewDetail:
+    return schemas.ReviewDetail(
+        **queue_item(review, application).model_dump(),
+        key_fields=review.key_fields,
+        suggested_opinion=review.suggested_opinion,
+        decision=review.decision,
+        decision_label=review.decision.label if review.decision else None,
+        opinion=review.opinion,
+        requested_items=[item_label(k) for k in review.requested_items],
+        requestable_items=requestable_items(review.permit_codes),
+        history=[decision(r) for r in history],
+    )
+
+
+def opinion(application: Application) -> schemas.OpinionOut:
+    stored = dict(application.composite_opinion or {})
+    html = stored.pop("html", None)
+    outcome = Outcome(stored["outcome"])
+    return schemas.OpinionOut(
+        application_id=application.id,
+        reference=application.reference,
+        outcome=outcome,
+        outcome_label=outcome.label,
+        summary=stored.get("summary", ""),
+        opinion=stored,
+        html=html,
+    )
+
+
+# --- catalog --------------------------------------------------------------------------------------------
+
+
+def industry(code: str, catalog: Catalog | None = None) -> schemas.IndustryOut:
+    catalog = catalog or get_catalog()
+    entry = catalog.industries[code]
+    return schemas.IndustryOut(
+        code=entry.code,
+        name=entry.name,
+        description=entry.description,
+        permit_count=len(entry.permits),
+        condition_keys=entry.condition_keys,
+    )
+
+
+def merged_form(form: MergedForm) -> schemas.MergedFormOut:
+    catalog = form.catalog
+    return schemas.MergedFormOut(
+        industry=industry(form.industry.code, catalog),
+        conditions=dict(form.answers_to_conditions),
+        permits=[
+            schemas.PermitOut(
+                code=p.code,
+                name=p.name,
+                department_code=p.department,
+                department_name=department_name(p.department, catalog),
+                mandatory=p.mandatory,
+                commitment=p.commitment.value if p.commitment else None,
+                promised_days=p.promised_days,
+            )
+            for p in form.permits
+        ],
+        departments=[schemas.DepartmentOut(code=d.code, name=d.name) for d in form.departments],
+        fields=[
+            schemas.FormFieldOut(
+                key=f.key,
+                label=f.label,
+                type=f.spec.type.value,
+                section=f.spec.section,
+                section_name=f.section_name,
+                required=f.required,
+                choices=list(f.spec.choices) if f.spec.choices else None,
+                min=f.spec.min,
+                max=f.spec.max,
+                max_length=f.spec.length_cap,
+                help=f.spec.help,
+                permits=list(f.permits),
+                departments=list(f.departments),
+                condition_for=list(f.condition_for),
+            )
+            for f in form.fields
+        ],
+        materials=[
+            schemas.FormMaterialOut(
+                code=m.code,
+                name=m.name,
+                core=m.core,
+                required_now=m.required_now,
+                due_days=m.due_days,
+                permits=list(m.permits),
+            )
+            for m in form.materials
+        ],
+        commitment_notice=form.commitment_notice,
+    )

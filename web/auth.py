@@ -1,0 +1,54 @@
+"""Authentication: `Authorization: Bearer <token>` → the Actor every service function checks.
+
+Tokens are created by `onelicense users create`; only their hash is stored (store/users.py). This module only
+says *who* is calling; *what* they may do is decided server-side by the store's service functions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from review.roles import Actor
+from store import users
+from store.db import session_scope
+
+# auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="访问令牌",
+    description="由 `onelicense users create` 创建的令牌，放在 `Authorization: Bearer <令牌>` 请求头中",
+)
+
+MISSING_TOKEN = "未认证：请在 Authorization 请求头中提供访问令牌（Bearer）"
+UNKNOWN_TOKEN = "未认证：访问令牌无效或已被停用"
+
+
+def actor_for_token(token: str | None) -> Actor | None:
+    """The Actor a presented token belongs to, or None."""
+    if not token:
+        return None
+    with session_scope() as session:
+        return users.authenticate(session, token)
+
+
+def current_actor(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor:
+    """FastAPI dependency: the authenticated caller, or 401."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized(MISSING_TOKEN)
+    actor = actor_for_token(credentials.credentials)
+    if actor is None:
+        raise _unauthorized(UNKNOWN_TOKEN)
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
+    )
