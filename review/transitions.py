@@ -56,7 +56,10 @@ class ReviewStatus(LabelledEnum):
         return self in OPEN_REVIEW_STATUSES
 
 
-OPEN_REVIEW_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.RESUBMITTED, ReviewStatus.CLAIMED})
+UNCLAIMED_REVIEW_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.RESUBMITTED})
+"""Waiting in the queue for a reviewer to pick up: a first review or a re-review after an amendment."""
+OPEN_REVIEW_STATUSES = UNCLAIMED_REVIEW_STATUSES | {ReviewStatus.CLAIMED}
+"""Not decided yet."""
 
 
 class Decision(LabelledEnum):

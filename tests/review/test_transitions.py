@@ -10,6 +10,7 @@ from review.transitions import (
     APPLICATION_TRANSITIONS,
     OPEN_REVIEW_STATUSES,
     REVIEW_TRANSITIONS,
+    UNCLAIMED_REVIEW_STATUSES,
     ApplicationStatus,
     Decision,
     Outcome,
@@ -120,6 +121,12 @@ def test_labels_are_chinese_and_values_are_stable_strings() -> None:
     assert ReviewStatus("claimed") is ReviewStatus.CLAIMED
     assert ApplicationStatus.ISSUED == "issued"
     assert all(m.label and m.label != m.value for e in (ApplicationStatus, ReviewStatus, Decision) for m in e)
+
+
+def test_unclaimed_reviews_are_exactly_those_a_claim_can_start_from() -> None:
+    claimable = {s for s, targets in REVIEW_TRANSITIONS.items() if ReviewStatus.CLAIMED in targets}
+    assert claimable == UNCLAIMED_REVIEW_STATUSES
+    assert {*UNCLAIMED_REVIEW_STATUSES, ReviewStatus.CLAIMED} == set(OPEN_REVIEW_STATUSES)
 
 
 def test_decisions_and_outcomes_map_onto_states() -> None:
