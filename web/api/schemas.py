@@ -55,6 +55,12 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("不能为空")
+    return value
+
+
 Document = Annotated[dict[str, Any], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
 Text = Annotated[str, AfterValidator(_clean_text)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -228,7 +234,9 @@ class VersionRequest(Request):
 
 class DecideRequest(Request):
     decision: Decision = Field(description="approve 同意 | reject 不同意 | supplement 需补正")
-    opinion: Annotated[Text, Field(min_length=1, max_length=MAX_OPINION_CHARS)] = Field(description="审查意见（必填）")
+    opinion: Annotated[Text, Field(min_length=1, max_length=MAX_OPINION_CHARS), AfterValidator(_not_blank)] = Field(
+        description="审查意见（必填）"
+    )
     requested_items: list[ItemKey] = Field(
         default_factory=list,
         max_length=MAX_REQUESTED_ITEMS,

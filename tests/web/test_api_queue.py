@@ -1,0 +1,208 @@
+"""Reviewer side of the API: the department queue, claim, release, decide, and the race for one review."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from review.roles import SYSTEM_ACTOR
+from store.db import session_scope
+from store.reviews import decision_history
+from tests.web.conftest import OTHER, OWN, Api, row_counts
+from web.app import create_app
+
+
+def test_reviewer_queue_lists_its_own_department_only(api: Api) -> None:
+    first = api.submit()
+    second = api.submit("other_applicant")
+
+    own = api.get("/api/queue", "reviewer").json()
+    other = api.get("/api/queue", "other_reviewer").json()
+
+    assert {q["department_code"] for q in own} == {OWN}
+    assert {q["department_code"] for q in other} == {OTHER}
+    assert [q["application_id"] for q in own] == [first["application_id"], second["application_id"]]  # oldest first
+    assert own[0]["status_label"] == "待受理"
+    assert own[0]["industry_name"] == "养老机构"
+
+
+def test_queue_filters_by_status_industry_and_age(api: Api) -> None:
+    submitted = api.submit()
+    review_id = api.review_id(submitted)
+    assert api.post(f"/api/queue/{review_id}/claim", "reviewer").status_code == 200
+
+    claimed = api.get("/api/queue", "reviewer", params={"status": "claimed"}).json()
+    pending = api.get("/api/queue", "reviewer", params={"status": "pending"}).json()
+    both = api.get("/api/queue", "reviewer", params=[("status", "pending"), ("status", "claimed")]).json()
+    other_industry = api.get("/api/queue", "reviewer", params={"industry": "HOTEL"}).json()
+    same_industry = api.get("/api/queue", "reviewer", params={"industry": "ELDERLY_CARE"}).json()
+    old = api.get("/api/queue", "reviewer", params={"older_than_hours": 24}).json()
+    fresh = api.get("/api/queue", "reviewer", params={"older_than_hours": 0}).json()
+
+    assert [q["review_id"] for q in claimed] == [review_id]
+    assert pending == []
+    assert [q["review_id"] for q in both] == [review_id]
+    assert other_industry == []
+    assert [q["review_id"] for q in same_industry] == [review_id]
+    assert old == []
+    assert [q["review_id"] for q in fresh] == [review_id]
+
+
+def test_review_detail_carries_key_fields_suggestion_and_requestable_items(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+
+    detail = api.get(f"/api/queue/{review_id}", "reviewer").json()
+
+    assert detail["key_fields"]["department"]["code"] == OWN
+    assert {f["key"] for f in detail["key_fields"]["fields"]} >= {"bed_count", "holder_name"}
+    assert detail["suggested_opinion"].startswith("系统预审")
+    requestable = {i["key"]: i for i in detail["requestable_items"]}
+    assert requestable["bed_count"]["kind"] == "field"
+    assert requestable["emergency_plan"] == {"key": "emergency_plan", "label": "突发事件应急预案", "kind": "material"}
+    assert "fire_acceptance_proof" not in requestable  # the fire department's material
+    assert detail["history"] == []
+
+
+def test_claim_release_and_decide(api: Api) -> None:
+    submitted = api.submit()
+    review_id = api.review_id(submitted)
+
+    claimed = api.post(f"/api/queue/{review_id}/claim", "reviewer")
+    taken = api.post(f"/api/queue/{review_id}/claim", "reviewer2")
+    released = api.post(f"/api/queue/{review_id}/release", "reviewer")
+    decided = api.decide(review_id, "reviewer2", decision="reject", opinion="床位设置不符合要求。")
+
+    assert claimed.status_code == 200
+    assert claimed.json()["status_label"] == "审查中"
+    assert claimed.json()["assignee"] == api.users.ids["reviewer"]
+    assert taken.status_code == 409
+    assert "受理" in taken.json()["detail"]
+    assert released.status_code == 200
+    assert released.json()["status"] == "pending"
+    assert decided.status_code == 200
+    assert decided.json()["decision_label"] == "不同意"
+    assert decided.json()["history"][0]["opinion"] == "床位设置不符合要求。"
+    progress = api.get(f"/api/applications/{submitted['application_id']}", "applicant").json()
+    assert progress["status_label"] == "审查中"
+
+
+def test_last_decision_hands_the_application_to_aggregation(api: Api) -> None:
+    submitted = api.submit()
+
+    api.decide(api.review_id(submitted), "reviewer")
+    last = api.decide(api.review_id(submitted, OTHER), "other_reviewer")
+
+    assert last.status_code == 200
+    detail = api.get(f"/api/applications/{submitted['application_id']}", "applicant").json()
+    assert detail["status_label"] == "待汇总"
+    assert all(d["decided"] for d in detail["departments"])
+
+
+def test_supplement_must_name_items_of_the_departments_own_permits(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+    counts = row_counts()
+
+    foreign = api.decide(review_id, decision="supplement", opinion="补正", requested_items=["fire_acceptance_proof"])
+    unknown = api.decide(review_id, decision="supplement", opinion="补正", requested_items=["no_such_item"])
+    none = api.decide(review_id, decision="supplement", opinion="补正", requested_items=[])
+    with_approval = api.decide(review_id, decision="approve", requested_items=["bed_count"])
+
+    for response in (foreign, unknown, none, with_approval):
+        assert response.status_code == 422, response.text
+    assert "fire_acceptance_proof" in foreign.json()["errors"][0]["reason"]
+    assert "no_such_item" in unknown.json()["detail"]
+    assert "补正" in none.json()["detail"]
+    assert row_counts() == counts
+
+    ok = api.decide(
+        review_id, decision="supplement", opinion="请补正。", requested_items=["bed_count", "emergency_plan"]
+    )
+    assert ok.status_code == 200
+    assert [i["label"] for i in ok.json()["requested_items"]] == ["床位数（张）", "突发事件应急预案"]
+
+
+def test_opinion_is_required_and_capped(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+    counts = row_counts()
+
+    missing = api.post(f"/api/queue/{review_id}/decide", "reviewer", json={"decision": "approve"})
+    blank = api.decide(review_id, opinion="")
+    spaces = api.decide(review_id, opinion="   ")
+    too_long = api.decide(review_id, opinion="意" * 2001)
+    bad_decision = api.decide(review_id, decision="maybe")
+
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["key"] == "opinion"
+    assert blank.status_code == 422
+    assert spaces.status_code == 422
+    assert too_long.status_code == 422
+    assert "2000" in too_long.json()["detail"]
+    assert bad_decision.status_code == 422
+    assert "approve" in bad_decision.json()["detail"]
+    assert row_counts() == counts
+
+
+def test_deciding_twice_and_stale_versions_are_conflicts(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+    version = api.get(f"/api/queue/{review_id}", "reviewer").json()["version"]
+    assert api.post(f"/api/queue/{review_id}/claim", "reviewer", json={"expected_version": version}).status_code == 200
+
+    stale = api.decide(review_id, expected_version=version)
+    first = api.decide(review_id, expected_version=version + 1)
+    second = api.decide(review_id, decision="reject", opinion="改变主意")
+
+    assert stale.status_code == 409
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert "同意" in second.json()["detail"]
+
+
+def _race(api: Api, review_id: str, requests: list[tuple[str, str, dict[str, Any] | None]]) -> list[httpx.Response]:
+    """Send the requests at the same instant from their own threads and clients."""
+    barrier = threading.Barrier(len(requests))
+    responses: list[httpx.Response | None] = [None] * len(requests)
+
+    def send(index: int, who: str, action: str, body: dict[str, Any] | None) -> None:
+        with TestClient(create_app()) as client:
+            barrier.wait()
+            responses[index] = client.post(
+                f"/api/queue/{review_id}/{action}", headers=api.users.headers(who), json=body
+            )
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(r is not None for r in responses)
+    return responses  # type: ignore[return-value]
+
+
+def test_two_reviewers_deciding_at_once_exactly_one_wins(api: Api) -> None:
+    for _ in range(3):
+        review_id = api.review_id(api.submit())
+        approve = {"decision": "approve", "opinion": "同意。"}
+        reject = {"decision": "reject", "opinion": "不同意。"}
+
+        responses = _race(api, review_id, [("reviewer", "decide", approve), ("reviewer2", "decide", reject)])
+
+        assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+        loser = next(r for r in responses if r.status_code == 409)
+        assert "刷新" in loser.json()["detail"] or "受理" in loser.json()["detail"]
+        winner = next(r for r in responses if r.status_code == 200).json()
+        with session_scope() as session:
+            history = decision_history(session, SYSTEM_ACTOR, review_id)
+        assert [h.decision.value for h in history] == [winner["decision"]]
+
+
+def test_two_reviewers_claiming_at_once_exactly_one_gets_it(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+
+    responses = _race(api, review_id, [("reviewer", "claim", None), ("reviewer2", "claim", None)])
+
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert api.get(f"/api/queue/{review_id}", "admin").json()["assignee"] == winner["assignee"]
