@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import departments
 from forms.errors import UnknownIndustry, ValidationFailed
@@ -135,7 +136,7 @@ def deliver(application_id: str, department_code: str) -> bool | None:
     return True
 
 
-@flow(name="submit-application", log_prints=True)
+@flow(name="submit-application", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=16))
 def submit_application(
     industry_code: str,
     answers: dict[str, Any],

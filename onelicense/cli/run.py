@@ -1,7 +1,173 @@
-"""Top-level commands (demo, serve, verify, users). Placeholder until the flow issue fills it."""
+"""Top-level commands: `demo` (the main job), `serve` (API + worker on one machine), `worker`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+console = Console()
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("demo")(demo)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+
+
+def _progress_table(progress) -> Table:
+    from forms.catalog import get_catalog
+
+    departments = get_catalog().departments
+    app = progress.application
+    table = Table(title=f"申请 {app.reference}（{app.status.label}）  九部门并联审批进度")
+    for header in ("部门", "状态", "轮次", "审批人", "意见"):
+        table.add_column(header)
+    for r in progress.reviews:
+        colour = {"approved": "green", "rejected": "red", "supplement_requested": "yellow"}.get(r.status.value, "")
+        status = f"[{colour}]{r.status.label}[/{colour}]" if colour else r.status.label
+        table.add_row(departments[r.department_code].name, status, str(r.round), r.assignee or "—", r.opinion or "")
+    return table
+
+
+def demo(
+    min_delay: Annotated[float, typer.Option(help="模拟审批员最短等待（秒）")] = 0.3,
+    max_delay: Annotated[float, typer.Option(help="模拟审批员最长等待（秒）")] = 2.0,
+    supplement: Annotated[list[str] | None, typer.Option(help="要求补正一次的部门编码，可多次给出")] = None,
+    reject: Annotated[list[str] | None, typer.Option(help="不予许可的部门编码，可多次给出")] = None,
+    industry: Annotated[str | None, typer.Option(help="行业编码（默认：涉及部门最多的行业）")] = None,
+    seed: Annotated[int | None, typer.Option(help="随机种子")] = None,
+) -> None:
+    """演示：提交一份需九个部门并联审批的申请，模拟审批员办理，输出综合审批意见、时间线和许可证。"""
+    from onelicense.demo import ReviewerPlan, run_demo
+
+    plan = ReviewerPlan(min_delay, max_delay, tuple(supplement or ()), tuple(reject or ()), seed)
+    console.print("[bold]一业一证 演示[/bold]：提交合并申请 → 预审 → 九部门并联审查 → 综合审批意见 → 综合许可证")
+    with Live(console=console, refresh_per_second=5, transient=False) as live:
+        result = run_demo(plan, industry_code=industry, on_progress=lambda p: live.update(_progress_table(p)))
+    opinion = result.opinion or {}
+    console.print(f"\n[bold]综合审批意见[/bold]（{result.status.label}）：{opinion.get('summary', '—')}")
+    if result.amended:
+        console.print(f"申请人已补正：{'、'.join(result.amended)}（仅要求补正的部门重新审查）")
+    _print_timeline(result)
+    if result.license_number:
+        console.print(f"\n[bold green]行业综合许可证[/bold green] {result.license_number}")
+        console.print(f"  PDF：{result.pdf_path}")
+        console.print(f"  扫码核验：{result.verify_url}")
+        console.print("  离线核验：onelicense verify <PDF 或网址>；在线核验：onelicense serve 后打开上面的网址")
+    console.print(f"用时 {result.elapsed:.1f} 秒")
+    if result.status.value not in ("issued", "rejected"):
+        raise typer.Exit(1)
+
+
+def _print_timeline(result) -> None:
+    from forms.catalog import get_catalog
+
+    departments = get_catalog().departments
+    table = Table(title="时间线（Prefect 任务运行 与 部门审查）")
+    for header in ("部门", "分发任务开始", "分发任务结束", "进入队列", "作出决定"):
+        table.add_column(header)
+    spans = {s.name.removeprefix("department-review-"): s for s in result.task_spans}
+
+    def t(value) -> str:
+        return value.astimezone().strftime("%H:%M:%S.%f")[:-3] if value else "—"
+
+    for r in result.reviews:
+        span = spans.get(r.department_code)
+        table.add_row(
+            departments[r.department_code].name,
+            t(span and span.start),
+            t(span and span.end),
+            t(r.opened_at),
+            t(r.decided_at),
+        )
+    console.print(table)
+    verdict = "是" if result.fan_out_overlapped else "否"
+    console.print(f"各部门任务是否并发运行（每个任务都在其他任务结束前开始）：{verdict}")
+    if result.pushed:
+        console.print(f"已推送至部门系统（模拟）：{len(result.pushed)} 个部门")
+
+
+def worker(
+    interval: Annotated[float, typer.Option(help="检查待办消息的间隔（秒）")] = 0.5,
+) -> None:
+    """只运行调度器：汇总审批意见、发证、重试部门推送（可与 serve 分开部署，多实例安全）。"""
+    from flows.dispatcher import run_dispatcher
+    from store.db import migrate
+
+    migrate()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print("调度器已启动（Ctrl-C 停止）")
+    try:
+        run_dispatcher(stop, interval)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    prefect_port: Annotated[int, typer.Option(help="本地 Prefect 服务器端口（0 = 不启动，使用临时服务器）")] = 4200,
+) -> None:
+    """一条命令启动单机部署：API 与公开核验页面、调度器，以及本地 Prefect 服务器（界面可查看流程运行）。"""
+    import uvicorn
+
+    from flows.dispatcher import run_dispatcher
+    from onelicense.settings import get_settings
+    from store.db import migrate
+    from web.app import create_app
+
+    migrate()
+    prefect = _start_prefect_server(prefect_port) if prefect_port and "PREFECT_API_URL" not in os.environ else None
+    stop = threading.Event()
+    dispatcher = threading.Thread(target=run_dispatcher, args=(stop,), name="dispatcher", daemon=True)
+    dispatcher.start()
+    settings = get_settings()
+    console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
+    console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        dispatcher.join(timeout=10)
+        if prefect is not None:
+            prefect.terminate()
+            prefect.wait(timeout=20)
+
+
+def _start_prefect_server(port: int) -> subprocess.Popen | None:
+    """Start Prefect's own server (API and UI) beside the app, and point this process's flows at it."""
+    import httpx
+
+    prefect_bin = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"
+    process = subprocess.Popen(
+        [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                os.environ["PREFECT_API_URL"] = url
+                console.print(f"Prefect 界面：http://127.0.0.1:{port}")
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    console.print("[yellow]Prefect 服务器未能启动，改用进程内临时服务器[/yellow]")
+    process.terminate()
+    return None

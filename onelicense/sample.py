@@ -1,0 +1,100 @@
+"""A complete, valid sample application for any industry: used by the demo and the benchmark.
+
+Common facts come from onelicense/data/demo_applicant.yaml; every other field is derived from its type and
+constraints, so a new industry in the catalog gets a valid sample without code changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forms.catalog import get_catalog
+from forms.identifiers import id_number_check_char, uscc_check_char
+from forms.merge import MergedForm, merge_form
+from forms.model import Catalog, FieldSpec, FieldType
+
+APPLICANT_FILE = Path(__file__).with_name("data") / "demo_applicant.yaml"
+
+
+@dataclass(frozen=True)
+class SampleApplication:
+    industry_code: str
+    answers: dict[str, Any]
+    materials: dict[str, str]
+    form: MergedForm
+
+
+def widest_industry(catalog: Catalog | None = None) -> str:
+    """The industry whose yes/no questions reach the most departments (all nine in the shipped catalog)."""
+    catalog = catalog or get_catalog()
+
+    def reach(code: str) -> int:
+        return len(merge_form(code, _all_yes(catalog, code), catalog).departments)
+
+    return max(catalog.industries, key=reach)
+
+
+def _all_yes(catalog: Catalog, industry_code: str) -> dict[str, bool]:
+    industry = catalog.industries[industry_code]
+    return {k: True for k in industry.condition_keys if catalog.fields[k].type == FieldType.BOOLEAN}
+
+
+def sample_application(industry_code: str | None = None, *, serial: int = 0) -> SampleApplication:
+    """A valid application answering yes to every yes/no question; `serial` varies the holder and USCC."""
+    catalog = get_catalog()
+    code = industry_code or widest_industry(catalog)
+    conditions = _all_yes(catalog, code)
+    form = merge_form(code, conditions, catalog)
+    known = yaml.safe_load(APPLICANT_FILE.read_text(encoding="utf-8")) or {}
+    answers: dict[str, Any] = {}
+    for field in form.fields:
+        if field.key in conditions:
+            answers[field.key] = conditions[field.key]
+        elif field.key in known and _fits(field.spec, known[field.key]):
+            answers[field.key] = known[field.key]
+        else:
+            answers[field.key] = _value_for(field.spec, serial)
+    if serial and "holder_name" in answers:
+        answers["holder_name"] = f"{answers['holder_name']}（{serial}号店）"
+    materials = {m.code: f"材料库/{m.code}.pdf" for m in form.materials if m.required_now}
+    return SampleApplication(code, answers, materials, form)
+
+
+def _fits(spec: FieldSpec, value: Any) -> bool:
+    if spec.type in (FieldType.INTEGER, FieldType.DECIMAL):
+        lo = spec.min if spec.min is not None else float("-inf")
+        hi = spec.max if spec.max is not None else float("inf")
+        return isinstance(value, int | float) and lo <= value <= hi
+    return True
+
+
+def _value_for(spec: FieldSpec, serial: int) -> Any:
+    match spec.type:
+        case FieldType.TEXT | FieldType.ADDRESS:
+            return f"示例{spec.label}"[: spec.length_cap]
+        case FieldType.INTEGER | FieldType.DECIMAL:
+            lo = spec.min if spec.min is not None else 0
+            hi = spec.max if spec.max is not None else lo + 100
+            value = min(max(lo, 1), hi) if hi >= 1 else lo
+            return int(value) if spec.type == FieldType.INTEGER else float(value)
+        case FieldType.DATE:
+            return "2026-12-01"
+        case FieldType.ENUM:
+            return (spec.choices or ("",))[0]
+        case FieldType.BOOLEAN:
+            return False
+        case FieldType.PHONE:
+            return "13983012345"
+        case FieldType.USCC:
+            first17 = f"91500107MA{serial:07d}"[:17]
+            return first17 + uscc_check_char(first17)
+        case FieldType.ID_NUMBER:
+            first17 = "50010719800101123"
+            return first17 + id_number_check_char(first17)
+        case FieldType.EMAIL:
+            return "applicant@example.cn"
+    raise ValueError(spec.type)
