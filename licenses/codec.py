@@ -15,6 +15,8 @@ from licenses.errors import LicenseError, MalformedToken
 
 PACK_ALPHABET = "\x000123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-."  # index 0 pads the last group
 _RADIX = len(PACK_ALPHABET)
+# every 16-bit group value below 40³ decoded once, so reading a token is a table lookup per three characters
+_TRIPLETS = [a + b + c for a in PACK_ALPHABET for b in PACK_ALPHABET for c in PACK_ALPHABET]
 _EPOCH = date(1970, 1, 1)
 TEXT_ENCODING = "gb18030"
 
@@ -95,19 +97,13 @@ class Reader:
     def packed(self) -> str:
         length = self.u8()
         groups = (length + 2) // 3
-        chars: list[str] = []
-        for value in struct.unpack(f">{groups}H", self._take(2 * groups)):
-            if value >= _RADIX**3:
-                raise MalformedToken("编码超出范围")
-            chars += [
-                PACK_ALPHABET[value // (_RADIX * _RADIX)],
-                PACK_ALPHABET[value // _RADIX % _RADIX],
-                PACK_ALPHABET[value % _RADIX],
-            ]
-        text = "".join(chars[:length])
-        if "\x00" in text or any(ch != "\x00" for ch in chars[length:]):
+        try:
+            text = "".join([_TRIPLETS[value] for value in struct.unpack(f">{groups}H", self._take(2 * groups))])
+        except IndexError:
+            raise MalformedToken("编码超出范围") from None
+        if "\x00" in text[:length] or text[length:].strip("\x00"):
             raise MalformedToken("编码填充错误")
-        return text
+        return text[:length]
 
     def day(self) -> date | None:
         days = self.u16()

@@ -9,11 +9,12 @@ leaves a license without its file, which `ensure_pdf` (and a repeated `issue_lic
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -272,8 +273,10 @@ def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None
     document = license_document(license_, permits_of(session, license_.id))
     pdf = render_pdf(document, verify_url(config.public_base_url, license_.token), config.templates_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-    partial.write_bytes(pdf)
+    # a unique partial file per writer: two threads may render the same license at once; the last rename wins
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    with os.fdopen(fd, "wb") as out:
+        out.write(pdf)
     os.replace(partial, path)
     return path
 
@@ -383,10 +386,21 @@ class LicenseNow:
         return tuple(p for p in self.permits if p.permit.permit_code in self.composite.blocking)
 
 
+# The query behind every QR scan: one round trip, built once (statement construction costs more than SQLite).
+_CURRENT_STATUS = (
+    select(License, LicensePermit)
+    .outerjoin(LicensePermit, LicensePermit.license_id == License.id)  # type: ignore[arg-type]
+    .where(License.number == bindparam("number"))
+    .order_by(LicensePermit.position)  # type: ignore[arg-type]
+)
+
+
 def current_status(session: Session, number: str, *, at: datetime | None = None) -> LicenseNow:
     """The live status of a license (stored statuses combined with the dates); NotFound if unknown."""
-    license_ = load_license(session, number)
-    return _now(license_, permits_of(session, license_.id), at or utcnow())
+    rows = session.execute(_CURRENT_STATUS, {"number": number}).all()
+    if not rows:
+        raise NotFound(f"许可证 {number} 不存在")
+    return _now(rows[0][0], [permit for _, permit in rows if permit is not None], at or utcnow())
 
 
 def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:

@@ -1,0 +1,432 @@
+"""License benchmarks, every ratio measured in the same run (localhost only, bounded loops):
+
+1. offline verifications per second (goal ≥ 5,000/s);
+2. PDF certificate warm render p50 (goal ≤ 300 ms);
+3. GET /v/<token> requests per second vs an empty endpoint on the same uvicorn server (goal ≥ 0.5);
+4. verify latency (signature + live status lookup) with 10k vs --large licenses in PostgreSQL (goal ≤ 1.5).
+
+    .venv/bin/python bench/bench_licenses.py                 # --large 200000: a few minutes
+    .venv/bin/python bench/bench_licenses.py --large 1000000 # the issue's 1M rows
+
+PostgreSQL: --postgres-url or ONELICENSE_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
+the benchmark works in a schema of its own and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from forms.catalog import get_catalog  # noqa: E402
+from licenses.document import LicenseDocument, PermitEntry, numbered_permits  # noqa: E402
+from licenses.keys import KeySet, load_keyset  # noqa: E402
+from licenses.numbering import format_number  # noqa: E402
+from licenses.pdf import render_pdf  # noqa: E402
+from licenses.qr import verify_url  # noqa: E402
+from licenses.status import validity_end  # noqa: E402
+from licenses.token import sign_token, verify_token  # noqa: E402
+
+REGION = "500107"
+YEAR = 2025
+ISSUED_AT = datetime(2025, 3, 14, 1, 30, tzinfo=UTC)
+PERMITS_PER_LICENSE = 3
+DEFAULT_PG = os.environ.get("ONELICENSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def document(serial: int) -> LicenseDocument:
+    """The same realistic license the rows in the database describe (holder 经营者<serial>, 3 permits)."""
+    catalog = get_catalog()
+    number = format_number(REGION, YEAR, serial)
+    codes = list(catalog.permits)[:PERMITS_PER_LICENSE]
+    issued_on = ISSUED_AT.date()
+    permits = [
+        PermitEntry(
+            code=code,
+            name=catalog.permits[code].name,
+            department_code=catalog.permits[code].department,
+            department_name=catalog.departments[catalog.permits[code].department].name,
+            number="",
+            issued_on=issued_on,
+            valid_until=validity_end(issued_on, catalog.permits[code].validity_years),
+        )
+        for code in codes
+    ]
+    industry = list(catalog.industries.values())[serial % len(catalog.industries)]
+    return LicenseDocument(
+        number=number,
+        holder_name=f"重庆市渝北区经营者{serial}有限公司",
+        uscc=f"91500107MA{serial:07d}0",
+        legal_representative="张三明",
+        business_address="重庆市渝北区金龙路1号",
+        industry_code=industry.code,
+        industry_name=industry.name,
+        issued_at=ISSUED_AT,
+        authority_name="重庆高新区行政审批局",
+        permits=numbered_permits(number, permits),
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---------------------------------------------------------------------------------------------- offline
+
+
+def bench_offline(keyset: KeySet, count: int) -> float:
+    token = sign_token(document(1).signed_content(), keyset)
+    for _ in range(200):
+        verify_token(token, keyset)
+    started = time.perf_counter()
+    for _ in range(count):
+        verify_token(token, keyset)
+    return count / (time.perf_counter() - started)
+
+
+def bench_pdf(keyset: KeySet, renders: int) -> tuple[float, float]:
+    doc = document(1)
+    url = verify_url("http://127.0.0.1:8000", sign_token(doc.signed_content(), keyset))
+    render_pdf(doc, url, REPO / "templates")  # warm: fonts scanned, template compiled
+    times = []
+    for _ in range(renders):
+        started = time.perf_counter()
+        render_pdf(doc, url, REPO / "templates")
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000, percentile(times, 0.9) * 1000
+
+
+# ---------------------------------------------------------------------------------------------- database
+
+
+LICENSE_COLUMNS = [
+    "id",
+    "number",
+    "holder_name",
+    "uscc",
+    "legal_representative",
+    "business_address",
+    "industry_code",
+    "industry_name",
+    "authority_name",
+    "issued_at",
+    "status",
+    "key_id",
+    "token",
+    "version",
+    "updated_at",
+]
+PERMIT_COLUMNS = [
+    "id",
+    "license_id",
+    "position",
+    "permit_code",
+    "permit_name",
+    "department_code",
+    "department_name",
+    "number",
+    "issued_on",
+    "valid_until",
+    "mandatory",
+    "status",
+    "version",
+    "updated_at",
+]
+
+
+def license_rows(first: int, last: int) -> Iterator[tuple[object, ...]]:
+    """Rows of licenses first..last as `document(serial)` describes them; the token column is a placeholder."""
+    industries = list(get_catalog().industries.values())
+    now = datetime.now(UTC)
+    for serial in range(first, last + 1):
+        industry = industries[serial % len(industries)]
+        yield (
+            f"{serial:032x}",
+            format_number(REGION, YEAR, serial),
+            f"重庆市渝北区经营者{serial}有限公司",
+            f"91500107MA{serial:07d}0",
+            "张三明",
+            "重庆市渝北区金龙路1号",
+            industry.code,
+            industry.name,
+            "重庆高新区行政审批局",
+            ISSUED_AT,
+            "01",
+            "bench",
+            "bench",
+            1,
+            now,
+        )
+
+
+def permit_rows(first: int, last: int) -> Iterator[tuple[object, ...]]:
+    catalog = get_catalog()
+    meta = []
+    for code in list(catalog.permits)[:PERMITS_PER_LICENSE]:
+        spec = catalog.permits[code]
+        valid_until = validity_end(ISSUED_AT.date(), spec.validity_years)
+        meta.append((code, spec.name, spec.department, catalog.departments[spec.department].name, valid_until))
+    now = datetime.now(UTC)
+    for serial in range(first, last + 1):
+        number = format_number(REGION, YEAR, serial)
+        for position, (code, name, dept, dept_name, valid_until) in enumerate(meta, start=1):
+            yield (
+                f"{serial:028x}{position:04x}",
+                f"{serial:032x}",
+                position,
+                code,
+                name,
+                dept,
+                dept_name,
+                f"{number}-{position:02d}",
+                ISSUED_AT.date(),
+                valid_until,
+                True,
+                "01",
+                1,
+                now,
+            )
+
+
+def bulk_insert(url: str, first: int, last: int, batch: int = 50_000) -> None:
+    """Licenses first..last with 3 permits each: COPY on PostgreSQL, executemany on SQLite."""
+    from store.db import get_engine
+    from store.tables.license import License, LicensePermit
+
+    engine = get_engine(url)
+    for start in range(first, last + 1, batch):
+        stop = min(last, start + batch - 1)
+        if engine.dialect.name == "postgresql":
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+                for table, columns, rows in (
+                    ("licenses", LICENSE_COLUMNS, license_rows(start, stop)),
+                    ("license_permits", PERMIT_COLUMNS, permit_rows(start, stop)),
+                ):
+                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                raw.commit()
+            finally:
+                raw.close()
+        else:
+            with engine.begin() as connection:
+                for table, columns, rows in (
+                    (License.__table__, LICENSE_COLUMNS, license_rows(start, stop)),
+                    (LicensePermit.__table__, PERMIT_COLUMNS, permit_rows(start, stop)),
+                ):
+                    connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
+def bench_lookup(url: str, keyset: KeySet, rows: int, lookups: int) -> float:
+    """p50 (ms) of verify_token + current_status for random licenses among `rows`."""
+    from store import licenses
+    from store.db import get_session
+
+    rng = random.Random(rows)
+    tokens = [sign_token(document(rng.randint(1, rows)).signed_content(), keyset) for _ in range(lookups)]
+    times = []
+    with get_session(url) as session:
+        for token in tokens[:50]:  # warm the pool, the caches and the index pages
+            licenses.current_status(session, verify_token(token, keyset).content.number)
+        for token in tokens:
+            started = time.perf_counter()
+            number = verify_token(token, keyset).content.number
+            now = licenses.current_status(session, number)
+            times.append(time.perf_counter() - started)
+            assert now.license.number == number and len(now.permits) == PERMITS_PER_LICENSE
+            session.expunge_all()
+    return statistics.median(times) * 1000
+
+
+# ---------------------------------------------------------------------------------------------- HTTP
+
+
+def serve(port: int) -> None:
+    """Child process: the real app plus an empty endpoint, one uvicorn worker."""
+    import uvicorn
+
+    from web.app import create_app
+
+    app = create_app()
+
+    @app.get("/bench/empty")
+    def empty() -> dict[str, bool]:
+        """The floor of a sync endpoint (thread pool), the execution model of /v/<token>."""
+        return {}
+
+    @app.get("/bench/async-empty")
+    async def async_empty() -> dict[str, bool]:
+        """The floor of the framework itself, for context."""
+        return {}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _rate(base: str, paths: list[str], seconds: float, workers: int) -> float:
+    done = [0] * workers
+    stop_at = time.perf_counter() + seconds
+
+    def run(index: int) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            i = index
+            while time.perf_counter() < stop_at:
+                response = client.get(paths[i % len(paths)])
+                assert response.status_code == 200, response.status_code
+                done[index] += 1
+                i += workers
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - started)
+
+
+def bench_http(
+    url: str, data_dir: Path, keyset: KeySet, rows: int, seconds: float, workers: int
+) -> tuple[float, float]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ONELICENSE_DATABASE_URL": url, "ONELICENSE_DATA_DIR": str(data_dir)}
+    child = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env, cwd=REPO)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/bench/empty", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        rng = random.Random(7)
+        tokens = [sign_token(document(rng.randint(1, rows)).signed_content(), keyset) for _ in range(200)]
+        verify_paths = [f"/v/{token}" for token in tokens]
+        _rate(base, ["/bench/empty"], 1.0, workers)  # warm-up
+        _rate(base, verify_paths, 1.0, workers)
+        empty = _rate(base, ["/bench/empty"], seconds, workers)
+        async_empty = _rate(base, ["/bench/async-empty"], seconds, workers)
+        verify = _rate(base, verify_paths, seconds, workers)
+        return empty, async_empty, verify
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def _schema_url(admin_url: str) -> tuple[str, Callable[[], None]]:
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000, help="licenses for the small table (10k)")
+    parser.add_argument("--large", type=int, default=200_000, help="licenses for the large table (issue: 1M)")
+    parser.add_argument("--lookups", type=int, default=2_000, help="verify lookups per table size")
+    parser.add_argument("--offline", type=int, default=20_000, help="offline verifications")
+    parser.add_argument("--renders", type=int, default=20, help="PDF renders")
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each HTTP measurement")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-licenses-") as tmp:
+        data_dir = Path(tmp) / "data"
+        os.environ["ONELICENSE_DATA_DIR"] = str(data_dir)
+        keyset = load_keyset(data_dir / "keys")
+        token = sign_token(document(1).signed_content(), keyset)
+        print(f"token: {len(token)} digits; QR {verify_url('http://127.0.0.1:8000', token)[:40]}…")
+
+        rate = bench_offline(keyset, args.offline)
+        print(f"offline verifications: {rate:,.0f}/s (goal ≥ 5,000/s) {'OK' if rate >= 5000 else 'MISSED'}")
+        p50, p90 = bench_pdf(keyset, args.renders)
+        print(
+            f"PDF warm render: p50 {p50:.0f} ms, p90 {p90:.0f} ms (goal p50 ≤ 300 ms) {'OK' if p50 <= 300 else 'MISSED'}"
+        )
+
+        from store.db import dispose_engine, migrate
+
+        def http(label: str, url: str) -> None:
+            empty, async_empty, verify = bench_http(url, data_dir, keyset, args.small, args.seconds, args.workers)
+            ratio = verify / empty
+            print(
+                f"HTTP on {label} ({args.workers} clients, 1 uvicorn worker): empty {empty:,.0f} req/s,"
+                f" /v/<token> {verify:,.0f} req/s, ratio {ratio:.2f} (goal ≥ 0.5) {'OK' if ratio >= 0.5 else 'MISSED'};"
+                f" async empty {async_empty:,.0f} req/s, ratio to it {verify / async_empty:.2f}"
+            )
+
+        sqlite_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        migrate(sqlite_url)
+        bulk_insert(sqlite_url, 1, args.small)
+        http(f"SQLite (the default database), {args.small:,} licenses", sqlite_url)
+        dispose_engine(sqlite_url)
+
+        url, drop = _schema_url(args.postgres_url)
+        try:
+            migrate(url)
+            started = time.perf_counter()
+            bulk_insert(url, 1, args.small)
+            print(f"PostgreSQL: {args.small:,} licenses inserted in {time.perf_counter() - started:.1f} s")
+            http(f"PostgreSQL, {args.small:,} licenses", url)
+
+            small = bench_lookup(url, keyset, args.small, args.lookups)
+            started = time.perf_counter()
+            bulk_insert(url, args.small + 1, args.large)
+            print(f"PostgreSQL: grown to {args.large:,} licenses in {time.perf_counter() - started:.1f} s")
+            large = bench_lookup(url, keyset, args.large, args.lookups)
+            ratio = large / small
+            print(
+                f"verify latency p50: {small:.2f} ms at {args.small:,} vs {large:.2f} ms at {args.large:,} licenses,"
+                f" ratio {ratio:.2f} (goal ≤ 1.5) {'OK' if ratio <= 1.5 else 'MISSED'}"
+            )
+        finally:
+            dispose_engine(url)
+            drop()
+
+
+if __name__ == "__main__":
+    main()
