@@ -174,6 +174,7 @@ _CTX_REASONS = {
 }
 
 _HTTP_MESSAGES = {
+    400: "请求体无法解析",
     401: "未认证：请提供有效的访问令牌",
     403: "无权执行此操作",
     404: "请求的资源不存在",
@@ -181,4 +182,11 @@ _HTTP_MESSAGES = {
     413: "请求内容过大",
     415: "不支持的内容类型",
 }
-_STARLETTE_DEFAULTS = {"Not Found", "Method Not Allowed", "Unauthorized", "Forbidden", "Not authenticated"}
+_STARLETTE_DEFAULTS = {
+    "Not Found",
+    "Method Not Allowed",
+    "Unauthorized",
+    "Forbidden",
+    "Not authenticated",
+    "There was an error parsing the body",
+}

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
 
 MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
 MAX_KEYS = 500
+MAX_DEPTH = 20
 MAX_OPINION_CHARS = 2_000
 MAX_REQUESTED_ITEMS = 100
 
@@ -24,25 +25,33 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]*$"  # field keys and material codes
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:
-    """Refuse what JSON or the databases cannot hold faithfully: NUL, lone surrogates, oversized documents."""
-    for text in _strings(value):
-        _clean_text(text)
-    if len(json.dumps(value, ensure_ascii=False, allow_nan=False)) > MAX_DOCUMENT_CHARS:
+    """Refuse what JSON or the databases cannot hold faithfully: NUL, lone surrogates, NaN, oversized documents."""
+    for string in _strings(value):
+        _clean_text(string)
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValueError("包含 JSON 无法表示的数值（NaN 或无穷大）") from None
+    if len(text) > MAX_DOCUMENT_CHARS:
         raise ValueError(f"内容过大（最多 {MAX_DOCUMENT_CHARS} 个字符）")
     return value
 
 
 def _strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    """Every string in a JSON value, keys included; refuses nesting deeper than MAX_DEPTH."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"嵌套层级过深（最多 {MAX_DEPTH} 层）")
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                yield str(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def _clean_text(value: str) -> str:
@@ -62,10 +71,13 @@ def _not_blank(value: str) -> str:
 
 
 Document = Annotated[dict[str, Any], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
+# material code → file reference (None in an amendment removes the material)
+Materials = Annotated[dict[str, str], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
+MaterialsPatch = Annotated[dict[str, str | None], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
 Text = Annotated[str, AfterValidator(_clean_text)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 ItemKey = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
-Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409")]
+Version = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409")]
 
 
 class Request(BaseModel):
@@ -105,7 +117,7 @@ class ErrorBody(BaseModel):
 class SubmitRequest(Request):
     industry_code: Code = Field(description="行业代码，见 GET /api/industries")
     answers: Document = Field(description="合并表单的填写内容：字段键 → 值")
-    materials: Document = Field(default_factory=dict, description="申请材料：材料编码 → 文件引用")
+    materials: Materials = Field(default_factory=dict, description="申请材料：材料编码 → 文件引用")
     commitment_accepted: StrictBool = Field(description="是否已阅读并签署告知承诺书")
     idempotency_key: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="幂等键：重试同一提交时返回第一次创建的申请（HTTP 200）"
@@ -128,7 +140,9 @@ class SubmitResult(BaseModel):
 
 class AmendRequest(Request):
     answers: Document = Field(default_factory=dict, description="补正的字段：字段键 → 新值（null 表示删除）")
-    materials: Document = Field(default_factory=dict, description="补正的材料：材料编码 → 文件引用")
+    materials: MaterialsPatch = Field(
+        default_factory=dict, description="补正的材料：材料编码 → 文件引用（null 表示删除）"
+    )
     expected_version: Version | None = None
 
 
