@@ -1,0 +1,107 @@
+"""The last decision queues aggregation; the dispatcher runs it; the license is issued exactly once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlmodel import select
+
+from flows.aggregation import aggregate_application
+from flows.application import submit_application
+from flows.dispatcher import dispatch_once
+from review.roles import Actor, Role
+from review.transitions import Decision
+from store import applications, reviews
+from store.db import session_scope
+from store.tables import DepartmentReview
+from store.tables.license import License
+from tests.flows.conftest import ADMIN, decide_all, reviewer, status_of
+
+pytestmark = pytest.mark.usefixtures("flow_settings")
+APPLICANT = Actor("applicant-1", Role.APPLICANT)
+
+
+def _submit(sample) -> str:
+    result = submit_application(sample.industry_code, sample.answers, sample.materials, "applicant-1")
+    assert result["accepted"], result
+    return result["application_id"]
+
+
+def _licenses(application_id: str) -> list[License]:
+    with session_scope() as session:
+        return list(session.exec(select(License).where(License.application_id == application_id)))
+
+
+def test_nothing_is_aggregated_while_a_department_is_still_reviewing(sample):
+    app_id = _submit(sample)
+    with session_scope() as session:
+        progress = applications.list_progress(session, ADMIN, app_id)
+        for review in progress.reviews[:-1]:
+            reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, "同意")
+    assert status_of(app_id) == "in_review"
+    assert dispatch_once() == 0  # no aggregation message exists yet
+    assert _licenses(app_id) == []
+    decide_all(app_id)  # the last department decides
+    assert status_of(app_id) == "awaiting_aggregation"
+    assert dispatch_once() == 1
+    assert status_of(app_id) == "issued"
+
+
+def test_approval_by_every_department_issues_one_license(sample):
+    app_id = _submit(sample)
+    decide_all(app_id)
+    assert dispatch_once() >= 1
+    assert status_of(app_id) == "issued"
+    [license_] = _licenses(app_id)
+    with session_scope() as session:
+        opinion = applications.get_application(session, ADMIN, app_id).composite_opinion
+    assert opinion["outcome"] == "approve" and len(opinion["departments"]) == 9
+    assert "<html" in opinion["html"].lower()
+    # aggregation again (a redelivered message, a second worker): still exactly one license
+    again = aggregate_application(app_id)
+    assert again["license_number"] == license_.number
+    assert len(_licenses(app_id)) == 1
+
+
+def test_concurrent_aggregations_issue_exactly_one_license(sample):
+    app_id = _submit(sample)
+    decide_all(app_id)
+    results: list[dict] = []
+    threads = [threading.Thread(target=lambda: results.append(aggregate_application(app_id))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r["license_number"] for r in results}) == 1
+    assert len(_licenses(app_id)) == 1
+
+
+def test_a_refusal_of_a_mandatory_permit_rejects_without_license(sample):
+    app_id = _submit(sample)
+    refusing = sample.form.departments[0].code
+    decide_all(app_id, {refusing: (Decision.REJECT, None)})
+    dispatch_once()
+    assert status_of(app_id) == "rejected"
+    assert _licenses(app_id) == []
+
+
+def test_supplement_reopens_only_the_department_that_asked(sample):
+    app_id = _submit(sample)
+    asking = sample.form.departments[1].code
+    item = sample.form.permits_of(asking)[0].fields[-1]
+    decide_all(app_id, {asking: (Decision.SUPPLEMENT, [item])})
+    dispatch_once()
+    assert status_of(app_id) == "supplement_requested"
+    with session_scope() as session:
+        before = {r.department_code: (r.decided_at, r.round) for r in session.exec(select(DepartmentReview))}
+        applications.amend(session, APPLICANT, app_id, {item: sample.answers[item]}, {})
+        after = {r.department_code: r for r in session.exec(select(DepartmentReview))}
+    assert after[asking].status.value == "resubmitted" and after[asking].round == 2
+    for code, review in after.items():
+        if code != asking:
+            assert review.status.value == "approved" and (review.decided_at, review.round) == before[code]
+    decide_all(app_id)
+    dispatch_once()
+    assert status_of(app_id) == "issued"
+    assert len(_licenses(app_id)) == 1
