@@ -1,0 +1,219 @@
+"""Authorization per endpoint and role, enforced server-side: every endpoint × every role (and no token).
+
+A refused call answers 401 (no or unknown token) or 403 (role or department not allowed) and changes nothing.
+Reviews of another department answer 403, never their content. An allowed call that meets the wrong state
+(amending an application nobody asked to amend) answers 409: authorization passed, the state check refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import OTHER, OWN, Api, make_users, temporary_database
+from tests.web.sample import submission_body
+from web.app import create_app
+
+ROLES = [
+    None,
+    "applicant",
+    "other_applicant",
+    "reviewer",
+    "reviewer2",
+    "other_reviewer",
+    "uninvolved_reviewer",
+    "admin",
+]
+
+
+@dataclass
+class World:
+    """One application of `applicant` (reviewed by OWN and OTHER), still untouched by any reviewer."""
+
+    api: Api
+    submitted: dict[str, Any]
+
+    @property
+    def application_id(self) -> str:
+        return self.submitted["application_id"]
+
+    @property
+    def own_review(self) -> str:
+        return self.api.review_id(self.submitted, OWN)
+
+    def state(self) -> dict[str, Any]:
+        """Versions and statuses of the application and its reviews, as the admin sees them."""
+        detail = self.api.get(f"/api/applications/{self.application_id}", "admin").json()
+        reviews = [
+            self.api.get(f"/api/queue/{self.api.review_id(self.submitted, d)}", "admin").json() for d in (OWN, OTHER)
+        ]
+        return {
+            "application": (detail["status"], detail["version"]),
+            "reviews": [(r["status"], r["version"], r["assignee"]) for r in reviews],
+        }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    folder: Path = tmp_path_factory.mktemp("authorization")
+    with temporary_database(folder / "data"), TestClient(create_app()) as client:
+        api = Api(client, make_users())
+        yield World(api, api.submit())
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    template: str  # the route's path, e.g. /api/queue/{review_id}/claim
+    allowed: dict[str | None, int]  # role → status when allowed; every other role is refused
+    body: dict[str, Any] | None = None
+    before: Callable[[World], None] | None = None  # put the world in the state the call needs
+    after: Callable[[World], None] | None = None  # and back
+    fresh_review: bool = False  # an allowed call changes the review for good: use a new application
+
+    def path(self, world: World) -> str:
+        return self.template.format(application_id=world.application_id, review_id=world.own_review)
+
+
+def _claim_as_reviewer(world: World) -> None:
+    assert world.api.post(f"/api/queue/{world.own_review}/claim", "reviewer").status_code == 200
+
+
+def _release_if_claimed(world: World) -> None:
+    review = world.api.get(f"/api/queue/{world.own_review}", "admin").json()
+    if review["status"] == "claimed":
+        assert world.api.post(f"/api/queue/{world.own_review}/release", "admin").status_code == 200
+
+
+VIEWERS = {"applicant": 200, "reviewer": 200, "reviewer2": 200, "other_reviewer": 200, "admin": 200}
+OWN_DEPARTMENT = {"reviewer": 200, "reviewer2": 200}
+
+ENDPOINTS = [
+    Endpoint(
+        "submit",
+        "POST",
+        "/api/applications",
+        {"applicant": 201, "other_applicant": 201},
+        body=submission_body(),
+    ),
+    Endpoint("list applications", "GET", "/api/applications", {r: 200 for r in ROLES if r}),
+    Endpoint("application detail", "GET", "/api/applications/{application_id}", VIEWERS),
+    Endpoint(
+        "amend",
+        "POST",
+        "/api/applications/{application_id}/amend",
+        {"applicant": 409},  # allowed to amend its own, but nobody asked for a supplement
+        body={"answers": {"bed_count": 30}},
+    ),
+    Endpoint("composite opinion", "GET", "/api/applications/{application_id}/opinion", {k: 409 for k in VIEWERS}),
+    Endpoint(
+        "queue",
+        "GET",
+        "/api/queue",
+        {"reviewer": 200, "reviewer2": 200, "other_reviewer": 200, "uninvolved_reviewer": 200, "admin": 200},
+    ),
+    Endpoint("review detail", "GET", "/api/queue/{review_id}", {**OWN_DEPARTMENT, "admin": 200}),
+    Endpoint("claim", "POST", "/api/queue/{review_id}/claim", OWN_DEPARTMENT, after=_release_if_claimed),
+    Endpoint(
+        "release",
+        "POST",
+        "/api/queue/{review_id}/release",
+        {"reviewer": 200, "admin": 200},  # the claimer or an admin; not a colleague
+        before=_claim_as_reviewer,
+        after=_release_if_claimed,
+    ),
+    Endpoint(
+        "decide",
+        "POST",
+        "/api/queue/{review_id}/decide",
+        OWN_DEPARTMENT,
+        body={"decision": "approve", "opinion": "同意。"},
+        fresh_review=True,
+    ),
+    Endpoint("industries", "GET", "/api/industries", {r: 200 for r in ROLES}),
+    Endpoint("departments", "GET", "/api/departments", {r: 200 for r in ROLES}),
+    Endpoint("merged form", "GET", "/api/industries/HOTEL/form", {r: 200 for r in ROLES}),
+]
+
+CASES = [pytest.param(e, role, id=f"{e.name}-{role or 'anonymous'}") for e in ENDPOINTS for role in ROLES]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_endpoint_authorization(world: World, endpoint: Endpoint, role: str | None) -> None:
+    api = world.api
+    if endpoint.before:
+        endpoint.before(world)
+    expected = endpoint.allowed.get(role)
+    target = world
+    if expected is not None and endpoint.fresh_review:
+        target = World(api, api.submit())
+    state = world.state()
+    try:
+        response = api.request(endpoint.method, endpoint.path(target), role, json=endpoint.body)
+        state_after = world.state()
+    finally:
+        if endpoint.after:
+            endpoint.after(world)
+
+    if expected is not None:
+        assert response.status_code == expected, response.text
+        return
+    assert response.status_code == (401 if role is None else 403), response.text
+    assert response.json()["detail"]
+    if role is None:
+        assert "令牌" in response.json()["detail"]
+    assert state_after == state  # a refused call changed nothing
+
+
+def test_every_api_route_is_in_the_matrix() -> None:
+    paths = create_app().openapi()["paths"]
+    routes = {
+        (method.upper(), path.replace("{industry_code}", "HOTEL"))
+        for path, operations in paths.items()
+        if path.startswith("/api/")
+        for method in operations
+    }
+
+    assert routes == {(e.method, e.template) for e in ENDPOINTS}
+
+
+def test_list_endpoints_show_only_what_the_role_may_see(world: World) -> None:
+    api = world.api
+    visible = {
+        role: world.application_id in {a["id"] for a in api.get("/api/applications", role).json()}
+        for role in ROLES
+        if role
+    }
+    queue_visible = {
+        role: world.own_review in {q["review_id"] for q in api.get("/api/queue", role).json()}
+        for role in ("reviewer", "reviewer2", "other_reviewer", "uninvolved_reviewer", "admin")
+    }
+
+    assert visible == {
+        "applicant": True,
+        "other_applicant": False,
+        "reviewer": True,
+        "reviewer2": True,
+        "other_reviewer": True,  # its department reviews the same application
+        "uninvolved_reviewer": False,
+        "admin": True,
+    }
+    assert queue_visible == {
+        "reviewer": True,
+        "reviewer2": True,
+        "other_reviewer": False,  # sees its own department's review of the application, not this one
+        "uninvolved_reviewer": False,
+        "admin": True,
+    }
+
+
+def test_reviewer_cannot_read_another_departments_queue(world: World) -> None:
+    response = world.api.get("/api/queue", "other_reviewer", params={"department": OWN})
+
+    assert response.status_code == 403
+    assert "本部门" in response.json()["detail"]
