@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from flows.aggregation import aggregate_application
 from flows.application import deliver
+from onelicense.settings import get_settings
 from store import outbox
 from store.db import session_scope
 
@@ -22,11 +24,12 @@ KINDS = (outbox.AGGREGATE, outbox.DEPARTMENT_PUSH)
 
 def dispatch_once(limit: int = 20, workers: int = 4) -> int:
     """Lease up to `limit` due messages, run them (aggregations concurrently), return how many were handled."""
+    lease = timedelta(seconds=get_settings().outbox_lease_seconds)
     with session_scope() as session:
         leased = [
             (m.id, m.kind, m.application_id, m.department_code)
             for kind in KINDS
-            for m in outbox.due_messages(session, kind, limit=limit)
+            for m in outbox.due_messages(session, kind, limit=limit, lease=lease)
         ]
     if not leased:
         return 0

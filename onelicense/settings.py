@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     dispatch_interval_seconds: float = 0.5
     department_push_retries: int = 2
+    outbox_lease_seconds: float = Field(
+        default=60, description="a message held by a dead worker is due again after this"
+    )
     department_endpoints: dict[str, str] = Field(
         default_factory=dict, description='JSON: {"DEPT_CODE": "https://dept.example/api/applications"}'
     )
