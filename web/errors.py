@@ -111,20 +111,29 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_request_error(e) for e in exc.errors()]
+    errors = field_errors(exc.errors(), located=True)
     detail = "请求内容有误：" + "；".join(e["message"] for e in errors)
     return json_error(422, detail, errors=errors)
 
 
-def _request_error(error: dict[str, Any]) -> dict[str, str]:
-    """One pydantic error as a FieldError-shaped dict: `key` is the dotted location (`answers.floor_area`)."""
+def field_errors(errors: Sequence[Any], *, located: bool = False) -> list[dict[str, str]]:
+    """Pydantic errors as FieldError-shaped dicts with Chinese reasons; `key` is the dotted field path.
+
+    `located`: the first part of each location says where the value came from (body, query, path...)."""
+    return [_field_error(e, located) for e in errors]
+
+
+def _field_error(error: Any, located: bool) -> dict[str, str]:
     loc = [str(part) for part in error.get("loc", ())]
     if error.get("type") == "json_invalid":
         loc = loc[:1]  # the second part is a character position, not a field
-    where = _LOCATIONS.get(loc[0], loc[0]) if loc else "请求"
-    key = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "body")
+    where = ""
+    if located and loc:
+        where, loc = _LOCATIONS.get(loc[0], loc[0]), loc[1:]
+    key = ".".join(loc) or "body"
+    label = f"{where} {key}".strip() if loc or not where else where
     reason = _reason(error)
-    return {"key": key, "label": f"{where} {key}".strip(), "reason": reason, "message": f"{where} {key}：{reason}"}
+    return {"key": key, "label": label, "reason": reason, "message": f"{label}：{reason}"}
 
 
 def _reason(error: dict[str, Any]) -> str:

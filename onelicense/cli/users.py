@@ -1,0 +1,90 @@
+"""`onelicense users ...`: create API users (申请人, 部门审批人员, 管理员) and list them.
+
+A token is printed once at creation and cannot be recovered: only its hash is stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, help="用户与访问令牌")
+console = Console()
+errors = Console(stderr=True)
+
+# SYSTEM is the flows' own identity: no person gets a token for it
+ROLES = {"applicant": "申请人", "reviewer": "部门审批人员", "admin": "管理员"}
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", "-n", help="用户名称")],
+    role: Annotated[str, typer.Option("--role", "-r", help="applicant 申请人 | reviewer 部门审批人员 | admin 管理员")],
+    department: Annotated[
+        str | None, typer.Option("--department", "-d", help="部门代码（审批人员必填），见 onelicense catalog")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """创建用户并显示其访问令牌（只显示这一次）。"""
+    from forms.catalog import get_catalog
+    from store.db import migrate, session_scope
+    from store.errors import StoreError
+    from store.users import create_user
+
+    if role not in ROLES:
+        _fail(f"未知的角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
+    departments = get_catalog().departments
+    if department is not None and department not in departments:
+        _fail(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
+    migrate()
+    with session_scope() as session:
+        try:
+            user, token = create_user(session, name, role, department)
+        except StoreError as exc:
+            _fail(exc.message)
+    if as_json:
+        record = {"id": user.id, "name": user.name, "role": user.role.value, "department_code": user.department_code}
+        typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))
+        return
+    where = f"（{departments[department].name}）" if department else ""
+    console.print(f"已创建{ROLES[role]} [bold]{user.name}[/bold]{where}，用户 ID {user.id}")
+    console.print("访问令牌（只显示这一次，请妥善保存）：")
+    typer.echo(token)
+
+
+@app.command("list")
+def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
+    """列出所有用户（不含令牌）。"""
+    from store.db import migrate, session_scope
+    from store.users import list_users as stored_users
+
+    migrate()
+    with session_scope() as session:
+        rows = [
+            {
+                "id": u.id,
+                "name": u.name,
+                "role": u.role.value,
+                "department_code": u.department_code,
+                "created_at": u.created_at.isoformat(),
+            }
+            for u in stored_users(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"用户（{len(rows)} 个）")
+    for header in ("用户 ID", "名称", "角色", "部门", "创建时间"):
+        table.add_column(header)
+    for row in rows:
+        role_label = ROLES.get(row["role"], row["role"])
+        table.add_row(row["id"], row["name"], role_label, row["department_code"] or "", row["created_at"])
+    console.print(table)
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]{message}[/red]", soft_wrap=True)
+    raise typer.Exit(1)
