@@ -3,6 +3,7 @@ of each role with its token, and a TestClient. Data is built through the API its
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from flows.aggregation import aggregate_application
@@ -20,6 +23,7 @@ from review.roles import Role
 from store.db import database_url, dispose_engine, migrate, session_scope
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 from store.users import create_user
+from tests.conftest import POSTGRES_URL
 from tests.web.sample import submission_body
 from web.app import create_app
 
@@ -28,11 +32,15 @@ OWN, OTHER, UNINVOLVED = "WSJK", "XFJY", "SCJG"
 
 
 @contextmanager
-def temporary_database(folder: Path) -> Iterator[str]:
-    """Point settings (hence the routes, the flows and the store) at a fresh SQLite file in `folder`."""
+def temporary_database(folder: Path, url: str | None = None) -> Iterator[str]:
+    """Point settings (hence the routes, the flows and the store) at a fresh database: a SQLite file in `folder`,
+    or `url` (an empty PostgreSQL schema)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ONELICENSE_DATA_DIR", str(folder))
-        patch.delenv("ONELICENSE_DATABASE_URL", raising=False)
+        if url:
+            patch.setenv("ONELICENSE_DATABASE_URL", url)
+        else:
+            patch.delenv("ONELICENSE_DATABASE_URL", raising=False)
         patch.delenv("ONELICENSE_DEPARTMENT_ENDPOINTS", raising=False)
         patch.delenv("ONELICENSE_TOKEN", raising=False)
         get_settings.cache_clear()
@@ -43,6 +51,26 @@ def temporary_database(folder: Path) -> Iterator[str]:
         finally:
             dispose_engine(url)
             get_settings.cache_clear()
+
+
+@contextmanager
+def postgres_schema(admin: Engine) -> Iterator[str]:
+    """An empty schema of its own on the test PostgreSQL server, dropped afterwards; yields its URL."""
+    schema = f"web_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+# `@BOTH_DATABASES` on a test runs it on SQLite and on PostgreSQL (the `database` fixture reads the parameter)
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @dataclass
@@ -135,7 +163,15 @@ def row_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[str]:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite unless the test is parametrized with `BOTH_DATABASES`."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        with (
+            postgres_schema(request.getfixturevalue("postgres_admin")) as url,
+            temporary_database(tmp_path / "data", url) as database_url_,
+        ):
+            yield database_url_
+        return
     with temporary_database(tmp_path / "data") as url:
         yield url
 

@@ -4,7 +4,7 @@ composite opinion."""
 from __future__ import annotations
 
 from flows.aggregation import aggregate_application
-from tests.web.conftest import OTHER, OWN, Api, row_counts
+from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
 from tests.web.sample import submission_body
 
 
@@ -19,6 +19,7 @@ def test_submit_fans_out_to_every_department_of_the_merged_form(api: Api) -> Non
     assert all(d["department_name"] and d["review_id"] for d in body["departments"])
 
 
+@BOTH_DATABASES
 def test_retried_submit_with_the_same_idempotency_key_returns_the_first_application(api: Api) -> None:
     body = {**submission_body(), "idempotency_key": "client-retry-1"}
     first = api.post("/api/applications", "applicant", json=body)
@@ -32,6 +33,7 @@ def test_retried_submit_with_the_same_idempotency_key_returns_the_first_applicat
     assert row_counts()["Application"] == counts["Application"]
 
 
+@BOTH_DATABASES
 def test_idempotency_key_of_another_applicant_is_a_conflict(api: Api) -> None:
     body = {**submission_body(), "idempotency_key": "shared-key"}
     assert api.post("/api/applications", "applicant", json=body).status_code == 201
@@ -44,6 +46,7 @@ def test_idempotency_key_of_another_applicant_is_a_conflict(api: Api) -> None:
     assert row_counts() == counts
 
 
+@BOTH_DATABASES
 def test_refused_submission_names_every_bad_field_and_stores_nothing(api: Api) -> None:
     body = submission_body()
     body["answers"] = {**body["answers"], "contact_phone": "123", "bed_count": "很多"}
@@ -125,6 +128,7 @@ def test_applicant_lists_only_its_own_applications_and_admin_lists_all(api: Api)
     assert filtered == []
 
 
+@BOTH_DATABASES
 def test_amendment_reopens_only_the_department_that_asked(api: Api) -> None:
     submitted = api.supplement_requested()
     application_id = submitted["application_id"]
@@ -152,6 +156,7 @@ def test_amendment_reopens_only_the_department_that_asked(api: Api) -> None:
     assert [(q["application_id"], q["round"]) for q in queue] == [(application_id, 2)]
 
 
+@BOTH_DATABASES
 def test_amendment_that_breaks_the_form_is_refused_and_writes_nothing(api: Api) -> None:
     application_id = api.supplement_requested()["application_id"]
     counts = row_counts()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.web.conftest import Api, row_counts
+from tests.web.conftest import BOTH_DATABASES, Api, row_counts
 from tests.web.sample import submission_body
 
 VALID = submission_body()
@@ -62,6 +62,23 @@ SUBMIT_CASES: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_submission_is_refused_naming_the_problem(
     api: Api, what: str, request_kwargs: dict[str, Any], named: str
 ) -> None:
+    _assert_refused(api, what, request_kwargs, named)
+
+
+# what PostgreSQL would choke on (NUL in text/jsonb, invalid UTF-8) or a half-applied write would show
+POSTGRES_CASES = [
+    c for c in SUBMIT_CASES if c[0] in {"NUL in a value", "lone surrogate", "NaN", "oversized text field"}
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+@pytest.mark.parametrize(("what", "request_kwargs", "named"), POSTGRES_CASES, ids=[c[0] for c in POSTGRES_CASES])
+def test_bad_submission_is_refused_on_postgres(api: Api, what: str, request_kwargs: dict[str, Any], named: str) -> None:
+    _assert_refused(api, what, request_kwargs, named)
+
+
+def _assert_refused(api: Api, what: str, request_kwargs: dict[str, Any], named: str) -> None:
     counts = row_counts()
 
     response = api.post("/api/applications", "applicant", **request_kwargs)
@@ -105,6 +122,7 @@ def test_bad_path_and_query_parameters_are_4xx(api: Api) -> None:
     assert row_counts() == counts
 
 
+@BOTH_DATABASES
 def test_bad_decide_and_amend_bodies_are_422_and_write_nothing(api: Api) -> None:
     submitted = api.submit()
     review = f"/api/queue/{api.review_id(submitted)}"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from review.roles import SYSTEM_ACTOR
 from store.db import session_scope
 from store.reviews import decision_history
-from tests.web.conftest import OTHER, OWN, Api, row_counts
+from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
 from web.app import create_app
 
 
@@ -66,6 +66,7 @@ def test_review_detail_carries_key_fields_suggestion_and_requestable_items(api: 
     assert detail["history"] == []
 
 
+@BOTH_DATABASES
 def test_claim_release_and_decide(api: Api) -> None:
     submitted = api.submit()
     review_id = api.review_id(submitted)
@@ -181,6 +182,7 @@ def _race(api: Api, review_id: str, requests: list[tuple[str, str, dict[str, Any
     return responses  # type: ignore[return-value]
 
 
+@BOTH_DATABASES
 def test_two_reviewers_deciding_at_once_exactly_one_wins(api: Api) -> None:
     for _ in range(3):
         review_id = api.review_id(api.submit())
@@ -198,6 +200,7 @@ def test_two_reviewers_deciding_at_once_exactly_one_wins(api: Api) -> None:
         assert [h.decision.value for h in history] == [winner["decision"]]
 
 
+@BOTH_DATABASES
 def test_two_reviewers_claiming_at_once_exactly_one_gets_it(api: Api) -> None:
     review_id = api.review_id(api.submit())
 
