@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from flows.application import submit_application
 from forms.catalog import get_catalog
 from forms.errors import FieldError, ValidationFailed
 from forms.merge import merge_form
@@ -35,6 +34,8 @@ APPLICANTS = frozenset({Role.APPLICANT})
 
 def submit(actor: Actor, request: schemas.SubmitRequest) -> schemas.SubmitResult:
     """一表申请: only applicants submit; the flow refuses (nothing stored) or stores and fans out."""
+    from flows.application import submit_application  # on use: the CLI shares this module, Prefect loads slowly
+
     require_role(actor, APPLICANTS, "提交申请")
     started = utcnow()
     outcome = submit_application(
