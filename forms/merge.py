@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -198,8 +199,14 @@ def _commitments(permits: list[Permit], catalog: Catalog) -> list[CommitmentItem
 def _environment() -> Environment:
     from onelicense.settings import get_settings
 
+    return _environment_for(str(get_settings().templates_dir))
+
+
+@lru_cache(maxsize=4)
+def _environment_for(templates_dir: str) -> Environment:
+    """One environment per folder: Jinja2 caches compiled templates per environment."""
     return Environment(
-        loader=FileSystemLoader(str(get_settings().templates_dir)),
+        loader=FileSystemLoader(templates_dir),
         undefined=StrictUndefined,
         autoescape=False,  # plain-text document built from catalog data only, never user input
         keep_trailing_newline=True,
