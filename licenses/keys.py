@@ -179,8 +179,9 @@ _cache: dict[Path, tuple[int, KeySet]] = {}
 
 
 def cached_keyset(folder: Path) -> KeySet:
-    """load_keyset, re-read only when the folder changed (a rotation by another process renames ACTIVE in)."""
-    folder = folder.resolve()
+    """load_keyset, re-read only when the folder changed (a rotation by another process renames ACTIVE in).
+
+    One stat per call: this sits on the path of every verification request."""
     try:
         stamp = folder.stat().st_mtime_ns
     except FileNotFoundError:

@@ -38,7 +38,7 @@ from licenses.status import (
     validity_end,
 )
 from licenses.token import sign_token
-from onelicense.settings import get_settings
+from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus
 from store.access import OVERSEERS, require_role
@@ -69,7 +69,16 @@ class LicenseConfig:
 
     @classmethod
     def from_settings(cls) -> LicenseConfig:
+        """The configuration of the current settings object (kept while the settings are: verification calls
+        this on every request)."""
+        global _current_config
         settings = get_settings()
+        if _current_config is None or _current_config[0] is not settings:
+            _current_config = (settings, cls._build(settings))
+        return _current_config[1]
+
+    @classmethod
+    def _build(cls, settings: Settings) -> LicenseConfig:
         authority = IssuingAuthority(
             name=getattr(settings, "license_authority_name", DEFAULT_AUTHORITY.name),
             region_code=getattr(settings, "license_region_code", DEFAULT_AUTHORITY.region_code),
@@ -82,6 +91,8 @@ class LicenseConfig:
             authority=authority,
         )
 
+
+_current_config: tuple[Settings, LicenseConfig] | None = None
 
 # ---------------------------------------------------------------------------------------------------- issuing
 
