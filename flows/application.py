@@ -65,6 +65,9 @@ def store_application(
     actor = Actor(user_id=applicant_id, role=Role.APPLICANT)
     answers = checked["answers"]
     with session_scope() as session:
+        existing = applications.find_by_idempotency_key(session, actor, idempotency_key)
+        if existing is not None:  # a retried request: the first one already fanned out
+            return {"application_id": existing.id, "reference": existing.reference, "replayed": True}
         application = applications.submit(
             session,
             actor,
@@ -77,7 +80,7 @@ def store_application(
             departments=checked["departments"],
             idempotency_key=idempotency_key,
         )
-        return {"application_id": application.id, "reference": application.reference}
+        return {"application_id": application.id, "reference": application.reference, "replayed": False}
 
 
 @task(name="push-to-department", retries=2, retry_delay_seconds=[0.2, 1.0])
@@ -139,8 +142,8 @@ def deliver(application_id: str, department_code: str) -> bool | None:
 @flow(name="submit-application", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=16))
 def submit_application(
     industry_code: str,
-    answers: dict[str, Any],
-    materials: dict[str, str] | None = None,
+    answers: Any,
+    materials: Any = None,
     applicant_id: str = "anonymous",
     commitment_accepted: bool = True,
     idempotency_key: str | None = None,
@@ -150,6 +153,8 @@ def submit_application(
     if not checked["accepted"]:
         return {"accepted": False, "errors": checked["errors"], "findings": checked["findings"]}
     stored = store_application(checked, industry_code, applicant_id, idempotency_key)
+    if stored["replayed"]:
+        return {"accepted": True, **stored, "findings": checked["findings"], "departments": []}
     futures = [department_review.submit(stored["application_id"], code) for code in checked["departments"]]
     wait(futures)
     branches = [f.result() for f in futures]

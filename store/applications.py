@@ -286,6 +286,14 @@ def _reviews(session: Session, application_id: str, status: ReviewStatus | None 
     return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
+def find_by_idempotency_key(session: Session, actor: Actor, key: str | None) -> Application | None:
+    """The application a previous submit with this key created, if any (Conflict when another submitter's)."""
+    if not key:
+        return None
+    existing = _by_idempotency_key(session, key)
+    return None if existing is None else _replayed(existing, actor)
+
+
 def _by_idempotency_key(session: Session, key: str) -> Application | None:
     return session.exec(select(Application).where(Application.idempotency_key == key)).first()
 

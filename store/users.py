@@ -31,6 +31,8 @@ def create_user(
     name = inputs.text(name, "用户名称", max_length=200)
     role = inputs.enum_value(Role, role, "角色")
     department = inputs.text(department_code, "部门代码", required=False, max_length=200) or None
+    if role is Role.SYSTEM:
+        raise InvalidRequest("不能创建系统角色的用户：系统角色只供流程内部使用")
     if role is Role.REVIEWER and department is None:
         raise InvalidRequest("审批人员必须属于一个部门")
     if role is not Role.REVIEWER and department is not None:

@@ -25,7 +25,6 @@ from store.access import require_role
 from store.db import session_scope
 from store.errors import Conflict
 from store.tables.application import Application, DepartmentReview
-from store.tables.types import utcnow
 from web.api import schemas, views
 from web.errors import SubmissionRefused
 
@@ -37,7 +36,6 @@ def submit(actor: Actor, request: schemas.SubmitRequest) -> schemas.SubmitResult
     from flows.application import submit_application  # on use: the CLI shares this module, Prefect loads slowly
 
     require_role(actor, APPLICANTS, "提交申请")
-    started = utcnow()
     outcome = submit_application(
         industry_code=request.industry_code,
         answers=request.answers,
@@ -50,7 +48,7 @@ def submit(actor: Actor, request: schemas.SubmitRequest) -> schemas.SubmitResult
         raise SubmissionRefused(outcome.get("errors", []), outcome.get("findings", []))
     with session_scope() as session:
         application = applications.get_application(session, actor, outcome["application_id"])
-        replayed = application.created_at < started  # an idempotent replay returns an older application
+        replayed = bool(outcome.get("replayed"))  # an idempotent replay: the first request fanned out
     return schemas.SubmitResult(
         application_id=application.id,
         reference=application.reference,
