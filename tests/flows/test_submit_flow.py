@@ -9,7 +9,7 @@ from flows.application import deliver, submit_application
 from onelicense.demo import department_task_spans
 from store import outbox
 from store.db import session_scope
-from store.tables import Application, DepartmentReview
+from store.tables import Application, AuditEvent, DepartmentReview
 
 pytestmark = pytest.mark.usefixtures("flow_settings")
 
@@ -94,4 +94,9 @@ def test_retried_submit_with_same_idempotency_key_creates_one_application(sample
     first = submit_application(sample.industry_code, sample.answers, sample.materials, "applicant-1", True, "key-1")
     again = submit_application(sample.industry_code, sample.answers, sample.materials, "applicant-1", True, "key-1")
     assert first["application_id"] == again["application_id"]
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    assert again["departments"] == []  # the replay does not fan out a second time
     assert _count(Application) == 1
+    with session_scope() as session:
+        suggestions = session.exec(select(AuditEvent).where(AuditEvent.action == "review.suggest")).all()
+    assert len(suggestions) == len(first["departments"]) == 9

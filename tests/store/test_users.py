@@ -38,8 +38,9 @@ def test_unknown_or_missing_token_is_nobody(session: Session, token: str | None)
         (Role.REVIEWER, None, "必须属于一个部门"),
         (Role.APPLICANT, "FIRE", "只有审批人员"),
         ("wizard", None, "未知的角色"),
+        (Role.SYSTEM, None, "不能创建系统角色"),
     ],
-    ids=["reviewer-without-department", "applicant-with-department", "unknown-role"],
+    ids=["reviewer-without-department", "applicant-with-department", "unknown-role", "system-role"],
 )
 def test_role_and_department_must_fit(session: Session, role: str, department: str | None, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
