@@ -257,12 +257,12 @@ class Lookups:
         self.run(self.tokens[:100], record=False)  # warm the pool and the statement cache
 
     def run(self, tokens: list[str], *, record: bool = True) -> None:
-        from store import licenses
+        from store import license_queries
 
         for token in tokens:
             started = time.perf_counter()
             number = verify_token(token, self.keyset).content.number
-            now = licenses.current_status(self.session, number)
+            now = license_queries.current_status(self.session, number)
             elapsed = time.perf_counter() - started
             assert now.license.number == number and len(now.permits) == PERMITS_PER_LICENSE
             self.session.expunge_all()

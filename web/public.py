@@ -20,10 +20,11 @@ from licenses.keys import cached_keyset
 from licenses.pdf import template_environment
 from licenses.status import CHINA_TZ, LicenseStatus, local_date
 from licenses.token import VerifiedToken, verify_token
-from store import licenses
+from store import license_queries
 from store.db import session_scope
 from store.errors import NotFound
-from store.licenses import LicenseConfig, LicenseNow
+from store.license_queries import LicenseNow
+from store.licenses import LicenseConfig
 from store.tables.types import utcnow
 
 router = APIRouter(tags=["公开核验"])
@@ -107,7 +108,7 @@ def verify_page(token: str, request: Request) -> Response:
     # extra thread-pool hops, which cost more than the lookup itself on this hot path
     with session_scope() as session:
         try:
-            now = licenses.current_status(session, verified.content.number)
+            now = license_queries.current_status(session, verified.content.number)
         except NotFound:
             return _unregistered(request, verified)
     view = public_view(now, verified.kid)
@@ -159,7 +160,7 @@ def publicity(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     with session_scope() as session:
-        result = licenses.search_publicity(session, q=q or None, industry=industry or None, page=page)
+        result = license_queries.search_publicity(session, q=q or None, industry=industry or None, page=page)
     rows = [
         {
             "number": item.license.number,

@@ -34,14 +34,14 @@ def _fail(message: str) -> None:
 @app.command("show")
 def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
     """显示许可证及各分项许可的实时状态。"""
-    from store import licenses
+    from store import license_queries
     from store.db import migrate, session_scope
     from store.errors import StoreError
 
     migrate()
     with session_scope() as session:
         try:
-            now = licenses.current_status(session, number)
+            now = license_queries.current_status(session, number)
         except StoreError as exc:
             _fail(exc.message)
         license_ = now.license
@@ -63,7 +63,7 @@ def _change(target: str, operation_name: str, reason: str, valid_until: date | N
     from licenses.errors import InvalidLicenseNumber
     from licenses.numbering import split_permit_number
     from licenses.status import Operation
-    from store import licenses
+    from store import license_queries, licenses
     from store.db import migrate, session_scope
     from store.errors import StoreError
 
@@ -82,7 +82,7 @@ def _change(target: str, operation_name: str, reason: str, valid_until: date | N
                 licenses.change_permit(session, _admin(), target, operation, reason=reason, valid_until=valid_until)
             else:
                 licenses.change_license(session, _admin(), target, operation, reason=reason)
-            now = licenses.current_status(session, license_number)
+            now = license_queries.current_status(session, license_number)
         except StoreError as exc:
             _fail(exc.message)
             return

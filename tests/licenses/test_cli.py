@@ -16,7 +16,7 @@ from onelicense.cli import app as onelicense_app
 from onelicense.cli.licenses import verify_command
 from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
-from store import licenses
+from store import license_queries, licenses
 from store.db import dispose_engine, get_session, migrate
 from store.licenses import LicenseConfig
 from tests.licenses.conftest import BASE_URL, make_approved_application, sample_document
@@ -97,6 +97,6 @@ def test_license_commands_change_status_and_rotate_keys(issued_pdf: tuple[str, P
 def licenses_number(url: str) -> str:
     session = get_session(url)
     try:
-        return licenses.search_publicity(session).items[0].license.number
+        return license_queries.search_publicity(session).items[0].license.number
     finally:
         session.close()

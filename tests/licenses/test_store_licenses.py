@@ -15,7 +15,7 @@ from licenses.status import LicenseStatus, Operation
 from licenses.token import verify_token
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ApplicationStatus
-from store import licenses
+from store import license_queries, licenses
 from store.audit import events_for
 from store.db import get_session
 from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -136,11 +136,11 @@ def issued(session: Session, approved_application: ApproveFn, license_config: Li
 def test_suspending_a_permit_makes_the_composite_suspended_naming_it(session: Session, issued: License) -> None:
     food = f"{issued.number}-01"
     licenses.change_permit(session, reviewer("SCJG"), food, Operation.SUSPEND, reason="责令停业整顿")
-    now = licenses.current_status(session, issued.number)
+    now = license_queries.current_status(session, issued.number)
     assert now.composite.status is LicenseStatus.SUSPENDED
     assert [p.permit.permit_name for p in now.blocking_permits] == ["食品经营许可"]
     licenses.change_permit(session, ADMIN, food, Operation.RESTORE, reason="整改完成")
-    assert licenses.current_status(session, issued.number).composite.status is LicenseStatus.VALID
+    assert license_queries.current_status(session, issued.number).composite.status is LicenseStatus.VALID
     actions = [e.action for e in events_for(session, "license_permit", food)]
     assert actions == ["license_permit.suspend", "license_permit.restore"]
 
@@ -150,16 +150,16 @@ def test_another_department_may_not_change_a_permit(session: Session, issued: Li
         licenses.change_permit(session, reviewer("SWW"), f"{issued.number}-01", Operation.SUSPEND, reason="x")
     with pytest.raises(Forbidden):
         licenses.change_permit(session, APPLICANT, f"{issued.number}-01", Operation.SUSPEND, reason="x")
-    assert licenses.current_status(session, issued.number).composite.status is LicenseStatus.VALID
+    assert license_queries.current_status(session, issued.number).composite.status is LicenseStatus.VALID
     licenses.change_permit(session, ADMIN, f"{issued.number}-01", Operation.SUSPEND, reason="管理员暂扣")
-    assert licenses.current_status(session, issued.number).composite.status is LicenseStatus.SUSPENDED
+    assert license_queries.current_status(session, issued.number).composite.status is LicenseStatus.SUSPENDED
 
 
 def test_whole_license_operations_are_for_admins(session: Session, issued: License) -> None:
     with pytest.raises(Forbidden):
         licenses.change_license(session, reviewer("SCJG"), issued.number, Operation.REVOKE, reason="x")
     licenses.change_license(session, ADMIN, issued.number, Operation.REVOKE, reason="严重违法")
-    now = licenses.current_status(session, issued.number)
+    now = license_queries.current_status(session, issued.number)
     assert now.composite.status is LicenseStatus.REVOKED
     with pytest.raises(Conflict):  # revoked is final
         licenses.change_license(session, ADMIN, issued.number, Operation.RESTORE, reason="x")
@@ -180,7 +180,7 @@ def test_expiry_is_computed_from_the_dates_and_renewal_lifts_it(session: Session
     food = licenses.permits_of(session, issued.id)[0]
     assert food.valid_until is not None
     after = datetime.combine(food.valid_until + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=1)
-    now = licenses.current_status(session, issued.number, at=after)
+    now = license_queries.current_status(session, issued.number, at=after)
     assert now.composite.status is LicenseStatus.EXPIRED
     assert [p.permit.permit_code for p in now.blocking_permits] == ["FOOD_BUSINESS", "TOBACCO_RETAIL"]
     with pytest.raises(InvalidRequest):
@@ -191,7 +191,7 @@ def test_expiry_is_computed_from_the_dates_and_renewal_lifts_it(session: Session
         licenses.change_permit(
             session, ADMIN, permit.number, Operation.RENEW, reason="延续", valid_until=date(2035, 3, 13)
         )
-    assert licenses.current_status(session, issued.number, at=after).composite.status is LicenseStatus.VALID
+    assert license_queries.current_status(session, issued.number, at=after).composite.status is LicenseStatus.VALID
 
 
 def test_publicity_search_by_name_uscc_and_industry(
@@ -202,13 +202,15 @@ def test_publicity_search_by_name_uscc_and_industry(
         licenses.issue_license(session, SYSTEM_ACTOR, approved_application(holder_name=name).id, config=license_config)
         for name in names
     ]
-    assert [r.license.holder_name for r in licenses.search_publicity(session, q="街坊").items] == [
+    assert [r.license.holder_name for r in license_queries.search_publicity(session, q="街坊").items] == [
         "新街坊便利店",
         "老街坊便利店",
     ]
-    assert [r.license.number for r in licenses.search_publicity(session, q=issued[2].uscc).items] == [issued[2].number]
-    assert licenses.search_publicity(session, industry="CONVENIENCE_STORE").total == 3
-    assert licenses.search_publicity(session, industry="HOTEL").total == 0
-    page = licenses.search_publicity(session, page=2, page_size=2)
+    assert [r.license.number for r in license_queries.search_publicity(session, q=issued[2].uscc).items] == [
+        issued[2].number
+    ]
+    assert license_queries.search_publicity(session, industry="CONVENIENCE_STORE").total == 3
+    assert license_queries.search_publicity(session, industry="HOTEL").total == 0
+    page = license_queries.search_publicity(session, page=2, page_size=2)
     assert (page.total, page.pages, len(page.items)) == (3, 2, 1)
-    assert licenses.search_publicity(session, q="100%_").total == 0  # LIKE wildcards are literal
+    assert license_queries.search_publicity(session, q="100%_").total == 0  # LIKE wildcards are literal

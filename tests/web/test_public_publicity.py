@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
-from store import licenses
+from store import license_queries, licenses
 from store.tables.license import License
 from tests.licenses.conftest import approved_application  # noqa: F401
 from web.app import create_app
@@ -56,8 +56,8 @@ def test_search_by_uscc_and_by_industry(client: TestClient, issued: list[License
 
 
 def test_pages_and_links(client: TestClient, issued: list[License], monkeypatch: pytest.MonkeyPatch) -> None:
-    original = licenses.search_publicity
-    monkeypatch.setattr(licenses, "search_publicity", lambda s, **kw: original(s, **kw, page_size=2))
+    original = license_queries.search_publicity
+    monkeypatch.setattr(license_queries, "search_publicity", lambda s, **kw: original(s, **kw, page_size=2))
     first = client.get("/publicity", params={"q": "", "page": 1}).text
     assert "共 3 条，第 1 / 2 页" in first and "下一页" in first
     second = client.get("/publicity", params={"page": 2}, headers=JSON).json()

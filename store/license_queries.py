@@ -1,0 +1,121 @@
+"""Read-only license queries: the live status behind every QR scan (stored statuses combined with the dates)
+and the publicity list (证照公示). State changes live in store.licenses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, or_
+from sqlmodel import Session, select
+
+from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, local_date, permit_status
+from store.errors import NotFound
+from store.tables.license import License, LicensePermit
+from store.tables.types import utcnow
+
+
+@dataclass(frozen=True)
+class PermitNow:
+    permit: LicensePermit
+    status: LicenseStatus  # stored status, or 失效 when past its last valid day
+
+
+@dataclass(frozen=True)
+class LicenseNow:
+    """A license as it stands at `checked_at`: what the public verification page shows."""
+
+    license: License
+    permits: tuple[PermitNow, ...]
+    composite: CompositeStatus
+    checked_at: datetime
+
+    @property
+    def blocking_permits(self) -> tuple[PermitNow, ...]:
+        return tuple(p for p in self.permits if p.permit.permit_code in self.composite.blocking)
+
+
+# The query behind every QR scan: one round trip, built once (statement construction costs more than SQLite).
+_CURRENT_STATUS = (
+    select(License, LicensePermit)
+    .outerjoin(LicensePermit, LicensePermit.license_id == License.id)  # type: ignore[arg-type]
+    .where(License.number == bindparam("number"))
+    .order_by(LicensePermit.position)  # type: ignore[arg-type]
+)
+
+
+def current_status(session: Session, number: str, *, at: datetime | None = None) -> LicenseNow:
+    """The live status of a license (stored statuses combined with the dates); NotFound if unknown."""
+    rows = session.execute(_CURRENT_STATUS, {"number": number}).all()
+    if not rows:
+        raise NotFound(f"许可证 {number} 不存在")
+    return _now(rows[0][0], [permit for _, permit in rows if permit is not None], at or utcnow())
+
+
+def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:
+    today = local_date(at)
+    states = tuple(PermitNow(p, permit_status(p.status, p.valid_until, today)) for p in permits)
+    composite = composite_status(
+        license_.status, [PermitState(p.permit.permit_code, p.status, p.permit.mandatory) for p in states]
+    )
+    return LicenseNow(license_, states, composite, at)
+
+
+@dataclass(frozen=True)
+class PublicityPage:
+    """One page of the publicity list (证照公示)."""
+
+    items: tuple[LicenseNow, ...]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def search_publicity(
+    session: Session,
+    *,
+    q: str | None = None,
+    industry: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    at: datetime | None = None,
+) -> PublicityPage:
+    """Issued licenses matching a name fragment, a USCC or a license number, and/or an industry, newest first."""
+    page, page_size = max(1, page), min(max(1, page_size), 100)
+    conditions = []
+    if q and q.strip():
+        q = q.strip()
+        conditions.append(
+            or_(
+                License.holder_name.contains(q, autoescape=True),  # type: ignore[attr-defined]
+                License.uscc == q.upper(),
+                License.number == q.upper(),
+            )
+        )
+    if industry:
+        conditions.append(License.industry_code == industry)
+    total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
+    rows = list(
+        session.exec(
+            select(License)
+            .where(*conditions)
+            .order_by(License.issued_at.desc(), License.number.desc())  # type: ignore[attr-defined]
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    permits: dict[str, list[LicensePermit]] = {row.id: [] for row in rows}
+    if rows:
+        statement = (
+            select(LicensePermit)
+            .where(LicensePermit.license_id.in_(list(permits)))  # type: ignore[attr-defined]
+            .order_by(LicensePermit.position)  # type: ignore[arg-type]
+        )
+        for permit in session.exec(statement):
+            permits[permit.license_id].append(permit)
+    at = at or utcnow()
+    return PublicityPage(tuple(_now(row, permits[row.id], at) for row in rows), int(total), page, page_size)
