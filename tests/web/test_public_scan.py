@@ -1,0 +1,52 @@
+"""The whole path a citizen takes: the issued PDF's QR code, decoded from the rendered page by a real decoder,
+opens a page that says 有效; after a suspension the same URL says 暂扣 and names the permit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from licenses.status import Operation
+from licenses.verify import qr_texts_in_file
+from onelicense.settings import get_settings
+from review.roles import SYSTEM_ACTOR
+from store import licenses
+from tests.licenses.conftest import approved_application, reviewer  # noqa: F401
+from web.app import create_app
+
+
+@pytest.fixture
+def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ONELICENSE_PUBLIC_BASE_URL", "https://zwfw.example.gov.cn")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield client
+    get_settings.cache_clear()
+
+
+def test_scanning_the_printed_certificate_shows_the_live_status(
+    client: TestClient,
+    session: Session,
+    approved_application,  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    license_ = licenses.issue_license(session, SYSTEM_ACTOR, approved_application().id)
+    [scanned] = qr_texts_in_file(Path(license_.pdf_path or ""))
+    assert scanned == f"https://zwfw.example.gov.cn/v/{license_.token}"
+    path = urlsplit(scanned).path
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert '"composite-status" class="status s01"' in page.text and ">有效<" in page.text
+
+    licenses.change_permit(session, reviewer("SCJG"), f"{license_.number}-01", Operation.SUSPEND, reason="停业整顿")
+    page = client.get(path)
+    assert ">暂扣<" in page.text
+    blocking = page.text.split('id="blocking"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert "食品经营许可" in blocking
