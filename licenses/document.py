@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from licenses.numbering import permit_number
-from licenses.status import LicenseStatus
 from licenses.token import SignedContent, SignedPermit
 
 
@@ -26,7 +25,6 @@ class PermitEntry:
     issued_on: date
     valid_until: date | None
     mandatory: bool = True
-    status: LicenseStatus = LicenseStatus.VALID
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,6 @@ def license_document(license_: License, permits: list[LicensePermit]) -> License
                 issued_on=p.issued_on,
                 valid_until=p.valid_until,
                 mandatory=p.mandatory,
-                status=p.status,
             )
             for p in permits
         ),

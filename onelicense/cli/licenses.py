@@ -163,14 +163,14 @@ def keys_rotate() -> None:
 @app.command("keys")
 def keys(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
     """输出公布的验签公钥（JWKS）。"""
-    from licenses.keys import load_keyset
+    from licenses.keys import load_keyset, write_jwks
     from store.licenses import LicenseConfig
 
-    document = json.dumps(load_keyset(LicenseConfig.from_settings().keys_dir).to_jwks(), ensure_ascii=False, indent=2)
+    keyset = load_keyset(LicenseConfig.from_settings().keys_dir)
     if out:
-        out.write_text(document + "\n", encoding="utf-8")
+        write_jwks(keyset, out)
     else:
-        print(document)
+        print(json.dumps(keyset.to_jwks(), ensure_ascii=False, indent=2))
 
 
 def verify_command(

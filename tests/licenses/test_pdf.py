@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from licenses.document import LicenseDocument
+from forms.catalog import get_catalog
+from licenses.document import LicenseDocument, PermitEntry, numbered_permits
 from licenses.keys import KeySet
+from licenses.numbering import format_number
 from licenses.pdf import render_license_html, render_pdf
 from licenses.qr import verify_url
 from licenses.token import sign_token, verify_token
@@ -72,3 +76,27 @@ def test_user_supplied_text_is_escaped(keyset: KeySet, tmp_path: Path) -> None:
     path.write_bytes(render_pdf(document, url, TEMPLATES))
     text = pypdf.PdfReader(path).pages[0].extract_text()
     assert '<script>alert("x")</script>' in text.replace("\n", "")
+
+
+def test_a_license_with_every_hotel_permit_keeps_its_qr_code_on_page_1(keyset: KeySet, tmp_path: Path) -> None:
+    catalog = get_catalog()
+    number = format_number("500107", 2026, 17)
+    permits = [
+        PermitEntry(
+            code=code,
+            name=catalog.permits[code].name,
+            department_code=catalog.permits[code].department,
+            department_name=catalog.departments[catalog.permits[code].department].name,
+            number="",
+            issued_on=date(2026, 11, 26),
+            valid_until=None,
+        )
+        for code in (p.permit for p in catalog.industries["HOTEL"].permits)
+    ]
+    document = replace(sample_document(), number=number, permits=numbered_permits(number, permits))
+    url = verify_url(BASE_URL, sign_token(document.signed_content(), keyset))
+    path = tmp_path / "hotel.pdf"
+    path.write_bytes(render_pdf(document, url, TEMPLATES))
+    assert qr_texts_in_file(path) == [url]  # page 1, however long the permit table
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+    assert all(p.number in text for p in document.permits)
