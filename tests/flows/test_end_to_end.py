@@ -1,0 +1,53 @@
+"""The whole path: an application approved by nine departments ends with a PDF whose QR code, decoded from the
+rendered page by a real decoder, opens a page that says 有效; a suspended permit makes the same URL say 暂扣."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from flows.application import submit_application
+from flows.dispatcher import dispatch_once
+from licenses.status import Operation
+from licenses.verify import qr_texts_in_file
+from store import licenses
+from store.db import session_scope
+from store.tables.license import License, LicensePermit
+from tests.flows.conftest import decide_all, reviewer, status_of
+from web.app import create_app
+
+pytestmark = pytest.mark.usefixtures("flow_settings")
+
+
+def test_approved_application_ends_with_a_license_whose_qr_opens_the_live_status(sample, flow_settings):
+    result = submit_application(sample.industry_code, sample.answers, sample.materials, "applicant-1")
+    app_id = result["application_id"]
+    decide_all(app_id)
+    dispatch_once()
+    assert status_of(app_id) == "issued"
+    with session_scope() as session:
+        license_ = session.exec(select(License).where(License.application_id == app_id)).one()
+        permits = session.exec(select(LicensePermit).where(LicensePermit.license_id == license_.id)).all()
+    assert len(permits) == len(sample.form.permits)
+
+    [url] = qr_texts_in_file(Path(license_.pdf_path))  # rendered page 1, decoded by zxing-cpp
+    assert url.startswith(f"{flow_settings.public_base_url}/v/")
+    path = url.removeprefix(flow_settings.public_base_url)
+
+    client = TestClient(create_app())
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "有效" in page.text and sample.answers["holder_name"] in page.text
+
+    suspended = permits[0]
+    with session_scope() as session:
+        licenses.change_permit(
+            session, reviewer(suspended.department_code), suspended.number, Operation.SUSPEND, reason="整改期间暂扣"
+        )
+    after = client.get(path, headers={"Accept": "application/json"}).json()
+    assert "暂扣" in str(after)
+    assert suspended.permit_name in client.get(path).text
+    assert "暂扣" in client.get(path).text
