@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from licenses.document import LicenseDocument
 from licenses.qr import qr_png
 
 TEMPLATE = "license.html.j2"
+# Pango and fontconfig under WeasyPrint are not thread-safe: concurrent renders in one process (the dispatcher
+# aggregates several applications at once) corrupt GLib state ("g_queue_push_head_link" criticals), so renders
+# in a process take turns. CPU-bound anyway: threads would not render faster in parallel under the GIL.
+_RENDER_LOCK = threading.Lock()
 
 
 def cn_date(value: date | datetime) -> str:
@@ -53,6 +58,7 @@ def render_license_html(document: LicenseDocument, verify_url: str, templates_di
 def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path) -> bytes:
     """PDF bytes of the certificate whose QR code holds `verify_url`."""
     html = render_license_html(document, verify_url, templates_dir)
-    pdf = HTML(string=html, base_url=str(templates_dir)).write_pdf(font_config=_font_config())
+    with _RENDER_LOCK:
+        pdf = HTML(string=html, base_url=str(templates_dir)).write_pdf(font_config=_font_config())
     assert pdf is not None  # write_pdf returns bytes when no target is given
     return pdf
