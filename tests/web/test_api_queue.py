@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from forms.catalog import get_catalog
 from review.roles import SYSTEM_ACTOR
 from store.db import session_scope
 from store.reviews import decision_history
@@ -209,3 +210,14 @@ def test_two_reviewers_claiming_at_once_exactly_one_gets_it(api: Api) -> None:
     assert sorted(r.status_code for r in responses) == [200, 409]
     winner = next(r for r in responses if r.status_code == 200).json()
     assert api.get(f"/api/queue/{review_id}", "admin").json()["assignee"] == winner["assignee"]
+
+
+def test_queue_items_carry_the_red_yellow_green_level(api: Api) -> None:
+    api.submit()
+    [item] = api.get("/api/queue", "reviewer").json()
+    catalog = get_catalog()
+    promised = max(p.promised_days for p in catalog.permits.values() if p.name in item["permits"])
+    assert item["sla_remaining_days"] == promised  # opened today: no working day used yet
+    # yellow once at most one working day is left, green before
+    assert item["sla_level"] == ("yellow" if promised <= 1 else "green")
+    assert item["sla_label"].startswith("黄灯" if promised <= 1 else "绿灯")

@@ -218,6 +218,9 @@ class QueueItemOut(BaseModel):
     opened_at: datetime
     claimed_at: datetime | None
     age_hours: float = Field(description="进入队列已多少小时")
+    sla_level: str = Field(description="红黄绿灯督办：green | yellow | red | past_statutory")
+    sla_label: str = Field(description="督办等级（中文）")
+    sla_remaining_days: int = Field(description="距承诺时限剩余工作日（负数为已超期）")
     version: int
 
 

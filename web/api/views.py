@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from forms.calendar import get_calendar
 from forms.catalog import get_catalog
 from forms.merge import MergedForm
 from forms.model import Catalog
+from review.sla import SlaState, sla_state
 from review.transitions import Outcome
 from store.applications import ApplicationProgress
 from store.reviews import QueueItem
@@ -102,8 +104,18 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
     )
 
 
+def supervision(review: DepartmentReview, now: datetime) -> SlaState:
+    """红黄绿灯: the review's working days against its permits' promised and statutory limits (the current round's
+    clock starts when the review was (re)opened, so time spent supplementing does not count)."""
+    permits = [get_catalog().permits[c] for c in review.permit_codes if c in get_catalog().permits]
+    promised = max((p.promised_days for p in permits), default=1)
+    statutory = max((p.statutory_days for p in permits), default=None)
+    return sla_state(review.opened_at, now, promised, get_calendar(), statutory_days=statutory)
+
+
 def queue_item(review: DepartmentReview, application: Application, now: datetime | None = None) -> schemas.QueueItemOut:
     now = now or utcnow()
+    sla = supervision(review, now)
     return schemas.QueueItemOut(
         review_id=review.id,
         application_id=application.id,
@@ -120,6 +132,9 @@ def queue_item(review: DepartmentReview, application: Application, now: datetime
         opened_at=review.opened_at,
         claimed_at=review.claimed_at,
         age_hours=round((now - review.opened_at).total_seconds() / 3600, 2),
+        sla_level=sla.level.value,
+        sla_label=sla.level.label,
+        sla_remaining_days=sla.remaining_days,
         version=review.version,
     )
 

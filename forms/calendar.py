@@ -1,0 +1,36 @@
+"""The working-day calendar (public holidays, make-up working days) read from forms/catalog/calendar.yaml."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from forms.errors import CatalogError, CatalogProblem
+from review.sla import WorkingCalendar
+
+FILE = "calendar.yaml"
+
+
+def load_calendar(folder: Path) -> WorkingCalendar:
+    path = folder / FILE
+    if not path.is_file():
+        return WorkingCalendar()  # weekdays only
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    days: dict[str, frozenset[date]] = {}
+    for key in ("holidays", "makeup_workdays"):
+        values = data.get(key) or []
+        bad = [v for v in values if not isinstance(v, date)]
+        if bad:
+            raise CatalogError([CatalogProblem(FILE, key, f"应为日期（YYYY-MM-DD）：{bad[0]!r}")])
+        days[key] = frozenset(values)
+    return WorkingCalendar(holidays=days["holidays"], makeup_workdays=days["makeup_workdays"])
+
+
+@lru_cache(maxsize=4)
+def get_calendar(folder: Path | None = None) -> WorkingCalendar:
+    from forms.catalog import default_catalog_dir
+
+    return load_calendar(Path(folder or default_catalog_dir()))

@@ -1,0 +1,34 @@
+"""The working-day calendar is data: holidays are not working days, make-up days are, and the levels follow."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from forms.calendar import get_calendar, load_calendar
+from forms.errors import CatalogError
+from review.sla import SlaLevel, sla_state
+
+
+def test_shipped_calendar_knows_holidays_and_make_up_days():
+    calendar = get_calendar()
+    assert not calendar.is_working_day(date(2026, 10, 1))  # 国庆
+    assert calendar.is_working_day(date(2026, 10, 10))  # a Saturday worked in exchange
+    assert calendar.is_working_day(date(2026, 11, 25))
+
+
+def test_a_review_across_the_national_day_holiday_is_not_late():
+    calendar = get_calendar()
+    opened = datetime(2026, 9, 29, 2, tzinfo=UTC)
+    # five promised working days: 9/30 and 10/8, 10/9, 10/10 (make-up Saturday) have passed by 10/10
+    state = sla_state(opened, datetime(2026, 10, 10, 8, tzinfo=UTC), 5, calendar, statutory_days=20)
+    assert state.used_days == 4 and state.level == SlaLevel.YELLOW
+    late = sla_state(opened, datetime(2026, 10, 14, 8, tzinfo=UTC), 5, calendar, statutory_days=20)
+    assert late.level == SlaLevel.RED
+
+
+def test_a_bad_date_is_named(tmp_path):
+    (tmp_path / "calendar.yaml").write_text("holidays: [not-a-date]\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"calendar.yaml \[holidays\]"):
+        load_calendar(tmp_path)
