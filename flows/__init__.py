@@ -6,9 +6,11 @@ project have no route to the internet).
 """
 
 import os
+from pathlib import Path
 
 from onelicense.settings import get_settings
 
 os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir / "prefect"))
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
