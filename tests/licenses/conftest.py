@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from forms.catalog import get_catalog
@@ -15,11 +16,13 @@ from forms.identifiers import uscc_check_char
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
 from licenses.keys import KeySet, load_keyset
 from licenses.numbering import format_number
+from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from review.transitions import Decision, Outcome
 from store import applications, reviews
 from store.licenses import LicenseConfig
 from store.tables.application import Application, DepartmentReview
+from web.app import create_app
 
 BASE_URL = "http://127.0.0.1:8000"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -133,3 +136,18 @@ def make_approved_application(
 def approved_application(session: Session) -> ApproveFn:
     """`approved_application(...)`: make_approved_application on the test's session."""
     return functools.partial(make_approved_application, session)
+
+
+PUBLIC_BASE_URL = "https://zwfw.example.gov.cn"
+
+
+def public_app_client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """For a `client` fixture: the web app on the test database, with its own data folder (keys, PDFs) and
+    public base URL."""
+    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ONELICENSE_PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield client
+    get_settings.cache_clear()

@@ -9,24 +9,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
 from store import license_queries, licenses
 from store.tables.license import License
-from tests.licenses.conftest import approved_application  # noqa: F401
-from web.app import create_app
+from tests.licenses.conftest import approved_application, public_app_client  # noqa: F401
 
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
 def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    with TestClient(create_app()) as client:
-        yield client
-    get_settings.cache_clear()
+    yield from public_app_client(db_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture

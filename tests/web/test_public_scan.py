@@ -13,22 +13,14 @@ from sqlmodel import Session
 
 from licenses.status import Operation
 from licenses.verify import qr_texts_in_file
-from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
 from store import licenses
-from tests.licenses.conftest import approved_application, reviewer  # noqa: F401
-from web.app import create_app
+from tests.licenses.conftest import PUBLIC_BASE_URL, approved_application, public_app_client, reviewer  # noqa: F401
 
 
 @pytest.fixture
 def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ONELICENSE_PUBLIC_BASE_URL", "https://zwfw.example.gov.cn")
-    get_settings.cache_clear()
-    with TestClient(create_app()) as client:
-        yield client
-    get_settings.cache_clear()
+    yield from public_app_client(db_url, tmp_path, monkeypatch)
 
 
 def test_scanning_the_printed_certificate_shows_the_live_status(
@@ -38,7 +30,7 @@ def test_scanning_the_printed_certificate_shows_the_live_status(
 ) -> None:
     license_ = licenses.issue_license(session, SYSTEM_ACTOR, approved_application().id)
     [scanned] = qr_texts_in_file(Path(license_.pdf_path or ""))
-    assert scanned == f"https://zwfw.example.gov.cn/v/{license_.token}"
+    assert scanned == f"{PUBLIC_BASE_URL}/v/{license_.token}"
     path = urlsplit(scanned).path
 
     page = client.get(path)

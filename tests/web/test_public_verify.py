@@ -13,25 +13,18 @@ from sqlmodel import Session
 from licenses.keys import KeySet, load_keyset
 from licenses.status import Operation
 from licenses.token import sign_token, verify_token
-from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
 from store import licenses
 from store.licenses import LicenseConfig
 from store.tables.license import License
-from tests.licenses.conftest import ADMIN, approved_application, reviewer, sample_document  # noqa: F401
-from web.app import create_app
+from tests.licenses.conftest import ADMIN, approved_application, public_app_client, reviewer, sample_document  # noqa: F401
 
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
 def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    with TestClient(create_app()) as client:
-        yield client
-    get_settings.cache_clear()
+    yield from public_app_client(db_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture
