@@ -146,6 +146,9 @@ def _issue_locked(
     if application.status not in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
         raise Conflict(f"申请当前状态为「{application.status.label}」，准予许可后才能发证")
     catalog = get_catalog()
+    unknown = [c for c in application.permit_codes if c not in catalog.permits]
+    if unknown or application.industry_code not in catalog.industries:
+        raise InvalidRequest(f"行业目录中没有该申请的行业或许可：{application.industry_code} {' '.join(unknown)}")
     issued_at = (issued_at or utcnow()).replace(microsecond=0)
     issued_on = local_date(issued_at)
     number = _next_number(session, config.authority.region_code, issued_on.year)

@@ -128,6 +128,20 @@ def test_only_an_approved_application_gets_a_license(
     assert _count(session, License) == 0
 
 
+def test_an_application_whose_permit_left_the_catalog_is_refused_with_a_reason(
+    session: Session, approved_application: ApproveFn, license_config: LicenseConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application = approved_application()
+    catalog = licenses.get_catalog()
+    trimmed = catalog.model_copy(
+        update={"permits": {k: v for k, v in catalog.permits.items() if k != "TOBACCO_RETAIL"}}
+    )
+    monkeypatch.setattr(licenses, "get_catalog", lambda: trimmed)
+    with pytest.raises(InvalidRequest, match="TOBACCO_RETAIL"):
+        licenses.issue_license(session, SYSTEM_ACTOR, application.id, config=license_config)
+    assert _count(session, License) == 0
+
+
 @pytest.fixture
 def issued(session: Session, approved_application: ApproveFn, license_config: LicenseConfig) -> License:
     return licenses.issue_license(session, SYSTEM_ACTOR, approved_application().id, config=license_config)
