@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     catalog_dir: Path = Field(default=REPO_ROOT / "forms" / "catalog")
     templates_dir: Path = Field(default=REPO_ROOT / "templates")
     public_base_url: str = "http://127.0.0.1:8000"
+    license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
+    license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     dispatch_interval_seconds: float = 0.5
     department_push_retries: int = 2
     outbox_lease_seconds: float = Field(

@@ -46,7 +46,6 @@ from store.locking import lock_application, update_versioned
 from store.tables.license import License, LicensePermit
 from store.tables.types import utcnow
 
-DEFAULT_AUTHORITY = IssuingAuthority(name="重庆高新区行政审批局", region_code="500107")
 _ISSUE_ATTEMPTS = 5
 _TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
 _PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
@@ -76,8 +75,8 @@ class LicenseConfig:
     @classmethod
     def _build(cls, settings: Settings) -> LicenseConfig:
         authority = IssuingAuthority(
-            name=getattr(settings, "license_authority_name", DEFAULT_AUTHORITY.name),
-            region_code=getattr(settings, "license_region_code", DEFAULT_AUTHORITY.region_code),
+            name=settings.license_authority_name,
+            region_code=settings.license_region_code,
         )
         return cls(
             keys_dir=settings.data_dir / "keys",
