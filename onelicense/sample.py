@@ -48,16 +48,20 @@ def sample_application(industry_code: str | None = None, *, serial: int = 0) -> 
     catalog = get_catalog()
     code = industry_code or widest_industry(catalog)
     conditions = _all_yes(catalog, code)
-    form = merge_form(code, conditions, catalog)
     known = yaml.safe_load(APPLICANT_FILE.read_text(encoding="utf-8")) or {}
-    answers: dict[str, Any] = {}
-    for field in form.fields:
-        if field.key in conditions:
-            answers[field.key] = conditions[field.key]
-        elif field.key in known and _fits(field.spec, known[field.key]):
-            answers[field.key] = known[field.key]
-        else:
-            answers[field.key] = _value_for(field.spec, serial)
+    answers: dict[str, Any] = dict(conditions)
+    # numeric conditions (e.g. floor area thresholds) depend on the answers themselves: merge until stable
+    for _ in range(5):
+        form = merge_form(code, answers, catalog)
+        missing = [f for f in form.fields if f.key not in answers]
+        if not missing:
+            break
+        for field in missing:
+            if field.key in known and _fits(field.spec, known[field.key]):
+                answers[field.key] = known[field.key]
+            else:
+                answers[field.key] = _value_for(field.spec, serial)
+    answers = {f.key: answers[f.key] for f in form.fields}
     if serial and "holder_name" in answers:
         answers["holder_name"] = f"{answers['holder_name']}（{serial}号店）"
     materials = {m.code: f"材料库/{m.code}.pdf" for m in form.materials if m.required_now}

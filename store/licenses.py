@@ -36,13 +36,14 @@ from licenses.status import (
 from licenses.token import sign_token
 from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
-from review.transitions import ApplicationStatus
+from review.transitions import ApplicationStatus, Decision
 from store.access import OVERSEERS, require_role
 from store.applications import mark_issued
 from store.audit import record, snapshot
 from store.db import transaction
 from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from store.locking import lock_application, update_versioned
+from store.tables.application import Application
 from store.tables.license import License, LicensePermit
 from store.tables.types import utcnow
 
@@ -148,11 +149,12 @@ def _issue_locked(
     unknown = [c for c in application.permit_codes if c not in catalog.permits]
     if unknown or application.industry_code not in catalog.industries:
         raise InvalidRequest(f"行业目录中没有该申请的行业或许可：{application.industry_code} {' '.join(unknown)}")
+    granted = _granted_permits(application)
     issued_at = (issued_at or utcnow()).replace(microsecond=0)
     issued_on = local_date(issued_at)
     number = _next_number(session, config.authority.region_code, issued_on.year)
     permits = []
-    for position, code in enumerate(application.permit_codes, start=1):
+    for position, code in enumerate(granted, start=1):
         spec = catalog.permits[code]
         permits.append(
             PermitEntry(
@@ -223,6 +225,18 @@ def _issue_locked(
     )
     mark_issued(session, actor, application_id, commit=False)
     return license_
+
+
+def _granted_permits(application: Application) -> list[str]:
+    """The permits the composite opinion granted: a refused optional permit never appears on the license."""
+    opinion = application.composite_opinion or {}
+    decided = {p["code"]: p["decision"] for p in opinion.get("permits", [])}
+    if not decided:
+        raise Conflict("申请尚无综合审批意见，不能发证")
+    granted = [code for code in application.permit_codes if decided.get(code) == Decision.APPROVE.value]
+    if not granted:
+        raise Conflict("综合审批意见未准予任何许可事项，不能发证")
+    return granted
 
 
 def _next_number(session: Session, region_code: str, year: int) -> str:

@@ -15,7 +15,7 @@ from review.transitions import Decision
 from store import applications, reviews
 from store.db import session_scope
 from store.tables import DepartmentReview
-from store.tables.license import License
+from store.tables.license import License, LicensePermit
 from tests.flows.conftest import ADMIN, decide_all, reviewer, status_of
 
 pytestmark = pytest.mark.usefixtures("flow_settings")
@@ -105,3 +105,26 @@ def test_supplement_reopens_only_the_department_that_asked(sample):
     dispatch_once()
     assert status_of(app_id) == "issued"
     assert len(_licenses(app_id)) == 1
+
+
+def test_a_refused_optional_permit_is_left_off_the_license():
+    from onelicense.sample import sample_application
+
+    restaurant = sample_application("RESTAURANT")
+    optional_only = [
+        d.code for d in restaurant.form.departments if not any(p.mandatory for p in restaurant.form.permits_of(d.code))
+    ]
+    assert optional_only, "the catalog has a department reviewing only optional permits for restaurants"
+    refusing = optional_only[0]
+    app_id = _submit(restaurant)
+    decide_all(app_id, {refusing: (Decision.REJECT, None)})
+    dispatch_once()
+    assert status_of(app_id) == "issued"  # optional permits do not block the composite license
+    [license_] = _licenses(app_id)
+    with session_scope() as session:
+        codes = [
+            p.permit_code for p in session.exec(select(LicensePermit).where(LicensePermit.license_id == license_.id))
+        ]
+    refused = {p.code for p in restaurant.form.permits_of(refusing)}
+    assert codes and not refused & set(codes)
+    assert set(codes) == {p.code for p in restaurant.form.permits} - refused

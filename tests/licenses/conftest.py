@@ -17,6 +17,8 @@ from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, nu
 from licenses.keys import KeySet, load_keyset
 from licenses.numbering import format_number
 from onelicense.settings import get_settings
+from review.aggregate import composite_opinion
+from review.facts import application_facts
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from review.transitions import Decision, Outcome
 from store import applications, reviews
@@ -127,9 +129,11 @@ def make_approved_application(
     rows = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application.id))
     for review in list(rows):
         reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, None)
-    return applications.record_aggregation(
-        session, SYSTEM_ACTOR, application.id, {"outcome": "approve"}, Outcome.APPROVE
+    opinion = composite_opinion(
+        application_facts(application), reviews.review_facts(session, SYSTEM_ACTOR, application.id)
     )
+    assert opinion.outcome is Outcome.APPROVE
+    return applications.record_aggregation(session, SYSTEM_ACTOR, application.id, opinion, Outcome.APPROVE)
 
 
 @pytest.fixture
