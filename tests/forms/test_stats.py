@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from forms.catalog import get_catalog
 from forms.stats import Comparison, catalog_figures, composite_promised_days, industry_figures
+from tests.forms.conftest import write_catalog
 
 
 def test_small_catalog_figures_follow_from_the_data(small_catalog):
@@ -34,3 +35,63 @@ def test_shipped_catalog_totals_are_the_sum_of_the_industries():
         assert row.days.separate >= row.days.merged > 0
         assert 0 <= row.fields.reduction < 1
     assert figures.fields.reduction > 0.5
+
+
+def _shop_catalog(tmp_path, catalog_data, when_food: str, when_pool: str):
+    from forms.catalog import load_catalog
+
+    catalog_data["industries.yaml"]["industries"].append(
+        {
+            "code": "SHOP",
+            "name": "测试门店",
+            "permits": [
+                {"permit": "FIRE_CHECK"},
+                {"permit": "FOOD", "when": when_food},
+                {"permit": "POOL_HEALTH", "when": when_pool},
+            ],
+        }
+    )
+    return load_catalog(write_catalog(tmp_path / "catalog", catalog_data))
+
+
+def test_mutually_exclusive_permits_are_not_counted_together(tmp_path, catalog_data):
+    catalog = _shop_catalog(tmp_path, catalog_data, "floor_area > 50", "floor_area <= 50")
+    row = industry_figures(catalog.industries["SHOP"], catalog)
+    # FOOD (6 fields) over 50 m² beats POOL_HEALTH (4 fields) at 50 m² or less; never both
+    assert row.permit_codes == ("FIRE_CHECK", "FOOD")
+    assert row.answers["floor_area"] > 50
+    assert row.fields == Comparison(4 + 6, 7)  # FIRE_CHECK 4 + FOOD 6; 7 distinct (floor_area asked once)
+    assert row.permits == 2
+    assert row.windows == Comparison(2, 1)
+    assert row.days == Comparison(30, 8)
+    assert row.exhaustive
+
+
+def test_a_condition_outside_the_fields_range_never_counts(tmp_path, catalog_data):
+    # floor_area's max is 10000: a permit needing more cannot occur
+    catalog = _shop_catalog(tmp_path, catalog_data, "floor_area > 10000", "has_pool")
+    row = industry_figures(catalog.industries["SHOP"], catalog)
+    assert row.permit_codes == ("FIRE_CHECK", "POOL_HEALTH")
+    assert row.answers["has_pool"] is True
+
+
+def test_too_many_combinations_fix_booleans_to_true(tmp_path, catalog_data, monkeypatch):
+    import forms.stats
+
+    catalog = _shop_catalog(tmp_path, catalog_data, "floor_area > 50 and has_pool", "floor_area <= 50")
+    monkeypatch.setattr(forms.stats, "MAX_COMBINATIONS", 1)
+    row = industry_figures(catalog.industries["SHOP"], catalog)
+    assert not row.exhaustive
+    assert row.answers["has_pool"] is True
+    assert row.permit_codes == ("FIRE_CHECK", "FOOD")
+
+
+def test_shipped_restaurant_never_counts_both_food_permits():
+    catalog = get_catalog()
+    row = industry_figures(catalog.industries["RESTAURANT"], catalog)
+    assert not {"FOOD_BUSINESS", "SMALL_CATERING_REGISTRATION"} <= set(row.permit_codes)
+    assert len(set(row.permit_codes) & {"FOOD_BUSINESS", "SMALL_CATERING_REGISTRATION"}) == 1
+    assert row.permits == len(row.permit_codes) < len(catalog.industries["RESTAURANT"].permits)
+    assert row.exhaustive
+    store = industry_figures(catalog.industries["CONVENIENCE_STORE"], catalog)
+    assert not {"FOOD_BUSINESS", "FOOD_PREPACKAGED_FILING"} <= set(store.permit_codes)
