@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
+from review.sla import CHINA_TIME
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
 from store import audit, inputs, outbox
 from store.access import OVERSEERS, require_role, require_view_application
@@ -146,6 +147,11 @@ def amend(
             status=ApplicationStatus.RESUBMITTED,
             answers=_merged(application.answers, answers_patch),
             materials=_merged(application.materials, materials_patch),
+            # the columns the queue, the opinion and the license read follow a corrected name or USCC
+            holder_name=inputs.text(
+                answers_patch.get("holder_name", application.holder_name), "申请人名称", max_length=500
+            ),
+            uscc=inputs.text(answers_patch.get("uscc", application.uscc), "统一社会信用代码", max_length=64),
         )
         now = utcnow()
         for review in reopened:
@@ -343,7 +349,7 @@ def _already(current: ApplicationStatus, target: ApplicationStatus) -> bool:
 
 def _new_reference() -> str:
     # date + 8 random hex digits: readable on the phone, collisions negligible (and refused by the unique index)
-    return f"SQ{utcnow():%Y%m%d}-{secrets.token_hex(4).upper()}"
+    return f"SQ{utcnow().astimezone(CHINA_TIME):%Y%m%d}-{secrets.token_hex(4).upper()}"  # the applicant's date
 
 
 def _outcome(value: Outcome | str) -> Outcome:

@@ -174,6 +174,25 @@ def test_amend_reopens_only_the_reviews_that_asked_for_supplement(session: Sessi
     assert event.after["answers"] == {"fire_item": "已补充😀", "rooms": None}
 
 
+def test_amending_the_holder_name_or_uscc_updates_what_the_license_reads(session: Session, submit: SubmitFn) -> None:
+    application = supplement_requested(session, submit)
+    amended = applications.amend(
+        session, APPLICANT, application.id, {"holder_name": "重庆新名称𠀀有限公司", "uscc": "91500000MA5U7K2X4R"}
+    )
+    assert (amended.holder_name, amended.uscc) == ("重庆新名称𠀀有限公司", "91500000MA5U7K2X4R")
+    assert amended.answers["holder_name"] == amended.holder_name
+
+
+def test_reference_carries_the_applicants_date_in_beijing_time(session: Session, submit: SubmitFn) -> None:
+    from review.sla import CHINA_TIME
+    from store.tables.types import utcnow
+
+    before = utcnow().astimezone(CHINA_TIME).strftime("%Y%m%d")
+    reference = submit().reference
+    after = utcnow().astimezone(CHINA_TIME).strftime("%Y%m%d")
+    assert reference[2:10] in (before, after)
+
+
 def test_second_round_decisions_complete_the_application(session: Session, submit: SubmitFn) -> None:
     application = supplement_requested(session, submit)
     applications.amend(session, APPLICANT, application.id, {"fire_item": "ok"})
