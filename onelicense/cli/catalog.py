@@ -51,12 +51,17 @@ def stats(catalog: CatalogDir = None, as_json: Annotated[bool, typer.Option("--j
     figures = catalog_figures(_load(catalog))
     if as_json:
         rows = {
-            r.code: {k: [getattr(r, k).separate, getattr(r, k).merged] for k in _KINDS} for r in figures.per_industry
+            r.code: {
+                **{k: [getattr(r, k).separate, getattr(r, k).merged] for k in _KINDS},
+                "permit_codes": list(r.permit_codes),
+                "answers": r.answers,
+            }
+            for r in figures.per_industry
         }
         totals = {k: [getattr(figures, k).separate, getattr(figures, k).merged] for k in _KINDS}
         print(json.dumps({"industries": rows, "total": totals}, ensure_ascii=False, indent=2))
         return
-    table = Table(title="一业一证 改革成效（按行业完整经营范围计算）")
+    table = Table(title="一业一证 改革成效（按各行业实际可能出现的最多许可情形计算）")
     for header in (
         "行业",
         "许可",
