@@ -20,6 +20,7 @@ from forms.extract import department_payload
 from forms.merge import merge_form
 from forms.prereview import blocking, prereview
 from forms.validation import validate_submission
+from onelicense.settings import get_settings
 from review.assist import suggested_opinion
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from store import applications, outbox, reviews
@@ -83,7 +84,7 @@ def store_application(
         return {"application_id": application.id, "reference": application.reference, "replayed": False}
 
 
-@task(name="push-to-department", retries=2, retry_delay_seconds=[0.2, 1.0])
+@task(name="push-to-department", retry_delay_seconds=[0.2, 1.0, 5.0])
 def push_to_department(endpoint: str, payload: dict[str, Any], idempotency_key: str) -> None:
     departments.push(endpoint, payload, idempotency_key=idempotency_key)
 
@@ -91,45 +92,58 @@ def push_to_department(endpoint: str, payload: dict[str, Any], idempotency_key: 
 @task(name="department-review", task_run_name="department-review-{department_code}")
 def department_review(application_id: str, department_code: str) -> dict[str, Any]:
     """One department's branch: key fields, automatic checks and a suggested opinion, then the push."""
-    with session_scope() as session:
-        progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
-        application = progress.application
-        review = next(r for r in progress.reviews if r.department_code == department_code)
-        form = merge_form(application.industry_code, application.answers)
-        pending = validate_submission(form, application.answers, application.materials).pending_materials
-        payload = department_payload(form, application.answers, application.materials, department_code)
-        suggestion = suggested_opinion(form, department_code, prereview(form, application.answers), pending)
-        reviews.set_suggestion(session, review.id, suggestion, payload)
-        review_id = review.id
+    review_id = prepare_review(application_id, department_code)
     pushed = deliver(application_id, department_code)
     return {"department_code": department_code, "review_id": review_id, "pushed": pushed}
 
 
-def deliver(application_id: str, department_code: str) -> bool | None:
-    """Push the department's payload if it has an endpoint; a failure stays in the outbox for a later retry.
+def _department_view(application: Any, department_code: str) -> tuple[dict[str, Any], str]:
+    """The department's key fields and the suggested opinion, computed from the application as stored now."""
+    form = merge_form(application.industry_code, application.answers)
+    pending = validate_submission(form, application.answers, application.materials).pending_materials
+    payload = department_payload(form, application.answers, application.materials, department_code)
+    suggestion = suggested_opinion(form, department_code, prereview(form, application.answers), pending)
+    return payload, suggestion
+
+
+def prepare_review(application_id: str, department_code: str) -> str:
+    """Attach key fields and the suggested opinion (辅助审批) to the department's review; run again after an
+    amendment so the re-reviewer sees the corrected data."""
+    with session_scope() as session:
+        progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
+        review = next(r for r in progress.reviews if r.department_code == department_code)
+        payload, suggestion = _department_view(progress.application, department_code)
+        reviews.set_suggestion(session, review.id, suggestion, payload)
+        return review.id
+
+
+def deliver(application_id: str, department_code: str, message_id: str | None = None) -> bool | None:
+    """Push the department's key fields, computed from the stored application at delivery time (so a push never
+    carries stale or missing data), if the department has a system. A failure stays in the outbox for a retry.
 
     Returns True when delivered, False when it failed (kept for retry), None when the department has no system."""
     endpoint = departments.endpoint_for(department_code)
     with session_scope() as session:
-        message = next(
-            (
-                m
-                for m in outbox.messages_for(session, application_id, outbox.DEPARTMENT_PUSH)
-                if m.department_code == department_code and m.done_at is None
-            ),
-            None,
-        )
-        if message is None:
+        pending = [
+            m
+            for m in outbox.messages_for(session, application_id, outbox.DEPARTMENT_PUSH)
+            if m.department_code == department_code and m.done_at is None and message_id in (None, m.id)
+        ]
+        if not pending:
             return True  # delivered before (a retried run or a redelivered message)
+        message = pending[0]
         if endpoint is None:
             outbox.mark_done(session, message.id)  # no department system: the review queue is the channel
             return None
         progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
         review = next(r for r in progress.reviews if r.department_code == department_code)
-        payload = {"application_id": application_id, "review_id": review.id, **review.key_fields}
+        key_fields, _ = _department_view(progress.application, department_code)
+        payload = {"application_id": application_id, "review_id": review.id, "round": review.round, **key_fields}
         message_id = message.id
     try:
-        push_to_department(endpoint, payload, idempotency_key=message_id)
+        push_to_department.with_options(retries=get_settings().department_push_retries)(
+            endpoint, payload, idempotency_key=message_id
+        )
     except Exception as exc:
         with session_scope() as session:
             outbox.mark_failed(session, message_id, error=str(exc))

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flows.aggregation import aggregate_application
-from flows.application import deliver
+from flows.application import deliver, prepare_review
 from onelicense.settings import get_settings
 from store import outbox
 from store.db import session_scope
@@ -46,15 +46,17 @@ def _handle(message: tuple[str, str, str, str | None]) -> None:
             with session_scope() as session:
                 outbox.mark_done(session, message_id)
         elif kind == outbox.DEPARTMENT_PUSH and department_code:
-            deliver(application_id, department_code)  # marks the message done or failed itself
+            prepare_review(application_id, department_code)  # after an amendment: fresh key fields and suggestion
+            deliver(application_id, department_code, message_id)  # marks the message done or failed itself
     except Exception as exc:
         log.exception("outbox message %s (%s) failed", message_id, kind)
         with session_scope() as session:
             outbox.mark_failed(session, message_id, error=f"{type(exc).__name__}: {exc}")
 
 
-def run_dispatcher(stop: threading.Event, interval: float = 0.5) -> None:
+def run_dispatcher(stop: threading.Event, interval: float | None = None) -> None:
     """Loop until `stop` is set: short database polls, never a long sleep inside a flow."""
+    interval = interval if interval is not None else get_settings().dispatch_interval_seconds
     while not stop.is_set():
         try:
             handled = dispatch_once()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from store.tables.types import utcnow
 SUBMITTERS = frozenset({Role.APPLICANT, Role.ADMIN})
 _APPLICATION_FIELDS = ("reference", "status", "version", "industry_code", "holder_name", "uscc", "permit_codes")
 _STALE = "申请已被修改，请刷新后重试"
+FIRST_PUSH_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ def submit(
                     application.id,
                     department_code=review.department_code,
                     payload={"review_id": review.id, "round": review.round},
+                    # the submit flow makes the first attempt; the dispatcher is the fallback if that fails or
+                    # the process dies, so it does not race the flow for a fresh message
+                    not_before=utcnow() + FIRST_PUSH_GRACE,
                 )
                 audit.record(
                     session,

@@ -30,7 +30,7 @@ def _progress_table(progress) -> Table:
 
     departments = get_catalog().departments
     app = progress.application
-    table = Table(title=f"申请 {app.reference}（{app.status.label}）  九部门并联审批进度")
+    table = Table(title=f"申请 {app.reference}（{app.status.label}）  各部门并联审批进度")
     for header in ("部门", "状态", "轮次", "审批人", "意见"):
         table.add_column(header)
     for r in progress.reviews:
@@ -48,11 +48,11 @@ def demo(
     industry: Annotated[str | None, typer.Option(help="行业编码（默认：涉及部门最多的行业）")] = None,
     seed: Annotated[int | None, typer.Option(help="随机种子")] = None,
 ) -> None:
-    """演示：提交一份需九个部门并联审批的申请，模拟审批员办理，输出综合审批意见、时间线和许可证。"""
+    """演示：提交一份涉及部门最多（内置目录中为九个部门）的申请，模拟审批员办理，输出综合审批意见、时间线和许可证。"""
     from onelicense.demo import ReviewerPlan, run_demo
 
     plan = ReviewerPlan(min_delay, max_delay, tuple(supplement or ()), tuple(reject or ()), seed)
-    console.print("[bold]一业一证 演示[/bold]：提交合并申请 → 预审 → 九部门并联审查 → 综合审批意见 → 综合许可证")
+    console.print("[bold]一业一证 演示[/bold]：提交合并申请 → 预审 → 各部门并联审查 → 综合审批意见 → 综合许可证")
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         result = run_demo(plan, industry_code=industry, on_progress=lambda p: live.update(_progress_table(p)))
     opinion = result.opinion or {}
@@ -99,7 +99,9 @@ def _print_timeline(result) -> None:
 
 
 def worker(
-    interval: Annotated[float, typer.Option(help="检查待办消息的间隔（秒）")] = 0.5,
+    interval: Annotated[
+        float | None, typer.Option(help="检查待办消息的间隔（秒），默认取 ONELICENSE_DISPATCH_INTERVAL_SECONDS")
+    ] = None,
 ) -> None:
     """只运行调度器：汇总审批意见、发证、重试部门推送（可与 serve 分开部署，多实例安全）。"""
     from flows.dispatcher import run_dispatcher

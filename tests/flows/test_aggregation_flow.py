@@ -128,3 +128,28 @@ def test_a_refused_optional_permit_is_left_off_the_license():
     refused = {p.code for p in restaurant.form.permits_of(refusing)}
     assert codes and not refused & set(codes)
     assert set(codes) == {p.code for p in restaurant.form.permits} - refused
+
+
+def test_after_an_amendment_the_department_gets_the_corrected_data(sample, systems):
+    app_id = _submit(sample)
+    asking = sample.form.departments[0].code
+    text_fields = [
+        k
+        for p in sample.form.permits_of(asking)
+        for k in p.fields
+        if sample.form.field(k).spec.type == "text" and k != "holder_name"
+    ]
+    item = text_fields[0]
+    decide_all(app_id, {asking: (Decision.SUPPLEMENT, [item])})
+    dispatch_once()
+    with session_scope() as session:
+        applications.amend(session, APPLICANT, app_id, {item: "补正后的新内容𠀀"}, {})
+    dispatch_once()  # the reopened department's push is due now
+    pushed = {f["key"]: f["value"] for f in systems.received[asking][-1]["fields"]}
+    assert pushed[item] == "补正后的新内容𠀀"
+    assert systems.received[asking][-1]["round"] == 2
+    with session_scope() as session:
+        review = next(
+            r for r in applications.list_progress(session, ADMIN, app_id).reviews if r.department_code == asking
+        )
+    assert {f["key"]: f["value"] for f in review.key_fields["fields"]}[item] == "补正后的新内容𠀀"

@@ -7,33 +7,40 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from store import outbox
+from store import applications, outbox
 from store.db import get_session
 from store.tables.types import utcnow
 from tests.store.conftest import SubmitFn
 
 
+def _after_grace():
+    return utcnow() + applications.FIRST_PUSH_GRACE + timedelta(seconds=1)
+
+
 def test_due_messages_leases_each_message_once(session: Session, submit: SubmitFn) -> None:
     application = submit()
-    leased = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, limit=10)
+    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH) == []  # the submit flow makes the first attempt
+    now = _after_grace()
+    leased = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now, limit=10)
     assert sorted(m.department_code for m in leased) == ["FIRE", "HEALTH", "MKT"]
     assert all(m.application_id == application.id for m in leased)
-    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH) == []  # leased: not due again yet
+    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now) == []  # leased: not due again yet
     assert outbox.due_messages(session, outbox.AGGREGATE) == []
 
 
 def test_expired_lease_makes_the_message_due_again(session: Session, submit: SubmitFn) -> None:
     submit(departments={"FIRE": ["FIRE_CHECK"]})
-    (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, lease=timedelta(seconds=30))
-    later = utcnow() + timedelta(seconds=31)  # the dispatcher holding it died
+    now = _after_grace()
+    (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now, lease=timedelta(seconds=30))
+    later = now + timedelta(seconds=31)  # the dispatcher holding it died
     (again,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=later)
     assert again.id == message.id
 
 
 def test_failed_message_is_retried_after_backoff_and_done_is_final(session: Session, submit: SubmitFn) -> None:
     submit(departments={"FIRE": ["FIRE_CHECK"]})
-    (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH)
-    now = utcnow()
+    now = _after_grace()
+    (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now)
     failed = outbox.mark_failed(session, message.id, "部门系统不可达: connection refused", now=now)
     assert failed.attempts == 1 and failed.last_error.startswith("部门系统不可达")
     assert failed.next_attempt_at == now + timedelta(seconds=2)
@@ -57,11 +64,12 @@ def test_concurrent_dispatchers_never_share_a_message(db_url: str, session: Sess
         submit()  # 12 push messages
     got: list[list[str]] = []
     barrier = threading.Barrier(3)
+    now = _after_grace()
 
     def dispatcher() -> None:
         with get_session(db_url) as own:
             barrier.wait(timeout=10)
-            got.append([m.id for m in outbox.due_messages(own, outbox.DEPARTMENT_PUSH, limit=12)])
+            got.append([m.id for m in outbox.due_messages(own, outbox.DEPARTMENT_PUSH, now=now, limit=12)])
 
     threads = [threading.Thread(target=dispatcher) for _ in range(3)]
     for t in threads:
