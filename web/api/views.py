@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from forms.calendar import get_calendar
 from forms.catalog import get_catalog
 from forms.merge import MergedForm
 from forms.model import Catalog
+from review.calendar import get_calendar
+from review.roles import Actor, Role
 from review.sla import SlaState, sla_state
 from review.transitions import Outcome
 from store.applications import ApplicationProgress
@@ -91,14 +92,50 @@ def department_progress(review: DepartmentReview) -> schemas.DepartmentProgress:
     )
 
 
-def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDetail:
+# who sees every answer and material of an application they may view: its applicant (the store lets applicants view
+# only their own) and the overseers. Any other role sees only what its department's permits need.
+FULL_VIEW = frozenset({Role.APPLICANT, Role.ADMIN, Role.SYSTEM})
+
+
+def department_items(
+    reviews: Iterable[DepartmentReview], department_code: str | None, catalog: Catalog | None = None
+) -> tuple[set[str], set[str]]:
+    """(field keys, material codes) the permits reviewed by `department_code` need: from the catalog entries of
+    the permits its reviews hold, plus the key fields stored on those reviews (so a permit that has since left the
+    catalog still shows what the department was sent)."""
+    catalog = catalog or get_catalog()
+    fields: set[str] = set()
+    materials: set[str] = set()
+    for review in reviews:
+        if department_code is None or review.department_code != department_code:
+            continue
+        for code in review.permit_codes:
+            permit = catalog.permits.get(code)
+            if permit is not None:
+                fields.update(permit.fields)
+                materials.update(m.code for m in permit.materials)
+        stored = review.key_fields or {}
+        fields.update(str(f["key"]) for f in stored.get("fields", []) if isinstance(f, dict) and "key" in f)
+        materials.update(str(m["code"]) for m in stored.get("materials", []) if isinstance(m, dict) and "code" in m)
+    return fields, materials
+
+
+def application_detail(progress: ApplicationProgress, actor: Actor) -> schemas.ApplicationDetail:
+    """The application as `actor` may read it: applicants (their own) and admins get every answer and material; a
+    reviewer gets only the fields and materials of its own department's permits (not, say, the legal
+    representative's ID number that only another department needs)."""
     application = progress.application
+    answers, materials = dict(application.answers), dict(application.materials)
+    if actor.role not in FULL_VIEW:
+        keys, codes = department_items(progress.reviews, actor.department_code)
+        answers = {k: v for k, v in answers.items() if k in keys}
+        materials = {k: v for k, v in materials.items() if k in codes}
     return schemas.ApplicationDetail(
         **application_summary(application).model_dump(),
         uscc=application.uscc,
         permits=permit_names(application.permit_codes),
-        answers=application.answers,
-        materials=application.materials,
+        answers=answers,
+        materials=materials,
         departments=[department_progress(r) for r in progress.reviews],
         opinion_ready=application.composite_opinion is not None,
     )

@@ -1,4 +1,5 @@
-"""The working-day calendar (public holidays, make-up working days) read from forms/catalog/calendar.yaml."""
+"""The working-day calendar (public holidays, make-up working days), kept as data in the catalog folder
+(forms/catalog/calendar.yaml) beside the permits whose time limits it counts."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from forms.calendar import get_calendar, load_calendar
 from forms.errors import CatalogError
+from review.calendar import get_calendar, load_calendar
 from review.sla import SlaLevel, sla_state
 
 
