@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -132,6 +133,13 @@ def _set_active(folder: Path, kid: str) -> None:
 
 
 def _read(folder: Path) -> KeySet:
+    try:
+        return _read_files(folder)
+    except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:  # unreadable or not a key
+        raise KeyStoreError(f"无法读取密钥目录 {folder}：{exc}") from exc
+
+
+def _read_files(folder: Path) -> KeySet:
     public: dict[str, Ed25519PublicKey] = {}
     privates: dict[str, Ed25519PrivateKey] = {}
     for path in sorted(folder.glob("*.pem")):
@@ -175,24 +183,51 @@ def rotate_key(folder: Path) -> str:
         return kid
 
 
-_cache: dict[Path, tuple[int, KeySet]] = {}
+def load_public_keyset(folder: Path) -> KeySet:
+    """Verify-only: the public keys in `folder`, for the public verification pages.
+
+    Never creates a key (a verifier must not mint signing keys) and keeps no private key in the returned set.
+    KeyStoreError when the folder is missing, unreadable, unsafe or holds no key at all: with no keys every genuine
+    license would look forged, so that is an outage, not an answer."""
+    keyset = load_keyset(folder, create=False)
+    if not keyset.public_keys:
+        raise KeyStoreError(f"密钥目录 {folder} 中没有任何密钥")
+    return KeySet(dict(keyset.public_keys), keyset.active_kid)
+
+
+_cache: dict[tuple[Path, bool], tuple[int, KeySet]] = {}
 
 
 def cached_keyset(folder: Path) -> KeySet:
-    """load_keyset, re-read only when the folder changed (a rotation by another process renames ACTIVE in).
+    """load_keyset (signing: creates the first key), re-read only when the folder changed (a rotation by another
+    process renames ACTIVE in).
 
-    One stat per call: this sits on the path of every verification request."""
+    One stat per call: this sits on the path of every issue."""
+    return _cached(folder, public_only=False)
+
+
+def cached_public_keyset(folder: Path) -> KeySet:
+    """load_public_keyset, re-read only when the folder changed. One stat per call: this sits on the path of every
+    verification request. Never creates anything; KeyStoreError when there is no usable key store."""
+    return _cached(folder, public_only=True)
+
+
+def _cached(folder: Path, *, public_only: bool) -> KeySet:
     try:
         stamp = folder.stat().st_mtime_ns
     except FileNotFoundError:
+        if public_only:
+            raise KeyStoreError(f"密钥目录 {folder} 不存在") from None
         stamp = -1
-    hit = _cache.get(folder)
+    except OSError as exc:
+        raise KeyStoreError(f"无法读取密钥目录 {folder}：{exc}") from exc
+    hit = _cache.get((folder, public_only))
     if hit is not None and hit[0] == stamp:
         return hit[1]
-    keyset = load_keyset(folder)
+    keyset = load_public_keyset(folder) if public_only else load_keyset(folder)
     if stamp == -1:  # the load created the folder (under the lock, so a racing creator made the same key)
         stamp = folder.stat().st_mtime_ns
-    _cache[folder] = (stamp, keyset)  # the stamp from before the read: a change during it reloads next time
+    _cache[(folder, public_only)] = (stamp, keyset)  # the stamp from before the read: a change reloads next time
     return keyset
 
 

@@ -1,11 +1,16 @@
 """Offline verification (离线核验): from a verify URL, a bare token, a PNG/JPEG of the QR code or the PDF
 certificate to the signed content, using only the public keys. No server, no database.
+
+A genuine token can be copied into a QR code that points anywhere: the signature says nothing about the web address
+around it. `is_official_url` tells whether a verify URL is at the official verification site (same scheme, host and
+port as the configured public base URL, and under its path), so the CLI never sends a user to a look-alike site for
+the live status.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import pypdfium2
 import zxingcpp
@@ -29,6 +34,31 @@ def token_from_text(text: str) -> str:
             raise MalformedToken("网址中没有 /v/ 核验路径")
         text = path.rsplit(VERIFY_PATH, 1)[1].strip("/")
     return text
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_url(text: str) -> bool:
+    return "://" in text.strip()
+
+
+def _origin(url: SplitResult) -> tuple[str, str, int | None]:
+    scheme = url.scheme.lower()
+    return scheme, (url.hostname or "").lower().rstrip("."), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def is_official_url(text: str, public_base_url: str) -> bool:
+    """Whether `text` is a verify URL of the official site: the origin (scheme, host, port) of `public_base_url` and
+    a path under ``<its path>/v/``. User info (``https://official@elsewhere/``) is never official."""
+    try:
+        url, base = urlsplit(text.strip()), urlsplit(public_base_url.strip())
+        if url.username is not None or url.password is not None or not url.hostname:
+            return False
+        same_origin = _origin(url) == _origin(base)
+    except ValueError:  # an invalid port or IPv6 literal
+        return False
+    return same_origin and url.path.startswith(base.path.rstrip("/") + VERIFY_PATH)
 
 
 def qr_texts_in_image(image: Image.Image) -> list[str]:

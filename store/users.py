@@ -1,5 +1,6 @@
 """Users and API tokens: `create_user` hands out a random token once; only its sha256 is stored, and
-`authenticate` turns a presented token back into the Actor every service function checks."""
+`authenticate` turns a presented token back into the Actor every service function checks. `revoke_user` stops a
+token for good (a leaked token, a reviewer who left): from then on it authenticates as nobody."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlmodel import Session, col, select
 
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from store import audit, inputs
+from store.access import OVERSEERS, require_role
 from store.db import transaction
-from store.errors import InvalidRequest
+from store.errors import InvalidRequest, NotFound
+from store.tables.types import utcnow
 from store.tables.user import User
 
 TOKEN_PREFIX = "ol_"
@@ -55,13 +58,35 @@ def create_user(
 
 
 def authenticate(session: Session, token: str | None) -> Actor | None:
-    """The Actor a token belongs to, or None for a missing or unknown token."""
+    """The Actor a token belongs to, or None for a missing, unknown or revoked token."""
     if not token or not isinstance(token, str):
         return None
     user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
-    if user is None:
+    if user is None or user.revoked_at is not None:
         return None
     return Actor(user_id=user.id, role=user.role, department_code=user.department_code)
+
+
+def revoke_user(session: Session, user_id: str, *, actor: Actor) -> User:
+    """Revoke the user's token (admins and the system only), with an audit event `user.revoke`.
+
+    Takes effect on the next request: every API call and CLI command authenticates afresh. Revoking a user
+    already revoked changes nothing and records nothing. A revoked user cannot be restored: create a new user (and
+    token) instead."""
+    require_role(actor, OVERSEERS, "停用用户的访问令牌")
+    user_id = inputs.text(user_id, "用户 ID", max_length=200)
+    with transaction(session):
+        user = session.exec(select(User).where(User.id == user_id).with_for_update()).first()
+        if user is None:
+            raise NotFound(f"用户 {user_id} 不存在")
+        if user.revoked_at is not None:
+            return user
+        before = audit.snapshot(user, "revoked_at")
+        user.revoked_at = utcnow()
+        session.add(user)
+        session.flush()
+        audit.record(session, actor, "user.revoke", "user", user.id, before, audit.snapshot(user, "revoked_at"))
+    return user
 
 
 def list_users(session: Session) -> list[User]:

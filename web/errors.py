@@ -17,12 +17,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forms.errors import UnknownIndustry, ValidationFailed
-from licenses.errors import LicenseError
+from licenses.errors import KeyStoreError, LicenseError
 from licenses.errors import TransitionNotAllowed as LicenseTransitionNotAllowed
 from review.transitions import TransitionNotAllowed
 from store.errors import StoreError
 
 log = logging.getLogger("onelicense.web")
+
+KEYS_UNAVAILABLE = "核验服务暂时不可用，请稍后再试或向发证机关核实"
 
 # where a request value came from, as the applicant reads it
 _LOCATIONS = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie"}
@@ -58,6 +60,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TransitionNotAllowed, _transition_not_allowed)
     app.add_exception_handler(LicenseTransitionNotAllowed, _transition_not_allowed)
     app.add_exception_handler(LicenseError, _license_error)
+    app.add_exception_handler(KeyStoreError, _key_store_error)
     app.add_exception_handler(ValidationFailed, _validation_failed)
     app.add_exception_handler(SubmissionRefused, _submission_refused)
     app.add_exception_handler(UnknownIndustry, _unknown_industry)
@@ -78,6 +81,17 @@ async def _transition_not_allowed(_: Request, exc: Exception) -> JSONResponse:
 
 async def _license_error(_: Request, exc: Exception) -> JSONResponse:
     return json_error(422, str(exc))
+
+
+async def _key_store_error(request: Request, exc: Exception) -> JSONResponse:
+    # the signing/verification keys are missing or unreadable: an outage, and its cause (paths, file modes) is
+    # for the log, not for the caller
+    log.error("key store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        status_code=503,
+        content=error_body(KEYS_UNAVAILABLE),
+        headers={"Retry-After": "60", "Cache-Control": "no-store"},
+    )
 
 
 async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:

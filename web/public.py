@@ -6,6 +6,7 @@ every page answers in Chinese HTML or, with ``Accept: application/json``, in JSO
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,8 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from forms.catalog import get_catalog
 from licenses.document import mask_name
-from licenses.errors import MalformedToken, SignatureInvalid, TokenError, UnknownKey
-from licenses.keys import cached_keyset
+from licenses.errors import KeyStoreError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
+from licenses.keys import KeySet, cached_public_keyset
 from licenses.pdf import template_environment
 from licenses.status import CHINA_TZ, LicenseStatus, local_date
 from licenses.token import VerifiedToken, verify_token
@@ -26,8 +27,22 @@ from store.errors import NotFound
 from store.license_queries import LicenseNow
 from store.licenses import LicenseConfig
 from store.tables.types import utcnow
+from web.errors import KEYS_UNAVAILABLE, error_body
 
 router = APIRouter(tags=["公开核验"])
+log = logging.getLogger("onelicense.web")
+
+# shown when the verification keys cannot be read: nothing about the cause (paths, permissions) leaks to the public
+UNAVAILABLE = KEYS_UNAVAILABLE
+_UNAVAILABLE_PAGE = """{% extends "public_base.html.j2" %}
+{% block title %}核验服务暂时不可用{% endblock %}
+{% block content %}
+<div class="card" style="text-align:center">
+  <div class="status" style="font-size:1.6rem; margin:.2em 0">核验服务暂时不可用</div>
+  <p>{{ message }}。此时无法判断许可证真伪，并不表示该许可证无效。</p>
+</div>
+{% endblock %}
+"""
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _REASONS: dict[type[TokenError], str] = {
@@ -99,9 +114,17 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
 @router.get("/v/{token}", response_class=HTMLResponse, summary="扫码核验许可证")
 def verify_page(token: str, request: Request) -> Response:
     """Signature first (offline-checkable), then the live status from the register."""
-    config = LicenseConfig.from_settings()
+    keyset = _public_keys()
+    if keyset is None:  # no usable keys: garbage is still garbage, anything else cannot be judged now
+        try:
+            verify_token(token, KeySet({}))
+        except MalformedToken as exc:
+            return _not_genuine(request, exc)
+        except TokenError:
+            pass
+        return _unavailable(request)
     try:
-        verified = verify_token(token, cached_keyset(config.keys_dir))
+        verified = verify_token(token, keyset)
     except TokenError as exc:
         return _not_genuine(request, exc)
     # the session is opened here rather than by a yield-dependency: FastAPI would run its setup and teardown in
@@ -115,6 +138,25 @@ def verify_page(token: str, request: Request) -> Response:
     if _wants_json(request):
         return JSONResponse(view, headers=_NO_STORE)
     return _render("verify.html.j2", v=view)
+
+
+def _public_keys() -> KeySet | None:
+    """The published public keys only (never a private key, never creating one), or None when the key store is
+    missing or unreadable: the cause goes to the log, the public gets a 503 that names nothing."""
+    try:
+        return cached_public_keyset(LicenseConfig.from_settings().keys_dir)
+    except KeyStoreError as exc:
+        log.error("verification keys unavailable: %s", exc)
+        return None
+
+
+def _unavailable(request: Request | None) -> Response:
+    headers = {**_NO_STORE, "Retry-After": "60"}
+    if request is None or _wants_json(request):
+        return JSONResponse(error_body(UNAVAILABLE), status_code=503, headers=headers)
+    env = template_environment(LicenseConfig.from_settings().templates_dir)
+    html = env.from_string(_UNAVAILABLE_PAGE).render(message=UNAVAILABLE)
+    return HTMLResponse(html, status_code=503, headers=headers)
 
 
 def _not_genuine(request: Request, exc: TokenError) -> Response:
@@ -147,8 +189,10 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
 
 
 @router.get("/.well-known/onelicense-keys.json", summary="公布的验签公钥（JWKS）")
-def published_keys() -> JSONResponse:
-    keyset = cached_keyset(LicenseConfig.from_settings().keys_dir)
+def published_keys() -> Response:
+    keyset = _public_keys()
+    if keyset is None:
+        return _unavailable(None)
     return JSONResponse(keyset.to_jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -1,16 +1,21 @@
 """`onelicense license ...`: show a license, change its permits or the whole license, rotate the signing key;
-plus `verify_command`, the top-level `onelicense verify`, which works offline with the public keys only."""
+plus `verify_command`, the top-level `onelicense verify`, which works offline with the public keys only.
+
+The lifecycle commands (suspend, restore, withdraw, cancel, revoke, renew) act as the user of an API token (--token or
+ONELICENSE_TOKEN, from `onelicense users create`), with the same checks as everywhere else (store/licenses.py): an
+admin may change anything, a department reviewer only its own department's permits."""
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True)
@@ -18,16 +23,20 @@ console = Console()
 
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="原因（写入审计日志）")]
 TargetArgument = Annotated[str, typer.Argument(help="许可证编号（整证）或许可编号（分项许可，形如 <许可证编号>-01）")]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="ONELICENSE_TOKEN",
+        help="访问令牌（或环境变量 ONELICENSE_TOKEN）：管理员可变更任何许可，部门审批人员只能变更本部门的分项许可",
+        show_default=False,
+    ),
+]
+NO_TOKEN = "访问令牌无效或缺失：用 --token 或环境变量 ONELICENSE_TOKEN 提供（由 onelicense users create 创建）"
 
 
-def _admin():  # type: ignore[no-untyped-def]
-    from review.roles import Actor, Role
-
-    return Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]{message}[/red]")
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]{escape(message)}[/red]")
     raise typer.Exit(1)
 
 
@@ -59,13 +68,14 @@ def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None
         console.print(table)
 
 
-def _change(target: str, operation_name: str, reason: str, valid_until: date | None = None) -> None:
+def _change(target: str, operation_name: str, reason: str, token: str | None, valid_until: date | None = None) -> None:
     from licenses.errors import InvalidLicenseNumber
     from licenses.numbering import split_permit_number
     from licenses.status import Operation
     from store import license_queries, licenses
     from store.db import migrate, session_scope
     from store.errors import StoreError
+    from store.users import authenticate
 
     operation = Operation(operation_name)
     try:
@@ -77,46 +87,48 @@ def _change(target: str, operation_name: str, reason: str, valid_until: date | N
         _fail("延续须指定分项许可编号")
     migrate()
     with session_scope() as session:
+        actor = authenticate(session, token) if token else None
+        if actor is None:
+            _fail(NO_TOKEN)
         try:
             if is_permit:
-                licenses.change_permit(session, _admin(), target, operation, reason=reason, valid_until=valid_until)
+                licenses.change_permit(session, actor, target, operation, reason=reason, valid_until=valid_until)
             else:
-                licenses.change_license(session, _admin(), target, operation, reason=reason)
+                licenses.change_license(session, actor, target, operation, reason=reason)
             now = license_queries.current_status(session, license_number)
         except StoreError as exc:
             _fail(exc.message)
-            return
-    console.print(f"已{operation.label}：{target}；综合状态：[bold]{now.composite.label}[/bold]")
+    console.print(f"已{operation.label}：{escape(target)}；综合状态：[bold]{now.composite.label}[/bold]")
 
 
 @app.command("suspend")
-def suspend(target: TargetArgument, reason: ReasonOption) -> None:
+def suspend(target: TargetArgument, reason: ReasonOption, token: TokenOption = None) -> None:
     """暂扣分项许可或整个许可证。"""
-    _change(target, "suspend", reason)
+    _change(target, "suspend", reason, token)
 
 
 @app.command("restore")
-def restore(target: TargetArgument, reason: ReasonOption) -> None:
+def restore(target: TargetArgument, reason: ReasonOption, token: TokenOption = None) -> None:
     """发还（恢复）被暂扣的分项许可或许可证。"""
-    _change(target, "restore", reason)
+    _change(target, "restore", reason, token)
 
 
 @app.command("withdraw")
-def withdraw(target: TargetArgument, reason: ReasonOption) -> None:
+def withdraw(target: TargetArgument, reason: ReasonOption, token: TokenOption = None) -> None:
     """撤销分项许可或许可证。"""
-    _change(target, "withdraw", reason)
+    _change(target, "withdraw", reason, token)
 
 
 @app.command("cancel")
-def cancel(target: TargetArgument, reason: ReasonOption) -> None:
+def cancel(target: TargetArgument, reason: ReasonOption, token: TokenOption = None) -> None:
     """注销分项许可或许可证。"""
-    _change(target, "cancel", reason)
+    _change(target, "cancel", reason, token)
 
 
 @app.command("revoke")
-def revoke(target: TargetArgument, reason: ReasonOption) -> None:
+def revoke(target: TargetArgument, reason: ReasonOption, token: TokenOption = None) -> None:
     """吊销分项许可或许可证。"""
-    _change(target, "revoke", reason)
+    _change(target, "revoke", reason, token)
 
 
 @app.command("renew")
@@ -124,14 +136,14 @@ def renew(
     target: Annotated[str, typer.Argument(help="许可编号，形如 <许可证编号>-01")],
     until: Annotated[str, typer.Option("--until", help="新的有效期截止日，YYYY-MM-DD")],
     reason: ReasonOption = "延续",
+    token: TokenOption = None,
 ) -> None:
     """延续分项许可的有效期。"""
     try:
         valid_until = date.fromisoformat(until)
     except ValueError:
         _fail(f"日期格式应为 YYYY-MM-DD：{until}")
-        return
-    _change(target, "renew", reason, valid_until)
+    _change(target, "renew", reason, token, valid_until)
 
 
 @app.command("pdf")
@@ -173,18 +185,34 @@ def keys(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS）�
         print(json.dumps(keyset.to_jwks(), ensure_ascii=False, indent=2))
 
 
+NOT_OFFICIAL_EXIT = 2  # genuine signature, but the address around it is not the official verification site
+
+
 def verify_command(
     target: Annotated[str, typer.Argument(help="核验网址、核验码、二维码图片（PNG/JPEG）或许可证 PDF")],
     keys: Annotated[
         Path | None, typer.Option(help="公钥文件（/.well-known/onelicense-keys.json 的内容）；默认读取本机密钥目录")
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="官方核验网站地址（默认为设置 public_base_url / 环境变量 ONELICENSE_PUBLIC_BASE_URL）",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """离线核验许可证：验证签名并输出签名内容，无需服务器。"""
+    """离线核验许可证：验证签名并输出签名内容，无需服务器。
+
+    退出状态：0 签名有效；1 非真实有效或无法读取；2 签名有效但二维码中的网址不是官方核验网站。"""
     from licenses.errors import KeyStoreError, LicenseError
     from licenses.keys import KeySet, load_keyset
-    from licenses.verify import verify_target
+    from licenses.qr import verify_url
+    from licenses.verify import is_official_url, is_url, token_from_text, verify_target
+    from onelicense.settings import get_settings
     from store.licenses import LicenseConfig
 
+    official = (base_url or get_settings().public_base_url).rstrip("/")
     try:
         if keys is not None:
             keyset = KeySet.from_jwks(json.loads(keys.read_text(encoding="utf-8")))
@@ -198,18 +226,33 @@ def verify_command(
         console.print("[bold red]非真实有效的许可证[/bold red]")
         _fail(str(exc))
         return
+    foreign = is_url(text) and not is_official_url(text, official)
     content = verified.content
+    if foreign:
+        console.print("[bold red]警告：该网址不是官方核验网站（详见下方）[/bold red]")
     console.print(f"[bold green]签名有效[/bold green]（密钥 {verified.kid}）：该许可证内容由发证机关签发，未被篡改。")
-    console.print(f"核验网址：{text}" if "://" in text else f"核验码长度：{len(text)} 位")
+    console.print(f"核验网址：{escape(text)}" if is_url(text) else f"核验码长度：{len(text)} 位")
     table = Table(show_header=False)
-    table.add_row("许可证编号", content.number)
-    table.add_row("经营者名称", content.holder_name)
-    table.add_row("统一社会信用代码", content.uscc)
-    table.add_row("行业编码", content.industry_code)
+    table.add_row("许可证编号", escape(content.number))
+    table.add_row("经营者名称", escape(content.holder_name))
+    table.add_row("统一社会信用代码", escape(content.uscc))
+    table.add_row("行业编码", escape(content.industry_code))
     table.add_row("签发时间（UTC）", content.issued_at.isoformat())
     console.print(table)
     permits = Table("许可编号", "许可事项编码", "有效期至")
     for permit in content.permits:
-        permits.add_row(permit.number, permit.code, permit.valid_until.isoformat() if permit.valid_until else "长期")
+        valid = permit.valid_until.isoformat() if permit.valid_until else "长期"
+        permits.add_row(escape(permit.number), escape(permit.code), valid)
     console.print(permits)
-    console.print("离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问核验网址。")
+    live = verify_url(official, token_from_text(text))
+    if foreign:
+        parts = urlsplit(text.strip())
+        console.print(
+            "[bold red]警告：该二维码中的网址不是官方核验网站！[/bold red]\n"
+            f"[red]它指向 {escape(f'{parts.scheme}://{parts.netloc}')}，官方核验网站是 {escape(official)}。"
+            "签名内容虽然真实，但可能被复制到仿冒网站或伪造的证照上：请勿打开该网址，也不要相信该网址显示的状态。[/red]\n"
+            f"实时状态（暂扣、吊销等）请访问官方核验网址：{escape(live)}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(NOT_OFFICIAL_EXIT)
+    console.print(f"离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问官方核验网址：{escape(live)}", soft_wrap=True)

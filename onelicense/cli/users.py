@@ -1,9 +1,12 @@
-"""`onelicense users ...`: create API users (申请人, 部门审批人员, 管理员) and list them.
+"""`onelicense users ...`: create API users (申请人, 部门审批人员, 管理员), list them, revoke their tokens.
 
-A token is printed once at creation and cannot be recovered: only its hash is stored."""
+A token is printed once at creation and cannot be recovered: only its hash is stored. Like `create`, `revoke` is
+local administration: it needs access to the database (the data folder), not a token, so a leaked admin token can be
+stopped even when it is the only one; the audit event names the operating-system user who ran it."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Annotated, NoReturn
 
@@ -70,6 +73,7 @@ def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON �
                 "role": u.role.value,
                 "department_code": u.department_code,
                 "created_at": u.created_at.isoformat(),
+                "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None,
             }
             for u in stored_users(session)
         ]
@@ -77,12 +81,40 @@ def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON �
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"用户（{len(rows)} 个）")
-    for header in ("用户 ID", "名称", "角色", "部门", "创建时间"):
+    for header in ("用户 ID", "名称", "角色", "部门", "创建时间", "令牌停用时间"):
         table.add_column(header)
     for row in rows:
         role_label = ROLES.get(row["role"], row["role"])
-        table.add_row(row["id"], row["name"], role_label, row["department_code"] or "", row["created_at"])
+        table.add_row(
+            row["id"], row["name"], role_label, row["department_code"] or "", row["created_at"], row["revoked_at"] or ""
+        )
     console.print(table)
+
+
+@app.command("revoke")
+def revoke(
+    user_id: Annotated[str, typer.Argument(help="用户 ID（见 onelicense users list）")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """停用用户的访问令牌：立即生效，此后该令牌在 API 和命令行中均无效（不可恢复，需要时另建用户）。"""
+    from review.roles import Actor, Role
+    from store.db import migrate, session_scope
+    from store.errors import StoreError
+    from store.users import revoke_user
+
+    migrate()
+    actor = Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
+    with session_scope() as session:
+        try:
+            user = revoke_user(session, user_id, actor=actor)
+        except StoreError as exc:
+            _fail(exc.message)
+        revoked_at = user.revoked_at.isoformat() if user.revoked_at else None
+        name = user.name
+    if as_json:
+        typer.echo(json.dumps({"id": user_id, "name": name, "revoked_at": revoked_at}, ensure_ascii=False))
+        return
+    console.print(f"已停用用户 [bold]{name}[/bold]（{user_id}）的访问令牌，停用时间 {revoked_at}")
 
 
 def _fail(message: str) -> NoReturn:

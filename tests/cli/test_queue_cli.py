@@ -167,3 +167,21 @@ def test_users_create_refuses_bad_roles_and_departments(people: Users) -> None:
         result = runner.invoke(users.app, ["create", *args])
         assert result.exit_code == 1, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+def test_users_revoke_stops_the_token_for_the_cli(people: Users) -> None:
+    token = people.tokens["reviewer"]
+    assert run(queue.app, "list", token=token).exit_code == 0
+
+    revoked = runner.invoke(users.app, ["revoke", people.ids["reviewer"]])
+    listed = json.loads(runner.invoke(users.app, ["list", "--json"]).stdout)
+
+    assert revoked.exit_code == 0, revoked.output
+    assert "已停用" in revoked.output
+    refused = run(queue.app, "list", token=token)
+    assert refused.exit_code == 1
+    assert "访问令牌无效" in refused.output
+    assert next(u for u in listed if u["id"] == people.ids["reviewer"])["revoked_at"]
+    assert run(queue.app, "list", token=people.tokens["reviewer2"]).exit_code == 0
+    unknown = runner.invoke(users.app, ["revoke", "no-such-user"])
+    assert unknown.exit_code == 1 and "不存在" in unknown.output

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from licenses.errors import KeyStoreError, UnknownKey
-from licenses.keys import KeySet, cached_keyset, key_id, load_keyset, rotate_key
+from licenses.keys import (
+    KeySet,
+    cached_keyset,
+    cached_public_keyset,
+    key_id,
+    load_keyset,
+    load_public_keyset,
+    rotate_key,
+)
 
 
 def test_first_use_creates_one_private_key_readable_by_the_owner_only(key_folder: Path) -> None:
@@ -83,3 +91,28 @@ def test_a_private_key_readable_by_others_is_refused(key_folder: Path) -> None:
 def test_without_create_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError):
         load_keyset(tmp_path / "nowhere", create=False)
+
+
+def test_the_public_key_set_never_creates_a_key_and_holds_no_private_key(key_folder: Path) -> None:
+    with pytest.raises(KeyStoreError):
+        load_public_keyset(key_folder)  # missing folder
+    with pytest.raises(KeyStoreError):
+        cached_public_keyset(key_folder)
+    key_folder.mkdir(mode=0o700)
+    with pytest.raises(KeyStoreError):
+        cached_public_keyset(key_folder)  # an empty folder: every genuine license would look forged
+    assert list(key_folder.iterdir()) == []
+
+    signing = load_keyset(key_folder)
+    public = cached_public_keyset(key_folder)
+    assert set(public.public_keys) == set(signing.public_keys) and public.active_kid == signing.active_kid
+    with pytest.raises(KeyStoreError):
+        public.signing_key()
+
+
+def test_an_unreadable_key_file_is_a_key_store_error(key_folder: Path) -> None:
+    load_keyset(key_folder)
+    (pem,) = key_folder.glob("*.pem")
+    pem.write_bytes(b"not a key")
+    with pytest.raises(KeyStoreError):
+        load_public_keyset(key_folder)

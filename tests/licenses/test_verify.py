@@ -11,7 +11,7 @@ from licenses.errors import MalformedToken, NoQRCodeFound, SignatureInvalid
 from licenses.keys import KeySet
 from licenses.qr import qr_png, verify_url
 from licenses.token import sign_token
-from licenses.verify import token_from_text, verify_target
+from licenses.verify import is_official_url, token_from_text, verify_target
 from tests.licenses.conftest import BASE_URL, sample_document
 
 
@@ -55,3 +55,38 @@ def test_a_qr_code_with_an_altered_token_is_rejected(keyset: KeySet, url: str, t
     path.write_bytes(qr_png(altered))
     with pytest.raises(SignatureInvalid):
         verify_target(str(path), keyset)
+
+
+OFFICIAL = "https://zwfw.example.gov.cn/yyyz"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://zwfw.example.gov.cn/yyyz/v/123",
+        "https://ZWFW.example.gov.cn:443/yyyz/v/123?src=qr",
+        "https://zwfw.example.gov.cn./yyyz/v/123",
+    ],
+)
+def test_official_verify_urls(url: str) -> None:
+    assert is_official_url(url, OFFICIAL)
+    assert is_official_url(url, OFFICIAL + "/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.cn/yyyz/v/123",  # another host
+        "http://zwfw.example.gov.cn/yyyz/v/123",  # another scheme
+        "https://zwfw.example.gov.cn:8443/yyyz/v/123",  # another port
+        "https://zwfw.example.gov.cn.evil.cn/yyyz/v/123",  # look-alike host
+        "https://zwfw.example.gov.cn@evil.cn/yyyz/v/123",  # user info hiding the real host
+        "https://evil.cn#@zwfw.example.gov.cn/yyyz/v/123",
+        "https://zwfw.example.gov.cn/other/v/123",  # outside the site's path
+        "https://zwfw.example.gov.cn/yyyz-phish/v/123",
+        "https://zwfw.example.gov.cn:99999/yyyz/v/123",  # invalid port
+        "/yyyz/v/123",  # no origin at all
+    ],
+)
+def test_other_addresses_are_not_official(url: str) -> None:
+    assert not is_official_url(url, OFFICIAL)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from review.roles import Actor, Role
 from store import audit, users
-from store.errors import InvalidRequest
+from store.errors import Forbidden, InvalidRequest, NotFound
 from store.tables import User
 
 
@@ -51,3 +51,41 @@ def test_role_and_department_must_fit(session: Session, role: str, department: s
 def test_tokens_are_unique(session: Session) -> None:
     tokens = {users.create_user(session, f"用户{i}", Role.APPLICANT)[1] for i in range(20)}
     assert len(tokens) == 20 and all(t.startswith(users.TOKEN_PREFIX) for t in tokens)
+
+
+ADMIN = Actor("admin-1", Role.ADMIN)
+
+
+def test_a_revoked_token_authenticates_as_nobody(session: Session) -> None:
+    user, token = users.create_user(session, "消防审批员 李四", Role.REVIEWER, "FIRE")
+    _, other_token = users.create_user(session, "消防审批员 王五", Role.REVIEWER, "FIRE")
+
+    revoked = users.revoke_user(session, user.id, actor=ADMIN)
+
+    assert revoked.revoked_at is not None
+    assert users.authenticate(session, token) is None
+    assert users.authenticate(session, other_token) is not None  # only that user's token stops
+    (event,) = [e for e in audit.events_for(session, "user", user.id) if e.action == "user.revoke"]
+    assert event.before == {"revoked_at": None} and event.after["revoked_at"]
+    assert event.actor == ADMIN.label
+
+
+def test_revoking_twice_changes_nothing_and_unknown_users_are_not_found(session: Session) -> None:
+    user, _ = users.create_user(session, "申请人", Role.APPLICANT)
+    first = users.revoke_user(session, user.id, actor=ADMIN).revoked_at
+    assert users.revoke_user(session, user.id, actor=ADMIN).revoked_at == first
+    assert [e.action for e in audit.events_for(session, "user", user.id)].count("user.revoke") == 1
+    with pytest.raises(NotFound):
+        users.revoke_user(session, "no-such-user", actor=ADMIN)
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [Actor("applicant-1", Role.APPLICANT), Actor("reviewer-1", Role.REVIEWER, "FIRE")],
+    ids=["applicant", "reviewer"],
+)
+def test_only_admins_revoke(session: Session, actor: Actor) -> None:
+    user, token = users.create_user(session, "申请人", Role.APPLICANT)
+    with pytest.raises(Forbidden):
+        users.revoke_user(session, user.id, actor=actor)
+    assert users.authenticate(session, token) is not None

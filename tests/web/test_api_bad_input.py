@@ -10,6 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from review.roles import SYSTEM_ACTOR
+from store import users
+from store.db import session_scope
 from tests.web.conftest import BOTH_DATABASES, Api, row_counts
 from tests.web.sample import submission_body
 
@@ -217,3 +220,16 @@ def test_arbitrary_answers_through_the_flow_are_never_a_server_error(api: Api, a
     assert response.status_code in (201, 422), response.text
     if response.status_code == 422:
         assert row_counts() == counts
+
+
+def test_a_revoked_token_is_401(api: Api) -> None:
+    assert api.get("/api/applications", "reviewer").status_code == 200
+    with session_scope() as session:
+        users.revoke_user(session, api.users.ids["reviewer"], actor=SYSTEM_ACTOR)
+
+    response = api.get("/api/applications", "reviewer")
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "停用" in response.json()["detail"]
+    assert api.get("/api/applications", "reviewer2").status_code == 200

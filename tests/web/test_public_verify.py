@@ -138,3 +138,43 @@ def test_published_keys_verify_the_token(client: TestClient, issued: License) ->
     assert keyset.active_kid == issued.key_id
     assert verify_token(issued.token, keyset).content.number == issued.number
     assert all(set(key) >= {"kty", "crv", "x", "kid"} and "d" not in key for key in answer.json()["keys"])
+
+
+def _keys_dir() -> Path:
+    return LicenseConfig.from_settings().keys_dir
+
+
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_without_a_key_store_verification_is_unavailable_and_creates_no_key(
+    client: TestClient, tmp_path: Path, folder: str
+) -> None:
+    keys_dir = _keys_dir()
+    if folder == "empty":
+        keys_dir.mkdir(parents=True, mode=0o700)
+    token = sign_token(sample_document().signed_content(), load_keyset(tmp_path / "elsewhere"))
+
+    for path in (f"/v/{token}", "/.well-known/onelicense-keys.json"):
+        for headers in ({}, JSON):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 503, (path, answer.text)
+            assert "暂时不可用" in answer.text
+            assert answer.headers["cache-control"] == "no-store"
+            for leak in (str(tmp_path), "/keys", ".pem", "私钥", "密钥目录"):
+                assert leak not in answer.text, (path, leak)
+    _assert_not_genuine(client, "/v/hello", "malformed")  # garbage needs no key to be judged
+    assert not keys_dir.exists() or list(keys_dir.iterdir()) == []
+
+
+def test_an_unreadable_key_store_is_unavailable_without_naming_it(
+    client: TestClient, issued: License, tmp_path: Path
+) -> None:
+    (pem,) = _keys_dir().glob("*.pem")
+    pem.chmod(0o644)  # refused by the key loader: too widely readable
+    try:
+        for headers in ({}, JSON):
+            answer = client.get(_path(issued), headers=headers)
+            assert answer.status_code == 503
+            assert str(tmp_path) not in answer.text and pem.name not in answer.text
+    finally:
+        pem.chmod(0o600)
+    assert client.get(_path(issued)).status_code == 200  # a failed read is not cached: the repair shows at once

@@ -63,7 +63,7 @@ def list_applications(
 def get_application(
     application_id: ApplicationId, session: DbSession, actor: CurrentActor
 ) -> schemas.ApplicationDetail:
-    return views.application_detail(applications.list_progress(session, actor, application_id))
+    return views.application_detail(applications.list_progress(session, actor, application_id), actor)
 
 
 @router.post(
@@ -79,7 +79,7 @@ def amend(
     application_id: ApplicationId, request: schemas.AmendRequest, session: DbSession, actor: CurrentActor
 ) -> schemas.ApplicationDetail:
     actions.amend(session, actor, application_id, request.answers, request.materials, request.expected_version)
-    return views.application_detail(applications.list_progress(session, actor, application_id))
+    return views.application_detail(applications.list_progress(session, actor, application_id), actor)
 
 
 @router.get(

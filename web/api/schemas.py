@@ -183,8 +183,12 @@ class ApplicationSummary(BaseModel):
 class ApplicationDetail(ApplicationSummary):
     uscc: str
     permits: list[str] = Field(description="申请的许可事项名称")
-    answers: dict[str, Any]
-    materials: dict[str, Any]
+    answers: dict[str, Any] = Field(
+        description="申报内容：申请人和管理员看到全部；审批人员只看到本部门许可事项所需的字段"
+    )
+    materials: dict[str, Any] = Field(
+        description="申请材料：申请人和管理员看到全部；审批人员只看到本部门许可事项所需的材料"
+    )
     departments: list[DepartmentProgress] = Field(description="各部门办理进度")
     opinion_ready: bool = Field(description="综合审批意见是否已生成")
 
