@@ -150,8 +150,8 @@ def amend(
             application,
             _STALE,
             status=ApplicationStatus.RESUBMITTED,
-            answers=_merged(application.answers, answers_patch),
-            materials=_merged(application.materials, materials_patch),
+            answers=apply_patch(application.answers, answers_patch),
+            materials=apply_patch(application.materials, materials_patch),
             # the columns the queue, the opinion and the license read follow a corrected name or USCC
             holder_name=inputs.text(
                 answers_patch.get("holder_name", application.holder_name), "申请人名称", max_length=500
@@ -337,7 +337,8 @@ def _department_assignment(permit_codes: list[str], departments: Mapping[str, Se
     return assignment
 
 
-def _merged(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+def apply_patch(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The document after an amendment's patch: top-level keys replaced, a None value removes the key."""
     merged = dict(stored)
     for key, value in patch.items():
         if value is None:

@@ -103,8 +103,8 @@ def check_amendment(
     ]
     if outside:
         raise ValidationFailed(outside)
-    merged_answers = _patched(application.answers, answers)
-    merged_materials = _patched(application.materials, materials)
+    merged_answers = applications.apply_patch(application.answers, answers)
+    merged_materials = applications.apply_patch(application.materials, materials)
     form = merge_form(application.industry_code, merged_answers, catalog)
     if [p.code for p in form.permits] != list(application.permit_codes):
         changed = [k for k in answers if (merged := form.field(k)) is not None and merged.condition_for]
@@ -159,14 +159,3 @@ _NOT_REQUESTED = "不在审批部门要求补正的范围内"
 
 def _label(key: str) -> str:
     return views.item_label(key).label
-
-
-def _patched(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """The document after the patch, as the store will apply it (a None value removes the key)."""
-    merged = dict(stored)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
