@@ -118,8 +118,8 @@ def prepare_review(application_id: str, department_code: str) -> str:
 
 
 def deliver(application_id: str, department_code: str, message_id: str | None = None) -> bool | None:
-    """Push the department's key fields, computed from the stored application at delivery time (so a push never
-    carries stale or missing data), if the department has a system. A failure stays in the outbox for a retry.
+    """Push the department's key fields, as `prepare_review` just stored them (every caller prepares first, so a
+    push never carries stale or missing data), if the department has a system. A failure stays in the outbox.
 
     Returns True when delivered, False when it failed (kept for retry), None when the department has no system."""
     endpoint = departments.endpoint_for(department_code)
@@ -137,8 +137,7 @@ def deliver(application_id: str, department_code: str, message_id: str | None = 
             return None
         progress = applications.list_progress(session, SYSTEM_ACTOR, application_id)
         review = next(r for r in progress.reviews if r.department_code == department_code)
-        key_fields, _ = _department_view(progress.application, department_code)
-        payload = {"application_id": application_id, "review_id": review.id, "round": review.round, **key_fields}
+        payload = {"application_id": application_id, "review_id": review.id, "round": review.round, **review.key_fields}
         message_id = message.id
     try:
         push_to_department.with_options(retries=get_settings().department_push_retries)(
