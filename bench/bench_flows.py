@@ -32,7 +32,7 @@ def _configure(data_dir: Path) -> None:
 def _decide_all(application_id: str) -> None:
     from review.roles import Actor, Role
     from review.transitions import Decision
-    from store import applications, reviews
+    from services import applications, reviews
     from store.db import session_scope
 
     admin = Actor("bench-admin", Role.ADMIN)
@@ -44,9 +44,10 @@ def _decide_all(application_id: str) -> None:
 
 def prefect_path(serial: int) -> float:
     """One application through the real flows; returns its end-to-end latency in seconds."""
-    from flows.aggregation import aggregate_application
     from flows.application import submit_application
-    from onelicense.sample import sample_application
+
+    from demo.sample import sample_application
+    from flows.aggregation import aggregate_application
 
     sample = sample_application(serial=serial)
     start = time.perf_counter()
@@ -59,9 +60,10 @@ def prefect_path(serial: int) -> float:
 
 async def asyncio_path(serial: int) -> float:
     """The same work without Prefect: the tasks' plain functions (`.fn`) orchestrated by asyncio."""
-    from flows.aggregation import compose_opinion, issue, record_outcome
     from flows.application import check_submission, department_review, store_application
-    from onelicense.sample import sample_application
+
+    from demo.sample import sample_application
+    from flows.aggregation import compose_opinion, issue, record_outcome
 
     sample = sample_application(serial=serial)
     start = time.perf_counter()

@@ -1,16 +1,8 @@
-"""Prefect flows and tasks: thin glue that runs the domain (forms, review, licenses) against the store.
+"""Prefect flows and tasks: thin glue that runs the service layer, started by the dispatcher from the outbox.
 
-Importing this package points Prefect at the embedded defaults unless the environment already says otherwise:
-its home (and local API database) inside the project's data folder, and no telemetry (the machines of this
-project have no route to the internet).
-"""
+    fan_out.py      fan-out-application: one concurrent task run per department (key fields, suggestion, push)
+    aggregation.py  aggregate-application: composite opinion (综合审批意见) → license issued
+    dispatcher.py   leases due outbox messages and starts those flow runs
+    runtime.py      points Prefect at its server before Prefect is imported (the CLI calls it)
 
-import os
-from pathlib import Path
-
-from onelicense.settings import get_settings
-
-os.environ.setdefault("PREFECT_HOME", str(get_settings().data_dir / "prefect"))
-Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+Importing this package has no side effects: the entry points configure Prefect explicitly (flows/runtime.py)."""

@@ -1,4 +1,4 @@
-"""The dispatcher: turns committed outbox messages into work (aggregation flow runs, department push retries).
+"""The dispatcher: turns committed outbox messages into flow runs (fan-out to the departments, aggregation).
 
 It is not a flow and holds no application in memory: every loop reads the due messages from the database, so a
 dispatcher killed at any point resumes where the database says on its next start. Several dispatchers can run
@@ -9,49 +9,66 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from flows.aggregation import aggregate_application
-from flows.application import deliver, prepare_review
+from flows.fan_out import fan_out_application
 from onelicense.settings import get_settings
+from services.pushes import PendingPush
 from store import outbox
 from store.db import session_scope
 
 log = logging.getLogger("onelicense.dispatcher")
-KINDS = (outbox.AGGREGATE, outbox.DEPARTMENT_PUSH)
 
 
 def dispatch_once(limit: int = 20, workers: int = 4) -> int:
-    """Lease up to `limit` due messages, run them (aggregations concurrently), return how many were handled."""
+    """Lease up to `limit` due messages of each kind, run their flows concurrently, return how many were handled."""
     lease = timedelta(seconds=get_settings().outbox_lease_seconds)
     with session_scope() as session:
-        leased = [
-            (m.id, m.kind, m.application_id, m.department_code)
-            for kind in KINDS
-            for m in outbox.due_messages(session, kind, limit=limit, lease=lease)
+        aggregations = [
+            (m.id, m.application_id) for m in outbox.due_messages(session, outbox.AGGREGATE, limit=limit, lease=lease)
         ]
-    if not leased:
+        leased_pushes = [
+            PendingPush(m.id, m.application_id, m.department_code or "")
+            for m in outbox.due_messages(session, outbox.DEPARTMENT_PUSH, limit=limit, lease=lease)
+        ]
+    by_application: dict[str, list[PendingPush]] = defaultdict(list)
+    for push in leased_pushes:
+        by_application[push.application_id].append(push)
+    jobs: list[Callable[[], None]] = [partial(_fan_out, app, items) for app, items in by_application.items()]
+    jobs += [partial(_aggregate, message_id, application_id) for message_id, application_id in aggregations]
+    if not jobs:
         return 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
-        list(pool.map(_handle, leased))
-    return len(leased)
+        list(pool.map(lambda job: job(), jobs))
+    return len(aggregations) + len(leased_pushes)
 
 
-def _handle(message: tuple[str, str, str, str | None]) -> None:
-    message_id, kind, application_id, department_code = message
+def _fan_out(application_id: str, items: list[PendingPush]) -> None:
     try:
-        if kind == outbox.AGGREGATE:
-            aggregate_application(application_id)
-            with session_scope() as session:
-                outbox.mark_done(session, message_id)
-        elif kind == outbox.DEPARTMENT_PUSH and department_code:
-            prepare_review(application_id, department_code)  # after an amendment: fresh key fields and suggestion
-            deliver(application_id, department_code, message_id)  # marks the message done or failed itself
+        fan_out_application(application_id, [p.department_code for p in items], [p.message_id for p in items])
+    except Exception as exc:  # the flow marks each branch itself; this is a failure around them (Prefect down...)
+        log.exception("fan-out of application %s failed", application_id)
+        with session_scope() as session:
+            for push in items:
+                if not outbox.is_done(session, push.message_id):
+                    outbox.mark_failed(session, push.message_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def _aggregate(message_id: str, application_id: str) -> None:
+    try:
+        aggregate_application(application_id)
     except Exception as exc:
-        log.exception("outbox message %s (%s) failed", message_id, kind)
+        log.exception("aggregation of application %s failed", application_id)
         with session_scope() as session:
             outbox.mark_failed(session, message_id, error=f"{type(exc).__name__}: {exc}")
+        return
+    with session_scope() as session:
+        outbox.mark_done(session, message_id)
 
 
 def run_dispatcher(stop: threading.Event, interval: float | None = None) -> None:

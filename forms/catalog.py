@@ -34,10 +34,7 @@ NUMERIC = {FieldType.INTEGER, FieldType.DECIMAL}
 E = TypeVar("E", bound=BaseModel)
 
 
-def default_catalog_dir() -> Path:
-    from onelicense.settings import get_settings
-
-    return get_settings().catalog_dir
+SHIPPED_CATALOG = Path(__file__).resolve().parent / "catalog"
 
 
 @lru_cache(maxsize=8)
@@ -47,12 +44,12 @@ def _cached(folder: Path) -> Catalog:
 
 def get_catalog(folder: Path | None = None) -> Catalog:
     """The catalog of `folder` (default: the shipped one), loaded once per process."""
-    return _cached(Path(folder or default_catalog_dir()).resolve())
+    return _cached(Path(folder or SHIPPED_CATALOG).resolve())
 
 
 def load_catalog(folder: Path | str | None = None) -> Catalog:
     """Read the six YAML files of `folder`, validate them all, and raise one CatalogError listing every problem."""
-    folder = Path(folder or default_catalog_dir())
+    folder = Path(folder or SHIPPED_CATALOG)
     loader = _Loader(folder)
     return loader.load()
 

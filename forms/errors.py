@@ -1,11 +1,17 @@
-"""Typed errors of the forms domain; each carries what a user needs to fix the problem."""
+"""Typed errors of the forms domain; each carries what a user needs to fix the problem.
+
+All derive from the one root in `onelicense.errors`, which says how each kind is answered."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from onelicense.errors import Broken, InvalidRequest, NotFound
 
 
-class CatalogError(Exception):
+class CatalogError(Broken):
     """The catalog data is invalid. `problems` lists every problem found, each naming file and entry."""
 
     def __init__(self, problems: list[CatalogProblem]):
@@ -23,17 +29,9 @@ class CatalogProblem:
         return f"{self.file} [{self.entry}]: {self.problem}"
 
 
-class ExpressionError(ValueError):
-    """A `when` / `check` expression uses something the safe expression language does not allow."""
-
-
-class UnknownIndustry(KeyError):
-    def __init__(self, code: str):
-        self.code = code
-        super().__init__(f"未知行业：{code}")
-
-    def __str__(self) -> str:
-        return self.args[0]
+class ExpressionError(Broken, ValueError):
+    """A `when` / `check` expression uses something the safe expression language does not allow (a ValueError
+    too, so the catalog's pydantic models report it as a problem of the entry)."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,28 @@ class FieldError:
         return {"key": self.key, "label": self.label, "reason": self.reason, "message": str(self)}
 
 
-class ValidationFailed(ValueError):
+class UnknownIndustry(NotFound):
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(f"未知行业：{code}")
+
+    def error_dicts(self) -> list[dict[str, Any]]:
+        return [FieldError("industry_code", "行业", self.message).as_dict()]
+
+
+class ValidationFailed(InvalidRequest):
     """A submitted form does not match its merged form; `errors` names every bad field."""
 
-    def __init__(self, errors: list[FieldError]):
+    def __init__(self, errors: list[FieldError], prefix: str = "表单校验未通过"):
         self.errors = errors
-        super().__init__("表单校验未通过：" + "；".join(str(e) for e in errors))
+        super().__init__(f"{prefix}：" + "；".join(str(e) for e in errors))
+
+    def error_dicts(self) -> list[dict[str, Any]]:
+        return [e.as_dict() for e in self.errors]
+
+
+class SubmissionRefused(InvalidRequest):
+    """Pre-review (预审) found blocking problems: nothing was stored. `findings` are the 预审 results as dicts."""
+
+    def __init__(self, findings: Sequence[Mapping[str, Any]]):
+        super().__init__("申请未通过预审：" + "；".join(str(f.get("message")) for f in findings), findings=findings)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from forms.catalog import get_catalog
 from forms.errors import UnknownIndustry
 from forms.model import Catalog, Commitment, Department, FieldSpec, Industry, Permit
+from onelicense.templating import environment
 
 CONDITION_SECTION = "经营范围问答"
 
@@ -92,9 +91,14 @@ def select_permits(industry: Industry, answers: Mapping[str, Any], catalog: Cata
 
 
 def merge_form(
-    industry_code: str, answers_to_conditions: Mapping[str, Any] | None = None, catalog: Catalog | None = None
+    industry_code: str,
+    answers_to_conditions: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    templates_dir: Path | None = None,
 ) -> MergedForm:
-    """Build the merged form of an industry for the given answers to its condition questions."""
+    """Build the merged form of an industry for the given answers to its condition questions.
+
+    `catalog` and `templates_dir` default to the ones shipped with the package."""
     catalog = catalog or get_catalog()
     industry = catalog.industries.get(industry_code)
     if industry is None:
@@ -110,7 +114,7 @@ def merge_form(
         fields=tuple(_merged_fields(industry, permits, catalog)),
         materials=tuple(_merged_materials(permits, catalog)),
         commitments=tuple(_commitments(permits, catalog)),
-        commitment_notice=render_commitment_notice(industry, permits, catalog),
+        commitment_notice=render_commitment_notice(industry, permits, catalog, templates_dir),
         catalog=catalog,
     )
 
@@ -196,28 +200,11 @@ def _commitments(permits: list[Permit], catalog: Catalog) -> list[CommitmentItem
     return result
 
 
-def _environment() -> Environment:
-    from onelicense.settings import get_settings
-
-    return _environment_for(str(get_settings().templates_dir))
-
-
-@lru_cache(maxsize=4)
-def _environment_for(templates_dir: str) -> Environment:
-    """One environment per folder: Jinja2 caches compiled templates per environment."""
-    return Environment(
-        loader=FileSystemLoader(templates_dir),
-        undefined=StrictUndefined,
-        autoescape=False,  # plain-text document built from catalog data only, never user input
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def render_commitment_notice(industry: Industry, permits: list[Permit], catalog: Catalog) -> str:
+def render_commitment_notice(
+    industry: Industry, permits: list[Permit], catalog: Catalog, templates_dir: Path | None = None
+) -> str:
     """告知承诺书: one notice listing every commitment the applicant signs for the selected permits."""
-    template = _environment().get_template("commitment_notice.txt.j2")
+    template = environment(templates_dir).get_template("commitment_notice.txt.j2")
     return template.render(
         industry=industry,
         permits=permits,

@@ -1,10 +1,16 @@
-"""Typed errors of the license domain: numbering, tokens, keys, QR decoding and lifecycle operations."""
+"""Typed errors of the license domain: numbering, tokens, keys and QR decoding, under the one root in
+`onelicense.errors` (lifecycle operations the status table refuses raise its `TransitionNotAllowed`)."""
 
 from __future__ import annotations
 
+from onelicense.errors import InvalidRequest, Unavailable
 
-class LicenseError(Exception):
-    """Base of every error raised by `licenses` and `store.licenses`; `str()` is a Chinese message for users."""
+
+class LicenseError(InvalidRequest):
+    """Base of the license domain's input errors; the message is Chinese, for users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class InvalidLicenseNumber(LicenseError):
@@ -44,8 +50,16 @@ class SignatureInvalid(TokenError):
         self.kid = kid
 
 
-class KeyStoreError(LicenseError):
-    """The key folder is unreadable, inconsistent or has unsafe permissions."""
+KEYS_UNAVAILABLE = "核验服务暂时不可用，请稍后再试或向发证机关核实"
+
+
+class KeyStoreError(Unavailable):
+    """The key folder is unreadable, inconsistent or has unsafe permissions: an outage, whose cause (paths, file
+    modes) is for the log, not for the caller."""
+
+    @property
+    def public_message(self) -> str:
+        return KEYS_UNAVAILABLE
 
 
 class NoQRCodeFound(LicenseError):
@@ -54,13 +68,3 @@ class NoQRCodeFound(LicenseError):
     def __init__(self, source: str) -> None:
         super().__init__(f"未能在 {source} 中识别出二维码")
         self.source = source
-
-
-class TransitionNotAllowed(LicenseError):
-    """A lifecycle operation that the current status does not allow (e.g. restoring a permit that is valid)."""
-
-    def __init__(self, operation: str, status: str, target: str) -> None:
-        super().__init__(f"{target} 当前状态为「{status}」，不能执行「{operation}」")
-        self.operation = operation
-        self.status = status
-        self.target = target

@@ -10,15 +10,14 @@ from __future__ import annotations
 import base64
 import functools
 import threading
-from datetime import date, datetime
 from pathlib import Path
 
-import jinja2
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from licenses.document import LicenseDocument
 from licenses.qr import qr_png
+from onelicense.templating import PACKAGED_TEMPLATES, environment
 
 TEMPLATE = "license.html.j2"
 # Pango and fontconfig under WeasyPrint are not thread-safe: concurrent renders in one process (the dispatcher
@@ -27,38 +26,21 @@ TEMPLATE = "license.html.j2"
 _RENDER_LOCK = threading.Lock()
 
 
-def cn_date(value: date | datetime) -> str:
-    """2025年3月4日"""
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-@functools.cache
-def template_environment(templates_dir: Path) -> jinja2.Environment:
-    """The Jinja2 environment of `templates_dir`: autoescaping on for every template, strict undefined."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["cn_date"] = cn_date
-    return env
-
-
 @functools.cache
 def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-def render_license_html(document: LicenseDocument, verify_url: str, templates_dir: Path) -> str:
+def render_license_html(document: LicenseDocument, verify_url: str, templates_dir: Path | None = None) -> str:
     qr = base64.b64encode(qr_png(verify_url, box_size=8)).decode("ascii")
-    template = template_environment(templates_dir).get_template(TEMPLATE)
+    template = environment(templates_dir).get_template(TEMPLATE)
     return template.render(doc=document, qr_data_uri=f"data:image/png;base64,{qr}", verify_url=verify_url)
 
 
-def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path) -> bytes:
+def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path | None = None) -> bytes:
     """PDF bytes of the certificate whose QR code holds `verify_url`."""
     html = render_license_html(document, verify_url, templates_dir)
     with _RENDER_LOCK:
-        pdf = HTML(string=html, base_url=str(templates_dir)).write_pdf(font_config=_font_config())
+        pdf = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(font_config=_font_config())
     assert pdf is not None  # write_pdf returns bytes when no target is given
     return pdf

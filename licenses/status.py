@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from enum import StrEnum
 
-from licenses.errors import TransitionNotAllowed
+from onelicense.errors import TransitionNotAllowed
 
 
 class LicenseStatus(StrEnum):
@@ -89,7 +89,9 @@ def next_status(operation: Operation, stored: LicenseStatus, target: str) -> Lic
     """The stored status after `operation`; raises TransitionNotAllowed naming `target` (e.g. the permit)."""
     allowed_from, to = TRANSITIONS[operation]
     if stored not in allowed_from:
-        raise TransitionNotAllowed(operation.label, stored.label, target)
+        raise TransitionNotAllowed(
+            f"{target} 当前状态为「{stored.label}」，不能执行「{operation.label}」", current=stored, target=operation
+        )
     return stored if to is None else to
 
 
@@ -128,14 +130,6 @@ def composite_status(license_stored: LicenseStatus, permits: Iterable[PermitStat
         return CompositeStatus(LicenseStatus.VALID, ())
     worst = min(blocking, key=lambda p: _SEVERITY.index(p.status))
     return CompositeStatus(worst.status, tuple(p.code for p in blocking))
-
-
-CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
-
-
-def local_date(at: datetime) -> date:
-    """The calendar date in China at the instant `at`: validity days are local days."""
-    return at.astimezone(CHINA_TZ).date()
 
 
 def validity_end(issued_on: date, years: int | None) -> date | None:

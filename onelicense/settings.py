@@ -1,40 +1,64 @@
-"""One settings object for the whole project; every value can be overridden with an ONELICENSE_ variable."""
+"""One settings object for the whole project; every value can be overridden with an ONELICENSE_ variable.
+
+This is the ground of the import graph: it imports nothing of ours. Pure code (`forms`, `review`, `licenses`)
+never reads it; the service layer and the entry points (API, CLI, flows) read it and pass on what the pure code
+needs (catalog folder, templates folder) as arguments."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONELICENSE_", extra="ignore")
 
-    data_dir: Path = Field(default=REPO_ROOT / "data", description="keys, SQLite file, rendered PDFs")
+    data_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "data",
+        validate_default=True,
+        description="SQLite file, keys, rendered PDFs, uploads, Prefect's home: ./data of the working folder",
+    )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in data_dir if unset")
-    catalog_dir: Path = Field(default=REPO_ROOT / "forms" / "catalog")
-    templates_dir: Path = Field(default=REPO_ROOT / "templates")
+    catalog_dir: Path | None = Field(default=None, description="a catalog folder of your own; default: the shipped one")
+    templates_dir: Path | None = Field(default=None, description="templates of your own; default: the shipped ones")
     public_base_url: str = "http://127.0.0.1:8000"
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     dispatch_interval_seconds: float = 0.5
     department_push_retries: int = 2
+    department_push_timeout_seconds: float = 5.0
     outbox_lease_seconds: float = Field(
         default=60, description="a message held by a dead worker is due again after this"
     )
     department_endpoints: dict[str, str] = Field(
         default_factory=dict, description='JSON: {"DEPT_CODE": "https://dept.example/api/applications"}'
     )
+    prefect_api_url: str | None = Field(
+        default=None, description="a Prefect server to use; unset: `serve`/`demo` start one of their own"
+    )
+    prefect_port: int = Field(default=4200, description="port of the Prefect server that `serve`/`demo` start")
+    prefect_startup_timeout_seconds: float = Field(
+        default=180, description="how long `serve`/`demo` wait for their Prefect server to answer"
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # resolved once, so a later change of working folder cannot move the data
+        return value.expanduser().resolve()
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'onelicense.db'}"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
 
 
 @lru_cache

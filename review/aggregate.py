@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from onelicense.errors import Conflict
+from onelicense.templating import environment
 from review.transitions import Decision, Outcome
 
-BEIJING_TIME = timezone(timedelta(hours=8), "北京时间")
 
-
-class AggregationNotReady(ValueError):
+class AggregationNotReady(Conflict):
     """Aggregation was asked for while some department has not decided yet, or the facts are inconsistent."""
 
 
@@ -232,19 +230,7 @@ def composite_opinion(application: ApplicationFacts, reviews: Iterable[ReviewFac
 
 def render_composite_opinion(opinion: CompositeOpinion, templates_dir: Path | None = None) -> str:
     """The composite opinion as an HTML document, from templates/composite_opinion.html.j2."""
-    if templates_dir is None:
-        from onelicense.settings import get_settings  # settings only when the caller did not say where
-
-        templates_dir = get_settings().templates_dir
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["beijing_time"] = _beijing_time
-    return env.get_template("composite_opinion.html.j2").render(opinion=opinion)
+    return environment(templates_dir).get_template("composite_opinion.html.j2").render(opinion=opinion)
 
 
 def _department_opinion(application: ApplicationFacts, review: ReviewFacts) -> DepartmentOpinion:
@@ -325,11 +311,3 @@ def _department_from_dict(d: Mapping[str, Any]) -> DepartmentOpinion:
         requested_items=tuple(RequestedItem(key=i["key"], label=i["label"]) for i in d["requested_items"]),
         round=d["round"],
     )
-
-
-def _beijing_time(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    if value.tzinfo is None:  # stored times are UTC; a naive one can only be UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(BEIJING_TIME).strftime("%Y-%m-%d %H:%M")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from forms.catalog import SHIPPED_CATALOG
 from forms.errors import CatalogError, CatalogProblem
 from review.sla import WorkingCalendar
 
@@ -32,6 +33,5 @@ def load_calendar(folder: Path) -> WorkingCalendar:
 
 @lru_cache(maxsize=4)
 def get_calendar(folder: Path | None = None) -> WorkingCalendar:
-    from forms.catalog import default_catalog_dir
-
-    return load_calendar(Path(folder or default_catalog_dir()))
+    """The calendar kept in `folder` (default: the shipped catalog's), loaded once per process."""
+    return load_calendar(Path(folder or SHIPPED_CATALOG))

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
+from onelicense.clock import CHINA_TIME
 from review.transitions import LabelledEnum
-
-CHINA_TIME = timezone(timedelta(hours=8), "北京时间")
 
 
 class SlaLevel(LabelledEnum):

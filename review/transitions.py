@@ -11,6 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from onelicense.errors import TransitionNotAllowed
+
+__all__ = [  # TransitionNotAllowed is raised here; it lives with the other errors at the root
+    "APPLICATION_TRANSITIONS",
+    "OPEN_REVIEW_STATUSES",
+    "REVIEW_TRANSITIONS",
+    "UNCLAIMED_REVIEW_STATUSES",
+    "ApplicationStatus",
+    "Decision",
+    "LabelledEnum",
+    "Outcome",
+    "ReviewStatus",
+    "StateKind",
+    "TransitionNotAllowed",
+    "allowed_targets",
+    "check_transition",
+    "is_allowed",
+]
+
 
 class LabelledEnum(StrEnum):
     """A string enum whose members carry a Chinese display label: `Member = "value", "标签"`."""
@@ -150,17 +169,6 @@ _STATUS_ENUMS: Mapping[StateKind, type[LabelledEnum]] = {
 }
 
 
-class TransitionNotAllowed(Exception):
-    """A state change the transition table does not allow (e.g. deciding a review that is already decided)."""
-
-    def __init__(self, kind: StateKind, current: LabelledEnum, target: LabelledEnum) -> None:
-        self.kind = kind
-        self.current = current
-        self.target = target
-        self.message = f"{kind.label}状态不允许从「{current.label}」变更为「{target.label}」"
-        super().__init__(self.message)
-
-
 def allowed_targets(kind: StateKind | str, current: str) -> frozenset:
     """The states reachable in one step from `current`."""
     kind = StateKind(kind)
@@ -178,4 +186,8 @@ def check_transition(kind: StateKind | str, current: str, target: str) -> None:
     enum = _STATUS_ENUMS[kind]
     current_state, target_state = enum(current), enum(target)
     if target_state not in TRANSITIONS[kind][current_state]:
-        raise TransitionNotAllowed(kind, current_state, target_state)
+        raise TransitionNotAllowed(
+            f"{kind.label}状态不允许从「{current_state.label}」变更为「{target_state.label}」",
+            current=current_state,
+            target=target_state,
+        )

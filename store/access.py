@@ -1,18 +1,25 @@
 """Who may see and do what: the server-side authorization checks shared by the service functions.
 
-Applicants see their own applications; reviewers see the applications their department reviews and act on
-their department's reviews only; admins and the system see everything."""
+Applicants see their own applications; reviewers see the applications their department reviews, but of their
+answers and materials only what their own department's permits need, and act on their department's reviews only;
+admins and the system see everything."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import exists
 from sqlmodel import Session, select
 
+from forms.model import Catalog
+from onelicense.errors import Forbidden
 from review.roles import Actor, Role
-from store.errors import Forbidden
 from store.tables.application import Application, DepartmentReview
 
 OVERSEERS = frozenset({Role.ADMIN, Role.SYSTEM})
+# who reads every answer and material of an application they may view: its applicant (applicants view only their
+# own) and the overseers. Any other role reads only what its department's permits need.
+FULL_VIEW = frozenset({Role.APPLICANT, Role.ADMIN, Role.SYSTEM})
 
 
 def require_role(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> None:
@@ -54,3 +61,25 @@ def require_view_review(actor: Actor, review: DepartmentReview) -> None:
     if actor.role is Role.REVIEWER and actor.department_code == review.department_code:
         return
     raise Forbidden("无权查看该审查任务")
+
+
+def department_items(
+    catalog: Catalog, reviews: Iterable[DepartmentReview], department_code: str | None
+) -> tuple[set[str], set[str]]:
+    """(field keys, material codes) the permits reviewed by `department_code` need: from the catalog entries of
+    the permits its reviews hold, plus the key fields stored on those reviews (so a permit that has since left the
+    catalog still shows what the department was sent)."""
+    fields: set[str] = set()
+    materials: set[str] = set()
+    for review in reviews:
+        if department_code is None or review.department_code != department_code:
+            continue
+        for code in review.permit_codes:
+            permit = catalog.permits.get(code)
+            if permit is not None:
+                fields.update(permit.fields)
+                materials.update(m.code for m in permit.materials)
+        stored = review.key_fields or {}
+        fields.update(str(f["key"]) for f in stored.get("fields", []) if isinstance(f, dict) and "key" in f)
+        materials.update(str(m["code"]) for m in stored.get("materials", []) if isinstance(m, dict) and "code" in m)
+    return fields, materials

@@ -15,11 +15,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from onelicense.errors import Unavailable
 from onelicense.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -99,6 +103,24 @@ def migrate(url: str | None = None) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    with _lock:
+        _migrated.add(url)
+
+
+def require_schema(url: str | None = None) -> None:
+    """Unavailable unless the database is at the latest schema revision (read commands check, never migrate)."""
+    url = database_url(url)
+    if url in _migrated:
+        return
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
+        with get_engine(url).connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise Unavailable(f"无法连接数据库：{type(exc).__name__}") from exc
+    if current != head:
+        state = "尚未初始化" if current is None else f"结构版本（{current}）不是最新（{head}）"
+        raise Unavailable(f"数据库{state}：请先运行 onelicense db upgrade")
     with _lock:
         _migrated.add(url)
 

@@ -8,9 +8,21 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from store.errors import InvalidRequest
+from onelicense.errors import InvalidRequest
 
 E = TypeVar("E", bound=StrEnum)
+
+
+def storable_problem(value: str) -> str | None:
+    """Why the databases could not hold `value` faithfully (NUL, a lone surrogate), or None. The one check of
+    raw text shared by the service layer and the API's request schemas."""
+    if "\x00" in value:
+        return "不能包含空字符（NUL）"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "包含无效的字符（不成对的代理字符）"
+    return None
 
 
 def text(value: object, label: str, *, required: bool = True, max_length: int = 10_000) -> str:
@@ -19,9 +31,8 @@ def text(value: object, label: str, *, required: bool = True, max_length: int = 
         return ""
     if not isinstance(value, str):
         raise InvalidRequest(f"{label}必须是文本")
-    _encodable(value, label)
-    if "\x00" in value:
-        raise InvalidRequest(f"{label}不能包含空字符（NUL）")
+    if problem := storable_problem(value):
+        raise InvalidRequest(f"{label}{problem}")
     value = value.strip()
     if required and not value:
         raise InvalidRequest(f"{label}不能为空")
@@ -39,7 +50,8 @@ def json_object(value: object, label: str) -> dict[str, Any]:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"{label}包含无法保存的值：{exc}") from exc
-    _encodable(encoded, label)
+    if problem := storable_problem(encoded):
+        raise InvalidRequest(f"{label}{problem}")
     return value
 
 
@@ -75,10 +87,3 @@ def offset(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidRequest("偏移量不能为负数")
     return value
-
-
-def _encodable(value: str, label: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidRequest(f"{label}包含无效的字符") from exc

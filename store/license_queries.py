@@ -1,5 +1,5 @@
 """Read-only license queries: the live status behind every QR scan (stored statuses combined with the dates)
-and the publicity list (证照公示). State changes live in store.licenses."""
+and the publicity list (证照公示). State changes live in services.licenses."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, select
 
-from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, local_date, permit_status
-from store.errors import NotFound
+from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, permit_status
+from onelicense.clock import china_date
+from onelicense.errors import NotFound
 from store.tables.license import License, LicensePermit
 from store.tables.types import utcnow
 
@@ -53,7 +54,7 @@ def current_status(session: Session, number: str, *, at: datetime | None = None)
 
 
 def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:
-    today = local_date(at)
+    today = china_date(at)
     states = tuple(PermitNow(p, permit_status(p.status, p.valid_until, today)) for p in permits)
     composite = composite_status(
         license_.status, [PermitState(p.permit.permit_code, p.status, p.permit.mandatory) for p in states]

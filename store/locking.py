@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, select
 
-from store.errors import Conflict, NotFound
+from onelicense.errors import Conflict, NotFound
 from store.tables.application import Application
 from store.tables.types import utcnow
 

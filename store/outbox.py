@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from onelicense.errors import NotFound
 from store.db import transaction
-from store.errors import NotFound
 from store.tables.application import OutboxMessage
 from store.tables.types import utcnow
 
@@ -125,6 +125,10 @@ def mark_failed(
 
 def default_backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+
+
+def is_done(session: Session, message_id: str) -> bool:
+    return _get(session, message_id).done_at is not None
 
 
 def pending_count(session: Session, kind: str | None = None, application_id: str | None = None) -> int:

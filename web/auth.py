@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from review.roles import Actor
-from store import users
+from services import users
 from store.db import session_scope
 
 # auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403

@@ -1,8 +1,9 @@
-"""JSON error answers for the API: every typed error of the domain becomes a 4xx with a Chinese message.
+"""JSON error answers for the API: every typed error becomes the status and Chinese message that its kind says.
 
 Every error body has the same shape, `ErrorBody` in web/api/schemas.py: `detail` (the message to show), and when
 the problem is with named fields, `errors` (key, label, reason, message per field) and `findings` (预审 results).
-Call `install_error_handlers(app)` once from the app factory."""
+The status of each kind of error is decided once, in `onelicense.errors.ErrorKind`; the portal and the CLI read
+the same table. Call `install_error_handlers(app)` once from the app factory."""
 
 from __future__ import annotations
 
@@ -16,32 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from forms.errors import UnknownIndustry, ValidationFailed
-from licenses.errors import KeyStoreError, LicenseError
-from licenses.errors import TransitionNotAllowed as LicenseTransitionNotAllowed
-from review.transitions import TransitionNotAllowed
-from store.errors import StoreError
+from onelicense.errors import ErrorKind, OneLicenseError
 
 log = logging.getLogger("onelicense.web")
 
-KEYS_UNAVAILABLE = "核验服务暂时不可用，请稍后再试或向发证机关核实"
-
 # where a request value came from, as the applicant reads it
 _LOCATIONS = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie"}
-
-
-class SubmissionRefused(Exception):
-    """The application flow refused a submission (校验未通过或预审阻断): nothing was stored."""
-
-    def __init__(self, errors: Sequence[dict[str, Any]], findings: Sequence[dict[str, Any]]) -> None:
-        self.errors = list(errors)
-        self.findings = list(findings)
-        if self.errors:
-            message = "申请未通过校验：" + "；".join(str(e.get("message") or e.get("reason")) for e in self.errors)
-        else:
-            message = "申请未通过预审：" + "；".join(str(f.get("message")) for f in self.findings)
-        super().__init__(message)
-        self.message = message
 
 
 def error_body(
@@ -50,64 +31,35 @@ def error_body(
     return {"detail": detail, "errors": list(errors), "findings": list(findings)}
 
 
-def json_error(status: int, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content=jsonable_encoder(error_body(detail, **extra)))
+def json_error(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content=jsonable_encoder(error_body(detail, **extra)), headers=headers)
+
+
+def error_response(exc: OneLicenseError, request: Request | None = None) -> JSONResponse:
+    """The answer to one of our errors: its kind's status, its public message, its field errors and findings."""
+    headers = None
+    if exc.kind is ErrorKind.UNAVAILABLE:
+        # an outage: its cause (paths, file modes) is for the log, not for the caller
+        where = f" on {request.method} {request.url.path}" if request is not None else ""
+        log.error("unavailable%s: %s", where, exc.message)
+        headers = {"Retry-After": "60", "Cache-Control": "no-store"}
+    elif exc.kind is ErrorKind.BROKEN:
+        log.error("broken data: %s", exc.message)
+    message = exc.public_message if exc.kind is not ErrorKind.BROKEN else exc.kind.title
+    return json_error(exc.http_status, message, headers=headers, errors=exc.error_dicts(), findings=exc.finding_dicts())
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers below on `app`."""
-    app.add_exception_handler(StoreError, _store_error)
-    app.add_exception_handler(TransitionNotAllowed, _transition_not_allowed)
-    app.add_exception_handler(LicenseTransitionNotAllowed, _transition_not_allowed)
-    app.add_exception_handler(LicenseError, _license_error)
-    app.add_exception_handler(KeyStoreError, _key_store_error)
-    app.add_exception_handler(ValidationFailed, _validation_failed)
-    app.add_exception_handler(SubmissionRefused, _submission_refused)
-    app.add_exception_handler(UnknownIndustry, _unknown_industry)
+    app.add_exception_handler(OneLicenseError, _onelicense_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(Exception, _unexpected)
 
 
-async def _store_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StoreError)
-    return json_error(exc.http_status, exc.message)
-
-
-async def _transition_not_allowed(_: Request, exc: Exception) -> JSONResponse:
-    # the state moved on (already decided, already amended...): the request conflicts with it
-    return json_error(409, f"操作与当前状态冲突：{exc}，请刷新后重试")
-
-
-async def _license_error(_: Request, exc: Exception) -> JSONResponse:
-    return json_error(422, str(exc))
-
-
-async def _key_store_error(request: Request, exc: Exception) -> JSONResponse:
-    # the signing/verification keys are missing or unreadable: an outage, and its cause (paths, file modes) is
-    # for the log, not for the caller
-    log.error("key store unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        status_code=503,
-        content=error_body(KEYS_UNAVAILABLE),
-        headers={"Retry-After": "60", "Cache-Control": "no-store"},
-    )
-
-
-async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ValidationFailed)
-    return json_error(422, str(exc), errors=[e.as_dict() for e in exc.errors])
-
-
-async def _submission_refused(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SubmissionRefused)
-    return json_error(422, exc.message, errors=exc.errors, findings=exc.findings)
-
-
-async def _unknown_industry(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, UnknownIndustry)
-    error = {"key": "industry_code", "label": "行业", "reason": str(exc), "message": f"行业（industry_code）：{exc}"}
-    return json_error(404, str(exc), errors=[error])
+async def _onelicense_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OneLicenseError)
+    return error_response(exc, request)
 
 
 async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
@@ -120,7 +72,7 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # a bug, not bad input: logged with its traceback, answered without internals
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return json_error(500, "服务器内部错误，请稍后重试")
+    return json_error(500, ErrorKind.BROKEN.title)
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:

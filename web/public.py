@@ -14,20 +14,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from forms.catalog import get_catalog
 from licenses.document import mask_name
-from licenses.errors import KeyStoreError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
+from licenses.errors import KEYS_UNAVAILABLE, KeyStoreError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
 from licenses.keys import KeySet, cached_public_keyset
-from licenses.pdf import template_environment
-from licenses.status import CHINA_TZ, LicenseStatus, local_date
+from licenses.status import LicenseStatus
 from licenses.token import VerifiedToken, verify_token
+from onelicense.clock import CHINA_TIME, china_date
+from onelicense.errors import NotFound
+from onelicense.templating import environment
+from services import catalog as catalogs
+from services.licenses import LicenseConfig
 from store import license_queries
 from store.db import session_scope
-from store.errors import NotFound
 from store.license_queries import LicenseNow
-from store.licenses import LicenseConfig
 from store.tables.types import utcnow
-from web.errors import KEYS_UNAVAILABLE, error_body
+from web.errors import error_body
 
 router = APIRouter(tags=["公开核验"])
 log = logging.getLogger("onelicense.web")
@@ -58,7 +59,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def _render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    env = template_environment(LicenseConfig.from_settings().templates_dir)
+    env = environment(catalogs.templates_dir())
     return HTMLResponse(env.get_template(template).render(**context), status_code=status_code, headers=_NO_STORE)
 
 
@@ -71,7 +72,7 @@ def _day(value: date | None) -> str | None:
 
 
 def _clock(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
         "industry_code": license_.industry_code,
         "industry_name": license_.industry_name,
         "authority_name": license_.authority_name,
-        "issued_on": _day(local_date(license_.issued_at)),
+        "issued_on": _day(china_date(license_.issued_at)),
         "status": _status(now.composite.status),
         "license_status": _status(license_.status),
         "blocking": [p for p in permits if p["code"] in now.composite.blocking],
@@ -154,7 +155,7 @@ def _unavailable(request: Request | None) -> Response:
     headers = {**_NO_STORE, "Retry-After": "60"}
     if request is None or _wants_json(request):
         return JSONResponse(error_body(UNAVAILABLE), status_code=503, headers=headers)
-    env = template_environment(LicenseConfig.from_settings().templates_dir)
+    env = environment(catalogs.templates_dir())
     html = env.from_string(_UNAVAILABLE_PAGE).render(message=UNAVAILABLE)
     return HTMLResponse(html, status_code=503, headers=headers)
 
@@ -170,7 +171,7 @@ def _not_genuine(request: Request, exc: TokenError) -> Response:
 def _unregistered(request: Request, verified: VerifiedToken) -> Response:
     content = verified.content
     checked_at = _clock(utcnow())
-    issued_on = _day(local_date(content.issued_at))
+    issued_on = _day(china_date(content.issued_at))
     if _wants_json(request):
         body = {
             "genuine": True,
@@ -212,7 +213,7 @@ def publicity(
             "uscc": item.license.uscc,
             "industry_code": item.license.industry_code,
             "industry_name": item.license.industry_name,
-            "issued_on": _day(local_date(item.license.issued_at)),
+            "issued_on": _day(china_date(item.license.issued_at)),
             "authority_name": item.license.authority_name,
             "status": _status(item.composite.status),
         }
@@ -221,7 +222,7 @@ def publicity(
     if _wants_json(request):
         body = {"total": result.total, "page": result.page, "pages": result.pages, "items": rows}
         return JSONResponse(body, headers=_NO_STORE)
-    industries = [(code, spec.name) for code, spec in get_catalog().industries.items()]
+    industries = [(code, spec.name) for code, spec in catalogs.catalog().industries.items()]
 
     def link(target: int) -> str:
         return "/publicity?" + urlencode({"q": q, "industry": industry, "page": target})

@@ -1,6 +1,6 @@
 """License-side tables: the composite license (行业综合许可证) and its constituent permits (分项许可).
 
-Stored statuses change only through `store.licenses`; 失效 (expired) is never stored but derived from the
+Stored statuses change only through `services.licenses`; 失效 (expired) is never stored but derived from the
 dates at read time (licenses.status)."""
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from onelicense.clock import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["EnumText", "UTCDateTime", "new_id", "utcnow"]
 
 
 def new_id() -> str:

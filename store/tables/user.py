@@ -20,5 +20,5 @@ class User(SQLModel, table=True):
     # only the sha256 of the token is stored: a leaked database does not leak usable tokens
     token_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # set by store.users.revoke_user: the token authenticates nobody from then on (migration 0003)
+    # set by services.users.revoke_user: the token authenticates nobody from then on (migration 0003)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flows.application import submit_application
 from typer.testing import CliRunner
 
-from flows.application import submit_application
-from onelicense.cli import queue, users
+from cli import queue, users
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
 from tests.web.sample import submission_body
 

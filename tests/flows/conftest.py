@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from flows.department_stub import DepartmentSystems
+from demo.department_systems import DepartmentSystems
+from demo.sample import SampleApplication, sample_application
 from forms.catalog import get_catalog
-from onelicense.sample import SampleApplication, sample_application
 from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
 from review.transitions import Decision
-from store import applications, reviews
+from services import applications, reviews
 from store.db import session_scope
 
 ADMIN = Actor("admin-1", Role.ADMIN)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+from flows.application import submit_application
 from sqlmodel import select
 
 from flows.aggregation import aggregate_application
-from flows.application import submit_application
 from flows.dispatcher import dispatch_once
 from review.roles import Actor, Role
 from review.transitions import Decision
-from store import applications, reviews
+from services import applications, reviews
 from store.db import session_scope
 from store.tables import DepartmentReview
 from store.tables.license import License, LicensePermit
@@ -108,7 +108,7 @@ def test_supplement_reopens_only_the_department_that_asked(sample):
 
 
 def test_a_refused_optional_permit_is_left_off_the_license():
-    from onelicense.sample import sample_application
+    from demo.sample import sample_application
 
     restaurant = sample_application("RESTAURANT")
     optional_only = [

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from review.roles import Actor, Role
-from store import applications
+from services import applications
 from store.db import session_scope
 from store.tables import Application, AuditEvent
 from store.tables.license import License
@@ -44,7 +44,7 @@ def _store_application(sample, serial: int) -> str:
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    code = "from onelicense.cli import app; app(['worker', '--interval', '0.2'])"
+    code = "from cli import app; app(['worker', '--interval', '0.2'])"
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

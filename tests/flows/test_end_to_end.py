@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from flows.application import submit_application
 from sqlmodel import select
 
-from flows.application import submit_application
 from flows.dispatcher import dispatch_once
 from licenses.status import Operation
 from licenses.verify import qr_texts_in_file
-from store import licenses
+from services import licenses
 from store.db import session_scope
 from store.tables.license import License, LicensePermit
 from tests.flows.conftest import decide_all, reviewer, status_of

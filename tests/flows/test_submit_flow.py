@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from flows.application import deliver, submit_application
 from sqlmodel import func, select
 
-from flows.application import deliver, submit_application
-from onelicense.demo import department_task_spans
+from demo.run import department_task_spans
 from store import outbox
 from store.db import session_scope
 from store.tables import Application, AuditEvent, DepartmentReview

@@ -7,10 +7,9 @@ import shutil
 import pytest
 import yaml
 
-from forms.catalog import get_catalog, load_catalog
+from forms.catalog import SHIPPED_CATALOG, get_catalog, load_catalog
 from forms.errors import CatalogError
 from forms.merge import merge_form
-from onelicense.settings import get_settings
 from tests.forms.conftest import write_catalog
 
 
@@ -137,7 +136,7 @@ def test_missing_file_and_broken_yaml_are_named(tmp_path, catalog_data):
 
 def test_adding_an_industry_is_a_data_change_only(tmp_path):
     folder = tmp_path / "catalog"
-    shutil.copytree(get_settings().catalog_dir, folder)
+    shutil.copytree(SHIPPED_CATALOG, folder)
     shipped = get_catalog()
     first, second = list(shipped.permits)[:2]
     industries = yaml.safe_load((folder / "industries.yaml").read_text(encoding="utf-8"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from forms.catalog import get_catalog
-from onelicense.settings import REPO_ROOT
 
-SOURCE_DIRS = ("forms", "flows", "licenses", "store", "web", "review", "onelicense")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_DIRS = ("forms", "flows", "licenses", "store", "services", "web", "review", "onelicense", "cli", "demo")
 
 
 def _sources() -> dict[Path, str]:

@@ -9,21 +9,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from forms.catalog import get_catalog
 from forms.identifiers import uscc_check_char
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
 from licenses.keys import KeySet, load_keyset
 from licenses.numbering import format_number
 from onelicense.settings import get_settings
-from review.aggregate import composite_opinion
-from review.facts import application_facts
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.transitions import Decision, Outcome
-from store import applications, reviews
-from store.licenses import LicenseConfig
-from store.tables.application import Application, DepartmentReview
+from review.roles import Actor, Role
+from review.transitions import ApplicationStatus
+from services.licenses import LicenseConfig
+from store.tables.application import Application
+from tests import builders
 from web.app import create_app
 
 BASE_URL = "http://127.0.0.1:8000"
@@ -109,31 +106,19 @@ def make_approved_application(
     holder_name: str = "渝北区老街坊便利店",
     legal_representative: str = "张三明",
 ) -> Application:
-    """Submit through the store services, approve every review and record an approving aggregation: the state
+    """Submit through the services, approve every review and record the approving composite opinion: the state
     in which the flow issues the license."""
-    catalog = get_catalog()
-    departments: dict[str, list[str]] = {}
-    for code in permit_codes:
-        departments.setdefault(catalog.permits[code].department, []).append(code)
-    application = applications.submit(
+    application = builders.approved(
         session,
         APPLICANT,
-        industry_code=industry_code,
+        industry_code,
+        conditions=builders.conditions_for(industry_code, permit_codes),
         holder_name=holder_name,
-        uscc=valid_uscc(next(_counter)),
-        answers={"legal_representative": legal_representative, "business_address": "重庆市渝北区金龙路1号"},
-        materials={},
-        permit_codes=list(permit_codes),
-        departments=departments,
+        legal_representative=legal_representative,
+        business_address="重庆市渝北区金龙路1号",
     )
-    rows = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application.id))
-    for review in list(rows):
-        reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, None)
-    opinion = composite_opinion(
-        application_facts(application), reviews.review_facts(session, SYSTEM_ACTOR, application.id)
-    )
-    assert opinion.outcome is Outcome.APPROVE
-    return applications.record_aggregation(session, SYSTEM_ACTOR, application.id, opinion, Outcome.APPROVE)
+    assert application.status is ApplicationStatus.APPROVED
+    return application
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from licenses.errors import TransitionNotAllowed
+from onelicense.errors import TransitionNotAllowed
 from licenses.status import (
     LicenseStatus,
     Operation,

@@ -13,13 +13,15 @@ from licenses.keys import load_keyset
 from licenses.numbering import is_valid_number
 from licenses.status import LicenseStatus, Operation
 from licenses.token import verify_token
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ApplicationStatus
-from store import license_queries, licenses
+from services import catalog as catalogs
+from services import licenses
+from services.licenses import LicenseConfig
+from store import license_queries
 from store.audit import events_for
 from store.db import get_session
-from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from store.licenses import LicenseConfig
 from store.tables.application import Application
 from store.tables.license import License, LicensePermit
 from tests.licenses.conftest import ADMIN, APPLICANT, ApproveFn, reviewer
@@ -132,11 +134,11 @@ def test_an_application_whose_permit_left_the_catalog_is_refused_with_a_reason(
     session: Session, approved_application: ApproveFn, license_config: LicenseConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     application = approved_application()
-    catalog = licenses.get_catalog()
+    catalog = catalogs.catalog()
     trimmed = catalog.model_copy(
         update={"permits": {k: v for k, v in catalog.permits.items() if k != "TOBACCO_RETAIL"}}
     )
-    monkeypatch.setattr(licenses, "get_catalog", lambda: trimmed)
+    monkeypatch.setattr(catalogs, "catalog", lambda: trimmed)  # the catalog in use, as an operator replaced it
     with pytest.raises(InvalidRequest, match="TOBACCO_RETAIL"):
         licenses.issue_license(session, SYSTEM_ACTOR, application.id, config=license_config)
     assert _count(session, License) == 0

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from review.sla import CHINA_TIME, SlaLevel, WorkingCalendar, sla_state, working_days_used
+from onelicense.clock import CHINA_TIME
+from review.sla import SlaLevel, WorkingCalendar, sla_state, working_days_used
 
 # National Day week 2025: 1-8 Oct off, Sunday 28 Sep and Saturday 11 Oct are make-up working days (check)
 CALENDAR = WorkingCalendar(

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from review.roles import SYSTEM_ACTOR, Actor, Role
-from store import applications
+from services import applications
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 
 # three departments, one of them reviewing two permits

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from onelicense.errors import Forbidden, NotFound
 from review.roles import Actor, Role
-from store import applications, reviews
-from store.errors import Forbidden, NotFound
+from services import applications, reviews
 from tests.store.conftest import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, SubmitFn, reviewer, reviews_of
 
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-import store.reviews
+import services.reviews
+from onelicense.errors import Conflict
 from review.roles import Actor
 from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from store import applications, outbox, reviews
+from services import applications, reviews
+from store import outbox
 from store.db import get_session
-from store.errors import Conflict
 from tests.store.conftest import ADMIN, SubmitFn, reviewer, reviews_of
 
 
@@ -46,13 +47,13 @@ def all_read_before_anyone_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[
 
     def arm(parties: int) -> None:
         barrier = threading.Barrier(parties)
-        original = store.reviews.lock_application
+        original = services.reviews.lock_application
 
         def lock_after_everyone_read(session: Session, application_id: str):  # type: ignore[no-untyped-def]
             barrier.wait(timeout=20)
             return original(session, application_id)
 
-        monkeypatch.setattr(store.reviews, "lock_application", lock_after_everyone_read)
+        monkeypatch.setattr(services.reviews, "lock_application", lock_after_everyone_read)
 
     return arm
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from onelicense.errors import Conflict, Forbidden, InvalidRequest
 from review.aggregate import ApplicationFacts, PermitFact, composite_opinion
 from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus, TransitionNotAllowed
-from store import applications, audit, outbox, reviews
-from store.errors import Conflict, Forbidden, InvalidRequest
+from services import applications, reviews
+from store import audit, outbox
 from store.tables import Application
 from tests.store.conftest import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, SubmitFn, reviewer, reviews_of
 
@@ -184,7 +185,7 @@ def test_amending_the_holder_name_or_uscc_updates_what_the_license_reads(session
 
 
 def test_reference_carries_the_applicants_date_in_beijing_time(session: Session, submit: SubmitFn) -> None:
-    from review.sla import CHINA_TIME
+    from onelicense.clock import CHINA_TIME
     from store.tables.types import utcnow
 
     before = utcnow().astimezone(CHINA_TIME).strftime("%Y%m%d")

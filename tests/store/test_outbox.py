@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from store import applications, outbox
+from services import applications
+from store import outbox
 from store.db import get_session
 from store.tables.types import utcnow
 from tests.store.conftest import SubmitFn

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.transitions import ApplicationStatus, Decision, ReviewStatus, TransitionNotAllowed
-from store import applications, audit, outbox, reviews
-from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services import applications, reviews
+from store import audit, outbox
 from tests.store.conftest import ADMIN, APPLICANT, SYSTEM, SubmitFn, reviewer, reviews_of
 
 

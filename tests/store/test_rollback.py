@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-import store.applications
-import store.reviews
+import services.applications
+import services.reviews
+from onelicense.errors import InvalidRequest
 from review.transitions import ApplicationStatus, ReviewStatus
-from store import applications, audit, reviews
-from store.errors import InvalidRequest
+from services import applications, reviews
+from store import audit
 from tests.store.conftest import ADMIN, APPLICANT, SubmitFn, reviewer, reviews_of, row_counts
 
 
@@ -55,7 +56,7 @@ def test_failed_outbox_write_undoes_the_last_decision(
     reviews.decide(session, reviewer("FIRE"), review_ids["FIRE"], "approve", "同意")
     reviews.decide(session, reviewer("HEALTH"), review_ids["HEALTH"], "approve", "同意")
     before = row_counts(session)
-    fail_on_call(monkeypatch, store.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
+    fail_on_call(monkeypatch, services.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
     with pytest.raises(Boom):
         reviews.decide(session, reviewer("MKT"), review_ids["MKT"], "approve", "同意")
     assert row_counts(session) == before
@@ -78,7 +79,7 @@ def test_failed_audit_during_amend_reopens_nothing(
     reviews.decide(session, reviewer("MKT"), by_dept["MKT"].id, "approve", "同意")
     applications.record_aggregation(session, ADMIN, application_id, {}, "supplement")
     before = row_counts(session)
-    fail_on_call(monkeypatch, store.applications.audit, "record", 2)  # after review.reopen, at application.amend
+    fail_on_call(monkeypatch, services.applications.audit, "record", 2)  # after review.reopen, at application.amend
     with pytest.raises(Boom):
         applications.amend(session, APPLICANT, application_id, {"fire_plan": "new.pdf"})
     assert row_counts(session) == before

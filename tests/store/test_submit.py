@@ -8,11 +8,12 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
+from onelicense.errors import Conflict, Forbidden, InvalidRequest
 from review.roles import Actor
 from review.transitions import ApplicationStatus, ReviewStatus
-from store import applications, audit, outbox
+from services import applications
+from store import audit, outbox
 from store.db import get_session
-from store.errors import Conflict, Forbidden, InvalidRequest
 from store.tables import Application, OutboxMessage
 from tests.store.conftest import (
     ADMIN,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from onelicense.errors import Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
-from store import audit, users
-from store.errors import Forbidden, InvalidRequest, NotFound
+from services import users
+from store import audit
 from store.tables import User
 
 

@@ -20,9 +20,9 @@ from sqlmodel import func, select
 from flows.aggregation import aggregate_application
 from onelicense.settings import get_settings
 from review.roles import Role
+from services.users import create_user
 from store.db import database_url, dispose_engine, migrate, session_scope
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
-from store.users import create_user
 from tests.conftest import POSTGRES_URL
 from tests.web.sample import submission_body
 from web.app import create_app

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from review.roles import SYSTEM_ACTOR
-from store import users
+from services import users
 from store.db import session_scope
 from tests.web.conftest import BOTH_DATABASES, Api, row_counts
 from tests.web.sample import submission_body

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from forms.catalog import get_catalog
 from review.roles import SYSTEM_ACTOR
+from services.reviews import decision_history
 from store.db import session_scope
-from store.reviews import decision_history
 from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
 from web.app import create_app
 

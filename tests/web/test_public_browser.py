@@ -14,7 +14,7 @@ import uvicorn
 from licenses.status import Operation
 from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR
-from store import licenses
+from services import licenses
 from store.db import dispose_engine, get_session, migrate
 from tests.licenses.conftest import make_approved_application, reviewer
 from web.app import create_app

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from review.roles import SYSTEM_ACTOR
-from store import license_queries, licenses
+from services import licenses
+from store import license_queries
 from store.tables.license import License
 from tests.licenses.conftest import approved_application, public_app_client  # noqa: F401
 

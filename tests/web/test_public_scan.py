@@ -14,7 +14,7 @@ from sqlmodel import Session
 from licenses.status import Operation
 from licenses.verify import qr_texts_in_file
 from review.roles import SYSTEM_ACTOR
-from store import licenses
+from services import licenses
 from tests.licenses.conftest import PUBLIC_BASE_URL, approved_application, public_app_client, reviewer  # noqa: F401
 
 

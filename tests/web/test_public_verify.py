@@ -14,8 +14,8 @@ from licenses.keys import KeySet, load_keyset
 from licenses.status import Operation
 from licenses.token import sign_token, verify_token
 from review.roles import SYSTEM_ACTOR
-from store import licenses
-from store.licenses import LicenseConfig
+from services import licenses
+from services.licenses import LicenseConfig
 from store.tables.license import License
 from tests.licenses.conftest import ADMIN, approved_application, public_app_client, reviewer, sample_document  # noqa: F401
 

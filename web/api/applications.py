@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse
 
+from onelicense.errors import Conflict
 from review.transitions import ApplicationStatus
-from store import applications
-from store.errors import Conflict
-from web.api import actions, schemas, views
+from services import applications
+from web.api import schemas, views
 from web.api.deps import ApplicationId, CurrentActor, DbSession
 from web.api.responses import errors
 
@@ -30,11 +30,21 @@ router = APIRouter(prefix="/applications", tags=["申请"])
     ),
     responses={200: {"model": schemas.SubmitResult, "description": "幂等重放"}, **errors(401, 403, 409, 422)},
 )
-def submit(request: schemas.SubmitRequest, actor: CurrentActor, response: Response) -> schemas.SubmitResult:
-    result = actions.submit(actor, request)
-    if result.replayed:
+def submit(
+    request: schemas.SubmitRequest, session: DbSession, actor: CurrentActor, response: Response
+) -> schemas.SubmitResult:
+    submitted = applications.submit(
+        session,
+        actor,
+        industry_code=request.industry_code,
+        answers=request.answers,
+        materials=request.materials,
+        commitment_accepted=request.commitment_accepted,
+        idempotency_key=request.idempotency_key,
+    )
+    if submitted.replayed:
         response.status_code = status.HTTP_200_OK
-    return result
+    return views.submit_result(submitted)
 
 
 @router.get(
@@ -63,7 +73,7 @@ def list_applications(
 def get_application(
     application_id: ApplicationId, session: DbSession, actor: CurrentActor
 ) -> schemas.ApplicationDetail:
-    return views.application_detail(applications.list_progress(session, actor, application_id), actor)
+    return views.application_detail(applications.list_progress(session, actor, application_id))
 
 
 @router.post(
@@ -78,8 +88,10 @@ def get_application(
 def amend(
     application_id: ApplicationId, request: schemas.AmendRequest, session: DbSession, actor: CurrentActor
 ) -> schemas.ApplicationDetail:
-    actions.amend(session, actor, application_id, request.answers, request.materials, request.expected_version)
-    return views.application_detail(applications.list_progress(session, actor, application_id), actor)
+    applications.amend(
+        session, actor, application_id, request.answers, request.materials, expected_version=request.expected_version
+    )
+    return views.application_detail(applications.list_progress(session, actor, application_id))
 
 
 @router.get(

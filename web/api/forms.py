@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from forms.catalog import get_catalog
 from forms.errors import FieldError, UnknownIndustry, ValidationFailed
 from forms.fieldtypes import Invalid, parse_value
-from forms.merge import merge_form
+from services import catalog as catalogs
 from web.api import schemas, views
 from web.api.responses import errors
 
@@ -19,12 +18,12 @@ router = APIRouter(tags=["行业目录与合并表单"])
 
 @router.get("/industries", summary="行业列表", description="一业一证覆盖的行业，以及决定许可事项的问答字段。")
 def list_industries() -> list[schemas.IndustryOut]:
-    return [views.industry(code) for code in get_catalog().industries]
+    return [views.industry(code) for code in catalogs.catalog().industries]
 
 
 @router.get("/departments", summary="审批部门列表")
 def list_departments() -> list[schemas.DepartmentOut]:
-    return [schemas.DepartmentOut(code=d.code, name=d.name) for d in get_catalog().departments.values()]
+    return [schemas.DepartmentOut(code=d.code, name=d.name) for d in catalogs.catalog().departments.values()]
 
 
 @router.get(
@@ -37,17 +36,17 @@ def list_departments() -> list[schemas.DepartmentOut]:
     responses=errors(404, 422),
 )
 def merged_form(industry_code: str, request: Request) -> schemas.MergedFormOut:
-    catalog = get_catalog()
+    catalog = catalogs.catalog()
     industry = catalog.industries.get(industry_code)
     if industry is None:
         raise UnknownIndustry(industry_code)
     conditions = _conditions(industry.condition_keys, request.query_params.multi_items())
-    return views.merged_form(merge_form(industry_code, conditions, catalog))
+    return views.merged_form(catalogs.merged_form(industry_code, conditions))
 
 
 def _conditions(keys: list[str], params: list[tuple[str, str]]) -> dict[str, Any]:
     """Query parameters parsed by the catalog's field types; only the industry's condition questions."""
-    catalog = get_catalog()
+    catalog = catalogs.catalog()
     answers: dict[str, Any] = {}
     problems: list[FieldError] = []
     for key, raw in params:

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from review.roles import Actor
 from review.transitions import ReviewStatus
-from store import applications, reviews
+from services import applications, reviews
 from store.tables.application import DepartmentReview
-from web.api import actions, schemas, views
+from web.api import schemas, views
 from web.api.deps import CurrentActor, DbSession, ReviewId
 from web.api.responses import errors
 
@@ -109,7 +109,16 @@ def release(
 def decide(
     review_id: ReviewId, request: schemas.DecideRequest, session: DbSession, actor: CurrentActor
 ) -> schemas.ReviewDetail:
-    return _detail(session, actor, actions.decide(session, actor, review_id, request))
+    review = reviews.decide(
+        session,
+        actor,
+        review_id,
+        request.decision,
+        request.opinion,
+        request.requested_items or None,
+        expected_version=request.expected_version,
+    )
+    return _detail(session, actor, review)
 
 
 def _detail(session: Session, actor: Actor, review: DepartmentReview) -> schemas.ReviewDetail:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
+from store.inputs import storable_problem
 
 MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
 MAX_KEYS = 500
@@ -55,12 +56,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("不能包含空字符（NUL）")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("包含无效的字符（不成对的代理字符）") from None
+    if problem := storable_problem(value):
+        raise ValueError(problem)
     return value
 
 

@@ -1,62 +1,59 @@
-"""Store rows → response schemas, with the Chinese names looked up in the catalog.
+"""Service results → response schemas, with the Chinese names looked up in the catalog in use.
 
 Shared by the API routes and the `onelicense queue` CLI so both show the same thing. No decisions are taken
-here: only reading and labelling."""
+here, only reading and labelling: what an actor may see was decided by the service that returned the rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from forms.catalog import get_catalog
 from forms.merge import MergedForm
 from forms.model import Catalog
-from review.calendar import get_calendar
-from review.roles import Actor, Role
+from onelicense.clock import utcnow
 from review.sla import SlaState, sla_state
 from review.transitions import Outcome
-from store.applications import ApplicationProgress
-from store.reviews import QueueItem
+from services import catalog as catalogs
+from services import reviews
+from services.applications import ApplicationProgress, Submitted
+from services.reviews import QueueItem
 from store.tables.application import Application, DecisionRecord, DepartmentReview
-from store.tables.types import utcnow
 from web.api import schemas
 
-
-def department_name(code: str, catalog: Catalog | None = None) -> str:
-    department = (catalog or get_catalog()).departments.get(code)
-    return department.name if department else code
-
-
-def industry_name(code: str, catalog: Catalog | None = None) -> str:
-    industry = (catalog or get_catalog()).industries.get(code)
-    return industry.name if industry else code
+department_name = catalogs.department_name
+industry_name = catalogs.industry_name
+permit_names = catalogs.permit_names
 
 
-def permit_names(codes: Iterable[str], catalog: Catalog | None = None) -> list[str]:
-    catalog = catalog or get_catalog()
-    return [catalog.permits[c].name if c in catalog.permits else c for c in codes]
-
-
-def item_label(key: str, catalog: Catalog | None = None) -> schemas.ItemOut:
+def item_label(key: str) -> schemas.ItemOut:
     """A requested item (补正事项): a field key or a material code, with its Chinese name."""
-    catalog = catalog or get_catalog()
-    if key in catalog.fields:
-        return schemas.ItemOut(key=key, label=catalog.fields[key].label, kind="field")
-    if key in catalog.materials:
-        return schemas.ItemOut(key=key, label=catalog.materials[key].name, kind="material")
-    return schemas.ItemOut(key=key, label=key, kind="field")
+    catalog = catalogs.catalog()
+    kind = "material" if key in catalog.materials and key not in catalog.fields else "field"
+    return schemas.ItemOut(key=key, label=catalogs.item_label(key), kind=kind)
 
 
-def requestable_items(permit_codes: Sequence[str], catalog: Catalog | None = None) -> list[schemas.ItemOut]:
+def requestable_items(permit_codes: Sequence[str]) -> list[schemas.ItemOut]:
     """The fields and materials of these permits: what their department may ask the applicant to supplement."""
-    catalog = catalog or get_catalog()
-    permits = [catalog.permits[c] for c in permit_codes if c in catalog.permits]
-    fields = dict.fromkeys(key for p in permits for key in p.fields)
-    materials = dict.fromkeys(m.code for p in permits for m in p.materials)
     return [
-        *(schemas.ItemOut(key=k, label=catalog.fields[k].label, kind="field") for k in fields),
-        *(schemas.ItemOut(key=c, label=catalog.materials[c].name, kind="material") for c in materials),
+        schemas.ItemOut(key=k, label=label, kind=kind) for k, label, kind in reviews.requestable_items(permit_codes)
     ]
+
+
+def submit_result(submitted: Submitted) -> schemas.SubmitResult:
+    return schemas.SubmitResult(
+        application_id=submitted.application.id,
+        reference=submitted.application.reference,
+        replayed=submitted.replayed,
+        findings=[f.as_dict() for f in submitted.findings],
+        departments=[
+            schemas.DepartmentBranch(
+                department_code=r.department_code,
+                department_name=department_name(r.department_code),
+                review_id=r.id,
+            )
+            for r in submitted.reviews
+        ],
+    )
 
 
 def application_summary(application: Application) -> schemas.ApplicationSummary:
@@ -92,50 +89,16 @@ def department_progress(review: DepartmentReview) -> schemas.DepartmentProgress:
     )
 
 
-# who sees every answer and material of an application they may view: its applicant (the store lets applicants view
-# only their own) and the overseers. Any other role sees only what its department's permits need.
-FULL_VIEW = frozenset({Role.APPLICANT, Role.ADMIN, Role.SYSTEM})
-
-
-def department_items(
-    reviews: Iterable[DepartmentReview], department_code: str | None, catalog: Catalog | None = None
-) -> tuple[set[str], set[str]]:
-    """(field keys, material codes) the permits reviewed by `department_code` need: from the catalog entries of
-    the permits its reviews hold, plus the key fields stored on those reviews (so a permit that has since left the
-    catalog still shows what the department was sent)."""
-    catalog = catalog or get_catalog()
-    fields: set[str] = set()
-    materials: set[str] = set()
-    for review in reviews:
-        if department_code is None or review.department_code != department_code:
-            continue
-        for code in review.permit_codes:
-            permit = catalog.permits.get(code)
-            if permit is not None:
-                fields.update(permit.fields)
-                materials.update(m.code for m in permit.materials)
-        stored = review.key_fields or {}
-        fields.update(str(f["key"]) for f in stored.get("fields", []) if isinstance(f, dict) and "key" in f)
-        materials.update(str(m["code"]) for m in stored.get("materials", []) if isinstance(m, dict) and "code" in m)
-    return fields, materials
-
-
-def application_detail(progress: ApplicationProgress, actor: Actor) -> schemas.ApplicationDetail:
-    """The application as `actor` may read it: applicants (their own) and admins get every answer and material; a
-    reviewer gets only the fields and materials of its own department's permits (not, say, the legal
-    representative's ID number that only another department needs)."""
+def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDetail:
+    """The application as the service let its actor read it (a reviewer's copy holds only its department's
+    fields and materials: see services.applications.get_application)."""
     application = progress.application
-    answers, materials = dict(application.answers), dict(application.materials)
-    if actor.role not in FULL_VIEW:
-        keys, codes = department_items(progress.reviews, actor.department_code)
-        answers = {k: v for k, v in answers.items() if k in keys}
-        materials = {k: v for k, v in materials.items() if k in codes}
     return schemas.ApplicationDetail(
         **application_summary(application).model_dump(),
         uscc=application.uscc,
         permits=permit_names(application.permit_codes),
-        answers=answers,
-        materials=materials,
+        answers=dict(application.answers),
+        materials=dict(application.materials),
         departments=[department_progress(r) for r in progress.reviews],
         opinion_ready=application.composite_opinion is not None,
     )
@@ -144,10 +107,11 @@ def application_detail(progress: ApplicationProgress, actor: Actor) -> schemas.A
 def supervision(review: DepartmentReview, now: datetime) -> SlaState:
     """红黄绿灯: the review's working days against its permits' promised and statutory limits (the current round's
     clock starts when the review was (re)opened, so time spent supplementing does not count)."""
-    permits = [get_catalog().permits[c] for c in review.permit_codes if c in get_catalog().permits]
+    catalog = catalogs.catalog()
+    permits = [catalog.permits[c] for c in review.permit_codes if c in catalog.permits]
     promised = max((p.promised_days for p in permits), default=1)
     statutory = max((p.statutory_days for p in permits), default=None)
-    return sla_state(review.opened_at, now, promised, get_calendar(), statutory_days=statutory)
+    return sla_state(review.opened_at, now, promised, catalogs.calendar(), statutory_days=statutory)
 
 
 def queue_item(review: DepartmentReview, application: Application, now: datetime | None = None) -> schemas.QueueItemOut:
@@ -228,8 +192,7 @@ def opinion(application: Application) -> schemas.OpinionOut:
 
 
 def industry(code: str, catalog: Catalog | None = None) -> schemas.IndustryOut:
-    catalog = catalog or get_catalog()
-    entry = catalog.industries[code]
+    entry = (catalog or catalogs.catalog()).industries[code]
     return schemas.IndustryOut(
         code=entry.code,
         name=entry.name,
@@ -249,7 +212,7 @@ def merged_form(form: MergedForm) -> schemas.MergedFormOut:
                 code=p.code,
                 name=p.name,
                 department_code=p.department,
-                department_name=department_name(p.department, catalog),
+                department_name=catalog.departments[p.department].name,
                 mandatory=p.mandatory,
                 commitment=p.commitment.value if p.commitment else None,
                 promised_days=p.promised_days,

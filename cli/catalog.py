@@ -10,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forms.catalog import get_catalog, load_catalog
+from forms.catalog import load_catalog
 from forms.errors import CatalogError, UnknownIndustry
 from forms.merge import merge_form
 from forms.stats import Comparison, catalog_figures
+from services.catalog import catalog as current_catalog
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -25,7 +26,7 @@ CatalogDir = Annotated[Path | None, typer.Option("--catalog", help="目录数据
 
 def _load(folder: Path | None):
     try:
-        return load_catalog(folder) if folder else get_catalog()
+        return load_catalog(folder) if folder else current_catalog()
     except CatalogError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

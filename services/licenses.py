@@ -18,9 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from forms.catalog import get_catalog
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
-from licenses.errors import TransitionNotAllowed
 from licenses.keys import cached_keyset
 from licenses.numbering import format_number, number_prefix, parse_number, permit_number
 from licenses.pdf import render_pdf
@@ -29,23 +27,23 @@ from licenses.status import (
     TRANSITIONS,
     LicenseStatus,
     Operation,
-    local_date,
     next_status,
     validity_end,
 )
 from licenses.token import sign_token
+from onelicense.clock import china_date, utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
-from store.access import OVERSEERS, require_role
-from store.applications import mark_issued
+from services import catalog as catalogs
+from services.applications import mark_issued
+from store.access import OVERSEERS, require_role, require_view_application
 from store.audit import record, snapshot
 from store.db import transaction
-from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from store.locking import lock_application, update_versioned
 from store.tables.application import Application
 from store.tables.license import License, LicensePermit
-from store.tables.types import utcnow
 
 _ISSUE_ATTEMPTS = 5
 _TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
@@ -59,7 +57,7 @@ class LicenseConfig:
 
     keys_dir: Path
     pdf_dir: Path
-    templates_dir: Path
+    templates_dir: Path | None
     public_base_url: str
     authority: IssuingAuthority
 
@@ -145,13 +143,13 @@ def _issue_locked(
         return existing
     if application.status not in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
         raise Conflict(f"申请当前状态为「{application.status.label}」，准予许可后才能发证")
-    catalog = get_catalog()
+    catalog = catalogs.catalog()
     unknown = [c for c in application.permit_codes if c not in catalog.permits]
     if unknown or application.industry_code not in catalog.industries:
         raise InvalidRequest(f"行业目录中没有该申请的行业或许可：{application.industry_code} {' '.join(unknown)}")
     granted = _granted_permits(application)
     issued_at = (issued_at or utcnow()).replace(microsecond=0)
-    issued_on = local_date(issued_at)
+    issued_on = china_date(issued_at)
     number = _next_number(session, config.authority.region_code, issued_on.year)
     permits = []
     for position, code in enumerate(granted, start=1):
@@ -306,6 +304,16 @@ def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None
 # ------------------------------------------------------------------------------------------------- lifecycle
 
 
+def license_of_application(session: Session, actor: Actor, application_id: str) -> License | None:
+    """The license issued for an application, to those who may see the application (its applicant, the
+    departments that reviewed it, admins); None while none is issued."""
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound("申请不存在")
+    require_view_application(session, actor, application)
+    return session.exec(select(License).where(License.application_id == application_id)).first()
+
+
 def load_license(session: Session, number: str) -> License:
     license_ = session.exec(select(License).where(License.number == number)).first()
     if license_ is None:
@@ -336,7 +344,10 @@ def change_permit(
         assert license_ is not None  # foreign key
         if license_.status in _TERMINAL:
             raise Conflict(f"许可证已{license_.status.label}，其分项许可不能再变更")
-        values: dict[str, object] = {"status": _next(operation, permit.status, permit.permit_name), "reason": reason}
+        values: dict[str, object] = {
+            "status": next_status(operation, permit.status, permit.permit_name),
+            "reason": reason,
+        }
         if operation is Operation.RENEW:
             if valid_until is None or (permit.valid_until is not None and valid_until <= permit.valid_until):
                 raise InvalidRequest("延续须给出晚于原有效期的新有效期")
@@ -358,7 +369,7 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
     with transaction(session):
         license_ = load_license(session, number)
         before = snapshot(license_, *_LICENSE_FIELDS)
-        status = _next(operation, license_.status, f"许可证 {number}")
+        status = next_status(operation, license_.status, f"许可证 {number}")
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
         record(session, actor, f"license.{operation.value}", "license", number, before,
                snapshot(license_, *_LICENSE_FIELDS))  # fmt: skip
@@ -370,13 +381,6 @@ def _check_operation(operation: Operation, reason: str) -> None:
         raise InvalidRequest(f"「{operation.label}」不是变更操作")
     if not reason or not reason.strip():
         raise InvalidRequest(f"请填写{operation.label}原因")
-
-
-def _next(operation: Operation, status: LicenseStatus, target: str) -> LicenseStatus:
-    try:
-        return next_status(operation, status, target)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc)) from exc
 
 
 def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
-import time
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,9 +24,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress_table(progress) -> Table:
-    from forms.catalog import get_catalog
+    from services.catalog import catalog
 
-    departments = get_catalog().departments
+    departments = catalog().departments
     app = progress.application
     table = Table(title=f"申请 {app.reference}（{app.status.label}）  各部门并联审批进度")
     for header in ("部门", "状态", "轮次", "审批人", "意见"):
@@ -49,12 +47,14 @@ def demo(
     seed: Annotated[int | None, typer.Option(help="随机种子")] = None,
 ) -> None:
     """演示：提交一份涉及部门最多（内置目录中为九个部门）的申请，模拟审批员办理，输出综合审批意见、时间线和许可证。"""
-    from onelicense.demo import ReviewerPlan, run_demo
-
-    plan = ReviewerPlan(min_delay, max_delay, tuple(supplement or ()), tuple(reject or ()), seed)
     console.print("[bold]一业一证 演示[/bold]：提交合并申请 → 预审 → 各部门并联审查 → 综合审批意见 → 综合许可证")
-    with Live(console=console, refresh_per_second=5, transient=False) as live:
-        result = run_demo(plan, industry_code=industry, on_progress=lambda p: live.update(_progress_table(p)))
+    with _own_prefect() as prefect_url:
+        console.print(f"Prefect 服务器：{prefect_url}")
+        from demo.run import ReviewerPlan, run_demo
+
+        plan = ReviewerPlan(min_delay, max_delay, tuple(supplement or ()), tuple(reject or ()), seed)
+        with Live(console=console, refresh_per_second=5, transient=False) as live:
+            result = run_demo(plan, industry_code=industry, on_progress=lambda p: live.update(_progress_table(p)))
     opinion = result.opinion or {}
     console.print(f"\n[bold]综合审批意见[/bold]（{result.status.label}）：{opinion.get('summary', '—')}")
     if result.amended:
@@ -71,9 +71,9 @@ def demo(
 
 
 def _print_timeline(result) -> None:
-    from forms.catalog import get_catalog
+    from services.catalog import catalog
 
-    departments = get_catalog().departments
+    departments = catalog().departments
     table = Table(title="时间线（Prefect 任务运行 与 部门审查）")
     for header in ("部门", "分发任务开始", "分发任务结束", "进入队列", "作出决定"):
         table.add_column(header)
@@ -103,7 +103,18 @@ def worker(
         float | None, typer.Option(help="检查待办消息的间隔（秒），默认取 ONELICENSE_DISPATCH_INTERVAL_SECONDS")
     ] = None,
 ) -> None:
-    """只运行调度器：汇总审批意见、发证、重试部门推送（可与 serve 分开部署，多实例安全）。"""
+    """只运行调度器：分发到各部门、汇总审批意见、发证（可与 serve 分开部署，多实例安全）。
+
+    使用 ONELICENSE_PREFECT_API_URL（或 PREFECT_API_URL）指定的 Prefect 服务器。"""
+    from flows.runtime import configure
+    from onelicense.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.prefect_api_url or os.environ.get("PREFECT_API_URL")):
+        _fail(
+            "worker 需要一个 Prefect 服务器：请设置 ONELICENSE_PREFECT_API_URL（例如 serve 启动的 http://127.0.0.1:4200/api）"
+        )
+    configure(settings)
     from flows.dispatcher import run_dispatcher
     from store.db import migrate
 
@@ -120,56 +131,49 @@ def worker(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    prefect_port: Annotated[int, typer.Option(help="本地 Prefect 服务器端口（0 = 不启动，使用临时服务器）")] = 4200,
 ) -> None:
-    """一条命令启动单机部署：API 与公开核验页面、调度器，以及本地 Prefect 服务器（界面可查看流程运行）。"""
-    import uvicorn
+    """一条命令启动单机部署：API 与公开核验页面、调度器，以及本地 Prefect 服务器（界面可查看流程运行）。
 
-    from flows.dispatcher import run_dispatcher
-    from onelicense.settings import get_settings
-    from store.db import migrate
-    from web.app import create_app
+    Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200）；已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。"""
+    with _own_prefect() as prefect_url:
+        import uvicorn
 
-    migrate()
-    prefect = _start_prefect_server(prefect_port) if prefect_port and "PREFECT_API_URL" not in os.environ else None
-    stop = threading.Event()
-    dispatcher = threading.Thread(target=run_dispatcher, args=(stop,), name="dispatcher", daemon=True)
-    dispatcher.start()
-    settings = get_settings()
-    console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
-    console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
-    try:
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
-    finally:
-        stop.set()
-        dispatcher.join(timeout=10)
-        if prefect is not None:
-            prefect.terminate()
-            prefect.wait(timeout=20)
+        from flows.dispatcher import run_dispatcher
+        from onelicense.settings import get_settings
+        from store.db import migrate
+        from web.app import create_app
 
-
-def _start_prefect_server(port: int) -> subprocess.Popen | None:
-    """Start Prefect's own server (API and UI) beside the app, and point this process's flows at it."""
-    import httpx
-
-    prefect_bin = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"
-    process = subprocess.Popen(
-        [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    for _ in range(120):
+        migrate()
+        stop = threading.Event()
+        dispatcher = threading.Thread(target=run_dispatcher, args=(stop,), name="dispatcher", daemon=True)
+        dispatcher.start()
+        console.print(f"Prefect 界面：{prefect_url.removesuffix('/api')}")
+        console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
+        settings = get_settings()
+        console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                os.environ["PREFECT_API_URL"] = url
-                console.print(f"Prefect 界面：http://127.0.0.1:{port}")
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.5)
-    console.print("[yellow]Prefect 服务器未能启动，改用进程内临时服务器[/yellow]")
-    process.terminate()
-    return None
+            uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        finally:
+            stop.set()
+            dispatcher.join(timeout=10)
+
+
+@contextlib.contextmanager
+def _own_prefect() -> Iterator[str]:
+    """The one Prefect API of this process (started here unless the settings name one), or exit with the reason."""
+    from flows.runtime import owned_prefect
+    from onelicense.errors import OneLicenseError
+    from onelicense.settings import get_settings
+
+    stack = contextlib.ExitStack()
+    try:
+        url = stack.enter_context(owned_prefect(get_settings(), progress=lambda line: console.print(line)))
+    except OneLicenseError as exc:
+        _fail(exc.message)
+    with stack:
+        yield url
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]{message}[/red]", soft_wrap=True)
+    raise typer.Exit(1)

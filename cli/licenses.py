@@ -2,7 +2,7 @@
 plus `verify_command`, the top-level `onelicense verify`, which works offline with the public keys only.
 
 The lifecycle commands (suspend, restore, withdraw, cancel, revoke, renew) act as the user of an API token (--token or
-ONELICENSE_TOKEN, from `onelicense users create`), with the same checks as everywhere else (store/licenses.py): an
+ONELICENSE_TOKEN, from `onelicense users create`), with the same checks as everywhere else (services/licenses.py): an
 admin may change anything, a department reviewer only its own department's permits."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.common import as_user, database
+
 app = typer.Typer(no_args_is_help=True)
 console = Console()
 
@@ -32,7 +34,6 @@ TokenOption = Annotated[
         show_default=False,
     ),
 ]
-NO_TOKEN = "访问令牌无效或缺失：用 --token 或环境变量 ONELICENSE_TOKEN 提供（由 onelicense users create 创建）"
 
 
 def _fail(message: str) -> NoReturn:
@@ -44,15 +45,9 @@ def _fail(message: str) -> NoReturn:
 def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
     """显示许可证及各分项许可的实时状态。"""
     from store import license_queries
-    from store.db import migrate, session_scope
-    from store.errors import StoreError
 
-    migrate()
-    with session_scope() as session:
-        try:
-            now = license_queries.current_status(session, number)
-        except StoreError as exc:
-            _fail(exc.message)
+    with database() as session:
+        now = license_queries.current_status(session, number)
         license_ = now.license
         console.print(
             f"[bold]{license_.number}[/bold]  {license_.holder_name}（{license_.uscc}）  {license_.industry_name}"
@@ -72,10 +67,8 @@ def _change(target: str, operation_name: str, reason: str, token: str | None, va
     from licenses.errors import InvalidLicenseNumber
     from licenses.numbering import split_permit_number
     from licenses.status import Operation
-    from store import license_queries, licenses
-    from store.db import migrate, session_scope
-    from store.errors import StoreError
-    from store.users import authenticate
+    from services import licenses
+    from store import license_queries
 
     operation = Operation(operation_name)
     try:
@@ -85,19 +78,12 @@ def _change(target: str, operation_name: str, reason: str, token: str | None, va
         license_number, is_permit = target, False
     if valid_until is not None and not is_permit:
         _fail("延续须指定分项许可编号")
-    migrate()
-    with session_scope() as session:
-        actor = authenticate(session, token) if token else None
-        if actor is None:
-            _fail(NO_TOKEN)
-        try:
-            if is_permit:
-                licenses.change_permit(session, actor, target, operation, reason=reason, valid_until=valid_until)
-            else:
-                licenses.change_license(session, actor, target, operation, reason=reason)
-            now = license_queries.current_status(session, license_number)
-        except StoreError as exc:
-            _fail(exc.message)
+    with as_user(token) as (session, actor):
+        if is_permit:
+            licenses.change_permit(session, actor, target, operation, reason=reason, valid_until=valid_until)
+        else:
+            licenses.change_license(session, actor, target, operation, reason=reason)
+        now = license_queries.current_status(session, license_number)
     console.print(f"已{operation.label}：{escape(target)}；综合状态：[bold]{now.composite.label}[/bold]")
 
 
@@ -149,23 +135,17 @@ def renew(
 @app.command("pdf")
 def pdf(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
     """输出许可证 PDF 的路径（文件缺失时重新生成）。"""
-    from store import licenses
-    from store.db import migrate, session_scope
-    from store.errors import StoreError
+    from services import licenses
 
-    migrate()
-    with session_scope() as session:
-        try:
-            console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
-        except StoreError as exc:
-            _fail(exc.message)
+    with database() as session:
+        console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
 
 
 @app.command("keys-rotate")
 def keys_rotate() -> None:
     """生成新的签名密钥；旧密钥保留，已发许可证仍可验证。"""
     from licenses.keys import load_keyset, rotate_key
-    from store.licenses import LicenseConfig
+    from services.licenses import LicenseConfig
 
     folder = LicenseConfig.from_settings().keys_dir
     load_keyset(folder)  # a first run creates the initial key, so the rotation is to a second one
@@ -176,7 +156,7 @@ def keys_rotate() -> None:
 def keys(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
     """输出公布的验签公钥（JWKS）。"""
     from licenses.keys import load_keyset, write_jwks
-    from store.licenses import LicenseConfig
+    from services.licenses import LicenseConfig
 
     keyset = load_keyset(LicenseConfig.from_settings().keys_dir)
     if out:
@@ -210,7 +190,7 @@ def verify_command(
     from licenses.qr import verify_url
     from licenses.verify import is_official_url, is_url, token_from_text, verify_target
     from onelicense.settings import get_settings
-    from store.licenses import LicenseConfig
+    from services.licenses import LicenseConfig
 
     official = (base_url or get_settings().public_base_url).rstrip("/")
     try:

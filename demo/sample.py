@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from forms.catalog import get_catalog
 from forms.identifiers import id_number_check_char, uscc_check_char
 from forms.merge import MergedForm, merge_form
 from forms.model import Catalog, FieldSpec, FieldType
+from services.catalog import catalog as current_catalog
 
 APPLICANT_FILE = Path(__file__).with_name("data") / "demo_applicant.yaml"
 
@@ -30,7 +30,7 @@ class SampleApplication:
 
 def widest_industry(catalog: Catalog | None = None) -> str:
     """The industry whose yes/no questions reach the most departments (all nine in the shipped catalog)."""
-    catalog = catalog or get_catalog()
+    catalog = catalog or current_catalog()
 
     def reach(code: str) -> int:
         return len(merge_form(code, _all_yes(catalog, code), catalog).departments)
@@ -43,11 +43,17 @@ def _all_yes(catalog: Catalog, industry_code: str) -> dict[str, bool]:
     return {k: True for k in industry.condition_keys if catalog.fields[k].type == FieldType.BOOLEAN}
 
 
-def sample_application(industry_code: str | None = None, *, serial: int = 0) -> SampleApplication:
-    """A valid application answering yes to every yes/no question; `serial` varies the holder and USCC."""
-    catalog = get_catalog()
+def sample_application(
+    industry_code: str | None = None, *, serial: int = 0, conditions: dict[str, Any] | None = None
+) -> SampleApplication:
+    """A valid application answering yes to every yes/no question, or `conditions` as given (unanswered yes/no
+    questions then mean no); `serial` varies the holder and USCC."""
+    catalog = current_catalog()
     code = industry_code or widest_industry(catalog)
-    conditions = _all_yes(catalog, code)
+    if conditions is None:
+        conditions = _all_yes(catalog, code)
+    else:
+        conditions = {**{k: False for k in _all_yes(catalog, code)}, **conditions}
     known = yaml.safe_load(APPLICANT_FILE.read_text(encoding="utf-8")) or {}
     answers: dict[str, Any] = dict(conditions)
     # numeric conditions (e.g. floor area thresholds) depend on the answers themselves: merge until stable

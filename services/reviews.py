@@ -1,5 +1,5 @@
-"""Service functions for department reviews (部门审查): the reviewer queue, claim, release, decide, and the
-system's suggested opinion. The last decision of an application hands it over to aggregation."""
+"""Department reviews (部门审查): the reviewer queue, claim, release, decide, and the system's key fields and
+suggested opinion (辅助审批). The last decision of an application hands it over to aggregation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from forms.errors import FieldError, ValidationFailed
+from forms.extract import department_payload
+from forms.prereview import prereview
+from forms.validation import validate_submission
+from onelicense.clock import utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import ReviewFacts
+from review.assist import suggested_opinion
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from review.transitions import (
     OPEN_REVIEW_STATUSES,
@@ -21,6 +28,7 @@ from review.transitions import (
     StateKind,
     check_transition,
 )
+from services import catalog as catalogs
 from store import audit, inputs, outbox
 from store.access import (
     OVERSEERS,
@@ -30,10 +38,9 @@ from store.access import (
     require_view_review,
 )
 from store.db import transaction
-from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from store.locking import check_version, lock_application, update_versioned
 from store.tables.application import Application, DecisionRecord, DepartmentReview
-from store.tables.types import utcnow
+from store.tables.user import User
 
 _STALE = "该审查任务已被他人处理，请刷新后重试"
 _REVIEW_FIELDS = ("status", "version", "assignee", "decision", "opinion", "requested_items", "round")
@@ -100,7 +107,7 @@ def claim(session: Session, actor: Actor, review_id: str, expected_version: int 
     require_department_reviewer(actor, review, "受理")
     if review.status is ReviewStatus.CLAIMED and review.assignee == actor.user_id:
         return review
-    _refuse_if_taken(review, actor)
+    _refuse_if_taken(session, review, actor)
     check_version(review, expected_version, _STALE)
     check_transition(StateKind.REVIEW, review.status, ReviewStatus.CLAIMED)
     with transaction(session):
@@ -164,7 +171,8 @@ def decide(
     items = _requested_items(decision, requested_items)
     review = _get(session, review_id)
     require_department_reviewer(actor, review, "审查")
-    _refuse_if_taken(review, actor)
+    _check_requestable(review, items)
+    _refuse_if_taken(session, review, actor)
     check_version(review, expected_version, _STALE)
     check_transition(StateKind.REVIEW, review.status, decision.review_status)
     with transaction(session):
@@ -209,6 +217,28 @@ def decide(
         if _open_reviews(session, application.id) == 0:
             _await_aggregation(session, actor, application)
     return review
+
+
+def prepare_review(
+    session: Session, application_id: str, department_code: str, *, actor: Actor = SYSTEM_ACTOR
+) -> DepartmentReview:
+    """Extract the department's key fields and run its automatic checks into a suggested opinion (辅助审批), from
+    the application as stored now (so a re-review after an amendment sees the corrected data), and attach both
+    to the department's review."""
+    require_role(actor, OVERSEERS, "设置辅助审批意见")
+    review = session.exec(
+        select(DepartmentReview).where(
+            DepartmentReview.application_id == application_id, DepartmentReview.department_code == department_code
+        )
+    ).first()
+    application = session.get(Application, application_id, populate_existing=True)
+    if review is None or application is None:
+        raise NotFound("审查任务不存在")
+    form = catalogs.merged_form(application.industry_code, application.answers)
+    pending = validate_submission(form, application.answers, application.materials).pending_materials
+    payload = department_payload(form, application.answers, application.materials, department_code)
+    suggestion = suggested_opinion(form, department_code, prereview(form, application.answers), pending)
+    return set_suggestion(session, review.id, suggestion, payload, actor=actor)
 
 
 def set_suggestion(
@@ -288,9 +318,45 @@ def _get(session: Session, review_id: str) -> DepartmentReview:
     return review
 
 
-def _refuse_if_taken(review: DepartmentReview, actor: Actor) -> None:
+def _refuse_if_taken(session: Session, review: DepartmentReview, actor: Actor) -> None:
     if review.status is ReviewStatus.CLAIMED and review.assignee != actor.user_id:
-        raise Conflict(f"该审查任务已由 {review.assignee} 受理")
+        raise Conflict(f"该审查任务已由{assignee_name(session, review)}受理，已被他人处理")
+
+
+def assignee_name(session: Session, review: DepartmentReview) -> str:
+    """Who holds a review, as colleagues read it: the reviewer's name (never the internal user id)."""
+    user = session.get(User, review.assignee) if review.assignee else None
+    department = catalogs.department_name(review.department_code)
+    return f"{department}审批人员「{user.name}」" if user is not None else f"{department}其他审批人员"
+
+
+def requestable_items(permit_codes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(key, label, kind) of the fields and materials of these permits: what their department may ask the
+    applicant to supplement (补正)."""
+    catalog = catalogs.catalog()
+    permits = [catalog.permits[c] for c in permit_codes if c in catalog.permits]
+    fields = dict.fromkeys(key for p in permits for key in p.fields)
+    materials = dict.fromkeys(m.code for p in permits for m in p.materials)
+    return [
+        *((k, catalog.fields[k].label, "field") for k in fields),
+        *((c, catalog.materials[c].name, "material") for c in materials),
+    ]
+
+
+def _check_requestable(review: DepartmentReview, items: Sequence[str]) -> None:
+    """Every requested item must be a field or material of the reviewing department's permits."""
+    allowed = {key for key, _, _ in requestable_items(review.permit_codes)}
+    unknown = [item for item in items if item not in allowed]
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "requested_items",
+                    "补正事项",
+                    f"不属于本部门审查的许可事项的字段或材料：{'、'.join(unknown)}",
+                )
+            ]
+        )
 
 
 def _start_review(session: Session, actor: Actor, application: Application) -> None:

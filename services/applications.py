@@ -1,41 +1,65 @@
-"""Service functions for applications (申请): submit, amend after a supplement request, record the aggregation,
-mark the license issued, and the applicant-side queries. The only way to change an application's state."""
+"""Applications (申请): submit one merged form, amend what a department asked for, record the composite opinion,
+mark the license issued, and read them as the actor may. The only way to change an application's state.
+
+    submit  validate against the merged form → pre-review (预审) → store application, one review and one push
+            message per department, audit — one transaction; the fan-out runs later from the outbox
+    amend   only the applicant, only while 待补正, only the requested items; the merged result must still be a
+            valid application for the same permits → reopen the reviews that asked
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from forms.errors import FieldError, SubmissionRefused, ValidationFailed
+from forms.merge import MergedForm
+from forms.prereview import Finding, blocking, prereview
+from forms.validation import MATERIAL_PREFIX, validate_submission
+from onelicense.clock import CHINA_TIME, utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
-from review.sla import CHINA_TIME
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
+from services import catalog as catalogs
 from store import audit, inputs, outbox
-from store.access import OVERSEERS, require_role, require_view_application
+from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
 from store.db import transaction
-from store.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from store.locking import check_version, lock_application, update_versioned
 from store.tables.application import Application, DepartmentReview
-from store.tables.types import utcnow
 
-SUBMITTERS = frozenset({Role.APPLICANT, Role.ADMIN})
+APPLICANTS = frozenset({Role.APPLICANT})
 _APPLICATION_FIELDS = ("reference", "status", "version", "industry_code", "holder_name", "uscc", "permit_codes")
 _STALE = "申请已被修改，请刷新后重试"
-FIRST_PUSH_GRACE = timedelta(seconds=30)
+_NOT_REQUESTED = "不在审批部门要求补正的范围内"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A stored application with its department reviews; `replayed` when an idempotency key found the first one."""
+
+    application: Application
+    reviews: list[DepartmentReview]
+    findings: list[Finding]
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
 class ApplicationProgress:
-    """An application and its department reviews, for the applicant's progress view (办理进度)."""
+    """An application and its department reviews (办理进度), as the actor may read it: a reviewer's copy holds only
+    the answers and materials its own department's permits need."""
 
     application: Application
     reviews: list[DepartmentReview]
+
+
+# ------------------------------------------------------------------------------------------------ submitting
 
 
 def submit(
@@ -43,74 +67,91 @@ def submit(
     actor: Actor,
     *,
     industry_code: str,
-    holder_name: str,
-    uscc: str,
-    answers: Mapping[str, Any],
-    materials: Mapping[str, Any],
-    permit_codes: Sequence[str],
-    departments: Mapping[str, Sequence[str]],
+    answers: Mapping[str, Any] | Any,
+    materials: Mapping[str, Any] | Any = None,
+    commitment_accepted: bool = True,
     idempotency_key: str | None = None,
-) -> Application:
-    """Store a validated application with one PENDING review and one push message per department.
+) -> Submitted:
+    """一表申请: validate and pre-review the merged form, then store the application with one PENDING review and one
+    push message per department, in one transaction. Refusals (ValidationFailed, SubmissionRefused) store nothing.
 
-    `departments` maps each involved department to the permits it reviews; together they must cover
-    `permit_codes` exactly once. A repeated `idempotency_key` from the same submitter returns the application
-    its first call created, so a retried request never creates two."""
-    require_role(actor, SUBMITTERS, "提交申请")
+    A repeated `idempotency_key` from the same applicant returns what its first call created."""
+    require_role(actor, APPLICANTS, "提交申请")
     key = inputs.text(idempotency_key, "幂等键", required=False, max_length=200) or None
     if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
-        return _replayed(existing, actor)
+        return _replay(session, existing, actor)
+    form = catalogs.merged_form(industry_code, answers if isinstance(answers, Mapping) else {})
+    submission = validate_submission(form, answers, materials or {}, commitment_accepted=commitment_accepted)
+    findings = prereview(form, submission.answers)
+    if refused := blocking(findings):
+        raise SubmissionRefused([f.as_dict() for f in refused])
     application = Application(
         reference=_new_reference(),
-        industry_code=inputs.text(industry_code, "行业代码", max_length=200),
-        holder_name=inputs.text(holder_name, "申请人名称", max_length=500),
-        uscc=inputs.text(uscc, "统一社会信用代码", max_length=64),
-        answers=inputs.json_object(answers, "表单内容"),
-        materials=inputs.json_object(materials, "申请材料"),
-        permit_codes=inputs.code_list(permit_codes, "许可事项"),
+        industry_code=form.industry.code,
+        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
+        uscc=inputs.text(submission.answers.get("uscc"), "统一社会信用代码", max_length=64),
+        answers=inputs.json_object(submission.answers, "表单内容"),
+        materials=inputs.json_object(submission.materials, "申请材料"),
+        permit_codes=[p.code for p in form.permits],
         status=ApplicationStatus.SUBMITTED,
         submitted_by=actor.user_id,
         idempotency_key=key,
     )
-    assignment = _department_assignment(application.permit_codes, departments)
     try:
         with transaction(session):
             session.add(application)
             session.flush()  # a duplicate idempotency key fails here, before any more work
-            reviews = [
-                DepartmentReview(application_id=application.id, department_code=dept, permit_codes=codes)
-                for dept, codes in assignment.items()
-            ]
-            session.add_all(reviews)
+            reviews = _open_reviews(session, actor, application, form)
             after = audit.snapshot(application, *_APPLICATION_FIELDS, "answers", "materials")
-            after["departments"] = assignment
+            after["departments"] = {r.department_code: r.permit_codes for r in reviews}
             audit.record(session, actor, "application.submit", "application", application.id, None, after)
-            for review in reviews:
-                outbox.enqueue(
-                    session,
-                    outbox.DEPARTMENT_PUSH,
-                    application.id,
-                    department_code=review.department_code,
-                    payload={"review_id": review.id, "round": review.round},
-                    # the submit flow makes the first attempt; the dispatcher is the fallback if that fails or
-                    # the process dies, so it does not race the flow for a fresh message
-                    not_before=utcnow() + FIRST_PUSH_GRACE,
-                )
-                audit.record(
-                    session,
-                    actor,
-                    "review.open",
-                    "department_review",
-                    review.id,
-                    None,
-                    audit.snapshot(review, "department_code", "permit_codes", "status", "round"),
-                )
     except IntegrityError:
-        # a concurrent submit with the same key won the race: return what it created
+        # a concurrent submit with the same key won the race: answer what it created
         if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
-            return _replayed(existing, actor)
+            return _replay(session, existing, actor)
         raise Conflict("提交冲突，请重试") from None
-    return application
+    return Submitted(application, reviews, findings)
+
+
+def _open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:
+    """One review per department for the permits it reviews, each with its push message (the fan-out's work)."""
+    reviews = [
+        DepartmentReview(
+            application_id=application.id,
+            department_code=department.code,
+            permit_codes=[p.code for p in form.permits_of(department.code)],
+        )
+        for department in form.departments
+    ]
+    session.add_all(reviews)
+    for review in reviews:
+        outbox.enqueue(
+            session,
+            outbox.DEPARTMENT_PUSH,
+            application.id,
+            department_code=review.department_code,
+            payload={"review_id": review.id, "round": review.round},
+        )
+        audit.record(
+            session,
+            actor,
+            "review.open",
+            "department_review",
+            review.id,
+            None,
+            audit.snapshot(review, "department_code", "permit_codes", "status", "round"),
+        )
+    return sorted(reviews, key=lambda r: r.department_code)
+
+
+def _replay(session: Session, application: Application, actor: Actor) -> Submitted:
+    if application.submitted_by != actor.user_id:
+        raise Conflict("该幂等键已被其他提交使用")
+    form = catalogs.merged_form(application.industry_code, application.answers)
+    return Submitted(application, _reviews(session, application.id), prereview(form, application.answers), True)
+
+
+# -------------------------------------------------------------------------------------------------- amending
 
 
 def amend(
@@ -124,8 +165,9 @@ def amend(
 ) -> Application:
     """The applicant supplements (补正) what the departments asked for.
 
-    Top-level keys of the patches replace those of the stored answers/materials (a None value removes the
-    key). Only the reviews that asked for supplement reopen, with round + 1; the others keep their decisions."""
+    Top-level keys of the patches replace those of the stored answers/materials (a None value removes the key).
+    Only the requested items may change, and the result must still validate for the same permits; refused
+    amendments write nothing. Only the reviews that asked reopen, with round + 1; the others keep their decisions."""
     answers_patch = inputs.json_object(answers_patch or {}, "补正的表单内容")
     materials_patch = inputs.json_object(materials_patch or {}, "补正的申请材料")
     if not answers_patch and not materials_patch:
@@ -133,6 +175,11 @@ def amend(
     application = _get(session, application_id)
     if actor.role is not Role.APPLICANT or application.submitted_by != actor.user_id:
         raise Forbidden("只有提交该申请的申请人可以补正")
+    if application.status is not ApplicationStatus.SUPPLEMENT_REQUESTED:
+        # checked before validating, so the caller learns the real reason; checked again under the lock
+        raise Conflict(f"只有「待补正」的申请可以补正（当前状态：{application.status.label}）")
+    asked = _reviews(session, application.id, ReviewStatus.SUPPLEMENT_REQUESTED)
+    answers_patch, materials_patch = _check_amendment(application, asked, answers_patch, materials_patch)
     with transaction(session):
         application = lock_application(session, application_id)
         check_version(application, expected_version, _STALE)
@@ -197,6 +244,58 @@ def amend(
     return application
 
 
+def _check_amendment(
+    application: Application,
+    asked: list[DepartmentReview],
+    answers: Mapping[str, Any],
+    materials: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The cleaned patches, or ValidationFailed / SubmissionRefused naming every problem."""
+    requested = {key for review in asked for key in review.requested_items}
+    outside = [
+        *(FieldError(k, catalogs.item_label(k), _NOT_REQUESTED) for k in answers if k not in requested),
+        *(
+            FieldError(f"{MATERIAL_PREFIX}{c}", catalogs.item_label(c), _NOT_REQUESTED)
+            for c in materials
+            if c not in requested
+        ),
+    ]
+    if outside:
+        raise ValidationFailed(outside)
+    merged_answers = apply_patch(application.answers, answers)
+    merged_materials = apply_patch(application.materials, materials)
+    form = catalogs.merged_form(application.industry_code, merged_answers)
+    if [p.code for p in form.permits] != list(application.permit_codes):
+        changed = [k for k in answers if (merged := form.field(k)) is not None and merged.condition_for]
+        raise ValidationFailed(
+            [
+                FieldError(k, catalogs.item_label(k), "补正不能改变申请的许可事项，如需变更请重新申请")
+                for k in changed or answers
+            ]
+        )
+    submission = validate_submission(form, merged_answers, merged_materials)
+    if refused := blocking(prereview(form, submission.answers)):
+        raise SubmissionRefused([f.as_dict() for f in refused])
+    return (
+        {k: submission.answers.get(k) for k in answers},
+        {c: submission.materials.get(c) for c in materials},
+    )
+
+
+def apply_patch(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The document after an amendment's patch: top-level keys replaced, a None value removes the key."""
+    merged = dict(stored)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ------------------------------------------------------------------------------------------- deciding, issuing
+
+
 def record_aggregation(
     session: Session,
     actor: Actor,
@@ -208,7 +307,7 @@ def record_aggregation(
 
     Idempotent: recording the same outcome again (aggregation ran twice) returns the application unchanged."""
     require_role(actor, OVERSEERS, "汇总审批意见")
-    outcome = _outcome(outcome)
+    outcome = inputs.enum_value(Outcome, outcome, "审批结果")
     opinion_json = (
         opinion.to_dict() if isinstance(opinion, CompositeOpinion) else inputs.json_object(opinion, "综合审批意见")
     )
@@ -243,10 +342,16 @@ def mark_issued(session: Session, actor: Actor, application_id: str, *, commit: 
     return application
 
 
+# ---------------------------------------------------------------------------------------------------- reading
+
+
 def get_application(session: Session, actor: Actor, application_id: str) -> Application:
-    """The application if the actor may see it: its applicant, a reviewer of an involved department, an admin."""
+    """The application if the actor may see it (its applicant, a reviewer of an involved department, an admin),
+    narrowed to what the actor may read (see `ApplicationProgress`)."""
     application = _get(session, application_id)
     require_view_application(session, actor, application)
+    if actor.role not in FULL_VIEW:
+        _narrow(session, actor, application, _reviews(session, application.id))
     return application
 
 
@@ -264,7 +369,8 @@ def list_applications(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Application]:
-    """Newest first: an applicant's own, a reviewer's department's, or all for an admin."""
+    """Newest first: an applicant's own, a reviewer's department's, or all for an admin (answers not included
+    for reviewers: see `get_application`)."""
     statement = select(Application)
     if actor.role is Role.APPLICANT:
         statement = statement.where(Application.submitted_by == actor.user_id)
@@ -273,13 +379,39 @@ def list_applications(
             DepartmentReview.department_code == actor.department_code
         )
         statement = statement.where(col(Application.id).in_(involved))
+    else:
+        require_role(actor, OVERSEERS, "查看申请列表")
     if status is not None:
         statement = statement.where(Application.status == inputs.enum_value(ApplicationStatus, status, "申请状态"))
     statement = statement.order_by(col(Application.created_at).desc(), col(Application.id))
-    return list(session.exec(statement.offset(inputs.offset(offset)).limit(inputs.page_size(limit))))
+    rows = list(session.exec(statement.offset(inputs.offset(offset)).limit(inputs.page_size(limit))))
+    if actor.role not in FULL_VIEW:
+        for application in rows:
+            _narrow(session, actor, application, _reviews(session, application.id))
+    return rows
 
 
-# --- helpers -------------------------------------------------------------------------------------------
+def find_by_idempotency_key(session: Session, actor: Actor, key: str | None) -> Application | None:
+    """The application a previous submit with this key created, if any (Conflict when another submitter's)."""
+    if not key:
+        return None
+    existing = _by_idempotency_key(session, key)
+    if existing is not None and existing.submitted_by != actor.user_id:
+        raise Conflict("该幂等键已被其他提交使用")
+    return existing
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _narrow(session: Session, actor: Actor, application: Application, reviews: Sequence[DepartmentReview]) -> None:
+    """Detach the row from the session and keep only the answers and materials of the actor's department, so no
+    page or endpoint built on it can show another department's fields (the stored row is untouched)."""
+    fields, materials = department_items(catalogs.catalog(), reviews, actor.department_code)
+    if application in session:
+        session.expunge(application)
+    set_committed_value(application, "answers", {k: v for k, v in application.answers.items() if k in fields})
+    set_committed_value(application, "materials", {k: v for k, v in application.materials.items() if k in materials})
 
 
 def _get(session: Session, application_id: str) -> Application:
@@ -297,55 +429,8 @@ def _reviews(session: Session, application_id: str, status: ReviewStatus | None 
     return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
-def find_by_idempotency_key(session: Session, actor: Actor, key: str | None) -> Application | None:
-    """The application a previous submit with this key created, if any (Conflict when another submitter's)."""
-    if not key:
-        return None
-    existing = _by_idempotency_key(session, key)
-    return None if existing is None else _replayed(existing, actor)
-
-
 def _by_idempotency_key(session: Session, key: str) -> Application | None:
     return session.exec(select(Application).where(Application.idempotency_key == key)).first()
-
-
-def _replayed(application: Application, actor: Actor) -> Application:
-    if application.submitted_by != actor.user_id:
-        raise Conflict("该幂等键已被其他提交使用")
-    return application
-
-
-def _department_assignment(permit_codes: list[str], departments: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Check that every permit is reviewed by exactly one department and no department reviews nothing."""
-    if not isinstance(departments, Mapping) or not departments:
-        raise InvalidRequest("至少需要一个审批部门")
-    assignment = {
-        inputs.text(dept, "部门代码", max_length=200): inputs.code_list(codes, f"部门 {dept} 的许可事项")
-        for dept, codes in departments.items()
-    }
-    seen: dict[str, str] = {}
-    for dept, codes in assignment.items():
-        for code in codes:
-            if code not in permit_codes:
-                raise InvalidRequest(f"部门 {dept} 的许可事项 {code} 不在申请的许可事项中")
-            if code in seen:
-                raise InvalidRequest(f"许可事项 {code} 同时分配给了部门 {seen[code]} 和 {dept}")
-            seen[code] = dept
-    unassigned = [c for c in permit_codes if c not in seen]
-    if unassigned:
-        raise InvalidRequest(f"许可事项没有审批部门：{'、'.join(unassigned)}")
-    return assignment
-
-
-def apply_patch(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """The document after an amendment's patch: top-level keys replaced, a None value removes the key."""
-    merged = dict(stored)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _already(current: ApplicationStatus, target: ApplicationStatus) -> bool:
@@ -356,7 +441,3 @@ def _already(current: ApplicationStatus, target: ApplicationStatus) -> bool:
 def _new_reference() -> str:
     # date + 8 random hex digits: readable on the phone, collisions negligible (and refused by the unique index)
     return f"SQ{utcnow().astimezone(CHINA_TIME):%Y%m%d}-{secrets.token_hex(4).upper()}"  # the applicant's date
-
-
-def _outcome(value: Outcome | str) -> Outcome:
-    return inputs.enum_value(Outcome, value, "审批结果")

@@ -9,11 +9,11 @@ import secrets
 
 from sqlmodel import Session, col, select
 
+from onelicense.errors import InvalidRequest, NotFound
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from store import audit, inputs
 from store.access import OVERSEERS, require_role
 from store.db import transaction
-from store.errors import InvalidRequest, NotFound
 from store.tables.types import utcnow
 from store.tables.user import User
 

@@ -1,7 +1,10 @@
 """The main job: one application for the widest industry, simulated department reviewers, the whole path.
 
-submit (Prefect flow, nine concurrent department task runs) → reviewers act on their queues after random delays →
+submit (the service: validate, pre-review, store) → the dispatcher runs the fan-out flow (nine concurrent
+department task runs, pushes to stand-in department systems) → reviewers act on their queues after random delays →
 the last decision queues aggregation → the dispatcher runs the aggregation flow → license issued.
+
+Everything goes through the service layer, as the API and the portal do: nothing here writes to the store itself.
 """
 
 from __future__ import annotations
@@ -10,23 +13,17 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from sqlmodel import select
-
-from flows.application import submit_application
-from flows.department_stub import DepartmentSystems
+from demo.department_systems import DepartmentSystems
+from demo.timeline import TaskSpan, department_task_spans
 from flows.dispatcher import run_dispatcher
 from licenses.qr import verify_url
 from onelicense.settings import get_settings
 from review.roles import Actor, Role
 from review.transitions import UNCLAIMED_REVIEW_STATUSES, ApplicationStatus, Decision
-from store import applications, reviews, users
+from services import applications, licenses, reviews, users
 from store.db import migrate, session_scope
-from store.tables.license import License
 
 FINAL = {ApplicationStatus.ISSUED, ApplicationStatus.REJECTED}
 
@@ -41,13 +38,6 @@ class ReviewerPlan:
     reject_departments: tuple[str, ...] = ()
     seed: int | None = None
     push_latency: float = 0.3  # the simulated department systems take this long to accept a push
-
-
-@dataclass
-class TaskSpan:
-    name: str
-    start: datetime | None
-    end: datetime | None
 
 
 @dataclass
@@ -107,24 +97,10 @@ def _setup_users(department_codes: list[str]) -> tuple[Actor, list[Actor]]:
     return Actor(applicant.id, Role.APPLICANT), reviewers
 
 
-def department_task_spans(flow_run_id: Any, expected: int, timeout: float = 10.0) -> list[TaskSpan]:
-    """The department task runs of a flow run as Prefect recorded them (its API may lag a moment behind)."""
-    deadline = time.monotonic() + timeout
-    spans: list[TaskSpan] = []
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            spans = [TaskSpan(r.name, r.start_time, r.end_time) for r in runs if r.name.startswith("department-review")]
-            if len(spans) >= expected and all(s.start and s.end for s in spans):
-                break
-            time.sleep(0.2)
-    return sorted(spans, key=lambda s: s.name)
-
-
 def run_demo(
     plan: ReviewerPlan | None = None, *, industry_code: str | None = None, on_progress=None, timeout: float = 300
 ) -> DemoResult:
-    from onelicense.sample import sample_application
+    from demo.sample import sample_application
 
     plan = plan or ReviewerPlan()
     rng = random.Random(plan.seed)
@@ -145,13 +121,10 @@ def run_demo(
         for a in reviewer_actors
     ]
     started = time.monotonic()
-    state = submit_application(
-        sample.industry_code, sample.answers, sample.materials, applicant.user_id, True, None, return_state=True
-    )
-    submitted = state.result()
-    if not submitted["accepted"]:
-        raise RuntimeError(f"示例申请未通过预审：{submitted}")
-    app_id = submitted["application_id"]
+    with session_scope() as session:
+        app_id = applications.submit(
+            session, applicant, industry_code=sample.industry_code, answers=sample.answers, materials=sample.materials
+        ).application.id
     for thread in threads:
         thread.start()
     amended: list[str] = []
@@ -173,7 +146,7 @@ def run_demo(
             thread.join(timeout=10)
         systems.stop()
         settings.department_endpoints = previous_endpoints
-    result = _result(app_id, applicant, state, started, amended, len(codes))
+    result = _result(app_id, applicant, started, amended, len(codes))
     result.pushed = {code: len(items) for code, items in systems.received.items()}
     return result
 
@@ -186,17 +159,17 @@ def _amend(applicant: Actor, progress: Any, answers: dict[str, Any]) -> list[str
     return keys
 
 
-def _result(app_id: str, applicant: Actor, state: Any, started: float, amended: list[str], n: int) -> DemoResult:
+def _result(app_id: str, applicant: Actor, started: float, amended: list[str], n: int) -> DemoResult:
     with session_scope() as session:
         progress = applications.list_progress(session, applicant, app_id)
-        license_ = session.exec(select(License).where(License.application_id == app_id)).first()
+        license_ = licenses.license_of_application(session, applicant, app_id)
     result = DemoResult(
         application_id=app_id,
         reference=progress.application.reference,
         status=progress.application.status,
         opinion=progress.application.composite_opinion,
         reviews=progress.reviews,
-        task_spans=department_task_spans(state.state_details.flow_run_id, n),
+        task_spans=department_task_spans(f"fan-out-{app_id}", n),
         elapsed=time.monotonic() - started,
         amended=amended,
     )

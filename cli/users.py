@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.common import database
+
 app = typer.Typer(no_args_is_help=True, help="用户与访问令牌")
 console = Console()
 errors = Console(stderr=True)
@@ -32,22 +34,18 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """创建用户并显示其访问令牌（只显示这一次）。"""
-    from forms.catalog import get_catalog
-    from store.db import migrate, session_scope
-    from store.errors import StoreError
-    from store.users import create_user
+    from services.catalog import catalog
+    from services.users import create_user
+    from store.db import migrate
 
     if role not in ROLES:
         _fail(f"未知的角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
-    departments = get_catalog().departments
+    departments = catalog().departments
     if department is not None and department not in departments:
         _fail(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
-    migrate()
-    with session_scope() as session:
-        try:
-            user, token = create_user(session, name, role, department)
-        except StoreError as exc:
-            _fail(exc.message)
+    migrate()  # local administration, often the first command on a new machine: it may set the database up
+    with database() as session:
+        user, token = create_user(session, name, role, department)
     if as_json:
         record = {"id": user.id, "name": user.name, "role": user.role.value, "department_code": user.department_code}
         typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))
@@ -61,11 +59,9 @@ def create(
 @app.command("list")
 def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
     """列出所有用户（不含令牌）。"""
-    from store.db import migrate, session_scope
-    from store.users import list_users as stored_users
+    from services.users import list_users as stored_users
 
-    migrate()
-    with session_scope() as session:
+    with database() as session:
         rows = [
             {
                 "id": u.id,
@@ -98,17 +94,11 @@ def revoke(
 ) -> None:
     """停用用户的访问令牌：立即生效，此后该令牌在 API 和命令行中均无效（不可恢复，需要时另建用户）。"""
     from review.roles import Actor, Role
-    from store.db import migrate, session_scope
-    from store.errors import StoreError
-    from store.users import revoke_user
+    from services.users import revoke_user
 
-    migrate()
     actor = Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
-    with session_scope() as session:
-        try:
-            user = revoke_user(session, user_id, actor=actor)
-        except StoreError as exc:
-            _fail(exc.message)
+    with database() as session:
+        user = revoke_user(session, user_id, actor=actor)
         revoked_at = user.revoked_at.isoformat() if user.revoked_at else None
         name = user.name
     if as_json:

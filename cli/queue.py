@@ -1,21 +1,21 @@
 """`onelicense queue ...`: the department review queue from the terminal, for reviewers.
 
 Runs in-process against the database with the Actor of the reviewer's API token (--token or ONELICENSE_TOKEN) and
-calls the same service functions and checks as the API routes (store.reviews, web.api.actions), so the CLI
-cannot do anything the API would refuse."""
+calls the same service functions as the API routes (services.reviews), so the CLI cannot do anything the API would
+refuse; it shows reviews through the API's own presenters (web.api.views), so both show the same thing."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+
+from cli.common import as_user, fail
 
 if TYPE_CHECKING:
     from review.roles import Actor
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, help="部门审批队列：查看、受理、退回、审查决定")
 console = Console()
-errors = Console(stderr=True)
 
 TokenOption = Annotated[
     str | None,
@@ -49,10 +48,10 @@ def list_queue(
     as_json: JsonOption = False,
 ) -> None:
     """列出本部门的审查队列（默认只列未办结的）。"""
-    from store import reviews
+    from services import reviews
     from web.api import views
 
-    with _session(token) as (session, actor):
+    with as_user(token) as (session, actor):
         items = views.queue(
             reviews.list_queue(
                 session,
@@ -88,9 +87,9 @@ def list_queue(
 @app.command("show")
 def show(review_id: ReviewArgument, token: TokenOption = None, as_json: JsonOption = False) -> None:
     """显示审查任务：关键字段、系统建议意见、可要求补正的事项、历次决定。"""
-    from store import reviews
+    from services import reviews
 
-    with _session(token) as (session, actor):
+    with as_user(token) as (session, actor):
         detail = _detail(session, actor, reviews.get_review(session, actor, review_id))
     _print_review(detail, as_json)
 
@@ -103,9 +102,9 @@ def claim(
     as_json: JsonOption = False,
 ) -> None:
     """受理：把审查任务领到自己名下。"""
-    from store import reviews
+    from services import reviews
 
-    with _session(token) as (session, actor):
+    with as_user(token) as (session, actor):
         review = reviews.claim(session, actor, review_id, expected_version=expected_version)
         detail = _detail(session, actor, review)
     _done(f"已受理 {detail.reference}（{detail.department_code}）", detail, as_json)
@@ -119,9 +118,9 @@ def release(
     as_json: JsonOption = False,
 ) -> None:
     """退回队列：放弃已受理的审查任务。"""
-    from store import reviews
+    from services import reviews
 
-    with _session(token) as (session, actor):
+    with as_user(token) as (session, actor):
         review = reviews.release(session, actor, review_id, expected_version=expected_version)
         detail = _detail(session, actor, review)
     _done(f"已退回队列 {detail.reference}（{detail.department_code}）", detail, as_json)
@@ -142,7 +141,8 @@ def decide(
     """作出审查决定：同意、不同意或要求补正，并填写审查意见。"""
     from pydantic import ValidationError
 
-    from web.api import actions, schemas
+    from services import reviews
+    from web.api import schemas
     from web.errors import field_errors
 
     try:
@@ -150,9 +150,17 @@ def decide(
             decision=decision, opinion=opinion, requested_items=item or [], expected_version=expected_version
         )
     except ValidationError as exc:
-        _fail("审查决定有误", [e["message"] for e in field_errors(exc.errors())])
-    with _session(token) as (session, actor):
-        review = actions.decide(session, actor, review_id, request)
+        fail("审查决定有误", [e["message"] for e in field_errors(exc.errors())])
+    with as_user(token) as (session, actor):
+        review = reviews.decide(
+            session,
+            actor,
+            review_id,
+            request.decision,
+            request.opinion,
+            request.requested_items or None,
+            expected_version=request.expected_version,
+        )
         detail = _detail(session, actor, review)
     _done(f"已作出审查决定：{detail.decision_label}（{detail.reference}，{detail.department_code}）", detail, as_json)
 
@@ -160,38 +168,8 @@ def decide(
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _session(token: str | None) -> Iterator[tuple[Any, Actor]]:
-    """A session and the token's Actor; every refusal of the services becomes a Chinese message and exit 1."""
-    from store.db import migrate, session_scope
-    from store.users import authenticate
-
-    migrate()
-    with _refusals(), session_scope() as session:
-        actor = authenticate(session, token) if token else None
-        if actor is None:
-            _fail("访问令牌无效或缺失：用 --token 或环境变量 ONELICENSE_TOKEN 提供（由 onelicense users create 创建）")
-        yield session, actor
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    from forms.errors import ValidationFailed
-    from review.transitions import TransitionNotAllowed
-    from store.errors import StoreError
-
-    try:
-        yield
-    except StoreError as exc:
-        _fail(exc.message)
-    except TransitionNotAllowed as exc:
-        _fail(f"操作与当前状态冲突：{exc.message}，请刷新后重试")
-    except ValidationFailed as exc:
-        _fail("审查决定有误", [str(e) for e in exc.errors])
-
-
 def _detail(session: Any, actor: Actor, review: Any) -> schemas.ReviewDetail:
-    from store import applications, reviews
+    from services import applications, reviews
     from web.api import views
 
     application = applications.get_application(session, actor, review.application_id)
@@ -234,10 +212,3 @@ def _print_review(detail: schemas.ReviewDetail, as_json: bool) -> None:
 
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _fail(message: str, details: list[str] | None = None) -> NoReturn:
-    errors.print(f"[red]{message}[/red]", soft_wrap=True)
-    for line in details or []:
-        errors.print(f"  - {line}", soft_wrap=True)
-    raise typer.Exit(1)

@@ -1,0 +1,73 @@
+"""The fan-out flow (并联分发): every department with a push due gets its branch, all at once.
+
+    department_review × N (concurrent task runs, `.map`): key fields + automatic checks → suggested opinion,
+                                                            then push_to_department (HTTP, retried)
+
+Started by the dispatcher for the push messages that submit (or an amendment) wrote with the application, so
+the applicant never waits for a department's system; nothing here waits for humans. Parameters are ids only:
+no answer of the form reaches Prefect's database or UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.departments import DepartmentUnreachable, department_systems
+from onelicense.settings import get_settings
+from services import pushes, reviews
+from store.db import session_scope
+
+
+@dataclass(frozen=True)
+class DepartmentBranch:
+    """What one department's branch did: `pushed` is True (delivered), False (kept for retry) or None (the
+    department has no system of its own: its review queue is the channel)."""
+
+    department_code: str
+    review_id: str
+    pushed: bool | None
+
+
+@task(name="push-to-department", retry_delay_seconds=[0.2, 1.0, 5.0])
+def push_to_department(department_code: str, payload: dict[str, Any], idempotency_key: str) -> None:
+    """The one HTTP call of the branch; Prefect retries it (the count is the `department_push_retries` setting)."""
+    department_systems().push(department_code, payload, idempotency_key=idempotency_key)
+
+
+@task(name="department-review", task_run_name="department-review-{department_code}")
+def department_review(application_id: str, department_code: str, message_id: str) -> DepartmentBranch:
+    """One department's branch: prepare its review from the application as stored now, then deliver."""
+    with session_scope() as session:
+        review = reviews.prepare_review(session, application_id, department_code)
+        payload = pushes.push_payload(session, application_id, department_code)
+    if department_systems().endpoint_for(department_code) is None:
+        pushed: bool | None = None
+    else:
+        try:
+            push_to_department.with_options(retries=get_settings().department_push_retries)(
+                department_code, payload, message_id
+            )
+            pushed = True
+        except DepartmentUnreachable as exc:
+            with session_scope() as session:
+                pushes.failed(session, message_id, str(exc))
+            return DepartmentBranch(department_code, review.id, False)
+    with session_scope() as session:
+        pushes.delivered(session, message_id)
+    return DepartmentBranch(department_code, review.id, pushed)
+
+
+@flow(
+    name="fan-out-application",
+    flow_run_name="fan-out-{application_id}",
+    task_runner=ThreadPoolTaskRunner(max_workers=16),
+)
+def fan_out_application(
+    application_id: str, department_codes: list[str], message_ids: list[str]
+) -> list[DepartmentBranch]:
+    """并联分发: one concurrent department-review task run per (department, push message)."""
+    futures = department_review.map(unmapped(application_id), department_codes, message_ids)
+    return futures.result()

@@ -1,0 +1,40 @@
+"""The one Jinja2 environment builder: documents (commitment notice, composite opinion, license), public pages.
+
+Autoescaping follows the file name: `*.html.j2` (and templates built from strings, which are HTML pages) are
+escaped, `*.txt.j2` plain-text documents are not. One environment per folder and process, so compiled templates
+are cached across renders."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+
+from onelicense.clock import china_time, cn_date
+from templates import FOLDER as PACKAGED_TEMPLATES
+
+
+@functools.cache
+def environment(folder: Path | None = None) -> jinja2.Environment:
+    """The environment of `folder` (default: the templates shipped with the package)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder or PACKAGED_TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["beijing_time"] = _beijing_time
+    return env
+
+
+def _beijing_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:  # stored times are UTC; a naive one can only be UTC
+        value = value.replace(tzinfo=UTC)
+    return china_time(value)
