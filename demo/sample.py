@@ -27,6 +27,11 @@ class SampleApplication:
     materials: dict[str, str]
     form: MergedForm
 
+    @property
+    def conditions(self) -> dict[str, Any]:
+        """The answers to the industry's scope questions (经营范围问答) that chose the permits."""
+        return {k: self.answers[k] for k in self.form.industry.condition_keys if k in self.answers}
+
 
 def widest_industry(catalog: Catalog | None = None) -> str:
     """The industry whose yes/no questions reach the most departments (all nine in the shipped catalog)."""

@@ -13,34 +13,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from review.roles import Actor, Role
 from services import applications
 from store.db import session_scope
 from store.tables import Application, AuditEvent
 from store.tables.license import License
-from tests.flows.conftest import ADMIN, decide_all
+from tests.flows.conftest import ADMIN, decide_all, submit
 
 N_AGGREGATING = 5
 N_IN_REVIEW = 2
-
-
-def _store_application(sample, serial: int) -> str:
-    """Stored through the service layer (the submit flow is tested elsewhere); reviews open in every queue."""
-    answers = dict(sample.answers, holder_name=f"{sample.answers['holder_name']}-{serial}")
-    departments = {d.code: [p.code for p in sample.form.permits_of(d.code)] for d in sample.form.departments}
-    with session_scope() as session:
-        application = applications.submit(
-            session,
-            Actor("applicant-1", Role.APPLICANT),
-            industry_code=sample.industry_code,
-            holder_name=answers["holder_name"],
-            uscc=answers["uscc"],
-            answers=answers,
-            materials=sample.materials,
-            permit_codes=[p.code for p in sample.form.permits],
-            departments=departments,
-        )
-        return application.id
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -64,12 +44,12 @@ def _wait(predicate, timeout: float, worker: subprocess.Popen, log: Path) -> Non
 
 
 @pytest.mark.slow
-def test_killed_worker_loses_and_duplicates_nothing(flow_settings, sample, tmp_path, monkeypatch):
+def test_killed_worker_loses_and_duplicates_nothing(real_systems_settings, sample, tmp_path, monkeypatch):
     # a lease held by the killed worker expires quickly, so the test does not wait a minute
     monkeypatch.setenv("ONELICENSE_OUTBOX_LEASE_SECONDS", "3")
     env = dict(os.environ, PREFECT_LOGGING_LEVEL="WARNING", PREFECT_HOME=str(tmp_path / "prefect-worker"))
-    aggregating = [_store_application(sample, i) for i in range(N_AGGREGATING)]
-    in_review = [_store_application(sample, 100 + i) for i in range(N_IN_REVIEW)]
+    aggregating = [submit(sample) for i in range(N_AGGREGATING)]
+    in_review = [submit(sample) for i in range(N_IN_REVIEW)]
     for app_id in aggregating:
         decide_all(app_id)
     log = tmp_path / "worker.log"

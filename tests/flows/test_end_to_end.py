@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from flows.application import submit_application
 from sqlmodel import select
 
 from flows.dispatcher import dispatch_once
@@ -16,15 +15,15 @@ from licenses.verify import qr_texts_in_file
 from services import licenses
 from store.db import session_scope
 from store.tables.license import License, LicensePermit
-from tests.flows.conftest import decide_all, reviewer, status_of
+from tests.flows.conftest import decide_all, reviewer, status_of, submit
 from web.app import create_app
 
 pytestmark = pytest.mark.usefixtures("flow_settings")
 
 
 def test_approved_application_ends_with_a_license_whose_qr_opens_the_live_status(sample, flow_settings):
-    result = submit_application(sample.industry_code, sample.answers, sample.materials, "applicant-1")
-    app_id = result["application_id"]
+    app_id = submit(sample, holder_name="重庆两江悦来酒店有限公司")
+    dispatch_once()  # the fan-out
     decide_all(app_id)
     dispatch_once()
     assert status_of(app_id) == "issued"
@@ -40,7 +39,7 @@ def test_approved_application_ends_with_a_license_whose_qr_opens_the_live_status
     client = TestClient(create_app())
     page = client.get(path)
     assert page.status_code == 200
-    assert "有效" in page.text and sample.answers["holder_name"] in page.text
+    assert "有效" in page.text and "重庆两江悦来酒店有限公司" in page.text
 
     suspended = permits[0]
     with session_scope() as session:
