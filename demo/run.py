@@ -67,7 +67,12 @@ def simulated_reviewer(actor: Actor, plan: ReviewerPlan, stop: threading.Event, 
     asked: set[str] = set()
     while not stop.is_set():
         with session_scope() as session:
-            queue = reviews.list_queue(session, actor, status=UNCLAIMED_REVIEW_STATUSES)
+            # a reviewer opens a case once the system prepared it (key fields, suggested opinion)
+            queue = [
+                item
+                for item in reviews.list_queue(session, actor, status=UNCLAIMED_REVIEW_STATUSES)
+                if item.review.suggested_opinion
+            ]
         if not queue:
             stop.wait(0.1)
             continue

@@ -167,7 +167,20 @@ def owned_prefect(settings: Settings, progress: Callable[[str], None] = lambda _
         yield url
     finally:
         signal.signal(signal.SIGTERM, previous)
+        drain_prefect()
         server.stop()
+
+
+def drain_prefect(timeout: float = 10) -> None:
+    """Send Prefect's buffered logs and events before its server goes away (else they fail at exit)."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=timeout)
 
 
 def _raise_keyboard_interrupt(*_: object) -> None:

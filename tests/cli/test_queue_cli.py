@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows.application import submit_application
 from typer.testing import CliRunner
 
 from cli import queue, users
+from flows.dispatcher import dispatch_once
+from review.roles import Actor, Role
+from services import applications
+from store.db import session_scope
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
 from tests.web.sample import submission_body
 
@@ -24,17 +27,21 @@ def people(tmp_path: Path) -> Iterator[Users]:
         yield make_users()
 
 
-def submit(people: Users) -> dict[str, Any]:
+def submit(people: Users) -> dict[str, str]:
+    """An application of `applicant`, fanned out (key fields and suggested opinion on each review) as the
+    dispatcher does after the request; review ids by department."""
     body = submission_body()
-    result = submit_application(
-        industry_code=body["industry_code"],
-        answers=body["answers"],
-        materials=body["materials"],
-        applicant_id=people.ids["applicant"],
-        commitment_accepted=True,
-    )
-    assert result["accepted"], result
-    return {d["department_code"]: d["review_id"] for d in result["departments"]}
+    with session_scope() as session:
+        submitted = applications.submit(
+            session,
+            Actor(people.ids["applicant"], Role.APPLICANT),
+            industry_code=body["industry_code"],
+            answers=body["answers"],
+            materials=body["materials"],
+        )
+        reviews = {r.department_code: r.id for r in submitted.reviews}
+    assert dispatch_once() == len(reviews)
+    return reviews
 
 
 def run(app: Any, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> Any:
@@ -132,7 +139,7 @@ def test_refusals_print_the_reason_and_exit_1(people: Users) -> None:
         assert result.exit_code == 1, result.output
         assert "Traceback" not in result.output
     assert "无权查看" in other_department.output
-    assert "受理" in taken.output
+    assert "「reviewer」受理" in taken.output and people.ids["reviewer"] not in taken.output
     assert "fire_acceptance_proof" in foreign_item.output
     assert "不能为空" in no_opinion.output
     assert "approve" in bad_decision.output

@@ -1,29 +1,40 @@
-"""Actors and a small application factory for the store tests; data is built through the public services."""
+"""Real applications for the store tests, built through the services (`tests.builders`), and row counters.
+
+The usual application is a 宾馆 with 二次供水: three departments, the health commission reviewing two permits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlmodel import Session, func, select
 
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import applications
+from review.roles import Actor
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
+from tests.builders import APPLICANT, SMALL, conditions_for, submit_valid
 
-# three departments, one of them reviewing two permits
-DEPARTMENTS: dict[str, list[str]] = {"FIRE": ["FIRE_CHECK"], "HEALTH": ["HYGIENE"], "MKT": ["FOOD", "LIQUOR"]}
-PERMITS = ["FOOD", "LIQUOR", "FIRE_CHECK", "HYGIENE"]
+HOTEL = "HOTEL"
+POOL = "SWIMMING_POOL"  # 游泳馆: shares the fire and health departments with the hotel
+FIRE, HEALTH, POLICE = "XFJY", "WSJK", "GA"  # 消防救援支队, 卫生健康委员会, 公安分局
+MARKET, COMMERCE = "SCJG", "SWW"  # 市场监督管理局, 商务委员会: the convenience store's departments
+DEPARTMENTS: dict[str, list[str]] = {
+    POLICE: ["HOTEL_SPECIAL_TRADE"],
+    HEALTH: ["PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH"],
+    FIRE: ["FIRE_SAFETY_CHECK"],
+}
 
-APPLICANT = Actor("applicant-1", Role.APPLICANT)
-OTHER_APPLICANT = Actor("applicant-2", Role.APPLICANT)
-ADMIN = Actor("admin-1", Role.ADMIN)
-SYSTEM = SYSTEM_ACTOR
+
+@functools.cache
+def hotel_conditions() -> dict[str, Any]:
+    return conditions_for(HOTEL, [code for codes in DEPARTMENTS.values() for code in codes])
 
 
-def reviewer(department: str, n: int = 1) -> Actor:
-    return Actor(f"{department.lower()}-reviewer-{n}", Role.REVIEWER, department)
+@functools.cache
+def one_department() -> dict[str, Any]:
+    """A convenience store selling ready-to-eat food only: one permit, reviewed by the market regulator alone."""
+    return conditions_for(SMALL, ["FOOD_BUSINESS"])
 
 
 SubmitFn = Callable[..., Application]
@@ -31,26 +42,13 @@ SubmitFn = Callable[..., Application]
 
 @pytest.fixture
 def submit(session: Session) -> SubmitFn:
-    """`submit(**overrides)` stores an application of APPLICANT for DEPARTMENTS unless told otherwise."""
+    """`submit(actor, industry_code=HOTEL, **kwargs)`: a valid application stored through `services.applications`
+    (kwargs as `tests.builders.submit_valid`: conditions, idempotency_key, materials, answer overrides)."""
 
-    def _submit(
-        actor: Actor = APPLICANT,
-        *,
-        departments: Mapping[str, Sequence[str]] = DEPARTMENTS,
-        **overrides: Any,
-    ) -> Application:
-        permits = [code for codes in departments.values() for code in codes]
-        fields: dict[str, Any] = {
-            "industry_code": "hotel",
-            "holder_name": "重庆𠀀悦来酒店有限公司",
-            "uscc": "91500000MA5U7K2X3Q",
-            "answers": {"floor_area": 320, "rooms": 40, "name_note": "含生僻字𪚥与表情😀"},
-            "materials": {"lease": {"file": "lease.pdf"}},
-            "permit_codes": permits,
-            "departments": {k: list(v) for k, v in departments.items()},
-        }
-        fields.update(overrides)
-        return applications.submit(session, actor, **fields)
+    def _submit(actor: Actor = APPLICANT, *, industry_code: str = HOTEL, **kwargs: Any) -> Application:
+        if industry_code == HOTEL:
+            kwargs.setdefault("conditions", hotel_conditions())
+        return submit_valid(session, actor, industry_code, **kwargs).application
 
     return _submit
 

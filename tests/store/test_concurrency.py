@@ -18,7 +18,8 @@ from review.transitions import ApplicationStatus, Decision, ReviewStatus
 from services import applications, reviews
 from store import outbox
 from store.db import get_session
-from tests.store.conftest import ADMIN, SubmitFn, reviewer, reviews_of
+from tests.builders import ADMIN, reviewer
+from tests.store.conftest import FIRE, HEALTH, SubmitFn, reviews_of
 
 
 def run_together(db_url: str, calls: list[Callable[[Session], Any]]) -> list[Any]:
@@ -61,9 +62,9 @@ def all_read_before_anyone_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[
 def test_two_reviewers_deciding_one_review_at_once_one_wins_one_conflicts(
     db_url: str, session: Session, submit: SubmitFn, all_read_before_anyone_writes: Callable[[int], None]
 ) -> None:
-    review = reviews_of(session, submit().id)["FIRE"]
+    review = reviews_of(session, submit().id)[FIRE]
     all_read_before_anyone_writes(2)
-    first, second = reviewer("FIRE", 1), reviewer("FIRE", 2)
+    first, second = reviewer(FIRE, 1), reviewer(FIRE, 2)
     results = run_together(
         db_url,
         [
@@ -75,7 +76,7 @@ def test_two_reviewers_deciding_one_review_at_once_one_wins_one_conflicts(
     losers = [r for r in results if isinstance(r, Exception)]
     assert len(winners) == 1 and len(losers) == 1
     assert isinstance(losers[0], Conflict), repr(losers[0])
-    stored = reviews_of(session, review.application_id)["FIRE"]
+    stored = reviews_of(session, review.application_id)[FIRE]
     assert stored.version == 2 and stored.decision is winners[0].decision
     assert len(reviews.decision_history(session, ADMIN, review.id)) == 1
 
@@ -83,20 +84,20 @@ def test_two_reviewers_deciding_one_review_at_once_one_wins_one_conflicts(
 def test_many_reviewers_claiming_at_once_one_gets_it(
     db_url: str, session: Session, submit: SubmitFn, all_read_before_anyone_writes: Callable[[int], None]
 ) -> None:
-    review = reviews_of(session, submit().id)["MKT"]
-    actors = [reviewer("MKT", n) for n in range(5)]
+    review = reviews_of(session, submit().id)[HEALTH]
+    actors = [reviewer(HEALTH, n) for n in range(5)]
     all_read_before_anyone_writes(len(actors))
     results = run_together(db_url, [lambda s, a=a: reviews.claim(s, a, review.id) for a in actors])
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
-    stored = reviews_of(session, review.application_id)["MKT"]
+    stored = reviews_of(session, review.application_id)[HEALTH]
     assert stored.status is ReviewStatus.CLAIMED and stored.version == 2
 
 
 def test_a_stale_screen_loses_even_without_a_tight_race(db_url: str, session: Session, submit: SubmitFn) -> None:
     """Both reviewers loaded version 1; whoever comes second (however late) gets a Conflict, not a second vote."""
-    review = reviews_of(session, submit().id)["FIRE"]
-    actors: list[Actor] = [reviewer("FIRE", n) for n in range(4)]
+    review = reviews_of(session, submit().id)[FIRE]
+    actors: list[Actor] = [reviewer(FIRE, n) for n in range(4)]
     results = run_together(
         db_url, [lambda s, a=a: reviews.decide(s, a, review.id, "approve", "同意", expected_version=1) for a in actors]
     )

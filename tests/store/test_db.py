@@ -17,7 +17,8 @@ from onelicense.settings import Settings
 from store import audit
 from store.db import dispose_engine, get_engine, get_session, migrate, session_scope
 from store.tables import Application
-from tests.store.conftest import APPLICANT, SubmitFn
+from tests.builders import APPLICANT
+from tests.store.conftest import SubmitFn
 
 APPLICATION_SIDE_TABLES = {
     "applications",
@@ -50,12 +51,14 @@ def test_migrate_twice_is_harmless(db_url: str) -> None:
 
 
 def test_audit_log_refuses_updates_and_deletes(session: Session, submit: SubmitFn) -> None:
-    submit()
+    first = submit()
     for statement in ("UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"):
             session.execute(text(statement))
         session.rollback()
-    assert len(audit.events_for(session, "application", submit().id)) == 1
+    (event,) = audit.events_for(session, "application", first.id)
+    assert event.actor == APPLICANT.label
+    assert len(audit.events_for(session, "application", submit().id)) == 1  # and new events still go in
 
 
 def test_naive_datetimes_are_refused(session: Session) -> None:

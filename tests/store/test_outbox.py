@@ -7,40 +7,38 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from services import applications
+from onelicense.clock import utcnow
 from store import outbox
 from store.db import get_session
-from store.tables.types import utcnow
-from tests.store.conftest import SubmitFn
-
-
-def _after_grace():
-    return utcnow() + applications.FIRST_PUSH_GRACE + timedelta(seconds=1)
+from tests.builders import SMALL
+from tests.store.conftest import DEPARTMENTS, MARKET, SubmitFn, one_department
 
 
 def test_due_messages_leases_each_message_once(session: Session, submit: SubmitFn) -> None:
+    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH) == []
     application = submit()
-    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH) == []  # the submit flow makes the first attempt
-    now = _after_grace()
+    now = utcnow()  # due at once: the dispatcher makes the first attempt too
     leased = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now, limit=10)
-    assert sorted(m.department_code for m in leased) == ["FIRE", "HEALTH", "MKT"]
+    assert sorted(m.department_code for m in leased) == sorted(DEPARTMENTS)
     assert all(m.application_id == application.id for m in leased)
     assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now) == []  # leased: not due again yet
     assert outbox.due_messages(session, outbox.AGGREGATE) == []
 
 
 def test_expired_lease_makes_the_message_due_again(session: Session, submit: SubmitFn) -> None:
-    submit(departments={"FIRE": ["FIRE_CHECK"]})
-    now = _after_grace()
+    submit(industry_code=SMALL, conditions=one_department())
+    now = utcnow()
     (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now, lease=timedelta(seconds=30))
+    assert message.department_code == MARKET
+    assert outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now + timedelta(seconds=29)) == []
     later = now + timedelta(seconds=31)  # the dispatcher holding it died
     (again,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=later)
     assert again.id == message.id
 
 
 def test_failed_message_is_retried_after_backoff_and_done_is_final(session: Session, submit: SubmitFn) -> None:
-    submit(departments={"FIRE": ["FIRE_CHECK"]})
-    now = _after_grace()
+    submit(industry_code=SMALL, conditions=one_department())
+    now = utcnow()
     (message,) = outbox.due_messages(session, outbox.DEPARTMENT_PUSH, now=now)
     failed = outbox.mark_failed(session, message.id, "部门系统不可达: connection refused", now=now)
     assert failed.attempts == 1 and failed.last_error.startswith("部门系统不可达")
@@ -65,7 +63,7 @@ def test_concurrent_dispatchers_never_share_a_message(db_url: str, session: Sess
         submit()  # 12 push messages
     got: list[list[str]] = []
     barrier = threading.Barrier(3)
-    now = _after_grace()
+    now = utcnow()
 
     def dispatcher() -> None:
         with get_session(db_url) as own:

@@ -1,43 +1,59 @@
-"""Submitting: one application, one pending review and one push message per department, audited; a retried
-submit with the same idempotency key returns the first application; bad input stores nothing."""
+"""Submitting: one application, one pending review and one push message per department the catalog names,
+audited; a retried submit with the same idempotency key returns the first application; bad input stores nothing."""
 
 from __future__ import annotations
 
+import shutil
 import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
+from forms.errors import SubmissionRefused, UnknownIndustry
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
+from onelicense.settings import get_settings
 from review.roles import Actor
 from review.transitions import ApplicationStatus, ReviewStatus
 from services import applications
 from store import audit, outbox
 from store.db import get_session
 from store.tables import Application, OutboxMessage
+from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SMALL, SYSTEM, reviewer, submit_valid, valid_application
 from tests.store.conftest import (
-    ADMIN,
-    APPLICANT,
     DEPARTMENTS,
-    OTHER_APPLICANT,
-    PERMITS,
-    SYSTEM,
+    FIRE,
+    HEALTH,
+    HOTEL,
     SubmitFn,
-    reviewer,
+    hotel_conditions,
     reviews_of,
     row_counts,
 )
 
+CATALOG = Path(__file__).resolve().parents[2] / "forms" / "catalog"
 
-def test_submit_creates_application_reviews_push_messages_and_audit(session: Session, submit: SubmitFn) -> None:
-    application = submit()
-    assert application.status is ApplicationStatus.SUBMITTED
+
+def test_submit_creates_application_reviews_push_messages_and_audit(session: Session) -> None:
+    submitted = submit_valid(session, APPLICANT, HOTEL, conditions=hotel_conditions())
+    application = submitted.application
+    assert application.status is ApplicationStatus.SUBMITTED and not submitted.replayed
     assert application.version == 1 and application.submitted_by == APPLICANT.user_id
     assert application.reference.startswith("SQ") and len(application.id) == 32
+    assert application.industry_code == HOTEL
+    assert sorted(application.permit_codes) == sorted(code for codes in DEPARTMENTS.values() for code in codes)
+    assert (application.holder_name, application.uscc) == (
+        application.answers["holder_name"],
+        application.answers["uscc"],
+    )
     reviews = reviews_of(session, application.id)
     assert set(reviews) == set(DEPARTMENTS)
+    assert [r.id for r in submitted.reviews] == [reviews[d].id for d in sorted(DEPARTMENTS)]
     assert all(r.status is ReviewStatus.PENDING and r.round == 1 and r.version == 1 for r in reviews.values())
-    assert reviews["MKT"].permit_codes == ["FOOD", "LIQUOR"]
+    assert {d: r.permit_codes for d, r in reviews.items()} == DEPARTMENTS
+    assert reviews[HEALTH].permit_codes == ["PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH"]
     pushes = outbox.messages_for(session, application.id, outbox.DEPARTMENT_PUSH)
     assert sorted(m.department_code for m in pushes) == sorted(DEPARTMENTS)
     assert {m.payload["review_id"] for m in pushes} == {r.id for r in reviews.values()}
@@ -49,12 +65,15 @@ def test_submit_creates_application_reviews_push_messages_and_audit(session: Ses
 
 def test_unicode_is_kept_exactly(session: Session, submit: SubmitFn) -> None:
     rare = "𠀀𪚥𫠝 龘 👩‍👩‍👧‍👦 😀 \u3000全角　空格 é"
-    application = submit(holder_name=f"酒店{rare}", answers={"note": rare, "emoji_key😀": [rare, {"深": rare}]})
+    answers, materials = valid_application(HOTEL, conditions=hotel_conditions())
+    materials["business_license"] = f"材料库/{rare}.pdf"
+    application = submit(holder_name=f"酒店{rare}", principal_name=rare, materials=materials)
     session.expunge_all()
     stored = session.get(Application, application.id)
     assert stored is not None
-    assert stored.holder_name == f"酒店{rare}"
-    assert stored.answers == {"note": rare, "emoji_key😀": [rare, {"深": rare}]}
+    assert stored.holder_name == f"酒店{rare}" and stored.answers["holder_name"] == f"酒店{rare}"
+    assert stored.answers["principal_name"] == rare
+    assert stored.materials["business_license"] == f"材料库/{rare}.pdf"
 
 
 def test_timestamps_are_aware_utc(session: Session, submit: SubmitFn) -> None:
@@ -65,23 +84,26 @@ def test_timestamps_are_aware_utc(session: Session, submit: SubmitFn) -> None:
     assert stored.created_at == application.created_at
 
 
-def test_same_idempotency_key_returns_the_first_application(session: Session, submit: SubmitFn) -> None:
-    first = submit(idempotency_key="client-key-1")
+def test_same_idempotency_key_returns_the_first_application(session: Session) -> None:
+    first = submit_valid(session, idempotency_key="client-key-1").application
     before = row_counts(session)
-    again = submit(idempotency_key="client-key-1", holder_name="另一个名字")
-    assert again.id == first.id and again.holder_name == first.holder_name
+    again = submit_valid(session, idempotency_key="client-key-1", holder_name="另一个名字便利店")
+    assert again.replayed and again.application.id == first.id
+    assert again.application.holder_name == first.holder_name
+    assert sorted(r.id for r in again.reviews) == sorted(r.id for r in reviews_of(session, first.id).values())
     assert row_counts(session) == before
 
 
 def test_idempotency_key_of_another_submitter_is_a_conflict(session: Session, submit: SubmitFn) -> None:
     submit(idempotency_key="shared")
+    before = row_counts(session)
     with pytest.raises(Conflict):
         submit(OTHER_APPLICANT, idempotency_key="shared")
+    assert row_counts(session) == before
 
 
-def test_concurrent_submits_with_one_key_create_one_application(
-    db_url: str, session: Session, submit: SubmitFn
-) -> None:
+def test_concurrent_submits_with_one_key_create_one_application(db_url: str, session: Session) -> None:
+    answers, materials = valid_application(SMALL)  # two departments: two push messages
     barrier = threading.Barrier(4)
     ids: list[str] = []
     errors: list[BaseException] = []
@@ -90,19 +112,15 @@ def test_concurrent_submits_with_one_key_create_one_application(
         with get_session(db_url) as own:
             try:
                 barrier.wait(timeout=10)
-                app = applications.submit(
+                submitted = applications.submit(
                     own,
                     APPLICANT,
-                    industry_code="hotel",
-                    holder_name="并发酒店",
-                    uscc="91500000MA5U7K2X3Q",
-                    answers={},
-                    materials={},
-                    permit_codes=["FOOD"],
-                    departments={"MKT": ["FOOD"]},
+                    industry_code=SMALL,
+                    answers=answers,
+                    materials=materials,
                     idempotency_key="retry-storm",
                 )
-                ids.append(app.id)
+                ids.append(submitted.application.id)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -114,52 +132,99 @@ def test_concurrent_submits_with_one_key_create_one_application(
     assert errors == []
     assert len(set(ids)) == 1 and len(ids) == 4
     assert len(session.exec(select(Application)).all()) == 1
-    assert len(session.exec(select(OutboxMessage)).all()) == 1
+    assert len(session.exec(select(OutboxMessage)).all()) == 2
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "error", "message"),
     [
+        pytest.param({"holder_name": "  "}, InvalidRequest, "经营者名称.*不能为空", id="blank-holder"),
+        pytest.param({"holder_name": "酒店\x00"}, InvalidRequest, "控制字符", id="nul-character"),
+        pytest.param({"holder_name": "bad \ud800 surrogate"}, InvalidRequest, "无效的字符", id="lone-surrogate"),
         pytest.param(
-            {"departments": {"MKT": ["FOOD", "LIQUOR"], "FIRE": ["FIRE_CHECK"]}, "permit_codes": PERMITS},
-            "没有审批部门",
-            id="permit-without-department",
+            {"principal_name": "张\udfff"}, InvalidRequest, "表单内容包含无效的字符", id="lone-surrogate-in-answers"
+        ),
+        pytest.param({"floor_area": float("nan")}, InvalidRequest, "有限的数字", id="answers-not-json"),
+        pytest.param({"when": "2026-01-01"}, InvalidRequest, "未知字段", id="field-not-on-the-form"),
+        pytest.param({"answers": ["not", "a", "dict"]}, InvalidRequest, "键值对象", id="answers-not-an-object"),
+        pytest.param({"exit_count": None}, InvalidRequest, "安全出口数量.*必填项未填写", id="required-missing"),
+        pytest.param(
+            {"materials": {"business_license": None}}, InvalidRequest, "营业执照.*核心材料未提交", id="core-material-missing"
         ),
         pytest.param(
-            {"departments": {**DEPARTMENTS, "CITY": ["SIGN"]}, "permit_codes": PERMITS},
-            "不在申请的许可事项中",
-            id="department-permit-not-applied-for",
+            {"materials": {"business_license": "x\ud800.pdf"}},
+            InvalidRequest,
+            "申请材料包含无效的字符",
+            id="material-not-storable",
         ),
+        pytest.param({"commitment_accepted": False}, InvalidRequest, "告知承诺书", id="commitment-not-signed"),
         pytest.param(
-            {"departments": {**DEPARTMENTS, "CITY": ["FOOD"]}, "permit_codes": PERMITS},
-            "同时分配给了",
-            id="permit-in-two-departments",
+            {"public_venue_category": "美容店", "floor_area": 20},
+            SubmissionRefused,
+            "美容店营业面积应不少于30平方米",
+            id="refused-by-pre-review",
         ),
-        pytest.param({"departments": {}, "permit_codes": PERMITS}, "至少需要一个审批部门", id="no-department"),
-        pytest.param({"permit_codes": []}, "许可事项不能为空", id="no-permit"),
-        pytest.param({"permit_codes": ["FOOD", "FOOD"]}, "重复", id="duplicate-permit"),
-        pytest.param({"holder_name": "  "}, "申请人名称不能为空", id="blank-holder"),
-        pytest.param({"holder_name": "酒店\x00"}, "空字符", id="nul-character"),
-        pytest.param({"holder_name": "bad \ud800 surrogate"}, "无效的字符", id="lone-surrogate"),
-        pytest.param({"answers": ["not", "a", "dict"]}, "键值对象", id="answers-not-an-object"),
-        pytest.param({"answers": {"when": object()}}, "无法保存", id="answers-not-json"),
+        pytest.param({"industry_code": "NO_SUCH_INDUSTRY"}, UnknownIndustry, "未知行业", id="unknown-industry"),
     ],
 )
 def test_bad_input_is_refused_and_stores_nothing(
-    session: Session, submit: SubmitFn, overrides: dict, message: str
+    session: Session, overrides: dict[str, Any], error: type[Exception], message: str
 ) -> None:
+    """`overrides` replace answers; `materials` entries replace the sample's (None removes one)."""
+    overrides = dict(overrides)
+    answers, materials = valid_application(HOTEL, conditions=hotel_conditions())
+    for code, ref in overrides.pop("materials", {}).items():
+        if ref is None:
+            del materials[code]
+        else:
+            materials[code] = ref
+    call: dict[str, Any] = {"industry_code": HOTEL, "materials": materials}
+    call.update({key: overrides.pop(key) for key in ("industry_code", "commitment_accepted") if key in overrides})
+    call["answers"] = overrides.pop("answers") if "answers" in overrides else {**answers, **overrides}
     before = row_counts(session)
-    with pytest.raises(InvalidRequest, match=message):
-        submit(**overrides)
+    with pytest.raises(error, match=message):
+        applications.submit(session, APPLICANT, **call)
     assert row_counts(session) == before
 
 
-@pytest.mark.parametrize("actor", [reviewer("MKT"), SYSTEM], ids=["reviewer", "system"])
-def test_reviewers_and_the_system_cannot_submit(session: Session, submit: SubmitFn, actor: Actor) -> None:
+@pytest.fixture
+def catalog_with_an_empty_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A deployment's own catalog with an industry whose only permit depends on a question: answered no, the
+    application asks for no permit at all."""
+    folder = tmp_path / "catalog"
+    shutil.copytree(CATALOG, folder)
+    with (folder / "industries.yaml").open("a", encoding="utf-8") as industries:
+        industries.write(
+            "\n  - code: KIOSK\n    name: 报刊亭\n    permits:\n"
+            '      - permit: OUTDOOR_SIGN\n        when: "has_outdoor_sign"\n'
+        )
+    monkeypatch.setenv("ONELICENSE_CATALOG_DIR", str(folder))
+    get_settings.cache_clear()
+    yield "KIOSK"
+    get_settings.cache_clear()
+
+
+def test_an_application_selecting_no_permit_is_refused_and_stores_nothing(
+    session: Session, catalog_with_an_empty_choice: str
+) -> None:
+    industry = catalog_with_an_empty_choice
+    with pytest.raises(InvalidRequest):
+        applications.submit(
+            session,
+            APPLICANT,
+            industry_code=industry,
+            answers={"has_outdoor_sign": False, "holder_name": "报刊亭"},
+        )
+    with pytest.raises(InvalidRequest):
+        applications.submit(session, APPLICANT, industry_code=industry, answers={"has_outdoor_sign": False})
+    assert set(row_counts(session).values()) == {0}
+    # the same industry with its permit selected is an ordinary application
+    submitted = submit_valid(session, APPLICANT, industry, conditions={"has_outdoor_sign": True})
+    assert [r.department_code for r in submitted.reviews] == ["CGJ"]
+
+
+@pytest.mark.parametrize("actor", [reviewer(FIRE), SYSTEM, ADMIN], ids=["reviewer", "system", "admin"])
+def test_only_applicants_submit(session: Session, submit: SubmitFn, actor: Actor) -> None:
     with pytest.raises(Forbidden):
         submit(actor)
-    assert row_counts(session)["Application"] == 0
-
-
-def test_admin_may_submit_on_behalf_of_a_holder(submit: SubmitFn) -> None:
-    assert submit(ADMIN).submitted_by == ADMIN.user_id
+    assert set(row_counts(session).values()) == {0}

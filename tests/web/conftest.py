@@ -1,5 +1,9 @@
 """Fixtures of the API tests: a migrated temporary database the whole app (routes, flows, store) uses, one user
-of each role with its token, and a TestClient. Data is built through the API itself."""
+of each role with its token, and a TestClient. Data is built through the API itself.
+
+Submitting answers at once; the fan-out (key fields and suggested opinion on each review, pushes to the
+department systems) runs later from the outbox. A test that needs it calls `api.fan_out()`, which runs the
+dispatcher once, as `onelicense worker` does."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from flows.aggregation import aggregate_application
+from flows.dispatcher import dispatch_once
 from onelicense.settings import get_settings
 from review.roles import Role
 from services.users import create_user
@@ -128,6 +133,11 @@ class Api:
         response = self.post("/api/applications", as_, json={**submission_body(), **overrides})
         assert response.status_code == 201, response.text
         return response.json()
+
+    def fan_out(self) -> int:
+        """Run the dispatcher once (fan-out of every submitted application, due aggregations); how many
+        messages it handled."""
+        return dispatch_once()
 
     def review_id(self, submitted: dict[str, Any], department: str = OWN) -> str:
         return next(d["review_id"] for d in submitted["departments"] if d["department_code"] == department)

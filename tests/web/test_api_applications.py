@@ -1,5 +1,5 @@
-"""Applicant side of the API: submit through the application flow, follow progress, amend when asked, read the
-composite opinion."""
+"""Applicant side of the API: submit (the fan-out to the departments follows from the outbox), follow progress,
+amend when asked, read the composite opinion."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ def test_submit_fans_out_to_every_department_of_the_merged_form(api: Api) -> Non
     assert body["replayed"] is False
     assert {d["department_code"] for d in body["departments"]} == {OWN, OTHER}
     assert all(d["department_name"] and d["review_id"] for d in body["departments"])
+    reviews = {d["department_code"]: f"/api/queue/{d['review_id']}" for d in body["departments"]}
+    # the request only queued the fan-out: the applicant does not wait for it
+    assert all(api.get(path, "admin").json()["suggested_opinion"] is None for path in reviews.values())
+
+    assert api.fan_out() == 2  # one push per department
+
+    for department, path in reviews.items():
+        review = api.get(path, "admin").json()
+        assert review["key_fields"]["department"]["code"] == department
+        assert review["suggested_opinion"].startswith("系统预审")
 
 
 @BOTH_DATABASES
@@ -30,7 +40,8 @@ def test_retried_submit_with_the_same_idempotency_key_returns_the_first_applicat
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["application_id"] == first.json()["application_id"]
     assert again.json()["replayed"] is True
-    assert row_counts()["Application"] == counts["Application"]
+    assert again.json()["departments"] == first.json()["departments"]
+    assert row_counts() == counts  # nothing stored again, no second push to any department
 
 
 @BOTH_DATABASES

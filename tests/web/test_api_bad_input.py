@@ -220,6 +220,12 @@ def test_arbitrary_answers_through_the_flow_are_never_a_server_error(api: Api, a
     assert response.status_code in (201, 422), response.text
     if response.status_code == 422:
         assert row_counts() == counts
+        return
+    # what was accepted also gets through the fan-out: every department's review is prepared
+    api.fan_out()
+    for department in response.json()["departments"]:
+        review = api.get(f"/api/queue/{department['review_id']}", "admin").json()
+        assert review["suggested_opinion"] and review["key_fields"], review
 
 
 def test_a_revoked_token_is_401(api: Api) -> None:

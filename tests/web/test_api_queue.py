@@ -54,6 +54,7 @@ def test_queue_filters_by_status_industry_and_age(api: Api) -> None:
 
 def test_review_detail_carries_key_fields_suggestion_and_requestable_items(api: Api) -> None:
     review_id = api.review_id(api.submit())
+    api.fan_out()
 
     detail = api.get(f"/api/queue/{review_id}", "reviewer").json()
 
@@ -81,7 +82,9 @@ def test_claim_release_and_decide(api: Api) -> None:
     assert claimed.json()["status_label"] == "审查中"
     assert claimed.json()["assignee"] == api.users.ids["reviewer"]
     assert taken.status_code == 409
-    assert "受理" in taken.json()["detail"]
+    # names the colleague who holds it, never the internal user id
+    assert "区卫生健康委员会审批人员「reviewer」受理" in taken.json()["detail"]
+    assert api.users.ids["reviewer"] not in taken.json()["detail"]
     assert released.status_code == 200
     assert released.json()["status"] == "pending"
     assert decided.status_code == 200
@@ -193,9 +196,11 @@ def test_two_reviewers_deciding_at_once_exactly_one_wins(api: Api) -> None:
         responses = _race(api, review_id, [("reviewer", "decide", approve), ("reviewer2", "decide", reject)])
 
         assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
-        loser = next(r for r in responses if r.status_code == 409)
-        assert "刷新" in loser.json()["detail"] or "受理" in loser.json()["detail"]
         winner = next(r for r in responses if r.status_code == 200).json()
+        # the loser learns why: its version was stale, the winner held the review, or it already has the
+        # winner's decision
+        lost = next(r for r in responses if r.status_code == 409).json()["detail"]
+        assert "刷新" in lost or "受理" in lost or f"从「{winner['decision_label']}」" in lost, lost
         with session_scope() as session:
             history = decision_history(session, SYSTEM_ACTOR, review_id)
         assert [h.decision.value for h in history] == [winner["decision"]]

@@ -29,7 +29,8 @@ def issued(client: TestClient, session: Session, approved_application) -> list[L
     for name, industry, permits in [
         ("老街坊便利店", "CONVENIENCE_STORE", ("FOOD_BUSINESS",)),
         ("新街坊便利店", "CONVENIENCE_STORE", ("FOOD_BUSINESS",)),
-        ("悦来酒店", "HOTEL", ("HOTEL_SPECIAL_TRADE",)),
+        # a hotel always needs these three (no scope question answered yes)
+        ("悦来酒店", "HOTEL", ("HOTEL_SPECIAL_TRADE", "PUBLIC_HEALTH", "FIRE_SAFETY_CHECK")),
     ]:
         application = approved_application(industry_code=industry, permit_codes=permits, holder_name=name)
         made.append(licenses.issue_license(session, SYSTEM_ACTOR, application.id))

@@ -1,0 +1,123 @@
+"""The package installs and runs like a user would meet it: a built wheel (not the editable checkout) in a fresh
+virtual environment, `onelicense demo` from an empty folder with a fresh data folder and Prefect home. It starts
+its own Prefect server, says so while it waits, and leaves a license in ./data that verifies offline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv holding only the built wheel; the dependencies come from the test environment's site-packages
+    (a plain path entry, so none of its editable-install hooks apply)."""
+    root = tmp_path_factory.mktemp("packaging")
+    wheels = root / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = wheels.glob("onelicense-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = Path(
+        subprocess.run(
+            [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    (site / "test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    return venv
+
+
+def _clean_env(tmp: Path) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        ONELICENSE_PREFECT_PORT=str(_free_port()),
+        PREFECT_LOGGING_LEVEL="WARNING",
+        HOME=str(tmp),  # no ~/.prefect of the machine
+    )
+    return env
+
+
+@pytest.mark.slow
+def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:
+    work = tmp_path / "empty"
+    work.mkdir()
+    env = _clean_env(tmp_path)
+    onelicense = installed / "bin" / "onelicense"
+    where = subprocess.run(
+        [installed / "bin" / "python", "-c", "import templates, forms; print(templates.FOLDER, forms.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(REPO) not in where and "site-packages" in where  # the wheel's copy, not the checkout
+
+    demo = subprocess.run(
+        [onelicense, "demo", "--min-delay", "0", "--max-delay", "0.2", "--seed", "7"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "Prefect 服务器" in demo.stdout and "行业综合许可证" in demo.stdout
+    [pdf] = (work / "data" / "licenses").glob("*.pdf")
+    assert (work / "data" / "prefect").is_dir()  # Prefect's home in the data folder, not the machine's
+    assert not (REPO / "data" / "licenses" / pdf.name).exists()
+
+    verify = subprocess.run(
+        [onelicense, "verify", str(pdf)], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "签名有效" in verify.stdout
+
+
+@pytest.mark.slow
+def test_a_prefect_server_that_cannot_start_is_reported_with_the_setting_to_change(
+    installed: Path, tmp_path: Path
+) -> None:
+    env = _clean_env(tmp_path)
+    with socket.socket() as holder:  # somebody else holds the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        env["ONELICENSE_PREFECT_PORT"] = str(holder.getsockname()[1])
+        result = subprocess.run(
+            [installed / "bin" / "onelicense", "demo"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "已被其他程序占用" in output and "ONELICENSE_PREFECT_PORT" in output
