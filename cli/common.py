@@ -29,13 +29,15 @@ def fail(message: str, details: list[str] | None = None) -> NoReturn:
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """Our errors, printed as the API words them, with exit status 1."""
-    from onelicense.errors import OneLicenseError
+    """Our errors, printed with exit status 1. The operator at the terminal runs this machine, so an outage shows
+    its cause (the API shows the public message only)."""
+    from onelicense.errors import ErrorKind, OneLicenseError
 
     try:
         yield
     except OneLicenseError as exc:
-        fail(exc.public_message, [e["message"] for e in exc.error_dicts()])
+        message = exc.message if exc.kind in (ErrorKind.UNAVAILABLE, ErrorKind.BROKEN) else exc.public_message
+        fail(message, [e["message"] for e in exc.error_dicts()])
 
 
 @contextmanager

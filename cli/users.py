@@ -41,8 +41,6 @@ def create(
     if role not in ROLES:
         _fail(f"未知的角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
     departments = catalog().departments
-    if department is not None and department not in departments:
-        _fail(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
     migrate()  # local administration, often the first command on a new machine: it may set the database up
     with database() as session:
         user, token = create_user(session, name, role, department)
@@ -80,7 +78,7 @@ def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON �
     for header in ("用户 ID", "名称", "角色", "部门", "创建时间", "令牌停用时间"):
         table.add_column(header)
     for row in rows:
-        role_label = ROLES.get(row["role"], row["role"])
+        role_label = ROLES.get(str(row["role"]), str(row["role"]))
         table.add_row(
             row["id"], row["name"], role_label, row["department_code"] or "", row["created_at"], row["revoked_at"] or ""
         )

@@ -55,7 +55,7 @@ class DepartmentSystems:
 
     def endpoints(self, department_codes: list[str]) -> dict[str, str]:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return {code: f"http://{host}:{port}/departments/{code}" for code in department_codes}
 
     def stop(self) -> None:

@@ -58,8 +58,8 @@ class DemoResult:
     @property
     def fan_out_overlapped(self) -> bool:
         """True when every department task run started before any of them ended (they ran concurrently)."""
-        spans = [s for s in self.task_spans if s.start and s.end]
-        return len(spans) > 1 and max(s.start for s in spans) < min(s.end for s in spans)
+        spans = [(s.start, s.end) for s in self.task_spans if s.start and s.end]
+        return len(spans) > 1 and max(start for start, _ in spans) < min(end for _, end in spans)
 
 
 def simulated_reviewer(actor: Actor, plan: ReviewerPlan, stop: threading.Event, rng: random.Random) -> None:

@@ -10,10 +10,11 @@ no answer of the form reaches Prefect's database or UI."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task, unmapped
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.departments import DepartmentUnreachable, department_systems
 from onelicense.settings import get_settings
@@ -63,7 +64,9 @@ def department_review(application_id: str, department_code: str, message_id: str
 @flow(
     name="fan-out-application",
     flow_run_name="fan-out-{application_id}",
-    task_runner=ThreadPoolTaskRunner(max_workers=16),
+    # every department at once (the default pool has cpu + 4 threads); the cast only works around the decorator's
+    # invariant type parameter
+    task_runner=cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=16)),
 )
 def fan_out_application(
     application_id: str, department_codes: list[str], message_ids: list[str]

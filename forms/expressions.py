@@ -69,9 +69,9 @@ def _check(node: ast.AST, names: set[str]) -> None:
             if name not in _LITERAL_NAMES:
                 names.add(name)
             return
-        case ast.BoolOp(values=values):
-            for v in values:
-                _check(v, names)
+        case ast.BoolOp(values=operands):
+            for operand in operands:
+                _check(operand, names)
             return
         case ast.UnaryOp(op=ast.Not() | ast.USub(), operand=operand):
             _check(operand, names)
@@ -118,9 +118,9 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
             return _ARITH[type(op)](_eval(left, values), _eval(right, values))
         case ast.Compare(left=left, ops=ops, comparators=comps):
             current = _eval(left, values)
-            for op, comp in zip(ops, comps, strict=True):
+            for comparison, comp in zip(ops, comps, strict=True):
                 nxt = _eval(comp, values)
-                if not _COMPARE[type(op)](current, nxt):
+                if not _COMPARE[type(comparison)](current, nxt):
                     return False
                 current = nxt
             return True

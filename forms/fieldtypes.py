@@ -16,7 +16,7 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _INTEGER = re.compile(r"^[+-]?\d{1,15}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Invalid(ValueError):
@@ -35,7 +35,7 @@ def _text(spec: FieldSpec, value: Any) -> str:
         raise Invalid("不能为空")
     if len(value) > spec.length_cap:
         raise Invalid(f"长度不能超过{spec.length_cap}个字符（当前{len(value)}个）")
-    if _CONTROL.search(value):
+    if CONTROL_CHARACTERS.search(value):
         raise Invalid("含有不可见的控制字符")
     return value  # kept exactly as typed: rare characters and emoji included
 

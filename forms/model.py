@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from forms.errors import ExpressionError
 from forms.expressions import Expression, parse_expression
 
 UpperCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
@@ -15,7 +16,11 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 def _as_expression(value: object) -> Expression:
-    return value if isinstance(value, Expression) else parse_expression(value)  # type: ignore[arg-type]
+    if isinstance(value, Expression):
+        return value
+    if not isinstance(value, str):
+        raise ExpressionError(f"表达式应为文本：{value!r}")
+    return parse_expression(value)
 
 
 Expr = Annotated[Expression, BeforeValidator(_as_expression)]

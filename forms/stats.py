@@ -96,8 +96,8 @@ def _number(node: ast.AST) -> float | None:
         case ast.Constant(value=int() | float() as v):
             return v
         case ast.UnaryOp(op=ast.USub(), operand=operand):
-            v = _number(operand)
-            return None if v is None else -v
+            inner = _number(operand)
+            return None if inner is None else -inner
     return None
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 from pydantic_core import PydanticCustomError
 
 from forms.errors import FieldError, ValidationFailed
-from forms.fieldtypes import Invalid, parse_value
+from forms.fieldtypes import CONTROL_CHARACTERS, Invalid, parse_value
 from forms.merge import MergedForm
 from forms.model import FieldSpec
 
@@ -144,6 +144,8 @@ def _check_materials(
             errors.append(FieldError(key, known[code].name, "应为非空的文件引用"))
         elif len(ref) > MAX_MATERIAL_REF:
             errors.append(FieldError(key, known[code].name, f"文件引用不能超过{MAX_MATERIAL_REF}个字符"))
+        elif CONTROL_CHARACTERS.search(ref):
+            errors.append(FieldError(key, known[code].name, "文件引用含有不可见的控制字符"))
         else:
             handed_in[code] = ref
     pending = []

@@ -62,7 +62,9 @@ def is_official_url(text: str, public_base_url: str) -> bool:
 
 
 def qr_texts_in_image(image: Image.Image) -> list[str]:
-    return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+    return [
+        r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    ]
 
 
 def render_pdf_page(path: Path, page_index: int = 0, dpi: int = PDF_RENDER_DPI) -> Image.Image:

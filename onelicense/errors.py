@@ -114,6 +114,10 @@ class TransitionNotAllowed(Conflict):
         self.current = current
         self.target = target
 
+    @property
+    def public_message(self) -> str:
+        return f"操作与当前状态冲突：{self.message}，请刷新后重试"
+
 
 class Unavailable(OneLicenseError):
     """A part we depend on is down or unreadable; the caller may try again later."""

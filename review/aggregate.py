@@ -189,13 +189,14 @@ def composite_opinion(application: ApplicationFacts, reviews: Iterable[ReviewFac
     if uncovered:
         raise AggregationNotReady(f"以下许可事项没有对应的部门审查：{'、'.join(uncovered)}")
 
+    decided = {code: review.decision for code, review in by_department.items() if review.decision is not None}
     permits = tuple(
         PermitOutcome(
             code=p.code,
             name=p.name,
             department_code=p.department_code,
             mandatory=p.mandatory,
-            decision=by_department[p.department_code].decision,  # type: ignore[arg-type]  # checked above
+            decision=decided[p.department_code],  # every department decided: checked above
         )
         for p in application.permits
     )

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from forms.errors import FieldError, SubmissionRefused, ValidationFailed
+from forms.errors import FieldError, SubmissionRefused, UnknownIndustry, ValidationFailed
 from forms.merge import MergedForm
 from forms.prereview import Finding, blocking, prereview
 from forms.validation import MATERIAL_PREFIX, validate_submission
@@ -80,7 +80,7 @@ def submit(
     key = inputs.text(idempotency_key, "幂等键", required=False, max_length=200) or None
     if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
         return _replay(session, existing, actor)
-    form = catalogs.merged_form(industry_code, answers if isinstance(answers, Mapping) else {})
+    form = _merged_form(industry_code, answers)
     submission = validate_submission(form, answers, materials or {}, commitment_accepted=commitment_accepted)
     findings = prereview(form, submission.answers)
     if refused := blocking(findings):
@@ -111,6 +111,19 @@ def submit(
             return _replay(session, existing, actor)
         raise Conflict("提交冲突，请重试") from None
     return Submitted(application, reviews, findings)
+
+
+def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> MergedForm:
+    """The form the applicant filled; an unknown industry or one whose answers select no permit is a problem of
+    the submitted `industry_code` (422 naming it), not a missing page."""
+    try:
+        form = catalogs.merged_form(industry_code, answers if isinstance(answers, Mapping) else {})
+    except UnknownIndustry as exc:
+        raise ValidationFailed([FieldError("industry_code", "行业", exc.message)]) from None
+    if not form.permits:
+        reason = "所回答的经营范围不涉及任何许可事项，无需办理行业综合许可"
+        raise ValidationFailed([FieldError("industry_code", "行业", reason)])
+    return form
 
 
 def _open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
 from licenses.keys import cached_keyset
@@ -242,7 +242,9 @@ def _next_number(session: Session, region_code: str, year: int) -> str:
     prefix = number_prefix(region_code, year)
     upper = number_prefix(region_code, year + 1) if year < 9999 else prefix + "~"
     last = session.exec(
-        select(License.number).where(License.number >= prefix, License.number < upper).order_by(License.number.desc())  # type: ignore[attr-defined]
+        select(License.number)
+        .where(col(License.number) >= prefix, col(License.number) < upper)
+        .order_by(col(License.number).desc())
     ).first()
     serial = parse_number(last).serial + 1 if last else 1
     return format_number(region_code, year, serial)
@@ -252,7 +254,9 @@ def _next_number(session: Session, region_code: str, year: int) -> str:
 
 
 def permits_of(session: Session, license_id: str) -> list[LicensePermit]:
-    statement = select(LicensePermit).where(LicensePermit.license_id == license_id).order_by(LicensePermit.position)  # type: ignore[arg-type]
+    statement = (
+        select(LicensePermit).where(LicensePermit.license_id == license_id).order_by(col(LicensePermit.position))
+    )
     return list(session.exec(statement))
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from onelicense.errors import InvalidRequest, NotFound
 from review.roles import SYSTEM_ACTOR, Actor, Role
+from services import catalog as catalogs
 from store import audit, inputs
 from store.access import OVERSEERS, require_role
 from store.db import transaction
@@ -40,6 +41,9 @@ def create_user(
         raise InvalidRequest("审批人员必须属于一个部门")
     if role is not Role.REVIEWER and department is not None:
         raise InvalidRequest("只有审批人员可以指定部门")
+    departments = catalogs.catalog().departments
+    if department is not None and department not in departments:
+        raise InvalidRequest(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = User(name=name, role=role, department_code=department, token_hash=hash_token(token))
     with transaction(session):

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from review.roles import Actor
 from store.tables.application import AuditEvent
@@ -44,7 +44,7 @@ def events_for(session: Session, entity: str, entity_id: str) -> list[AuditEvent
     statement = (
         select(AuditEvent)
         .where(AuditEvent.entity_type == entity, AuditEvent.entity_id == entity_id)
-        .order_by(AuditEvent.id)  # type: ignore[arg-type]
+        .order_by(col(AuditEvent.id))
     )
     return list(session.exec(statement))
 

@@ -71,6 +71,8 @@ def code_list(value: object, label: str) -> list[str]:
 def enum_value(enum: type[E], value: object, label: str) -> E:
     """`value` as a member of `enum`, or InvalidRequest naming the allowed values."""
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return enum(value)
     except ValueError:
         allowed = "、".join(m.value for m in enum)

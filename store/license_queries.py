@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, permit_status
 from onelicense.clock import china_date
@@ -39,9 +39,9 @@ class LicenseNow:
 # The query behind every QR scan: one round trip, built once (statement construction costs more than SQLite).
 _CURRENT_STATUS = (
     select(License, LicensePermit)
-    .outerjoin(LicensePermit, LicensePermit.license_id == License.id)  # type: ignore[arg-type]
-    .where(License.number == bindparam("number"))
-    .order_by(LicensePermit.position)  # type: ignore[arg-type]
+    .outerjoin(LicensePermit, col(LicensePermit.license_id) == col(License.id))
+    .where(col(License.number) == bindparam("number"))
+    .order_by(col(LicensePermit.position))
 )
 
 
@@ -92,19 +92,19 @@ def search_publicity(
         q = q.strip()
         conditions.append(
             or_(
-                License.holder_name.contains(q, autoescape=True),  # type: ignore[attr-defined]
-                License.uscc == q.upper(),
-                License.number == q.upper(),
+                col(License.holder_name).contains(q, autoescape=True),
+                col(License.uscc) == q.upper(),
+                col(License.number) == q.upper(),
             )
         )
     if industry:
-        conditions.append(License.industry_code == industry)
+        conditions.append(col(License.industry_code) == industry)
     total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
     rows = list(
         session.exec(
             select(License)
             .where(*conditions)
-            .order_by(License.issued_at.desc(), License.number.desc())  # type: ignore[attr-defined]
+            .order_by(col(License.issued_at).desc(), col(License.number).desc())
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
@@ -113,8 +113,8 @@ def search_publicity(
     if rows:
         statement = (
             select(LicensePermit)
-            .where(LicensePermit.license_id.in_(list(permits)))  # type: ignore[attr-defined]
-            .order_by(LicensePermit.position)  # type: ignore[arg-type]
+            .where(col(LicensePermit.license_id).in_(list(permits)))
+            .order_by(col(LicensePermit.position))
         )
         for permit in session.exec(statement):
             permits[permit.license_id].append(permit)

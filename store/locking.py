@@ -6,15 +6,15 @@ silently overwriting their work."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, Executable, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, col, select
 
+from onelicense.clock import utcnow
 from onelicense.errors import Conflict, NotFound
 from store.tables.application import Application
-from store.tables.types import utcnow
 
 
 def lock_application(session: Session, application_id: str) -> Application:
@@ -24,41 +24,54 @@ def lock_application(session: Session, application_id: str) -> Application:
     application (PostgreSQL: row lock; SQLite: the database write lock) and always in the same order,
     application before review, which rules out deadlocks. Reading after the lock means the caller decides on
     the latest committed state, e.g. whether its decision is the last one."""
-    result = session.execute(
+    locked = _rowcount(
+        session,
         update(Application)
-        .where(Application.id == application_id)  # type: ignore[arg-type]
+        .where(col(Application.id) == application_id)
         .values(version=Application.version)  # a write that changes nothing: it only takes the lock
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if locked == 0:
         raise NotFound("申请不存在")
     statement = select(Application).where(Application.id == application_id)
     return session.exec(statement.execution_options(populate_existing=True)).one()
 
 
-def update_versioned(session: Session, row: SQLModel, conflict_message: str, **values: Any) -> None:
+class Versioned(Protocol):
+    """A table row with an id and an optimistic-lock version (applications, reviews, licenses, permits)."""
+
+    id: str
+    version: int
+
+
+def update_versioned(session: Session, row: Versioned, conflict_message: str, **values: Any) -> None:
     """Write `values` to `row` only if its version is still the one we read, and bump the version.
 
     Raises Conflict when another transaction got there first. On success the in-memory row carries the new
     values as if freshly loaded, so the ORM has nothing left to flush for it."""
     table: Any = type(row)
-    version: int = row.version  # type: ignore[attr-defined]
+    version = row.version
     if "updated_at" in table.model_fields:
         values.setdefault("updated_at", utcnow())
     values["version"] = version + 1
-    result = session.execute(
+    statement = (
         update(table)
-        .where(table.id == row.id, table.version == version)  # type: ignore[attr-defined]
+        .where(col(table.id) == row.id, col(table.version) == version)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if _rowcount(session, statement) != 1:
         raise Conflict(conflict_message)
     for name, value in values.items():
         set_committed_value(row, name, value)
 
 
-def check_version(row: SQLModel, expected_version: int | None, message: str) -> None:
+def check_version(row: Versioned, expected_version: int | None, message: str) -> None:
     """Refuse a caller whose view of the row is stale (it read another version than the current one)."""
-    if expected_version is not None and expected_version != row.version:  # type: ignore[attr-defined]
+    if expected_version is not None and expected_version != row.version:
         raise Conflict(message)
+
+
+def _rowcount(session: Session, statement: Executable) -> int:
+    """Rows an UPDATE matched (a DML statement's result is a cursor result, which counts them)."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount

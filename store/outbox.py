@@ -73,17 +73,17 @@ def due_messages(
     leased: list[OutboxMessage] = []
     with transaction(session):
         for message in candidates:
-            result = session.execute(
+            result = session.connection().execute(
                 update(OutboxMessage)
                 .where(
                     col(OutboxMessage.id) == message.id,
                     col(OutboxMessage.done_at).is_(None),
-                    OutboxMessage.next_attempt_at == message.next_attempt_at,
+                    col(OutboxMessage.next_attempt_at) == message.next_attempt_at,
                 )
                 .values(next_attempt_at=now + lease)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if result.rowcount == 1:
                 leased.append(message)
     for message in leased:
         session.refresh(message)

@@ -24,7 +24,7 @@ OTHER_APPLICANT = Actor("applicant-2", Role.APPLICANT)
 ADMIN = Actor("admin-1", Role.ADMIN)
 SYSTEM = SYSTEM_ACTOR
 
-# 便利店 selling ready-to-eat food and tobacco: three permits of two departments (SCJG reviews one, YCJ one) ...
+# 便利店 selling ready-to-eat food and tobacco: two permits of two departments (SCJG: FOOD_BUSINESS, SWW: TOBACCO_RETAIL)
 SMALL = "CONVENIENCE_STORE"
 SMALL_CONDITIONS = {"sells_ready_to_eat_food": True, "sells_tobacco": True}
 

@@ -4,7 +4,7 @@ invoked from the command line."""
 from __future__ import annotations
 
 import logging.config
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -17,7 +17,7 @@ config = context.config
 target_metadata = store.tables.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column types as plain SQLAlchemy types, so migrations never import application code that
     may change later (the TypeDecorators only convert values in Python; the DDL is the same)."""
     if type_ != "type":

@@ -4,7 +4,6 @@ from datetime import date
 
 import pytest
 
-from onelicense.errors import TransitionNotAllowed
 from licenses.status import (
     LicenseStatus,
     Operation,
@@ -13,6 +12,7 @@ from licenses.status import (
     next_status,
     permit_status,
 )
+from onelicense.errors import TransitionNotAllowed
 
 S = LicenseStatus
 

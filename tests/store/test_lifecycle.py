@@ -260,7 +260,9 @@ def test_amend_with_nothing_or_a_stale_version_is_refused(session: Session) -> N
     ("answers", "materials", "error", "message"),
     [
         pytest.param({"room_count": 90}, {}, ValidationFailed, "客房数.*不在审批部门要求补正的范围内", id="not-asked"),
-        pytest.param({}, {"floor_plan": "新.pdf"}, ValidationFailed, "不在审批部门要求补正的范围内", id="material-not-asked"),
+        pytest.param(
+            {}, {"floor_plan": "新.pdf"}, ValidationFailed, "不在审批部门要求补正的范围内", id="material-not-asked"
+        ),
         pytest.param({"exit_count": -1}, {}, ValidationFailed, "安全出口数量.*不能小于0", id="invalid-value"),
         pytest.param({"exit_count": None}, {}, ValidationFailed, "安全出口数量.*必填项未填写", id="required-removed"),
         pytest.param({"exit_count": object()}, {}, InvalidRequest, "无法保存", id="not-storable"),

@@ -41,9 +41,7 @@ def test_queue_filters_by_status_industry_and_age(session: Session, submit: Subm
     health = reviewer(HEALTH)
     reviews.claim(session, health, reviews_of(session, hotel.id)[HEALTH].id)
     assert [i.application.id for i in reviews.list_queue(session, health, status="pending")] == [pool.id]
-    assert [i.application.id for i in reviews.list_queue(session, health, status=[ReviewStatus.CLAIMED])] == [
-        hotel.id
-    ]
+    assert [i.application.id for i in reviews.list_queue(session, health, status=[ReviewStatus.CLAIMED])] == [hotel.id]
     assert len(reviews.list_queue(session, health)) == 2  # default: every open review
     assert [i.application.id for i in reviews.list_queue(session, health, industry=POOL)] == [pool.id]
     assert reviews.list_queue(session, health, older_than=timedelta(hours=1)) == []
@@ -115,7 +113,9 @@ def test_decide_straight_from_the_queue_records_the_decision(session: Session, s
     application = submit()
     review = reviews_of(session, application.id)[HEALTH]
     items = ["water_quality_report", "water_tank_volume"]  # a material and a field of its two permits
-    decided = reviews.decide(session, reviewer(HEALTH), review.id, Decision.SUPPLEMENT, "请补充二次供水水质检测报告", items)
+    decided = reviews.decide(
+        session, reviewer(HEALTH), review.id, Decision.SUPPLEMENT, "请补充二次供水水质检测报告", items
+    )
     assert decided.status is ReviewStatus.SUPPLEMENT_REQUESTED and decided.decision is Decision.SUPPLEMENT
     assert decided.requested_items == items and decided.assignee == reviewer(HEALTH).user_id
     assert decided.decided_at is not None and decided.claimed_at is not None

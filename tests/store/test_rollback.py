@@ -9,10 +9,11 @@ from sqlmodel import Session
 import services.applications
 import services.reviews
 from onelicense.errors import InvalidRequest
-from review.transitions import ApplicationStatus, ReviewStatus
-from services import applications, reviews
+from review.transitions import ApplicationStatus, Decision, ReviewStatus
+from services import aggregation, applications, reviews
 from store import audit
-from tests.store.conftest import ADMIN, APPLICANT, SubmitFn, reviewer, reviews_of, row_counts
+from tests.builders import ADMIN, APPLICANT, SMALL, decide_all, reviewer
+from tests.store.conftest import FIRE, HEALTH, MARKET, POLICE, SubmitFn, reviews_of, row_counts
 
 
 class Boom(RuntimeError):
@@ -36,15 +37,9 @@ def fail_on_call(monkeypatch: pytest.MonkeyPatch, module: object, name: str, nth
 def test_failed_audit_during_submit_stores_no_application(
     session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_on_call(monkeypatch, audit, "record", 3)  # after the application and a review were recorded
+    fail_on_call(monkeypatch, audit, "record", 3)  # after the application and two reviews were recorded
     with pytest.raises(Boom):
         submit()
-    assert set(row_counts(session).values()) == {0}
-
-
-def test_invalid_department_stores_nothing(session: Session, submit: SubmitFn) -> None:
-    with pytest.raises(InvalidRequest):
-        submit(departments={"FIRE": ["FIRE_CHECK"], "": ["FOOD"]}, permit_codes=["FIRE_CHECK", "FOOD"])
     assert set(row_counts(session).values()) == {0}
 
 
@@ -53,44 +48,49 @@ def test_failed_outbox_write_undoes_the_last_decision(
 ) -> None:
     application_id = submit().id
     review_ids = {dept: r.id for dept, r in reviews_of(session, application_id).items()}
-    reviews.decide(session, reviewer("FIRE"), review_ids["FIRE"], "approve", "同意")
-    reviews.decide(session, reviewer("HEALTH"), review_ids["HEALTH"], "approve", "同意")
+    reviews.decide(session, reviewer(FIRE), review_ids[FIRE], "approve", "同意")
+    reviews.decide(session, reviewer(HEALTH), review_ids[HEALTH], "approve", "同意")
     before = row_counts(session)
     fail_on_call(monkeypatch, services.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
     with pytest.raises(Boom):
-        reviews.decide(session, reviewer("MKT"), review_ids["MKT"], "approve", "同意")
+        reviews.decide(session, reviewer(POLICE), review_ids[POLICE], "approve", "同意")
     assert row_counts(session) == before
     session.expunge_all()
-    mkt = reviews_of(session, application_id)["MKT"]
-    assert (mkt.status, mkt.version, mkt.decision) == (ReviewStatus.PENDING, 1, None)
+    police = reviews_of(session, application_id)[POLICE]
+    assert (police.status, police.version, police.decision) == (ReviewStatus.PENDING, 1, None)
     assert applications.get_application(session, ADMIN, application_id).status is ApplicationStatus.IN_REVIEW
     # and the same decision succeeds once the fault is gone
     monkeypatch.undo()
-    reviews.decide(session, reviewer("MKT"), review_ids["MKT"], "approve", "同意", expected_version=1)
+    reviews.decide(session, reviewer(POLICE), review_ids[POLICE], "approve", "同意", expected_version=1)
     assert applications.get_application(session, ADMIN, application_id).status == "awaiting_aggregation"
 
 
 def test_failed_audit_during_amend_reopens_nothing(
     session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    application_id = submit(departments={"FIRE": ["FIRE_CHECK"], "MKT": ["FOOD"]}).id
-    by_dept = reviews_of(session, application_id)
-    reviews.decide(session, reviewer("FIRE"), by_dept["FIRE"].id, "supplement", "补图", ["fire_plan"])
-    reviews.decide(session, reviewer("MKT"), by_dept["MKT"].id, "approve", "同意")
-    applications.record_aggregation(session, ADMIN, application_id, {}, "supplement")
+    application_id = submit(industry_code=SMALL).id  # 便利店: market regulator and commerce
+    decide_all(session, application_id, {MARKET: (Decision.SUPPLEMENT, ["food_safety_rules"])})
+    aggregation.aggregate(session, application_id)
     before = row_counts(session)
     fail_on_call(monkeypatch, services.applications.audit, "record", 2)  # after review.reopen, at application.amend
     with pytest.raises(Boom):
-        applications.amend(session, APPLICANT, application_id, {"fire_plan": "new.pdf"})
+        applications.amend(session, APPLICANT, application_id, {}, {"food_safety_rules": "材料库/食品安全制度.pdf"})
     assert row_counts(session) == before
     session.expunge_all()
     stored = applications.get_application(session, APPLICANT, application_id)
-    assert stored.status is ApplicationStatus.SUPPLEMENT_REQUESTED and "fire_plan" not in stored.answers
-    fire = reviews_of(session, application_id)["FIRE"]
-    assert (fire.status, fire.round) == (ReviewStatus.SUPPLEMENT_REQUESTED, 1)
+    assert stored.status is ApplicationStatus.SUPPLEMENT_REQUESTED and "food_safety_rules" not in stored.materials
+    market = reviews_of(session, application_id)[MARKET]
+    assert (market.status, market.round) == (ReviewStatus.SUPPLEMENT_REQUESTED, 1)
 
 
-def test_the_session_stays_usable_after_a_failed_call(session: Session, submit: SubmitFn) -> None:
+def test_the_session_stays_usable_after_a_failed_call(
+    session: Session, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(InvalidRequest):
         submit(holder_name="")
+    fail_on_call(monkeypatch, audit, "record", 2)  # fails mid-transaction, rows already flushed
+    with pytest.raises(Boom):
+        submit()
+    monkeypatch.undo()
     assert submit().status is ApplicationStatus.SUBMITTED
+    assert row_counts(session)["Application"] == 1

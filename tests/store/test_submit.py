@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from forms.errors import SubmissionRefused, UnknownIndustry
+from forms.errors import SubmissionRefused, ValidationFailed
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Actor
@@ -65,7 +65,7 @@ def test_submit_creates_application_reviews_push_messages_and_audit(session: Ses
 
 def test_unicode_is_kept_exactly(session: Session, submit: SubmitFn) -> None:
     rare = "𠀀𪚥𫠝 龘 👩‍👩‍👧‍👦 😀 \u3000全角　空格 é"
-    answers, materials = valid_application(HOTEL, conditions=hotel_conditions())
+    _, materials = valid_application(HOTEL, conditions=hotel_conditions())
     materials["business_license"] = f"材料库/{rare}.pdf"
     application = submit(holder_name=f"酒店{rare}", principal_name=rare, materials=materials)
     session.expunge_all()
@@ -149,7 +149,10 @@ def test_concurrent_submits_with_one_key_create_one_application(db_url: str, ses
         pytest.param({"answers": ["not", "a", "dict"]}, InvalidRequest, "键值对象", id="answers-not-an-object"),
         pytest.param({"exit_count": None}, InvalidRequest, "安全出口数量.*必填项未填写", id="required-missing"),
         pytest.param(
-            {"materials": {"business_license": None}}, InvalidRequest, "营业执照.*核心材料未提交", id="core-material-missing"
+            {"materials": {"business_license": None}},
+            InvalidRequest,
+            "营业执照.*核心材料未提交",
+            id="core-material-missing",
         ),
         pytest.param(
             {"materials": {"business_license": "x\ud800.pdf"}},
@@ -164,7 +167,7 @@ def test_concurrent_submits_with_one_key_create_one_application(db_url: str, ses
             "美容店营业面积应不少于30平方米",
             id="refused-by-pre-review",
         ),
-        pytest.param({"industry_code": "NO_SUCH_INDUSTRY"}, UnknownIndustry, "未知行业", id="unknown-industry"),
+        pytest.param({"industry_code": "NO_SUCH_INDUSTRY"}, ValidationFailed, "未知行业", id="unknown-industry"),
     ],
 )
 def test_bad_input_is_refused_and_stores_nothing(

@@ -10,11 +10,13 @@ from review.roles import Actor, Role
 from services import users
 from store import audit
 from store.tables import User
+from tests.builders import ADMIN
+from tests.store.conftest import FIRE
 
 
 def test_token_authenticates_as_the_users_actor(session: Session) -> None:
-    user, token = users.create_user(session, "消防审批员 张三", Role.REVIEWER, "FIRE")
-    assert users.authenticate(session, token) == Actor(user.id, Role.REVIEWER, "FIRE")
+    user, token = users.create_user(session, "消防审批员 张三", Role.REVIEWER, FIRE)
+    assert users.authenticate(session, token) == Actor(user.id, Role.REVIEWER, FIRE)
     applicant, applicant_token = users.create_user(session, "申请人", "applicant")
     assert users.authenticate(session, applicant_token) == Actor(applicant.id, Role.APPLICANT, None)
 
@@ -37,7 +39,7 @@ def test_unknown_or_missing_token_is_nobody(session: Session, token: str | None)
     ("role", "department", "message"),
     [
         (Role.REVIEWER, None, "必须属于一个部门"),
-        (Role.APPLICANT, "FIRE", "只有审批人员"),
+        (Role.APPLICANT, FIRE, "只有审批人员"),
         ("wizard", None, "未知的角色"),
         (Role.SYSTEM, None, "不能创建系统角色"),
     ],
@@ -54,12 +56,9 @@ def test_tokens_are_unique(session: Session) -> None:
     assert len(tokens) == 20 and all(t.startswith(users.TOKEN_PREFIX) for t in tokens)
 
 
-ADMIN = Actor("admin-1", Role.ADMIN)
-
-
 def test_a_revoked_token_authenticates_as_nobody(session: Session) -> None:
-    user, token = users.create_user(session, "消防审批员 李四", Role.REVIEWER, "FIRE")
-    _, other_token = users.create_user(session, "消防审批员 王五", Role.REVIEWER, "FIRE")
+    user, token = users.create_user(session, "消防审批员 李四", Role.REVIEWER, FIRE)
+    _, other_token = users.create_user(session, "消防审批员 王五", Role.REVIEWER, FIRE)
 
     revoked = users.revoke_user(session, user.id, actor=ADMIN)
 
@@ -82,7 +81,7 @@ def test_revoking_twice_changes_nothing_and_unknown_users_are_not_found(session:
 
 @pytest.mark.parametrize(
     "actor",
-    [Actor("applicant-1", Role.APPLICANT), Actor("reviewer-1", Role.REVIEWER, "FIRE")],
+    [Actor("applicant-1", Role.APPLICANT), Actor("reviewer-1", Role.REVIEWER, FIRE)],
     ids=["applicant", "reviewer"],
 )
 def test_only_admins_revoke(session: Session, actor: Actor) -> None:
