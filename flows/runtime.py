@@ -82,11 +82,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class PrefectServer:
     """`prefect server start` as a child process that stops when we stop (SIGTERM, SIGINT, or our own death)."""
 
-    def __init__(self, settings: Settings, port: int | None = None, *, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int | None = None,
+        *,
+        database_url: str | None = None,
+        home: Path | None = None,
+        die_with_parent: bool = True,
+    ) -> None:
         self.settings = settings
         self.port = port if port is not None else settings.prefect_port
         self.api_url = api_url_for(self.port)
         self.database_url = database_url
+        self.home = home
+        self.die_with_parent = die_with_parent  # False: a server shared by several processes outlives its starter
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, progress: Callable[[str], None] = lambda _: None) -> str:
@@ -101,7 +111,7 @@ class PrefectServer:
             )
         env = dict(os.environ)
         env.pop("PREFECT_API_URL", None)  # the server itself serves, it is no client of another
-        env["PREFECT_HOME"] = os.environ.get("PREFECT_HOME", str(self.settings.prefect_home))
+        env["PREFECT_HOME"] = str(self.home or os.environ.get("PREFECT_HOME", self.settings.prefect_home))
         env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
         env.setdefault("PREFECT_UI_ENABLED", "true")
         if self.database_url:
@@ -115,7 +125,8 @@ class PrefectServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                start_new_session=not self.die_with_parent,
             )
         started = time.monotonic()
         announced = 0.0

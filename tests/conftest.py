@@ -6,11 +6,18 @@ package's own conftest.py.
   afterwards). The PostgreSQL run carries the `postgres` marker and FAILS when the server is unreachable.
 - `session`: a `sqlmodel.Session` on `db_url`, closed afterwards.
 - `isolated_settings`: settings with ONELICENSE_DATA_DIR in tmp_path (and no database URL), cache cleared.
+- `prefect_api`: the one Prefect server of the run, started on first use (see below).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
+import signal
+import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from flows.runtime import PrefectServer, api_url_for, is_healthy
 from onelicense.settings import Settings, get_settings
 from store.db import dispose_engine, get_session, migrate
 
@@ -87,21 +95,55 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[str]:
-    """One Prefect API server for the whole run (flows in this process and in the workers the tests start),
-    instead of a temporary server started and stopped again by every process and test module."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
+# --- one Prefect server for the whole run -------------------------------------------------------------------
+# Prefect reads PREFECT_API_URL once, when it is imported, so the address is fixed before any test module loads
+# (here, in the controller; pytest-xdist workers inherit the environment). The server itself starts only when a
+# test asks for `prefect_api`: a run of the pure suites never starts one, and however many workers run, the
+# first one that needs it starts it (under a file lock) and the others find it running. The controller stops it.
 
-    with prefect_test_harness(server_startup_timeout=120):
-        url = PREFECT_API_URL.value()
-        previous = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = url  # subprocesses (CLI, killed workers) use the same server
-        try:
-            yield url
-        finally:
-            if previous is None:
-                os.environ.pop("PREFECT_API_URL", None)
-            else:
-                os.environ["PREFECT_API_URL"] = previous
+_RUN_DIR = "ONELICENSE_TEST_RUN_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(_RUN_DIR):  # an xdist worker: the controller set everything up
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="onelicense-tests-"))
+    os.environ[_RUN_DIR] = str(run_dir)
+    os.environ["PREFECT_API_URL"] = api_url_for(_free_port())
+    os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"  # a test that forgets `prefect_api` fails loudly
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    run_dir = Path(os.environ.pop(_RUN_DIR, "") or ".")
+    pid_file = run_dir / "prefect.pid"
+    if pid_file.is_file():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+    if run_dir.name.startswith("onelicense-tests-"):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> str:
+    """The run's Prefect API, started on first use (flows, the dispatcher, the CLI and the demo need it)."""
+    url = os.environ["PREFECT_API_URL"]
+    run_dir = Path(os.environ[_RUN_DIR])
+    with (run_dir / "prefect.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not is_healthy(url):
+            port = int(url.rsplit(":", 1)[1].split("/")[0])
+            server = PrefectServer(Settings(), port, home=run_dir / "prefect-home", die_with_parent=False)
+            server.start()
+            assert server.process is not None
+            (run_dir / "prefect.pid").write_text(str(server.process.pid))
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

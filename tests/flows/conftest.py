@@ -112,3 +112,9 @@ def decide_all(application_id: str, overrides: dict[str, tuple[Decision, list[st
 def status_of(application_id: str) -> str:
     with session_scope() as session:
         return applications.get_application(session, ADMIN, application_id).status.value
+
+
+@pytest.fixture(autouse=True)
+def _prefect(prefect_api: str) -> str:
+    """Every test here may start flow runs (directly or through the dispatcher): the run's Prefect server."""
+    return prefect_api

@@ -44,7 +44,8 @@ def _wait(predicate, timeout: float, worker: subprocess.Popen, log: Path) -> Non
 
 
 @pytest.mark.slow
-def test_killed_worker_loses_and_duplicates_nothing(real_systems_settings, sample, tmp_path, monkeypatch):
+def test_killed_worker_loses_and_duplicates_nothing(real_systems_settings, systems, sample, tmp_path, monkeypatch):
+    systems.latency = 0  # the departments answer at once: the kill, not the pushes, is what is tested
     # a lease held by the killed worker expires quickly, so the test does not wait a minute
     monkeypatch.setenv("ONELICENSE_OUTBOX_LEASE_SECONDS", "3")
     env = dict(os.environ, PREFECT_LOGGING_LEVEL="WARNING", PREFECT_HOME=str(tmp_path / "prefect-worker"))

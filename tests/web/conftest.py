@@ -200,3 +200,9 @@ def client(database: str) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient, users: Users) -> Api:
     return Api(client, users)
+
+
+@pytest.fixture(autouse=True)
+def _prefect(prefect_api: str) -> str:
+    """Every test here may start flow runs (directly or through the dispatcher): the run's Prefect server."""
+    return prefect_api
