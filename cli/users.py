@@ -31,6 +31,9 @@ def create(
     department: Annotated[
         str | None, typer.Option("--department", "-d", help="部门代码（审批人员必填），见 onelicense catalog")
     ] = None,
+    uscc: Annotated[
+        list[str] | None, typer.Option("--uscc", "-u", help="申请人代表的经营主体的统一社会信用代码（申请人必填，可重复）")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """创建用户并显示其访问令牌（只显示这一次）。"""
@@ -43,7 +46,7 @@ def create(
     departments = catalog().departments
     migrate()  # local administration, often the first command on a new machine: it may set the database up
     with database() as session:
-        user, token = create_user(session, name, role, department)
+        user, token = create_user(session, name, role, department, usccs=uscc or ())
     if as_json:
         record = {"id": user.id, "name": user.name, "role": user.role.value, "department_code": user.department_code}
         typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))

@@ -92,14 +92,19 @@ def simulated_reviewer(actor: Actor, plan: ReviewerPlan, stop: threading.Event, 
                     reviews.decide(session, actor, claimed.id, Decision.APPROVE, f"同意。{opinion}")
 
 
-def _setup_users(department_codes: list[str]) -> tuple[Actor, list[Actor]]:
+def _setup_users(uscc: str, department_codes: list[str]) -> tuple[Actor, list[Actor]]:
+    """An applicant account for the sample business and one reviewer per department, each signed in with its own
+    token as a real client would be."""
     with session_scope() as session:
-        applicant, _ = users.create_user(session, "演示申请人", Role.APPLICANT)
-        reviewers = []
-        for code in department_codes:
-            user, _ = users.create_user(session, f"演示审批员-{code}", Role.REVIEWER, department_code=code)
-            reviewers.append(Actor(user.id, Role.REVIEWER, code))
-    return Actor(applicant.id, Role.APPLICANT), reviewers
+        tokens = [users.create_user(session, "演示申请人", Role.APPLICANT, usccs=[uscc])[1]]
+        tokens += [
+            users.create_user(session, f"演示审批员-{code}", Role.REVIEWER, department_code=code)[1]
+            for code in department_codes
+        ]
+        actors = [users.authenticate(session, token) for token in tokens]
+    assert all(actors)
+    applicant, *reviewers = [a for a in actors if a is not None]
+    return applicant, reviewers
 
 
 def run_demo(
@@ -112,7 +117,7 @@ def run_demo(
     migrate()
     sample = sample_application(industry_code, serial=rng.randrange(1, 10**6))
     codes = [d.code for d in sample.form.departments]
-    applicant, reviewer_actors = _setup_users(codes)
+    applicant, reviewer_actors = _setup_users(sample.answers["uscc"], codes)
     systems = DepartmentSystems(latency=plan.push_latency).start()
     settings = get_settings()
     previous_endpoints = settings.department_endpoints

@@ -1,10 +1,20 @@
-"""One parser per field type: turns submitted JSON into a clean value or a reason in Chinese."""
+"""One parser per field type: turns submitted JSON into a clean value or a reason in Chinese.
+
+Normalization is limited to what cannot change meaning (docs/catalog.md, "What is normalized"):
+- identifiers (USCC, ID number, phone, e-mail): Unicode NFKC (full-width ０-９ and Ａ-Ｚ become ASCII), surrounding
+  whitespace removed, USCC and ID number upper-cased; then they must be plain ASCII of their exact shape, so
+  digits of other scripts (Arabic-Indic, Devanagari ...) and embedded line breaks are refused, not converted;
+- text: surrounding whitespace removed; invisible characters are refused (control characters, bidirectional
+  controls, zero-width characters, unassigned and private-use code points), since what is stored must read the
+  same as what is displayed, searched and printed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,11 +22,23 @@ from typing import Any
 from forms.identifiers import id_number_problem, uscc_problem
 from forms.model import FieldSpec, FieldType
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-_INTEGER = re.compile(r"^[+-]?\d{1,15}$")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,15}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# categories that are never visible text: controls, format (bidi controls, zero-width), surrogates, private use,
+# unassigned, line and paragraph separators
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
+
+
+def invisible_characters(value: str) -> list[str]:
+    """The characters of `value` that are not visible text (line breaks and tabs are allowed), as U+XXXX."""
+    found = dict.fromkeys(
+        f"U+{ord(c):04X}" for c in value if c not in "\n\r\t" and unicodedata.category(c) in _INVISIBLE
+    )
+    return list(found)
 
 
 class Invalid(ValueError):
@@ -31,13 +53,14 @@ def parse_value(spec: FieldSpec, value: Any) -> Any:
 def _text(spec: FieldSpec, value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid("应为文本")
-    if not value.strip():
+    value = value.strip()
+    if not value:
         raise Invalid("不能为空")
     if len(value) > spec.length_cap:
         raise Invalid(f"长度不能超过{spec.length_cap}个字符（当前{len(value)}个）")
-    if CONTROL_CHARACTERS.search(value):
-        raise Invalid("含有不可见的控制字符")
-    return value  # kept exactly as typed: rare characters and emoji included
+    if hidden := invisible_characters(value):
+        raise Invalid(f"含有不可见的控制字符（如双向文字控制符、零宽字符）：{'、'.join(hidden[:5])}")
+    return value  # otherwise kept as typed: rare characters included
 
 
 def _number(spec: FieldSpec, value: Any, integer: bool) -> int | float:
@@ -45,7 +68,7 @@ def _number(spec: FieldSpec, value: Any, integer: bool) -> int | float:
         raise Invalid("应为数字")
     if isinstance(value, str):
         text = value.strip()
-        if integer and not _INTEGER.match(text):
+        if integer and not _INTEGER.fullmatch(text):
             raise Invalid("应为整数")
         try:
             number = Decimal(text)
@@ -78,12 +101,15 @@ def _show(n: float) -> str:
 def _date(spec: FieldSpec, value: Any) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise Invalid("应为日期，格式 YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value).isoformat()
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise Invalid("不是有效的日期") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise Invalid(f"日期超出合理范围（{EARLIEST_DATE.isoformat()} 至 {LATEST_DATE.isoformat()}）")
+    return day.isoformat()
 
 
 def _enum(spec: FieldSpec, value: Any) -> str:
@@ -101,10 +127,15 @@ def _boolean(spec: FieldSpec, value: Any) -> bool:
     raise Invalid("应为“是”或“否”")
 
 
-def _checked(problem: Callable[[str], str | None], what: str) -> Callable[[FieldSpec, Any], str]:
+def _checked(
+    problem: Callable[[str], str | None], what: str, *, upper: bool = False
+) -> Callable[[FieldSpec, Any], str]:
     def parse(spec: FieldSpec, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"应为{what}")
+        value = unicodedata.normalize("NFKC", value).strip()
+        if upper:
+            value = value.upper()
         reason = problem(value)
         if reason:
             raise Invalid(reason)
@@ -114,13 +145,13 @@ def _checked(problem: Callable[[str], str | None], what: str) -> Callable[[Field
 
 
 def _phone_problem(value: str) -> str | None:
-    if _MOBILE.match(value) or _LANDLINE.match(value):
+    if _MOBILE.fullmatch(value) or _LANDLINE.fullmatch(value):
         return None
     return "不是有效的电话号码（手机号11位，或固定电话如 023-12345678）"
 
 
 def _email_problem(value: str) -> str | None:
-    return None if len(value) <= 254 and _EMAIL.match(value) else "不是有效的电子邮箱地址"
+    return None if len(value) <= 254 and _EMAIL.fullmatch(value) else "不是有效的电子邮箱地址"
 
 
 _PARSERS: dict[FieldType, Callable[[FieldSpec, Any], Any]] = {
@@ -132,7 +163,7 @@ _PARSERS: dict[FieldType, Callable[[FieldSpec, Any], Any]] = {
     FieldType.ENUM: _enum,
     FieldType.BOOLEAN: _boolean,
     FieldType.PHONE: _checked(_phone_problem, "电话号码"),
-    FieldType.USCC: _checked(uscc_problem, "统一社会信用代码"),
-    FieldType.ID_NUMBER: _checked(id_number_problem, "身份证件号码"),
+    FieldType.USCC: _checked(uscc_problem, "统一社会信用代码", upper=True),
+    FieldType.ID_NUMBER: _checked(id_number_problem, "身份证件号码", upper=True),
     FieldType.EMAIL: _checked(_email_problem, "电子邮箱地址"),
 }

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from forms.errors import FieldError, ValidationFailed
 from forms.fieldtypes import CONTROL_CHARACTERS, Invalid, parse_value
 from forms.merge import MergedForm
-from forms.model import FieldSpec
+from forms.model import Catalog, FieldSpec, Industry
 
 MATERIAL_PREFIX = "materials."
 COMMITMENT_KEY = "commitment_accepted"
@@ -71,6 +71,24 @@ def _validator(spec: FieldSpec, required: bool):
             raise PydanticCustomError("invalid", str(exc)) from None
 
     return validate
+
+
+def condition_problems(industry: Industry, answers: Mapping[str, Any], catalog: Catalog) -> list[FieldError]:
+    """The answers to the industry's scope questions (经营范围问答) that are not valid values of their fields.
+
+    They decide which permits, hence which fields, the merged form has: a bad one must be reported alone, before
+    merging, or it would also produce misleading "unknown field" errors for the fields it deselected."""
+    problems = []
+    for key in industry.condition_keys:
+        value = answers.get(key)
+        if value is None:
+            continue
+        spec = catalog.fields[key]
+        try:
+            parse_value(spec, value)
+        except Invalid as exc:
+            problems.append(FieldError(key, spec.label, str(exc)))
+    return problems
 
 
 def validate_submission(

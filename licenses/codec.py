@@ -19,6 +19,21 @@ _RADIX = len(PACK_ALPHABET)
 _TRIPLETS = [a + b + c for a in PACK_ALPHABET for b in PACK_ALPHABET for c in PACK_ALPHABET]
 _EPOCH = date(1970, 1, 1)
 TEXT_ENCODING = "gb18030"
+MAX_TEXT_BYTES = 255  # one length byte
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be written into a token as text, or None: a Chinese reason naming the limit."""
+    try:
+        size = len(value.encode(TEXT_ENCODING))
+    except UnicodeEncodeError:
+        return "含有无法编码的字符"
+    if size > MAX_TEXT_BYTES:
+        return (
+            f"过长，无法写入许可证核验码：最多 {MAX_TEXT_BYTES} 字节（GB 18030 编码，常用汉字每字 2 字节，"
+            f"生僻字和表情符号每字 4 字节），当前 {size} 字节"
+        )
+    return None
 
 
 class Writer:
@@ -38,12 +53,9 @@ class Writer:
         self._parts.append(data)
 
     def text(self, value: str) -> None:
-        try:
-            data = value.encode(TEXT_ENCODING)
-        except UnicodeEncodeError as exc:
-            raise LicenseError(f"「{value[:20]}」含有无法编码的字符") from exc
-        if len(data) > 255:
-            raise LicenseError(f"「{value[:20]}…」过长，无法写入核验码")
+        if problem := text_problem(value):
+            raise LicenseError(f"「{value[:20]}」{problem}")
+        data = value.encode(TEXT_ENCODING)
         self.u8(len(data))
         self.raw(data)
 

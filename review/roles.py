@@ -20,6 +20,9 @@ class Actor:
     user_id: str
     role: Role
     department_code: str | None = None
+    # for an applicant authenticated from its account: the 统一社会信用代码 it may act for. None only for actors
+    # built in code (the system, tests), never for one that authenticated
+    usccs: frozenset[str] | None = None
 
     @property
     def label(self) -> str:

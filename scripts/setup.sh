@@ -9,7 +9,7 @@ want_tests=0
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 python3-venv; do have "$pkg" || need+=("$pkg"); done
+for pkg in fonts-noto-cjk fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 python3-venv; do have "$pkg" || need+=("$pkg"); done
 if (( want_tests )); then
   for pkg in chromium poppler-utils; do have "$pkg" || need+=("$pkg"); done
 fi

@@ -9,7 +9,10 @@ mark the license issued, and read them as the actor may. The only way to change 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +24,14 @@ from sqlmodel import Session, col, select
 from forms.errors import FieldError, SubmissionRefused, UnknownIndustry, ValidationFailed
 from forms.merge import MergedForm
 from forms.prereview import Finding, blocking, prereview
-from forms.validation import MATERIAL_PREFIX, validate_submission
+from forms.validation import MATERIAL_PREFIX, condition_problems, validate_submission
 from onelicense.clock import CHINA_TIME, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
 from services import catalog as catalogs
+from services.certificate import certificate_problems
 from store import audit, inputs, outbox
 from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
 from store.db import transaction
@@ -75,16 +79,27 @@ def submit(
     """一表申请: validate and pre-review the merged form, then store the application with one PENDING review and one
     push message per department, in one transaction. Refusals (ValidationFailed, SubmissionRefused) store nothing.
 
-    A repeated `idempotency_key` from the same applicant returns what its first call created."""
+    An applicant submits only for the USCCs its account declares, and one holder has one active application or
+    license per industry and premises (a second one is refused with the first one's reference). A repeated
+    `idempotency_key` from the same applicant with the same content returns what its first call created."""
     require_role(actor, APPLICANTS, "提交申请")
     key = inputs.text(idempotency_key, "幂等键", required=False, max_length=200) or None
+    digest = request_digest(industry_code, answers, materials or {}, commitment_accepted)
     if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
-        return _replay(session, existing, actor)
+        return _replay(session, existing, actor, digest)
     form = _merged_form(industry_code, answers)
     submission = validate_submission(form, answers, materials or {}, commitment_accepted=commitment_accepted)
     findings = prereview(form, submission.answers)
     if refused := blocking(findings):
         raise SubmissionRefused([f.as_dict() for f in refused])
+    if problems := certificate_problems(submission.answers):
+        raise ValidationFailed(problems)
+    _require_declared(actor, str(submission.answers.get("uscc", "")))
+    open_key = _open_key(submission.answers, form.industry.code)
+    if (holder := _open_holder(session, open_key)) is not None:
+        if key is not None and holder.idempotency_key == key:  # our own retry won the race since we looked
+            return _replay(session, holder, actor, digest)
+        raise _duplicate(holder)
     application = Application(
         reference=_new_reference(),
         industry_code=form.industry.code,
@@ -96,6 +111,8 @@ def submit(
         status=ApplicationStatus.SUBMITTED,
         submitted_by=actor.user_id,
         idempotency_key=key,
+        request_digest=digest,
+        open_key=open_key,
     )
     try:
         with transaction(session):
@@ -106,20 +123,59 @@ def submit(
             after["departments"] = {r.department_code: r.permit_codes for r in reviews}
             audit.record(session, actor, "application.submit", "application", application.id, None, after)
     except IntegrityError:
-        # a concurrent submit with the same key won the race: answer what it created
+        # a concurrent submit won the race: with the same key, answer what it created; for the same premises,
+        # refuse as if it had come first
         if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
-            return _replay(session, existing, actor)
+            return _replay(session, existing, actor, digest)
+        if (holder := _open_holder(session, open_key)) is not None:
+            raise _duplicate(holder) from None
         raise Conflict("提交冲突，请重试") from None
     return Submitted(application, reviews, findings)
+
+
+def request_digest(industry_code: object, answers: object, materials: object, commitment_accepted: object) -> str:
+    """The fingerprint of a submission's content, to recognise a retry (same) from a reused key (different)."""
+    document = {"industry_code": industry_code, "answers": answers, "materials": materials, "commitment": commitment_accepted}
+    canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _require_declared(actor: Actor, uscc: str) -> None:
+    if actor.usccs is not None and uscc not in actor.usccs:
+        declared = "、".join(sorted(actor.usccs)) or "无"
+        raise Forbidden(f"当前账号只能代表已登记的经营主体办理（已登记的统一社会信用代码：{declared}），不能为 {uscc} 提交申请")
+
+
+def _open_key(answers: Mapping[str, Any], industry_code: str) -> str:
+    """USCC, industry and the premises (the business address, compared without spaces, case or width)."""
+    address = unicodedata.normalize("NFKC", str(answers.get("business_address") or ""))
+    return "|".join((str(answers.get("uscc", "")), industry_code, "".join(address.split()).casefold()))[:700]
+
+
+def _open_holder(session: Session, open_key: str) -> Application | None:
+    """The active application or license that holds these premises, if any."""
+    return session.exec(select(Application).where(Application.open_key == open_key)).first()
+
+
+def _duplicate(holder: Application) -> Conflict:
+    what = "有效的行业综合许可证" if holder.status is ApplicationStatus.ISSUED else "办理中的申请"
+    return Conflict(
+        f"该经营主体在同一经营场所已有本行业{what}（申请编号 {holder.reference}）：请勿重复申请；"
+        "如为另一经营场所，请填写该场所的地址"
+    )
 
 
 def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> MergedForm:
     """The form the applicant filled; an unknown industry or one whose answers select no permit is a problem of
     the submitted `industry_code` (422 naming it), not a missing page."""
-    try:
-        form = catalogs.merged_form(industry_code, answers if isinstance(answers, Mapping) else {})
-    except UnknownIndustry as exc:
-        raise ValidationFailed([FieldError("industry_code", "行业", exc.message)]) from None
+    catalog = catalogs.catalog()
+    industry = catalog.industries.get(industry_code)
+    if industry is None:
+        raise ValidationFailed([FieldError("industry_code", "行业", UnknownIndustry(industry_code).message)])
+    answers = answers if isinstance(answers, Mapping) else {}
+    if problems := condition_problems(industry, answers, catalog):
+        raise ValidationFailed(problems)
+    form = catalogs.merged_form(industry_code, answers)
     if not form.permits:
         reason = "所回答的经营范围不涉及任何许可事项，无需办理行业综合许可"
         raise ValidationFailed([FieldError("industry_code", "行业", reason)])
@@ -157,9 +213,13 @@ def _open_reviews(session: Session, actor: Actor, application: Application, form
     return sorted(reviews, key=lambda r: r.department_code)
 
 
-def _replay(session: Session, application: Application, actor: Actor) -> Submitted:
+def _replay(session: Session, application: Application, actor: Actor, digest: str) -> Submitted:
     if application.submitted_by != actor.user_id:
         raise Conflict("该幂等键已被其他提交使用")
+    if application.request_digest not in (None, digest):
+        raise Conflict(
+            f"该幂等键已用于另一份内容不同的申请（申请编号 {application.reference}）：重试请原样提交，新申请请换用新的幂等键"
+        )
     form = catalogs.merged_form(application.industry_code, application.answers)
     return Submitted(application, _reviews(session, application.id), prereview(form, application.answers), True)
 
@@ -193,6 +253,12 @@ def amend(
         raise Conflict(f"只有「待补正」的申请可以补正（当前状态：{application.status.label}）")
     asked = _reviews(session, application.id, ReviewStatus.SUPPLEMENT_REQUESTED)
     answers_patch, materials_patch = _check_amendment(application, asked, answers_patch, materials_patch)
+    amended = apply_patch(application.answers, answers_patch)
+    if "uscc" in answers_patch:
+        _require_declared(actor, str(amended.get("uscc", "")))
+    open_key = _open_key(amended, application.industry_code)
+    if (holder := _open_holder(session, open_key)) is not None and holder.id != application.id:
+        raise _duplicate(holder)
     with transaction(session):
         application = lock_application(session, application_id)
         check_version(application, expected_version, _STALE)
@@ -217,6 +283,7 @@ def amend(
                 answers_patch.get("holder_name", application.holder_name), "申请人名称", max_length=500
             ),
             uscc=inputs.text(answers_patch.get("uscc", application.uscc), "统一社会信用代码", max_length=64),
+            open_key=open_key,
         )
         now = utcnow()
         for review in reopened:
@@ -289,6 +356,8 @@ def _check_amendment(
     submission = validate_submission(form, merged_answers, merged_materials)
     if refused := blocking(prereview(form, submission.answers)):
         raise SubmissionRefused([f.as_dict() for f in refused])
+    if problems := [p for p in certificate_problems(submission.answers) if p.key in answers]:
+        raise ValidationFailed(problems)
     return (
         {k: submission.answers.get(k) for k in answers},
         {c: submission.materials.get(c) for c in materials},
@@ -333,7 +402,11 @@ def record_aggregation(
             return application
         check_transition(StateKind.APPLICATION, application.status, target)
         before = audit.snapshot(application, "status", "version")
-        update_versioned(session, application, _STALE, status=target, composite_opinion=opinion_json)
+        # a refused application no longer holds its premises: the holder may apply again
+        still_open = application.open_key if target is not ApplicationStatus.REJECTED else None
+        update_versioned(
+            session, application, _STALE, status=target, composite_opinion=opinion_json, open_key=still_open
+        )
         after = {"status": target, "outcome": outcome, "composite_opinion": opinion_json}
         audit.record(session, actor, "application.aggregate", "application", application.id, before, after)
     return application

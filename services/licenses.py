@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -377,6 +378,13 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
         record(session, actor, f"license.{operation.value}", "license", number, before,
                snapshot(license_, *_LICENSE_FIELDS))  # fmt: skip
+        if status in _TERMINAL:  # the holder may apply again for these premises
+            session.execute(
+                update(Application)
+                .where(col(Application.id) == license_.application_id)
+                .values(open_key=None)
+                .execution_options(synchronize_session=False)
+            )
     return license_
 
 

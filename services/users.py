@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from forms.identifiers import uscc_problem
 from onelicense.errors import InvalidRequest, NotFound
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from services import catalog as catalogs
@@ -27,11 +29,13 @@ def create_user(
     role: Role | str,
     department_code: str | None = None,
     *,
+    usccs: Sequence[str] = (),
     actor: Actor = SYSTEM_ACTOR,
 ) -> tuple[User, str]:
     """Create a user and return it with its API token (shown once: it cannot be recovered later).
 
-    Reviewers need a department; other roles must not have one."""
+    Reviewers need a department; other roles must not have one. An applicant declares the 统一社会信用代码 of the
+    business(es) it acts for (at least one): it can submit only for those."""
     name = inputs.text(name, "用户名称", max_length=200)
     role = inputs.enum_value(Role, role, "角色")
     department = inputs.text(department_code, "部门代码", required=False, max_length=200) or None
@@ -44,8 +48,9 @@ def create_user(
     departments = catalogs.catalog().departments
     if department is not None and department not in departments:
         raise InvalidRequest(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
+    declared = _declared_usccs(role, usccs)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user = User(name=name, role=role, department_code=department, token_hash=hash_token(token))
+    user = User(name=name, role=role, department_code=department, token_hash=hash_token(token), usccs=declared)
     with transaction(session):
         session.add(user)
         session.flush()
@@ -56,7 +61,7 @@ def create_user(
             "user",
             user.id,
             None,
-            audit.snapshot(user, "name", "role", "department_code"),
+            audit.snapshot(user, "name", "role", "department_code", "usccs"),
         )
     return user, token
 
@@ -68,7 +73,8 @@ def authenticate(session: Session, token: str | None) -> Actor | None:
     user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
     if user is None or user.revoked_at is not None:
         return None
-    return Actor(user_id=user.id, role=user.role, department_code=user.department_code)
+    usccs = frozenset(user.usccs) if user.role is Role.APPLICANT else None
+    return Actor(user_id=user.id, role=user.role, department_code=user.department_code, usccs=usccs)
 
 
 def revoke_user(session: Session, user_id: str, *, actor: Actor) -> User:
@@ -95,6 +101,20 @@ def revoke_user(session: Session, user_id: str, *, actor: Actor) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.created_at), col(User.id))))
+
+
+def _declared_usccs(role: Role, usccs: Sequence[str]) -> list[str]:
+    if role is not Role.APPLICANT:
+        if usccs:
+            raise InvalidRequest("只有申请人账号可以登记统一社会信用代码")
+        return []
+    declared = [str(u).strip().upper() for u in usccs]
+    if not declared:
+        raise InvalidRequest("申请人账号须登记其代表的经营主体的统一社会信用代码")
+    for uscc in declared:
+        if problem := uscc_problem(uscc):
+            raise InvalidRequest(f"统一社会信用代码 {uscc} 无效：{problem}")
+    return list(dict.fromkeys(declared))
 
 
 def hash_token(token: str) -> str:

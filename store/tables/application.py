@@ -32,6 +32,12 @@ class Application(SQLModel, table=True):
     version: int = Field(default=1, description="optimistic lock: bumped by every conditional update")
     submitted_by: str = Field(index=True, description="user id of the applicant")
     idempotency_key: str | None = Field(default=None, unique=True, description="client key: a retried submit")
+    request_digest: str | None = Field(
+        default=None, max_length=64, description="sha256 of the submitted request: a key reused with another body"
+    )
+    # "USCC|industry|address" while the application or its license is active, NULL once it is not: one active
+    # application or license per holder, industry and premises (migration 0004)
+    open_key: str | None = Field(default=None, unique=True, max_length=700)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     composite_opinion: dict[str, Any] | None = Field(default=None, sa_type=JSON, description="综合审批意见")
@@ -114,4 +120,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_error: str | None = Field(default=None, sa_type=Text)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # set when retrying cannot help (a permanent error, or too many attempts): off the dispatcher's list, on the
+    # admins' dead-letter list until one of them retries or discards it
+    dead_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from review.roles import Role
@@ -22,3 +23,5 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # set by services.users.revoke_user: the token authenticates nobody from then on (migration 0003)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the 统一社会信用代码 an applicant account acts for: it may submit for these only (migration 0004)
+    usccs: list[str] = Field(default_factory=list, sa_type=JSON)

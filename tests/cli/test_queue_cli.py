@@ -16,7 +16,7 @@ from review.roles import Actor, Role
 from services import applications
 from store.db import session_scope
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
-from tests.web.sample import submission_body
+from tests.web.sample import USCC, submission_body
 
 runner = CliRunner()
 
@@ -149,7 +149,7 @@ def test_refusals_print_the_reason_and_exit_1(people: Users) -> None:
 
 def test_users_create_prints_the_token_once_and_it_authenticates(people: Users) -> None:
     created = runner.invoke(users.app, ["create", "--name", "卫健审批员", "--role", "reviewer", "--department", OWN])
-    as_json = runner.invoke(users.app, ["create", "-n", "张三", "-r", "applicant", "--json"])
+    as_json = runner.invoke(users.app, ["create", "-n", "张三", "-r", "applicant", "--uscc", USCC, "--json"])
     listed = runner.invoke(users.app, ["list", "--json"])
 
     assert created.exit_code == 0, created.output
@@ -157,6 +157,8 @@ def test_users_create_prints_the_token_once_and_it_authenticates(people: Users) 
     assert token.startswith("ol_")
     assert run(queue.app, "list", token=token).exit_code == 0
     assert json.loads(as_json.stdout)["role"] == "applicant"
+    without_uscc = runner.invoke(users.app, ["create", "-n", "李四", "-r", "applicant"])
+    assert without_uscc.exit_code == 1 and "统一社会信用代码" in without_uscc.output
     names = [u["name"] for u in json.loads(listed.stdout)]
     assert "卫健审批员" in names and "张三" in names
     assert token not in listed.stdout
@@ -168,7 +170,8 @@ def test_users_create_refuses_bad_roles_and_departments(people: Users) -> None:
         (["--name", "x", "--role", "reviewer"], "部门"),
         (["--name", "x", "--role", "reviewer", "--department", "MARS"], "未知的部门"),
         (["--name", "x", "--role", "applicant", "--department", OWN], "部门"),
-        (["--name", " ", "--role", "applicant"], "不能为空"),
+        (["--name", " ", "--role", "applicant", "--uscc", USCC], "不能为空"),
+        (["--name", "x", "--role", "applicant", "--uscc", "000000000000000000"], "统一社会信用代码"),
     ]
     for args, message in cases:
         result = runner.invoke(users.app, ["create", *args])

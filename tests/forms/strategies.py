@@ -6,19 +6,32 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from forms.identifiers import USCC_ALPHABET, id_number_check_char, uscc_check_char
+from forms.identifiers import USCC_ALPHABET, USCC_AUTHORITIES, id_number_check_char, uscc_check_char
 from forms.merge import MergedForm
 from forms.model import FieldSpec, FieldType
 
-_TEXT_CHARS = st.characters(blacklist_categories=("Cc", "Cs"))
+# visible text only: the invisible categories are refused (controls, bidi and zero-width format characters ...)
+_TEXT_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp"))
 
 
 def _uscc() -> st.SearchStrategy[str]:
-    return st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17).map(lambda s: s + uscc_check_char(s))
+    body = st.tuples(
+        st.sampled_from(USCC_AUTHORITIES),
+        st.text(alphabet=USCC_ALPHABET, min_size=1, max_size=1),
+        st.text(alphabet=USCC_ALPHABET, min_size=6, max_size=6).filter(lambda region: region != "000000"),
+        st.text(alphabet=USCC_ALPHABET, min_size=9, max_size=9),
+    ).map("".join)
+    return body.map(lambda s: s + uscc_check_char(s))
 
 
 def _id_number() -> st.SearchStrategy[str]:
-    return st.text(alphabet="0123456789", min_size=17, max_size=17).map(lambda s: s + id_number_check_char(s))
+    body = st.tuples(
+        st.integers(11, 91).map(str),
+        st.text(alphabet="0123456789", min_size=4, max_size=4),
+        st.dates(dt.date(1900, 1, 1), dt.date(2010, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+        st.text(alphabet="0123456789", min_size=3, max_size=3),
+    ).map("".join)
+    return body.map(lambda s: s + id_number_check_char(s))
 
 
 def valid_value(spec: FieldSpec) -> st.SearchStrategy:
@@ -26,7 +39,7 @@ def valid_value(spec: FieldSpec) -> st.SearchStrategy:
     hi = spec.max if spec.max is not None else 1e6
     match spec.type:
         case FieldType.TEXT | FieldType.ADDRESS:
-            return st.text(_TEXT_CHARS, min_size=1, max_size=min(spec.length_cap, 60)).filter(str.strip)
+            return st.text(_TEXT_CHARS, min_size=1, max_size=min(spec.length_cap, 60)).map(str.strip).filter(bool)
         case FieldType.INTEGER:
             return st.integers(int(lo), int(hi))
         case FieldType.DECIMAL:
@@ -36,7 +49,7 @@ def valid_value(spec: FieldSpec) -> st.SearchStrategy:
                 .filter(lambda x: lo <= x <= hi)
             )
         case FieldType.DATE:
-            return st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)).map(dt.date.isoformat)
+            return st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31)).map(dt.date.isoformat)
         case FieldType.ENUM:
             return st.sampled_from(list(spec.choices or ()))
         case FieldType.BOOLEAN:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from forms.identifiers import uscc_check_char
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
 from services import users
@@ -13,12 +14,16 @@ from store.tables import User
 from tests.builders import ADMIN
 from tests.store.conftest import FIRE
 
+HOLDER = "91500107MA5U7K2X3" + uscc_check_char("91500107MA5U7K2X3")  # the business the applicant acts for
+
 
 def test_token_authenticates_as_the_users_actor(session: Session) -> None:
     user, token = users.create_user(session, "消防审批员 张三", Role.REVIEWER, FIRE)
     assert users.authenticate(session, token) == Actor(user.id, Role.REVIEWER, FIRE)
-    applicant, applicant_token = users.create_user(session, "申请人", "applicant")
-    assert users.authenticate(session, applicant_token) == Actor(applicant.id, Role.APPLICANT, None)
+    applicant, applicant_token = users.create_user(session, "申请人", "applicant", usccs=[HOLDER])
+    assert users.authenticate(session, applicant_token) == Actor(
+        applicant.id, Role.APPLICANT, None, usccs=frozenset({HOLDER})
+    )
 
 
 def test_only_the_hash_of_the_token_is_stored(session: Session) -> None:
@@ -52,7 +57,7 @@ def test_role_and_department_must_fit(session: Session, role: str, department: s
 
 
 def test_tokens_are_unique(session: Session) -> None:
-    tokens = {users.create_user(session, f"用户{i}", Role.APPLICANT)[1] for i in range(20)}
+    tokens = {users.create_user(session, f"用户{i}", Role.APPLICANT, usccs=[HOLDER])[1] for i in range(20)}
     assert len(tokens) == 20 and all(t.startswith(users.TOKEN_PREFIX) for t in tokens)
 
 
@@ -71,7 +76,7 @@ def test_a_revoked_token_authenticates_as_nobody(session: Session) -> None:
 
 
 def test_revoking_twice_changes_nothing_and_unknown_users_are_not_found(session: Session) -> None:
-    user, _ = users.create_user(session, "申请人", Role.APPLICANT)
+    user, _ = users.create_user(session, "申请人", Role.APPLICANT, usccs=[HOLDER])
     first = users.revoke_user(session, user.id, actor=ADMIN).revoked_at
     assert users.revoke_user(session, user.id, actor=ADMIN).revoked_at == first
     assert [e.action for e in audit.events_for(session, "user", user.id)].count("user.revoke") == 1
@@ -85,7 +90,7 @@ def test_revoking_twice_changes_nothing_and_unknown_users_are_not_found(session:
     ids=["applicant", "reviewer"],
 )
 def test_only_admins_revoke(session: Session, actor: Actor) -> None:
-    user, token = users.create_user(session, "申请人", Role.APPLICANT)
+    user, token = users.create_user(session, "申请人", Role.APPLICANT, usccs=[HOLDER])
     with pytest.raises(Forbidden):
         users.revoke_user(session, user.id, actor=actor)
     assert users.authenticate(session, token) is not None

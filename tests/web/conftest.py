@@ -29,7 +29,7 @@ from services.users import create_user
 from store.db import database_url, dispose_engine, migrate, session_scope
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 from tests.conftest import POSTGRES_URL
-from tests.web.sample import submission_body
+from tests.web.sample import USCC, submission_body
 from web.app import create_app
 
 # the catalog departments of the small industry used by most tests, and one that it does not involve
@@ -105,7 +105,8 @@ def make_users() -> Users:
     users = Users()
     with session_scope() as session:
         for name, (role, department) in USER_SPECS.items():
-            user, token = create_user(session, name, role, department)
+            usccs = [USCC] if role is Role.APPLICANT else []
+            user, token = create_user(session, name, role, department, usccs=usccs)
             users.tokens[name], users.ids[name] = token, user.id
     return users
 

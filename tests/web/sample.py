@@ -5,6 +5,7 @@ tests change one thing at a time from here."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from forms.identifiers import uscc_check_char
@@ -49,10 +50,17 @@ def sample_form(industry_code: str = SMALL_INDUSTRY, **conditions: Any) -> Merge
     return merge_form(industry_code, answers)
 
 
+_premises = itertools.count(1)
+USCC = USCC_BODY + uscc_check_char(USCC_BODY)  # the business every test applicant account acts for
+
+
 def submission_body(industry_code: str = SMALL_INDUSTRY, **conditions: Any) -> dict[str, Any]:
-    """A JSON body for POST /api/applications that the flow accepts."""
+    """A JSON body for POST /api/applications that the service accepts: each body for premises of their own (one
+    holder may have one active application per industry and premises)."""
     form = sample_form(industry_code, **conditions)
     answers = {f.key: form.answers_to_conditions.get(f.key, sample_value(f.spec)) for f in form.fields}
+    if "business_address" in answers:
+        answers["business_address"] = f"{answers['business_address']}{next(_premises)}号"
     return {
         "industry_code": industry_code,
         "answers": answers,

@@ -99,7 +99,7 @@ ENDPOINTS = [
         "POST",
         "/api/applications",
         {"applicant": 201, "other_applicant": 201},
-        body=submission_body(),
+        body=submission_body,  # a body per call: each for premises of their own
     ),
     Endpoint("list applications", "GET", "/api/applications", {r: 200 for r in ROLES if r}),
     Endpoint("application detail", "GET", "/api/applications/{application_id}", VIEWERS),
@@ -154,7 +154,8 @@ def test_endpoint_authorization(world: World, endpoint: Endpoint, role: str | No
         target = World(api, api.submit())
     state = world.state()
     try:
-        response = api.request(endpoint.method, endpoint.path(target), role, json=endpoint.body)
+        body = endpoint.body() if callable(endpoint.body) else endpoint.body
+        response = api.request(endpoint.method, endpoint.path(target), role, json=body)
         state_after = world.state()
     finally:
         if endpoint.after:
