@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from cli import catalog, db, licenses, queue, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _private_files() -> None:
+    """Everything this process and its children (Prefect's server) create is readable by its owner only: the
+    databases hold ID numbers and phone numbers, the data folder holds the signing keys."""
+    os.umask(0o077)
+
+
 app.add_typer(catalog.app, name="catalog", help="行业目录：统计与合并表单")
 app.add_typer(queue.app, name="queue", help="部门审批队列")
 app.add_typer(licenses.app, name="license", help="综合许可证管理")

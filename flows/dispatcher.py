@@ -15,8 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
+from sqlmodel import Session
+
 from flows.aggregation import aggregate_application
 from flows.fan_out import fan_out_application
+from onelicense.errors import ErrorKind, OneLicenseError
 from onelicense.settings import get_settings
 from services.pushes import PendingPush
 from store import outbox
@@ -56,7 +59,7 @@ def _fan_out(application_id: str, items: list[PendingPush]) -> None:
         with session_scope() as session:
             for push in items:
                 if not outbox.is_done(session, push.message_id):
-                    outbox.mark_failed(session, push.message_id, error=f"{type(exc).__name__}: {exc}")
+                    _failed(session, push.message_id, exc)
 
 
 def _aggregate(message_id: str, application_id: str) -> None:
@@ -65,10 +68,26 @@ def _aggregate(message_id: str, application_id: str) -> None:
     except Exception as exc:
         log.exception("aggregation of application %s failed", application_id)
         with session_scope() as session:
-            outbox.mark_failed(session, message_id, error=f"{type(exc).__name__}: {exc}")
+            _failed(session, message_id, exc)
         return
     with session_scope() as session:
         outbox.mark_done(session, message_id)
+
+
+# errors that another attempt cannot fix: the message goes to the admins' dead letters at once
+_PERMANENT = frozenset({ErrorKind.INVALID, ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN, ErrorKind.BROKEN})
+
+
+def _failed(session: Session, message_id: str, exc: BaseException) -> None:
+    permanent = isinstance(exc, OneLicenseError) and exc.kind in _PERMANENT
+    reason = exc.message if isinstance(exc, OneLicenseError) else str(exc)
+    outbox.mark_failed(
+        session,
+        message_id,
+        error=f"{type(exc).__name__}: {reason}",
+        permanent=permanent,
+        max_attempts=get_settings().outbox_max_attempts,
+    )
 
 
 def run_dispatcher(stop: threading.Event, interval: float | None = None) -> None:

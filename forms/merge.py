@@ -103,7 +103,8 @@ def merge_form(
     industry = catalog.industries.get(industry_code)
     if industry is None:
         raise UnknownIndustry(industry_code)
-    answers = dict(answers_to_conditions or {})
+    # only the scope questions decide the form: other answers passed along are not part of what it was made for
+    answers = {k: v for k, v in (answers_to_conditions or {}).items() if k in industry.condition_keys}
     permits = select_permits(industry, answers, catalog)
     dept_codes = list(dict.fromkeys(p.department for p in permits))
     return MergedForm(

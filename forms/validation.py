@@ -73,11 +73,14 @@ def _validator(spec: FieldSpec, required: bool):
     return validate
 
 
-def condition_problems(industry: Industry, answers: Mapping[str, Any], catalog: Catalog) -> list[FieldError]:
-    """The answers to the industry's scope questions (经营范围问答) that are not valid values of their fields.
+def parse_conditions(
+    industry: Industry, answers: Mapping[str, Any], catalog: Catalog
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The answers to the industry's scope questions (经营范围问答) as clean values, and those that are not valid.
 
     They decide which permits, hence which fields, the merged form has: a bad one must be reported alone, before
     merging, or it would also produce misleading "unknown field" errors for the fields it deselected."""
+    values: dict[str, Any] = {}
     problems = []
     for key in industry.condition_keys:
         value = answers.get(key)
@@ -85,10 +88,10 @@ def condition_problems(industry: Industry, answers: Mapping[str, Any], catalog: 
             continue
         spec = catalog.fields[key]
         try:
-            parse_value(spec, value)
+            values[key] = parse_value(spec, value)
         except Invalid as exc:
             problems.append(FieldError(key, spec.label, str(exc)))
-    return problems
+    return values, problems
 
 
 def validate_submission(

@@ -6,6 +6,7 @@ public page are all rendered from it, so they cannot disagree.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -66,10 +67,26 @@ def numbered_permits(license_number: str, permits: list[PermitEntry]) -> tuple[P
 
 
 def mask_name(name: str) -> str:
-    """A person's name for public pages: first and last character kept (张三明 → 张*明, 李四 → 李*)."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    """A person's name for public pages: first and last visible character kept (张三明 → 张*明, 李四 → 李*).
+
+    Counted in visible characters: a combining accent stays with its letter, and characters that show nothing
+    (zero-width, bidirectional controls; refused at input anyway) are dropped, so they cannot defeat the mask."""
+    chars = _visible_characters(name.strip())
+    if len(chars) <= 1:
+        return "".join(chars)
+    if len(chars) == 2:
+        return chars[0] + "*"
+    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
+
+
+def _visible_characters(text: str) -> list[str]:
+    clusters: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            continue
+        if category in ("Mn", "Mc", "Me") and clusters:
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+    return clusters

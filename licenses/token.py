@@ -100,7 +100,9 @@ def sign_token(content: SignedContent, keyset: KeySet) -> str:
 
 def verify_token(token: str, keyset: KeySet) -> VerifiedToken:
     """The signed content of a genuine token; raises MalformedToken, UnknownKey or SignatureInvalid otherwise."""
-    if len(token) > MAX_TOKEN_DIGITS or not _DIGITS.fullmatch(token):
+    if len(token) > MAX_TOKEN_DIGITS:
+        raise MalformedToken(f"核验码过长（{len(token)} 位，真实核验码不超过 {MAX_TOKEN_DIGITS} 位）")
+    if not _DIGITS.fullmatch(token):
         raise MalformedToken("核验码应为一串数字")
     value = int(token)
     blob = value.to_bytes((value.bit_length() + 7) // 8, "big")

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(default=None, description="a catalog folder of your own; default: the shipped one")
     templates_dir: Path | None = Field(default=None, description="templates of your own; default: the shipped ones")
     public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest API request body (413 beyond)")
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     dispatch_interval_seconds: float = 0.5
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     department_push_timeout_seconds: float = 5.0
     outbox_lease_seconds: float = Field(
         default=60, description="a message held by a dead worker is due again after this"
+    )
+    outbox_max_attempts: int = Field(
+        default=20, ge=1, description="failed attempts (2 s … 10 min apart) before a message goes to the dead letters"
     )
     department_endpoints: dict[str, str] = Field(
         default_factory=dict, description='JSON: {"DEPT_CODE": "https://dept.example/api/applications"}'

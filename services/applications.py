@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from forms.errors import FieldError, SubmissionRefused, UnknownIndustry, ValidationFailed
 from forms.merge import MergedForm
 from forms.prereview import Finding, blocking, prereview
-from forms.validation import MATERIAL_PREFIX, condition_problems, validate_submission
+from forms.validation import MATERIAL_PREFIX, parse_conditions, validate_submission
 from onelicense.clock import CHINA_TIME, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import CompositeOpinion
@@ -37,6 +37,7 @@ from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, r
 from store.db import transaction
 from store.locking import check_version, lock_application, update_versioned
 from store.tables.application import Application, DepartmentReview
+from store.tables.license import License
 
 APPLICANTS = frozenset({Role.APPLICANT})
 _APPLICATION_FIELDS = ("reference", "status", "version", "industry_code", "holder_name", "uscc", "permit_codes")
@@ -61,6 +62,7 @@ class ApplicationProgress:
 
     application: Application
     reviews: list[DepartmentReview]
+    license: License | None = None
 
 
 # ------------------------------------------------------------------------------------------------ submitting
@@ -135,7 +137,12 @@ def submit(
 
 def request_digest(industry_code: object, answers: object, materials: object, commitment_accepted: object) -> str:
     """The fingerprint of a submission's content, to recognise a retry (same) from a reused key (different)."""
-    document = {"industry_code": industry_code, "answers": answers, "materials": materials, "commitment": commitment_accepted}
+    document = {
+        "industry_code": industry_code,
+        "answers": answers,
+        "materials": materials,
+        "commitment": commitment_accepted,
+    }
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -143,7 +150,9 @@ def request_digest(industry_code: object, answers: object, materials: object, co
 def _require_declared(actor: Actor, uscc: str) -> None:
     if actor.usccs is not None and uscc not in actor.usccs:
         declared = "、".join(sorted(actor.usccs)) or "无"
-        raise Forbidden(f"当前账号只能代表已登记的经营主体办理（已登记的统一社会信用代码：{declared}），不能为 {uscc} 提交申请")
+        raise Forbidden(
+            f"当前账号只能代表已登记的经营主体办理（已登记的统一社会信用代码：{declared}），不能为 {uscc} 提交申请"
+        )
 
 
 def _open_key(answers: Mapping[str, Any], industry_code: str) -> str:
@@ -172,10 +181,10 @@ def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> Merged
     industry = catalog.industries.get(industry_code)
     if industry is None:
         raise ValidationFailed([FieldError("industry_code", "行业", UnknownIndustry(industry_code).message)])
-    answers = answers if isinstance(answers, Mapping) else {}
-    if problems := condition_problems(industry, answers, catalog):
+    conditions, problems = parse_conditions(industry, answers if isinstance(answers, Mapping) else {}, catalog)
+    if problems:
         raise ValidationFailed(problems)
-    form = catalogs.merged_form(industry_code, answers)
+    form = catalogs.merged_form(industry_code, conditions)
     if not form.permits:
         reason = "所回答的经营范围不涉及任何许可事项，无需办理行业综合许可"
         raise ValidationFailed([FieldError("industry_code", "行业", reason)])
@@ -444,7 +453,8 @@ def get_application(session: Session, actor: Actor, application_id: str) -> Appl
 def list_progress(session: Session, actor: Actor, application_id: str) -> ApplicationProgress:
     """The application and every department's review of it, ordered by department."""
     application = get_application(session, actor, application_id)
-    return ApplicationProgress(application=application, reviews=_reviews(session, application.id))
+    license_ = session.exec(select(License).where(License.application_id == application.id)).first()
+    return ApplicationProgress(application=application, reviews=_reviews(session, application.id), license=license_)
 
 
 def list_applications(

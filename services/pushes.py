@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from onelicense.errors import NotFound
+from onelicense.settings import get_settings
 from store import outbox
 from store.tables.application import DepartmentReview
 
@@ -44,5 +45,6 @@ def delivered(session: Session, message_id: str) -> None:
 
 
 def failed(session: Session, message_id: str, error: str) -> None:
-    """Every attempt failed: the message stays, due again after a backoff."""
-    outbox.mark_failed(session, message_id, error=error)
+    """Every attempt failed: the message stays, due again after a backoff (or, after too many attempts, on the
+    admins' dead-letter list)."""
+    outbox.mark_failed(session, message_id, error=error, max_attempts=get_settings().outbox_max_attempts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,7 +142,7 @@ def _create_engine(url: str) -> Engine:
     database = sa_url.database or ":memory:"
     in_memory = database == ":memory:" or "mode=memory" in database
     if not in_memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(database).expanduser())
     engine = create_engine(
         sa_url,
         json_serializer=_json_dumps,
@@ -152,6 +153,13 @@ def _create_engine(url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by the owner only: it holds personal data. SQLite gives
+    its -wal and -shm files the same permissions."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -25,6 +25,7 @@ AGGREGATE = "aggregate"  # every department decided: compute the composite opini
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
+DEFAULT_MAX_ATTEMPTS = 20  # 2 s … 10 min apart: about two hours of retries before an admin is asked
 
 
 def enqueue(
@@ -65,6 +66,7 @@ def due_messages(
         .where(
             OutboxMessage.kind == kind,
             col(OutboxMessage.done_at).is_(None),
+            col(OutboxMessage.dead_at).is_(None),
             OutboxMessage.next_attempt_at <= now,
         )
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
@@ -105,9 +107,13 @@ def mark_failed(
     error: str,
     backoff: timedelta | Callable[[int], timedelta] | None = None,
     now: datetime | None = None,
+    *,
+    permanent: bool = False,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> OutboxMessage:
     """Record a failed attempt and when to try again: after `backoff`, or exponentially (2 s, 4 s, ... 10 min)
-    when it is None. Commits."""
+    when it is None. A `permanent` failure (retrying cannot help) or the `max_attempts`-th one makes the message
+    dead instead: off the dispatcher's list, on the admins' dead-letter list. Commits."""
     with transaction(session):
         message = _get(session, message_id)
         message.attempts += 1
@@ -117,10 +123,38 @@ def mark_failed(
             delay = backoff(message.attempts)
         else:
             delay = backoff
-        message.next_attempt_at = (now or utcnow()) + delay
+        now = now or utcnow()
+        message.next_attempt_at = now + delay
         message.last_error = error[:4000]
+        if permanent or message.attempts >= max_attempts:
+            message.dead_at = now
         session.add(message)
     return message
+
+
+def dead_messages(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    """The dead letters, oldest first."""
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.dead_at).is_not(None), col(OutboxMessage.done_at).is_(None))
+        .order_by(col(OutboxMessage.dead_at), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def revive(session: Session, message_id: str, now: datetime | None = None) -> OutboxMessage:
+    """A dead message due again at once, its attempts counted afresh (no commit: the caller audits it)."""
+    message = _get(session, message_id)
+    message.dead_at = None
+    message.attempts = 0
+    message.next_attempt_at = now or utcnow()
+    session.add(message)
+    return message
+
+
+def get(session: Session, message_id: str) -> OutboxMessage:
+    return _get(session, message_id)
 
 
 def default_backoff(attempts: int) -> timedelta:

@@ -5,6 +5,7 @@ its own Prefect server, says so while it waits, and leaves a license in ./data t
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,8 +29,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (a plain path entry, so none of its editable-install hooks apply)."""
     root = tmp_path_factory.mktemp("packaging")
     wheels = root / "wheels"
+    source = root / "source"  # a copy, so the build leaves nothing behind in the checkout
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
+    for name in tracked:  # what a clone would hold
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from onelicense.settings import get_settings
 from web import api, public
 from web.errors import install_error_handlers
+from web.middleware import Guard
 
 
 def create_app() -> FastAPI:
@@ -17,4 +19,5 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(public.router)
     install_error_handlers(app)
+    app.add_middleware(Guard, max_body_bytes=get_settings().max_body_bytes)
     return app

@@ -64,6 +64,9 @@ async def _onelicense_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # a body that is not what the route reads (not JSON, a broken form): the request content is wrong
+        return json_error(422, "请求体无法解析：应为 JSON 对象（Content-Type: application/json）")
     detail = exc.detail if isinstance(exc.detail, str) else _HTTP_MESSAGES.get(exc.status_code, "请求无法处理")
     detail = _HTTP_MESSAGES.get(exc.status_code, detail) if detail in _STARLETTE_DEFAULTS else detail
     return JSONResponse(status_code=exc.status_code, content=error_body(detail), headers=getattr(exc, "headers", None))
@@ -107,6 +110,9 @@ def _reason(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "json_invalid":
         return f"不是有效的 JSON（{ctx.get('error', '格式错误')}）"
+    if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):
+        kind = f"string_{kind}"  # a length constraint after a validator is reported as a collection's
+        ctx = {"max_length": ctx.get("max_length"), "min_length": ctx.get("min_length")}
     if kind in _CTX_REASONS:
         return _CTX_REASONS[kind].format(**ctx)
     if kind in _REASONS:

@@ -71,13 +71,15 @@ class Endpoint:
     method: str
     template: str  # the route's path, e.g. /api/queue/{review_id}/claim
     allowed: dict[str | None, int]  # role → status when allowed; every other role is refused
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     before: Callable[[World], None] | None = None  # put the world in the state the call needs
     after: Callable[[World], None] | None = None  # and back
     fresh_review: bool = False  # an allowed call changes the review for good: use a new application
 
     def path(self, world: World) -> str:
-        return self.template.format(application_id=world.application_id, review_id=world.own_review)
+        return self.template.format(
+            application_id=world.application_id, review_id=world.own_review, message_id=NO_SUCH_MESSAGE
+        )
 
 
 def _claim_as_reviewer(world: World) -> None:
@@ -91,6 +93,7 @@ def _release_if_claimed(world: World) -> None:
 
 
 VIEWERS = {"applicant": 200, "reviewer": 200, "reviewer2": 200, "other_reviewer": 200, "admin": 200}
+NO_SUCH_MESSAGE = "0" * 32
 OWN_DEPARTMENT = {"reviewer": 200, "reviewer2": 200}
 
 ENDPOINTS = [
@@ -111,6 +114,23 @@ ENDPOINTS = [
         body={"answers": {"bed_count": 30}},
     ),
     Endpoint("composite opinion", "GET", "/api/applications/{application_id}/opinion", {k: 409 for k in VIEWERS}),
+    # who may download the license; before it is issued, those allowed learn that it is not issued yet
+    Endpoint("license pdf", "GET", "/api/applications/{application_id}/license.pdf", {k: 409 for k in VIEWERS}),
+    Endpoint("dead letters", "GET", "/api/admin/dead-letters", {"admin": 200}),
+    Endpoint(
+        "retry a dead letter",
+        "POST",
+        "/api/admin/dead-letters/{message_id}/retry",
+        {"admin": 404},
+        body={"reason": "已修复"},
+    ),
+    Endpoint(
+        "discard a dead letter",
+        "POST",
+        "/api/admin/dead-letters/{message_id}/discard",
+        {"admin": 404},
+        body={"reason": "已人工处理"},
+    ),
     Endpoint(
         "queue",
         "GET",

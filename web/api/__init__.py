@@ -5,9 +5,10 @@ application flow or `web.api.actions`. Errors are answered by the handlers in we
 
 from fastapi import APIRouter
 
-from web.api import applications, forms, queue
+from web.api import admin, applications, forms, queue
 
 router = APIRouter(prefix="/api")
 router.include_router(applications.router)
 router.include_router(queue.router)
 router.include_router(forms.router)
+router.include_router(admin.router)

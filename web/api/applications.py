@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from onelicense.errors import Conflict
 from review.transitions import ApplicationStatus
-from services import applications
+from services import applications, licenses
 from web.api import schemas, views
 from web.api.deps import ApplicationId, CurrentActor, DbSession
 from web.api.responses import errors
@@ -92,6 +92,30 @@ def amend(
         session, actor, application_id, request.answers, request.materials, expected_version=request.expected_version
     )
     return views.application_detail(applications.list_progress(session, actor, application_id))
+
+
+@router.get(
+    "/{application_id}/license.pdf",
+    summary="下载行业综合许可证 PDF",
+    description="发证后，申请人、参与审查的部门和管理员可下载许可证 PDF；其他人 403。尚未发证时 409。",
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "许可证 PDF"},
+        **errors(401, 403, 404, 409, 422),
+    },
+    response_class=FileResponse,
+)
+def license_pdf(application_id: ApplicationId, session: DbSession, actor: CurrentActor) -> FileResponse:
+    license_ = licenses.license_of_application(session, actor, application_id)
+    if license_ is None:
+        application = applications.get_application(session, actor, application_id)
+        raise Conflict(f"尚未发证（当前状态：{application.status.label}）")
+    path = licenses.ensure_pdf(session, license_)
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"行业综合许可证-{license_.number}.pdf",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.get(

@@ -188,6 +188,9 @@ class ApplicationDetail(ApplicationSummary):
     )
     departments: list[DepartmentProgress] = Field(description="各部门办理进度")
     opinion_ready: bool = Field(description="综合审批意见是否已生成")
+    license_number: str | None = Field(default=None, description="行业综合许可证编号（发证后）")
+    verify_url: str | None = Field(default=None, description="扫码核验网址（发证后，即许可证二维码的内容）")
+    license_pdf: str | None = Field(default=None, description="许可证 PDF 的下载路径（发证后）")
 
 
 class OpinionOut(BaseModel):
@@ -261,6 +264,27 @@ class DecideRequest(Request):
         description="需补正的字段键或材料编码（仅 supplement 时填写，须属于本部门的许可事项）",
     )
     expected_version: Version | None = None
+
+
+# --- admin ----------------------------------------------------------------------------------------------
+
+
+class ReasonRequest(Request):
+    reason: Annotated[Text, Field(min_length=1, max_length=500), AfterValidator(_not_blank)] = Field(
+        description="原因（写入审计日志）"
+    )
+
+
+class DeadLetterOut(BaseModel):
+    message_id: str
+    kind: str = Field(description="department_push 推送至部门系统 | aggregate 汇总并发证")
+    kind_label: str
+    application_id: str
+    reference: str = Field(description="申请编号")
+    department_code: str | None
+    attempts: int
+    last_error: str | None = Field(description="最后一次失败的原因")
+    dead_at: datetime
 
 
 # --- catalog --------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from datetime import datetime
 
 from forms.merge import MergedForm
 from forms.model import Catalog
+from licenses.qr import verify_url
 from onelicense.clock import utcnow
+from onelicense.settings import get_settings
 from review.sla import SlaState, sla_state
 from review.transitions import Outcome
 from services import catalog as catalogs
@@ -101,6 +103,9 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
         materials=dict(application.materials),
         departments=[department_progress(r) for r in progress.reviews],
         opinion_ready=application.composite_opinion is not None,
+        license_number=progress.license.number if progress.license else None,
+        verify_url=verify_url(get_settings().public_base_url, progress.license.token) if progress.license else None,
+        license_pdf=f"/api/applications/{application.id}/license.pdf" if progress.license else None,
     )
 
 

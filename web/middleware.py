@@ -1,0 +1,128 @@
+"""What every response and every request body goes through, before any route: security headers, and limits on
+the size of the request line and body (refused early, in Chinese, before a byte of an oversized body is held).
+
+Pure ASGI middleware, so a refused request never reaches the app, and nothing is parsed before it is allowed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# pages and answers are never framed, never sniffed, and never leak the token-bearing /v/ URL as a referrer
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# the interactive API documentation loads Swagger UI / ReDoc from their CDN
+_DOCS_CSP = (
+    b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; frame-ancestors 'none'"
+)
+_DOCS = ("/docs", "/redoc")
+
+
+class Guard:
+    """Security headers on every response; 414 for an over-long URL, 413 for an oversized body, 401 for a body
+    without credentials on the API (so an anonymous client cannot make the server read megabytes)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_url_bytes: int = 8192) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_url_bytes = max_url_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = self._with_headers(scope, send)
+        url_bytes = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+        if url_bytes > self.max_url_bytes:
+            await _refuse(send, 414, f"请求网址过长（最多 {self.max_url_bytes} 字节）")
+            return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = dict(scope.get("headers") or [])
+            declared = headers.get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+                await _refuse(send, 413, self._too_large())
+                return
+            if scope["path"].startswith("/api/") and not headers.get(b"authorization"):
+                await _refuse(
+                    send,
+                    401,
+                    "未认证：请在 Authorization 请求头中提供访问令牌（Bearer）",
+                    {"www-authenticate": "Bearer"},
+                )
+                return
+            body = await self._read(receive)
+            if body is None:
+                await _refuse(send, 413, self._too_large())
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    def _too_large(self) -> str:
+        return f"请求内容过大（最多 {self.max_body_bytes // 1024} KB）"
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it passes the limit (a chunked body declares no length)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    def _with_headers(self, scope: Scope, send: Send) -> Send:
+        csp = _DOCS_CSP if scope["path"] in _DOCS else _CSP
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in [*_HEADERS, (b"content-security-policy", csp)] if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        return sending
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """The body read ahead, then the connection's own messages (a later disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _refuse(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail, "errors": [], "findings": []}, ensure_ascii=False).encode()
+    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
