@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -19,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import as_user, database
+
+if TYPE_CHECKING:
+    from licenses.keys import KeySet
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -141,7 +144,24 @@ def pdf(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
         console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
 
 
-@app.command("keys-rotate")
+keys_app = typer.Typer(no_args_is_help=True, help="签名密钥：查看公布的公钥、轮换、停用泄露的密钥")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("show")
+def keys_show(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
+    """输出公布的验签公钥（JWKS，含已停用的密钥及停用时间）。"""
+    from licenses.keys import load_keyset, write_jwks
+    from services.licenses import LicenseConfig
+
+    keyset = load_keyset(LicenseConfig.from_settings().keys_dir)
+    if out:
+        write_jwks(keyset, out)
+    else:
+        print(json.dumps(keyset.to_jwks(), ensure_ascii=False, indent=2))
+
+
+@keys_app.command("rotate")
 def keys_rotate() -> None:
     """生成新的签名密钥；旧密钥保留，已发许可证仍可验证。"""
     from licenses.keys import load_keyset, rotate_key
@@ -152,17 +172,31 @@ def keys_rotate() -> None:
     console.print(f"新的签名密钥：{rotate_key(folder)}")
 
 
-@app.command("keys")
-def keys(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
-    """输出公布的验签公钥（JWKS）。"""
-    from licenses.keys import load_keyset, write_jwks
-    from services.licenses import LicenseConfig
+@keys_app.command("revoke")
+def keys_revoke(
+    kid: Annotated[str, typer.Argument(help="泄露的密钥编号（见 onelicense license keys show）")],
+    reason: ReasonOption,
+    token: TokenOption = None,
+) -> None:
+    """停用泄露的签名密钥（管理员，写入审计日志）：其签发的核验码在线、离线均不再通过；随后请运行 license resign。"""
+    from services import licenses
 
-    keyset = load_keyset(LicenseConfig.from_settings().keys_dir)
-    if out:
-        write_jwks(keyset, out)
-    else:
-        print(json.dumps(keyset.to_jwks(), ensure_ascii=False, indent=2))
+    with as_user(token) as (session, actor):
+        replacement = licenses.revoke_signing_key(session, actor, kid, reason=reason)
+    console.print(f"已停用签名密钥 {escape(kid)}")
+    if replacement:
+        console.print(f"新的签名密钥：{replacement}")
+    console.print("下一步：onelicense license resign --token … 用当前密钥重新签发受影响的许可证并重新生成 PDF")
+
+
+@app.command("resign")
+def resign(token: TokenOption = None) -> None:
+    """用当前签名密钥重新签发所有仍有效（有效、暂扣）但不是由当前密钥签发的许可证，并重新生成 PDF（管理员）。"""
+    from services import licenses
+
+    with as_user(token) as (session, actor):
+        numbers = licenses.resign_licenses(session, actor)
+    console.print(f"已重新签发 {len(numbers)} 张许可证：{'、'.join(numbers) or '无'}")
 
 
 NOT_OFFICIAL_EXIT = 2  # genuine signature, but the address around it is not the official verification site
@@ -181,12 +215,14 @@ def verify_command(
             show_default=False,
         ),
     ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="不联网获取官方公布的公钥，只用本地副本")] = False,
 ) -> None:
     """离线核验许可证：验证签名并输出签名内容，无需服务器。
 
+    能联网时先取官方网站公布的最新公钥（含已停用的密钥），取不到时用本地副本并说明其更新时间。
     退出状态：0 签名有效；1 非真实有效或无法读取；2 签名有效但二维码中的网址不是官方核验网站。"""
     from licenses.errors import KeyStoreError, LicenseError
-    from licenses.keys import KeySet, load_keyset
+    from licenses.keys import KeySet, load_public_keyset
     from licenses.qr import verify_url
     from licenses.verify import is_official_url, is_url, token_from_text, verify_target
     from onelicense.settings import get_settings
@@ -195,9 +231,10 @@ def verify_command(
     official = (base_url or get_settings().public_base_url).rstrip("/")
     try:
         if keys is not None:
-            keyset = KeySet.from_jwks(json.loads(keys.read_text(encoding="utf-8")))
+            local = KeySet.from_jwks(json.loads(keys.read_text(encoding="utf-8")))
         else:
-            keyset = load_keyset(LicenseConfig.from_settings().keys_dir, create=False)
+            local = load_public_keyset(LicenseConfig.from_settings().keys_dir)
+        keyset = _published_or_local(official, local, offline)
         text, verified = verify_target(target, keyset)
     except (OSError, ValueError, KeyStoreError) as exc:  # unreadable file or key set: says nothing of the license
         _fail(f"无法读取：{exc}")
@@ -236,3 +273,31 @@ def verify_command(
         )
         raise typer.Exit(NOT_OFFICIAL_EXIT)
     console.print(f"离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问官方核验网址：{escape(live)}", soft_wrap=True)
+
+
+def _published_or_local(official: str, local: KeySet, offline: bool) -> KeySet:
+    """The key set the official site publishes now (revocations included), else the local copy, saying which and
+    how old it is: a stale copy may not list a key revoked since."""
+    import httpx
+
+    from licenses.errors import KeyStoreError
+    from licenses.keys import KeySet as PublishedKeySet
+
+    if not offline:
+        try:
+            response = httpx.get(f"{official}/.well-known/onelicense-keys.json", timeout=3)
+            response.raise_for_status()
+            published = PublishedKeySet.from_jwks(response.json())
+        except (httpx.HTTPError, ValueError, KeyStoreError):
+            published = None
+        if published is not None:
+            if local.updated_at and published.updated_at and local.updated_at < published.updated_at:
+                console.print(f"本地公钥副本已过期（更新于 {local.updated_at}），已改用官方最新公布的公钥")
+            console.print(f"使用官方网站公布的公钥（更新于 {published.updated_at or '未知'}）")
+            return published
+        console.print("[yellow]无法获取官方网站公布的公钥，改用本地副本[/yellow]")
+    console.print(
+        f"使用本地公钥副本（更新于 {local.updated_at or '未知'}）：其后停用的密钥可能未列出，联网时请再次核验",
+        soft_wrap=True,
+    )
+    return local

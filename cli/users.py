@@ -32,7 +32,8 @@ def create(
         str | None, typer.Option("--department", "-d", help="部门代码（审批人员必填），见 onelicense catalog")
     ] = None,
     uscc: Annotated[
-        list[str] | None, typer.Option("--uscc", "-u", help="申请人代表的经营主体的统一社会信用代码（申请人必填，可重复）")
+        list[str] | None,
+        typer.Option("--uscc", "-u", help="申请人代表的经营主体的统一社会信用代码（申请人必填，可重复）"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:

@@ -42,6 +42,16 @@ class UnknownKey(TokenError):
         self.kid = kid
 
 
+class KeyRevoked(TokenError):
+    """The token names a key that was revoked (it leaked): whatever it signed can no longer be trusted."""
+
+    def __init__(self, kid: str, at: str) -> None:
+        when = f"（{at[:10]} 起）" if at else ""
+        super().__init__(f"签名密钥已停用{when}：密钥 {kid} 签发的核验码不再可信，请向持证人索取重新签发的许可证")
+        self.kid = kid
+        self.at = at
+
+
 class SignatureInvalid(TokenError):
     """The signature does not match the content: the token was altered or forged."""
 

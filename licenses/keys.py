@@ -1,9 +1,10 @@
 """The signing key set: Ed25519 keys in ``<data_dir>/keys/``, created on first use, rotated without breaking old
 licenses, published as a JWKS document (RFC 7517/8037) at ``/.well-known/onelicense-keys.json``.
 
-Folder layout: one ``<kid>.pem`` (PKCS#8, mode 0600) per key and an ``ACTIVE`` file naming the key that signs new
-tokens. The key id is the hex of the first 4 bytes of SHA-256 over the raw public key: short because it travels in
-every QR code; rotation refuses a colliding id.
+Folder layout: one ``<kid>.pem`` (PKCS#8, mode 0600) per key, an ``ACTIVE`` file naming the key that signs new
+tokens, and a ``REVOKED`` file (JSON: kid → when and why) listing keys that leaked: their tokens no longer verify.
+The key id is the hex of the first 4 bytes of SHA-256 over the raw public key: short because it travels in every QR
+code; rotation refuses a colliding id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from licenses.errors import KeyStoreError, UnknownKey
+from licenses.errors import KeyRevoked, KeyStoreError, UnknownKey
 
 KID_BYTES = 4
 _ACTIVE_FILE = "ACTIVE"
+_REVOKED_FILE = "REVOKED"
 _LOCK_FILE = ".lock"
 
 
@@ -51,8 +54,13 @@ class KeySet:
     public_keys: Mapping[str, Ed25519PublicKey]
     active_kid: str | None = None
     _private: Ed25519PrivateKey | None = field(default=None, repr=False)
+    revoked: Mapping[str, str] = field(default_factory=dict)  # kid → when it was revoked (ISO 8601, UTC)
+    updated_at: str | None = None  # when the set last changed (rotation, revocation), as published
 
     def public_key(self, kid: str) -> Ed25519PublicKey:
+        """The key that verifies tokens of `kid`: UnknownKey if it is not ours, KeyRevoked if it leaked."""
+        if kid in self.revoked:
+            raise KeyRevoked(kid, self.revoked[kid])
         try:
             return self.public_keys[kid]
         except KeyError:
@@ -75,15 +83,22 @@ class KeySet:
                     "use": "sig",
                     "kid": kid,
                     "x": _b64url(raw),
-                    "status": "active" if kid == self.active_kid else "retired",
+                    "status": self._status(kid),
+                    **({"revoked_at": self.revoked[kid]} if kid in self.revoked else {}),
                 }
             )
-        return {"keys": keys}
+        return {"keys": keys, "updated_at": self.updated_at}
+
+    def _status(self, kid: str) -> str:
+        if kid in self.revoked:
+            return "revoked"
+        return "active" if kid == self.active_kid else "retired"
 
     @classmethod
     def from_jwks(cls, document: Mapping[str, Any]) -> KeySet:
         """A verify-only key set from a published JWKS document; every kid is checked against its key."""
         public: dict[str, Ed25519PublicKey] = {}
+        revoked: dict[str, str] = {}
         active = None
         try:
             for entry in document["keys"]:
@@ -95,9 +110,12 @@ class KeySet:
                 public[entry["kid"]] = key
                 if entry.get("status") == "active":
                     active = entry["kid"]
+                if entry.get("status") == "revoked":
+                    revoked[entry["kid"]] = str(entry.get("revoked_at", ""))
         except (KeyError, TypeError, ValueError) as exc:
             raise KeyStoreError(f"公钥集格式错误：{exc}") from exc
-        return cls(public, active)
+        updated = document.get("updated_at")
+        return cls(public, active, revoked=revoked, updated_at=str(updated) if updated else None)
 
 
 @contextlib.contextmanager
@@ -158,7 +176,19 @@ def _read_files(folder: Path) -> KeySet:
     active = active_path.read_text(encoding="ascii").strip() if active_path.exists() else None
     if active is not None and active not in privates:
         raise KeyStoreError(f"当前密钥 {active} 在 {folder} 中不存在")
-    return KeySet(public, active, privates.get(active) if active else None)
+    revoked_path = folder / _REVOKED_FILE
+    revoked = json.loads(revoked_path.read_text(encoding="utf-8")) if revoked_path.exists() else {}
+    if active in revoked:
+        raise KeyStoreError(f"当前密钥 {active} 已停用，不能用于签发")
+    stamps = [p.stat().st_mtime for p in (active_path, revoked_path) if p.exists()]
+    updated = datetime.fromtimestamp(max(stamps), UTC).isoformat(timespec="seconds") if stamps else None
+    return KeySet(
+        public,
+        active,
+        privates.get(active) if active else None,
+        revoked={kid: str(entry["at"]) for kid, entry in revoked.items()},
+        updated_at=updated,
+    )
 
 
 def load_keyset(folder: Path, *, create: bool = True) -> KeySet:
@@ -183,6 +213,27 @@ def rotate_key(folder: Path) -> str:
         return kid
 
 
+def revoke_key(folder: Path, kid: str, reason: str, at: datetime) -> str | None:
+    """Mark a leaked key revoked: every token it signed stops verifying. When it is the active key, a new key
+    becomes active first (returned), so issuing goes on."""
+    with _locked(folder):
+        if not (folder / f"{kid}.pem").exists():
+            raise UnknownKey(kid)
+        path = folder / _REVOKED_FILE
+        revoked = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        revoked[kid] = {"at": at.astimezone(UTC).isoformat(timespec="seconds"), "reason": reason}
+        replacement = None
+        active = (folder / _ACTIVE_FILE).read_text(encoding="ascii").strip()
+        if active == kid:
+            replacement = _write_private(folder, {p.stem for p in folder.glob("*.pem")})
+        tmp = folder / f".{_REVOKED_FILE}.{os.getpid()}"
+        tmp.write_text(json.dumps(revoked, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        if replacement is not None:
+            _set_active(folder, replacement)
+        return replacement
+
+
 def load_public_keyset(folder: Path) -> KeySet:
     """Verify-only: the public keys in `folder`, for the public verification pages.
 
@@ -192,7 +243,7 @@ def load_public_keyset(folder: Path) -> KeySet:
     keyset = load_keyset(folder, create=False)
     if not keyset.public_keys:
         raise KeyStoreError(f"密钥目录 {folder} 中没有任何密钥")
-    return KeySet(dict(keyset.public_keys), keyset.active_kid)
+    return KeySet(dict(keyset.public_keys), keyset.active_kid, revoked=keyset.revoked, updated_at=keyset.updated_at)
 
 
 _cache: dict[tuple[Path, bool], tuple[int, KeySet]] = {}

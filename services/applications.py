@@ -250,13 +250,13 @@ def amend(
     Top-level keys of the patches replace those of the stored answers/materials (a None value removes the key).
     Only the requested items may change, and the result must still validate for the same permits; refused
     amendments write nothing. Only the reviews that asked reopen, with round + 1; the others keep their decisions."""
+    application = _get(session, application_id)
+    if actor.role is not Role.APPLICANT or application.submitted_by != actor.user_id:
+        raise Forbidden("只有提交该申请的申请人可以补正")
     answers_patch = inputs.json_object(answers_patch or {}, "补正的表单内容")
     materials_patch = inputs.json_object(materials_patch or {}, "补正的申请材料")
     if not answers_patch and not materials_patch:
         raise InvalidRequest("补正内容为空")
-    application = _get(session, application_id)
-    if actor.role is not Role.APPLICANT or application.submitted_by != actor.user_id:
-        raise Forbidden("只有提交该申请的申请人可以补正")
     if application.status is not ApplicationStatus.SUPPLEMENT_REQUESTED:
         # checked before validating, so the caller learns the real reason; checked again under the lock
         raise Conflict(f"只有「待补正」的申请可以补正（当前状态：{application.status.label}）")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
-from licenses.keys import cached_keyset
+from licenses.keys import cached_keyset, revoke_key
 from licenses.numbering import format_number, number_prefix, parse_number, permit_number
 from licenses.pdf import render_pdf
 from licenses.qr import verify_url
@@ -39,6 +39,7 @@ from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
 from services.applications import mark_issued
+from store import inputs
 from store.access import OVERSEERS, require_role, require_view_application
 from store.audit import record, snapshot
 from store.db import transaction
@@ -399,3 +400,54 @@ def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:
     if actor.role in OVERSEERS:
         return True
     return actor.role is Role.REVIEWER and actor.department_code == permit.department_code
+
+
+# ------------------------------------------------------------------------------------------------ signing keys
+
+
+def revoke_signing_key(
+    session: Session, actor: Actor, kid: str, *, reason: str, config: LicenseConfig | None = None
+) -> str | None:
+    """A signing key leaked: revoke it (its tokens stop verifying, online and offline with the published set). If it
+    was the active key, a new one takes over (its kid is returned). Admins only, audited. Then `resign_licenses`."""
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("只有管理员可以停用签名密钥")
+    reason = inputs.text(reason, "停用原因", max_length=500)
+    config = config or LicenseConfig.from_settings()
+    with transaction(session):
+        replacement = revoke_key(config.keys_dir, kid, reason, utcnow())
+        record(session, actor, "license_key.revoke", "license_key", kid, None,
+               {"reason": reason, "new_active_key": replacement})  # fmt: skip
+    return replacement
+
+
+def resign_licenses(session: Session, actor: Actor, *, config: LicenseConfig | None = None) -> list[str]:
+    """Sign every license that is still in force (有效, 暂扣) and not signed by the active key again with it, and
+    render its certificate anew (the holder downloads the new PDF; the old QR code stops verifying once its key is
+    revoked). Admins only; one audit event per license. Returns the license numbers."""
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("只有管理员可以重新签发许可证")
+    config = config or LicenseConfig.from_settings()
+    keyset = cached_keyset(config.keys_dir)
+    stale = session.exec(
+        select(License).where(
+            col(License.key_id) != keyset.active_kid,
+            col(License.status).in_([LicenseStatus.VALID, LicenseStatus.SUSPENDED]),
+        )
+    ).all()
+    done = []
+    for license_ in stale:
+        with transaction(session):
+            document = license_document(license_, permits_of(session, license_.id))
+            token = sign_token(document.signed_content(), keyset)
+            before = snapshot(license_, "key_id", "version")
+            update_versioned(
+                session, license_, "该许可证已被他人变更，请刷新后重试", token=token, key_id=keyset.active_kid or ""
+            )
+            record(session, actor, "license.resign", "license", license_.number, before,
+                   snapshot(license_, "key_id", "version"))  # fmt: skip
+        if license_.pdf_path:
+            Path(license_.pdf_path).unlink(missing_ok=True)
+        ensure_pdf(session, license_, config)
+        done.append(license_.number)
+    return done

@@ -16,6 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from onelicense.errors import ErrorKind, OneLicenseError
 
@@ -62,14 +63,29 @@ async def _onelicense_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc, request)
 
 
-async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # a body that is not what the route reads (not JSON, a broken form): the request content is wrong
         return json_error(422, "请求体无法解析：应为 JSON 对象（Content-Type: application/json）")
+    if exc.status_code == 405:
+        # the router names only the methods of one route; a path served by several routes allows them all
+        allowed = sorted(_allowed_methods(request))
+        return json_error(405, f"不支持该请求方法（可用：{'、'.join(allowed)}）", headers={"Allow": ", ".join(allowed)})
     detail = exc.detail if isinstance(exc.detail, str) else _HTTP_MESSAGES.get(exc.status_code, "请求无法处理")
     detail = _HTTP_MESSAGES.get(exc.status_code, detail) if detail in _STARLETTE_DEFAULTS else detail
     return JSONResponse(status_code=exc.status_code, content=error_body(detail), headers=getattr(exc, "headers", None))
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return methods
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -110,6 +126,8 @@ def _reason(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "json_invalid":
         return f"不是有效的 JSON（{ctx.get('error', '格式错误')}）"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
+        return "不能为空"
     if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):
         kind = f"string_{kind}"  # a length constraint after a validator is reported as a collection's
         ctx = {"max_length": ctx.get("max_length"), "min_length": ctx.get("min_length")}

@@ -57,7 +57,8 @@ class Guard:
             if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
                 await _refuse(send, 413, self._too_large())
                 return
-            if scope["path"].startswith("/api/") and not headers.get(b"authorization"):
+            has_body = declared not in (None, b"0") or b"chunked" in headers.get(b"transfer-encoding", b"")
+            if has_body and scope["path"].startswith("/api/") and not headers.get(b"authorization"):
                 await _refuse(
                     send,
                     401,

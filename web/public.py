@@ -15,7 +15,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from licenses.document import mask_name
-from licenses.errors import KEYS_UNAVAILABLE, KeyStoreError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
+from licenses.errors import (
+    KEYS_UNAVAILABLE,
+    KeyRevoked,
+    KeyStoreError,
+    MalformedToken,
+    SignatureInvalid,
+    TokenError,
+    UnknownKey,
+)
 from licenses.keys import KeySet, cached_public_keyset
 from licenses.status import LicenseStatus
 from licenses.token import VerifiedToken, verify_token
@@ -50,6 +58,7 @@ _REASONS: dict[type[TokenError], str] = {
     MalformedToken: "malformed",
     UnknownKey: "unknown_key",
     SignatureInvalid: "signature_invalid",
+    KeyRevoked: "key_revoked",
 }
 
 
@@ -112,7 +121,27 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
     }
 
 
-@router.get("/v/{token}", response_class=HTMLResponse, summary="扫码核验许可证")
+def _answers(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: every public page answers HTML, or JSON when asked (Accept: application/json)."""
+    content = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
+    return {status: {"description": descriptions.get(f"s{status}", ""), "content": content} for status in statuses}
+
+
+@router.get(
+    "/v/{token}",
+    response_class=HTMLResponse,
+    summary="扫码核验许可证",
+    responses=_answers(
+        200,
+        400,
+        404,
+        503,
+        s200="真实有效的许可证及其实时状态",
+        s400="核验码不真实：格式错误、未知密钥、签名不符或签名密钥已停用",
+        s404="签名真实，但该许可证未在本机构登记",
+        s503="核验服务暂时不可用",
+    ),
+)
 def verify_page(token: str, request: Request) -> Response:
     """Signature first (offline-checkable), then the live status from the register."""
     keyset = _public_keys()
@@ -189,7 +218,14 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
     )
 
 
-@router.get("/.well-known/onelicense-keys.json", summary="公布的验签公钥（JWKS）")
+@router.get(
+    "/.well-known/onelicense-keys.json",
+    summary="公布的验签公钥（JWKS）",
+    responses={
+        200: {"description": "公钥集（含停用的密钥）", "content": {"application/json": {"schema": {"type": "object"}}}},
+        503: {"description": "核验服务暂时不可用", "content": {"application/json": {"schema": {"type": "object"}}}},
+    },
+)
 def published_keys() -> Response:
     keyset = _public_keys()
     if keyset is None:
@@ -197,7 +233,12 @@ def published_keys() -> Response:
     return JSONResponse(keyset.to_jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/publicity", response_class=HTMLResponse, summary="证照公示")
+@router.get(
+    "/publicity",
+    response_class=HTMLResponse,
+    summary="证照公示",
+    responses={**_answers(200, 422, s200="已发许可证的公示列表", s422="查询参数有误")},
+)
 def publicity(
     request: Request,
     q: Annotated[str, Query(max_length=100)] = "",

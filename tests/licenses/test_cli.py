@@ -62,7 +62,7 @@ def test_verify_with_a_published_key_file_and_a_png(
 ) -> None:
     token, _ = issued_pdf
     keys_file = tmp_path / "keys.json"
-    assert runner.invoke(onelicense_app, ["license", "keys", "--out", str(keys_file)]).exit_code == 0
+    assert runner.invoke(onelicense_app, ["license", "keys", "show", "--out", str(keys_file)]).exit_code == 0
     png = tmp_path / "qr.png"
     png.write_bytes(qr_png(verify_url(BASE_URL, token)))
     result = runner.invoke(verify_app, [str(png), "--keys", str(keys_file)])
@@ -95,7 +95,7 @@ def test_license_commands_change_status_and_rotate_keys(issued_pdf: tuple[str, P
         onelicense_app, ["license", "suspend", f"{number}-01", "--reason", "再次", "--token", admin]
     )
     assert refused.exit_code == 1
-    rotated = runner.invoke(onelicense_app, ["license", "keys-rotate"])
+    rotated = runner.invoke(onelicense_app, ["license", "keys", "rotate"])
     assert rotated.exit_code == 0
     assert runner.invoke(verify_app, [token]).exit_code == 0  # the old key still verifies
 

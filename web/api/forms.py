@@ -28,6 +28,7 @@ def list_departments() -> list[schemas.DepartmentOut]:
 
 @router.get(
     "/industries/{industry_code}/form",
+    openapi_extra={"x-open-query": True},  # the scope answers, validated below against the industry's questions
     summary="合并表单",
     description=(
         "行业的一张合并表单：字段（含中文名、类型、来源许可事项与部门）、材料清单与告知承诺书。"

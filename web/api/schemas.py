@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
 from store.inputs import storable_problem
@@ -74,7 +74,24 @@ MaterialsPatch = Annotated[dict[str, str | None], Field(max_length=MAX_KEYS), Af
 Text = Annotated[str, AfterValidator(_clean_text)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 ItemKey = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
-Version = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409")]
+
+
+def _whole_number(value: object) -> object:
+    """JSON has one number type: 316303.0 is the integer 316303 (as the schema's "integer" says); a string, a
+    boolean or a fraction is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("应为整数")
+    return value
+
+
+Version = Annotated[
+    int,
+    Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409"),
+    BeforeValidator(_whole_number),
+]
+NOT_BLANK = r"\S"  # at least one character that is not a space (JSON Schema patterns search, they are not anchored)
 
 
 class Request(BaseModel):
@@ -255,9 +272,9 @@ class VersionRequest(Request):
 
 class DecideRequest(Request):
     decision: Decision = Field(description="approve 同意 | reject 不同意 | supplement 需补正")
-    opinion: Annotated[Text, Field(min_length=1, max_length=MAX_OPINION_CHARS), AfterValidator(_not_blank)] = Field(
-        description="审查意见（必填）"
-    )
+    opinion: Annotated[
+        Text, Field(min_length=1, max_length=MAX_OPINION_CHARS, pattern=NOT_BLANK), AfterValidator(_not_blank)
+    ] = Field(description="审查意见（必填）")
     requested_items: list[ItemKey] = Field(
         default_factory=list,
         max_length=MAX_REQUESTED_ITEMS,
@@ -270,7 +287,7 @@ class DecideRequest(Request):
 
 
 class ReasonRequest(Request):
-    reason: Annotated[Text, Field(min_length=1, max_length=500), AfterValidator(_not_blank)] = Field(
+    reason: Annotated[Text, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_not_blank)] = Field(
         description="原因（写入审计日志）"
     )
 
