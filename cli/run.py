@@ -140,10 +140,12 @@ def serve(
 
         from flows.dispatcher import run_dispatcher
         from onelicense.settings import get_settings
+        from services.licenses import provision_keys
         from store.db import migrate
         from web.app import create_app
 
         migrate()
+        provision_keys()  # the published key set answers from the first request on
         stop = threading.Event()
         dispatcher = threading.Thread(target=run_dispatcher, args=(stop,), name="dispatcher", daemon=True)
         dispatcher.start()
@@ -152,7 +154,8 @@ def serve(
         settings = get_settings()
         console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
         try:
-            uvicorn.run(create_app(), host=host, port=port, log_level="info")
+            # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
+            uvicorn.run(create_app(), host=host, port=port, log_level="info", h11_max_incomplete_event_size=1 << 20)
         finally:
             stop.set()
             dispatcher.join(timeout=10)

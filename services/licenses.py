@@ -405,6 +405,13 @@ def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:
 # ------------------------------------------------------------------------------------------------ signing keys
 
 
+def provision_keys(config: LicenseConfig | None = None) -> str | None:
+    """Make sure a signing key exists, so the published key set answers from the first request on (the server
+    does this at start; verification itself never creates keys). Returns the active key id."""
+    config = config or LicenseConfig.from_settings()
+    return cached_keyset(config.keys_dir).active_kid
+
+
 def revoke_signing_key(
     session: Session, actor: Actor, kid: str, *, reason: str, config: LicenseConfig | None = None
 ) -> str | None:
