@@ -98,6 +98,8 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(installed: P
     assert "Prefect 服务器" in demo.stdout and "行业综合许可证" in demo.stdout
     [pdf] = (work / "data" / "licenses").glob("*.pdf")
     assert (work / "data" / "prefect").is_dir()  # Prefect's home in the data folder, not the machine's
+    for private in (work / "data", work / "data" / "onelicense.db", work / "data" / "prefect" / "prefect.db"):
+        assert private.stat().st_mode & 0o077 == 0, private  # ID numbers and phones: owner only
     assert not (REPO / "data" / "licenses" / pdf.name).exists()
 
     verify = subprocess.run(

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from licenses.document import mask_name
 from licenses.status import (
     LicenseStatus,
     Operation,
@@ -93,3 +94,18 @@ def test_refused_transitions_name_the_target_and_status(operation: Operation, be
         next_status(operation, before, "食品经营许可")
     assert "食品经营许可" in str(info.value)
     assert before.label in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三明", "张*明"),
+        ("李四", "李*"),
+        ("欧阳娜娜", "欧**娜"),
+        ("张\u200b三\u200b明", "张*明"),  # zero-width characters cannot defeat the mask
+        ("\u202e明三张", "明*张"),  # nor a bidirectional override
+        ("Jose\u0301 Garci\u0301a", "J*********a"),  # a combining accent stays with its letter
+    ],
+)
+def test_a_name_is_masked_by_its_visible_characters(name: str, masked: str) -> None:
+    assert mask_name(name) == masked
