@@ -291,7 +291,9 @@ def _published_or_local(official: str, local: KeySet, offline: bool) -> KeySet:
         except (httpx.HTTPError, ValueError, KeyStoreError):
             published = None
         if published is not None:
-            if local.updated_at and published.updated_at and local.updated_at < published.updated_at:
+            newly_revoked = set(published.revoked) - set(local.revoked)
+            older = bool(local.updated_at and published.updated_at and local.updated_at < published.updated_at)
+            if newly_revoked or older:
                 console.print(f"本地公钥副本已过期（更新于 {local.updated_at}），已改用官方最新公布的公钥")
             console.print(f"使用官方网站公布的公钥（更新于 {published.updated_at or '未知'}）")
             return published

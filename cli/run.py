@@ -77,7 +77,7 @@ def _print_timeline(result) -> None:
     table = Table(title="时间线（Prefect 任务运行 与 部门审查）")
     for header in ("部门", "分发任务开始", "分发任务结束", "进入队列", "作出决定"):
         table.add_column(header)
-    spans = {s.name.removeprefix("department-review-"): s for s in result.task_spans}
+    spans = {s.department_code: s for s in result.task_spans}
 
     def t(value) -> str:
         return value.astimezone().strftime("%H:%M:%S.%f")[:-3] if value else "—"

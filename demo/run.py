@@ -147,7 +147,7 @@ def run_demo(
             status = progress.application.status
             if status == ApplicationStatus.SUPPLEMENT_REQUESTED:
                 amended += _amend(applicant, progress, sample.answers)
-            if status in FINAL:
+            if status is ApplicationStatus.REJECTED or (status is ApplicationStatus.ISSUED and _rendered(progress)):
                 break
             time.sleep(0.2)
     finally:
@@ -159,6 +159,11 @@ def run_demo(
     result = _result(app_id, applicant, started, amended, len(codes))
     result.pushed = {code: len(items) for code, items in systems.received.items()}
     return result
+
+
+def _rendered(progress: applications.ApplicationProgress) -> bool:
+    """The certificate is its own step after issuing: the demo shows it once the file is there."""
+    return bool(progress.license and progress.license.pdf_path and Path(progress.license.pdf_path).is_file())
 
 
 def _amend(applicant: Actor, progress: Any, answers: dict[str, Any]) -> list[str]:
@@ -179,7 +184,7 @@ def _result(app_id: str, applicant: Actor, started: float, amended: list[str], n
         status=progress.application.status,
         opinion=progress.application.composite_opinion,
         reviews=progress.reviews,
-        task_spans=department_task_spans(f"fan-out-{app_id}", n),
+        task_spans=department_task_spans(app_id, n),
         elapsed=time.monotonic() - started,
         amended=amended,
     )

@@ -1,5 +1,5 @@
-"""The demo's timeline: the department task runs of a fan-out flow run, as Prefect recorded them, to show that
-the departments were served concurrently."""
+"""The demo's timeline: the department task runs of an application's fan-out, as Prefect recorded them, to show
+that the departments were served concurrently."""
 
 from __future__ import annotations
 
@@ -8,25 +8,33 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+PREFIX = "department-review-"
 
 
 @dataclass
 class TaskSpan:
-    name: str
+    department_code: str
     start: datetime | None
     end: datetime | None
 
 
-def department_task_spans(flow_run_name: str, expected: int, timeout: float = 15.0) -> list[TaskSpan]:
-    """The department-review task runs of the flow runs called `flow_run_name` (its API may lag a moment)."""
+def department_task_spans(application_id: str, expected: int, timeout: float = 15.0) -> list[TaskSpan]:
+    """The department-review task runs of `application_id` (named department-review-<dept>-<application id>);
+    Prefect's API may lag a moment behind the work."""
     deadline = time.monotonic() + timeout
     spans: list[TaskSpan] = []
+    suffix = f"-{application_id}"
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name])))
-            spans = [TaskSpan(r.name, r.start_time, r.end_time) for r in runs if r.name.startswith("department-review")]
+            runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=f"%{suffix}")))
+            spans = [
+                TaskSpan(r.name.removeprefix(PREFIX).removesuffix(suffix), r.start_time, r.end_time)
+                for r in runs
+                if r.name.startswith(PREFIX) and r.name.endswith(suffix)
+            ]
             if len(spans) >= expected and all(s.start and s.end for s in spans):
                 break
             time.sleep(0.2)
-    return sorted(spans, key=lambda s: s.name)
+    return sorted(spans, key=lambda s: s.department_code)

@@ -1,9 +1,11 @@
 """The aggregation flow: every department has decided → composite opinion (综合审批意见) → license on approval.
 
-    compose_and_record → issue (approval only)
+    aggregate_and_issue × N (one task run per application of the batch, `.map`)
 
-Safe to run twice for the same application: recording is idempotent and issuing is exactly-once (a unique
-application_id on the license table), so a redelivered outbox message or a restarted worker changes nothing."""
+One flow run for the aggregations due in a dispatch round. Safe to run twice for the same application: recording
+is idempotent and issuing is exactly-once (a unique application_id on the license table), so a redelivered
+outbox message or a restarted worker changes nothing. Each task marks its own outbox message done or failed; the
+certificate PDF is its own outbox step (issuing writes it), rendered by the dispatcher's pool of processes."""
 
 from __future__ import annotations
 
@@ -11,44 +13,50 @@ from dataclasses import dataclass
 
 from prefect import flow, task
 
+from flows.outcomes import record_failure
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ApplicationStatus
 from services import aggregation, licenses
+from store import outbox
 from store.db import session_scope
-
-
-@dataclass(frozen=True)
-class IssuedLicense:
-    number: str
-    pdf_path: str | None
 
 
 @dataclass(frozen=True)
 class AggregationResult:
     application_id: str
-    status: ApplicationStatus
-    license: IssuedLicense | None = None
+    status: ApplicationStatus | None  # None: it failed (see the outbox message, or the dead letters)
+    license_number: str | None = None
 
 
-@task(name="compose-opinion")
-def compose_and_record(application_id: str) -> ApplicationStatus:
-    """The composite opinion from every department's decision, recorded with the outcome it implies."""
-    with session_scope() as session:
-        return aggregation.aggregate(session, application_id).status
+@task(name="aggregate-and-issue", task_run_name="aggregate-{application_id}")
+def aggregate_and_issue(application_id: str, message_id: str | None = None) -> AggregationResult:
+    """汇总 → 综合审批意见 → 发证, for one application; its outbox message (if any) marked done or failed."""
+    try:
+        with session_scope() as session:
+            status = aggregation.aggregate(session, application_id).status
+            number = None
+            if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
+                number = licenses.issue_license(session, SYSTEM_ACTOR, application_id).number
+                status = ApplicationStatus.ISSUED
+            if message_id is not None:
+                outbox.mark_done(session, message_id)
+        return AggregationResult(application_id, status, number)
+    except Exception as exc:
+        if message_id is None:
+            raise
+        record_failure(message_id, exc)
+        return AggregationResult(application_id, None)
 
 
-@task(name="issue-license", retries=2, retry_delay_seconds=1)
-def issue(application_id: str) -> IssuedLicense:
-    """Exactly once per approved application, however often this runs."""
-    with session_scope() as session:
-        license_ = licenses.issue_license(session, SYSTEM_ACTOR, application_id)
-        return IssuedLicense(license_.number, license_.pdf_path)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    ids = flow_run.parameters.get("application_ids") or []
+    return f"aggregate-{ids[0]}" + (f"-and-{len(ids) - 1}-more" if len(ids) > 1 else "")
 
 
-@flow(name="aggregate-application", flow_run_name="aggregate-{application_id}")
-def aggregate_application(application_id: str) -> AggregationResult:
-    """汇总 → 综合审批意见 → 发证."""
-    status = compose_and_record(application_id)
-    if status not in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
-        return AggregationResult(application_id, status)
-    return AggregationResult(application_id, ApplicationStatus.ISSUED, issue(application_id))
+@flow(name="aggregate", flow_run_name=_run_name)
+def aggregate(application_ids: list[str], message_ids: list[str | None] | None = None) -> list[AggregationResult]:
+    """Every application of the batch aggregated (and issued on approval) concurrently."""
+    messages = message_ids if message_ids is not None else [None] * len(application_ids)
+    return aggregate_and_issue.map(application_ids, messages).result()

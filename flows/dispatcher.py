@@ -1,103 +1,221 @@
-"""The dispatcher: turns committed outbox messages into flow runs (fan-out to the departments, aggregation).
+"""The dispatcher: turns committed outbox messages into work — fan-out and aggregation flow runs, certificate
+renders — and holds no application in memory.
 
-It is not a flow and holds no application in memory: every loop reads the due messages from the database, so a
-dispatcher killed at any point resumes where the database says on its next start. Several dispatchers can run
-at once (they lease messages); the work itself is idempotent.
-"""
+Every round reads the due messages from the database and leases them, so a dispatcher killed at any point resumes
+where the database says. While it works it renews its leases (short ones: a dead dispatcher's work is due again
+within seconds); at start it reclaims at once the leases of dispatchers of this machine that are no longer
+running. Several dispatchers can run at once, on several machines (leases keep them apart; the work is idempotent).
+
+    department_push messages → one `fan-out` flow run for the round's batch
+    aggregate messages       → one `aggregate` flow run for the round's batch
+    render_pdf messages      → the certificate rendered in a pool of processes (Pango is not thread-safe, and
+                               rendering is CPU work: processes use every core)
+
+Flow runs start in this process (the embedded default) or, with `deployments=True`, as runs of the deployments
+Prefect workers serve (flows/deployments.py): the flows mark their own messages, so either way is the same."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import socket
 import threading
-from collections import defaultdict
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
-from functools import partial
+from pathlib import Path
 
-from sqlmodel import Session
-
-from flows.aggregation import aggregate_application
-from flows.fan_out import fan_out_application
-from onelicense.errors import ErrorKind, OneLicenseError
+from flows.aggregation import aggregate
+from flows.fan_out import fan_out
+from flows.outcomes import record_failure
 from onelicense.settings import get_settings
-from services.pushes import PendingPush
+from services import licenses
 from store import outbox
 from store.db import session_scope
+from store.tables.application import OutboxMessage
 
 log = logging.getLogger("onelicense.dispatcher")
 
 
-def dispatch_once(limit: int = 20, workers: int = 4) -> int:
-    """Lease up to `limit` due messages of each kind, run their flows concurrently, return how many were handled."""
-    lease = timedelta(seconds=get_settings().outbox_lease_seconds)
-    with session_scope() as session:
-        aggregations = [
-            (m.id, m.application_id) for m in outbox.due_messages(session, outbox.AGGREGATE, limit=limit, lease=lease)
-        ]
-        leased_pushes = [
-            PendingPush(m.id, m.application_id, m.department_code or "")
-            for m in outbox.due_messages(session, outbox.DEPARTMENT_PUSH, limit=limit, lease=lease)
-        ]
-    by_application: dict[str, list[PendingPush]] = defaultdict(list)
-    for push in leased_pushes:
-        by_application[push.application_id].append(push)
-    jobs: list[Callable[[], None]] = [partial(_fan_out, app, items) for app, items in by_application.items()]
-    jobs += [partial(_aggregate, message_id, application_id) for message_id, application_id in aggregations]
-    if not jobs:
-        return 0
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
-        list(pool.map(lambda job: job(), jobs))
-    return len(aggregations) + len(leased_pushes)
-
-
-def _fan_out(application_id: str, items: list[PendingPush]) -> None:
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot), to tell a live process from a reused pid."""
     try:
-        fan_out_application(application_id, [p.department_code for p in items], [p.message_id for p in items])
-    except Exception as exc:  # the flow marks each branch itself; this is a failure around them (Prefect down...)
-        log.exception("fan-out of application %s failed", application_id)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+class Dispatcher:
+    def __init__(self, *, deployments: bool = False, pdf_workers: int | None = None) -> None:
+        settings = get_settings()
+        self.deployments = deployments
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{_process_start(os.getpid()) or time.time_ns()}"
+        self.lease = timedelta(seconds=settings.outbox_lease_seconds)
+        self.pdf_workers = pdf_workers or settings.pdf_workers
+        self._renders: ProcessPoolExecutor | None = None
+        self._rendering: dict[str, Future[bytes]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------------------ a round
+
+    def dispatch_once(self, limit: int = 50, *, wait: bool = True) -> int:
+        """Lease what is due and start it; with `wait`, return once the round's flows and renders are done.
+        Returns how many messages were leased."""
         with session_scope() as session:
-            for push in items:
-                if not outbox.is_done(session, push.message_id):
-                    _failed(session, push.message_id, exc)
+            pushes = outbox.due_messages(
+                session, outbox.DEPARTMENT_PUSH, limit=limit * 9, lease=self.lease, owner=self.owner
+            )
+            aggregations = outbox.due_messages(
+                session, outbox.AGGREGATE, limit=limit, lease=self.lease, owner=self.owner
+            )
+            renders = outbox.due_messages(session, outbox.RENDER_PDF, limit=limit, lease=self.lease, owner=self.owner)
+        started = [self._render(m) for m in renders]
+        runs: list[Callable[[], None]] = []
+        if pushes:
+            runs.append(lambda: self._start(fan_out, "fan-out", _columns(pushes, "department_code"), pushes))
+        if aggregations:
+            runs.append(lambda: self._start(aggregate, "aggregate", _columns(aggregations), aggregations))
+        threads = [threading.Thread(target=run, name="dispatch-flow") for run in runs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if wait:
+            for finished in started:
+                finished.wait()
+        return len(pushes) + len(aggregations) + len(renders)
 
-
-def _aggregate(message_id: str, application_id: str) -> None:
-    try:
-        aggregate_application(application_id)
-    except Exception as exc:
-        log.exception("aggregation of application %s failed", application_id)
-        with session_scope() as session:
-            _failed(session, message_id, exc)
-        return
-    with session_scope() as session:
-        outbox.mark_done(session, message_id)
-
-
-# errors that another attempt cannot fix: the message goes to the admins' dead letters at once
-_PERMANENT = frozenset({ErrorKind.INVALID, ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN, ErrorKind.BROKEN})
-
-
-def _failed(session: Session, message_id: str, exc: BaseException) -> None:
-    permanent = isinstance(exc, OneLicenseError) and exc.kind in _PERMANENT
-    reason = exc.message if isinstance(exc, OneLicenseError) else str(exc)
-    outbox.mark_failed(
-        session,
-        message_id,
-        error=f"{type(exc).__name__}: {reason}",
-        permanent=permanent,
-        max_attempts=get_settings().outbox_max_attempts,
-    )
-
-
-def run_dispatcher(stop: threading.Event, interval: float | None = None) -> None:
-    """Loop until `stop` is set: short database polls, never a long sleep inside a flow."""
-    interval = interval if interval is not None else get_settings().dispatch_interval_seconds
-    while not stop.is_set():
+    def _start(self, flow: Callable[..., object], name: str, parameters: dict[str, list], messages: list) -> None:
         try:
-            handled = dispatch_once()
-        except Exception:
-            log.exception("dispatch failed")
-            handled = 0
-        if not handled:
-            stop.wait(interval)
+            if self.deployments:
+                from prefect.deployments import run_deployment
+
+                run_deployment(f"{name}/onelicense-{name}", parameters=parameters, timeout=0)
+            else:
+                flow(**parameters)
+        except Exception as exc:  # Prefect unreachable: each message is retried later (the flow marks its own)
+            log.exception("%s flow run for %d messages failed to run", name, len(messages))
+            with session_scope() as session:
+                undone = [m.id for m in messages if not outbox.is_done(session, m.id)]
+            for message_id in undone:
+                record_failure(message_id, exc)
+
+    def _render(self, message: OutboxMessage) -> threading.Event:
+        """Render in the pool; the returned event is set once the file is written and the message marked."""
+        finished = threading.Event()
+        number = str(message.payload.get("number", ""))
+        try:
+            with session_scope() as session:
+                wanted = licenses.certificate(session, licenses.load_license(session, number))
+            future = self._pool().submit(licenses.render_certificate, wanted)
+        except Exception as exc:
+            record_failure(message.id, exc)
+            finished.set()
+            return finished
+        with self._lock:
+            self._rendering[message.id] = future
+
+        def written(done: Future[bytes]) -> None:
+            try:
+                licenses.write_certificate(wanted.path, done.result())
+                with session_scope() as session:
+                    outbox.mark_done(session, message.id)
+            except Exception as exc:
+                record_failure(message.id, exc)
+            finally:
+                with self._lock:
+                    self._rendering.pop(message.id, None)
+                finished.set()
+
+        future.add_done_callback(written)
+        return finished
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._renders is None:
+            # spawn: a forked child of a process running threads (Prefect's) may inherit a held lock
+            self._renders = ProcessPoolExecutor(self.pdf_workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._renders
+
+    # ------------------------------------------------------------------------------------------------ leases
+
+    def renew(self) -> None:
+        """Keep the leases of the renders in progress (flow runs in this process are joined within a round)."""
+        with self._lock:
+            ids = list(self._rendering)
+        with session_scope() as session:
+            outbox.renew_leases(session, self.owner, ids, self.lease)
+
+    def reclaim(self) -> int:
+        """Leases of dispatchers of this machine that no longer run are due again now, not a lease later."""
+        with session_scope() as session:
+            dead = [owner for owner in outbox.lease_owners(session) if self._dead(owner)]
+            return outbox.reclaim_leases(session, dead)
+
+    def _dead(self, owner: str) -> bool:
+        host, _, rest = owner.partition(":")
+        pid, _, started = rest.partition(":")
+        if host != self.host or owner == self.owner or not pid.isdigit():
+            return False
+        return _process_start(int(pid)) != started
+
+    # ------------------------------------------------------------------------------------------------ the loop
+
+    def run(self, stop: threading.Event, interval: float | None = None) -> None:
+        """Loop until `stop` is set: short database polls, never a long sleep inside a flow."""
+        interval = interval if interval is not None else get_settings().dispatch_interval_seconds
+        if reclaimed := self.reclaim():
+            log.warning("reclaimed %d messages leased by a dispatcher that is no longer running", reclaimed)
+        renewer = threading.Thread(target=self._renew_until, args=(stop,), name="lease-renewer", daemon=True)
+        renewer.start()
+        try:
+            while not stop.is_set():
+                try:
+                    handled = self.dispatch_once(wait=False)
+                except Exception:
+                    log.exception("dispatch failed")
+                    handled = 0
+                if not handled:
+                    stop.wait(interval)
+        finally:
+            self.close()
+
+    def _renew_until(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease.total_seconds() / 3):
+            try:
+                self.renew()
+            except Exception:
+                log.exception("lease renewal failed")
+
+    def close(self) -> None:
+        if self._renders is not None:
+            self._renders.shutdown(wait=True, cancel_futures=False)
+            self._renders = None
+
+
+def _columns(messages: list[OutboxMessage], with_department: str | None = None) -> dict[str, list]:
+    """A batch as the flow's parameters: ids only, one list per column."""
+    columns: dict[str, list] = {"application_ids": [m.application_id for m in messages]}
+    if with_department:
+        columns["department_codes"] = [m.department_code or "" for m in messages]
+    columns["message_ids"] = [m.id for m in messages]
+    return columns
+
+
+_default: Dispatcher | None = None
+_default_lock = threading.Lock()
+
+
+def dispatch_once(limit: int = 50) -> int:
+    """One round of this process's dispatcher, waiting for its flows and renders (the tests' and CLI's step)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Dispatcher()
+    return _default.dispatch_once(limit, wait=True)
+
+
+def run_dispatcher(stop: threading.Event, interval: float | None = None, *, deployments: bool = False) -> None:
+    Dispatcher(deployments=deployments).run(stop, interval)

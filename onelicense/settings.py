@@ -6,6 +6,7 @@ needs (catalog folder, templates folder) as arguments."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +33,12 @@ class Settings(BaseSettings):
     department_push_retries: int = 2
     department_push_timeout_seconds: float = 5.0
     outbox_lease_seconds: float = Field(
-        default=60, description="a message held by a dead worker is due again after this"
+        default=15, gt=0, description="a lease its dispatcher stops renewing (it died) runs out after this"
+    )
+    pdf_workers: int = Field(
+        default_factory=lambda: max(1, min(2, os.cpu_count() or 1)),
+        ge=1,
+        description="processes rendering certificates (CPU work; Pango is not thread-safe)",
     )
     outbox_max_attempts: int = Field(
         default=20, ge=1, description="failed attempts (2 s … 10 min apart) before a message goes to the dead letters"

@@ -1,10 +1,11 @@
 """License service functions: issue (新发) exactly once per application, then suspend (暂扣), restore (发还),
-withdraw (撤销), cancel (注销), revoke (吊销) a permit or the whole license, renew (延续) a permit.
+withdraw (撤销), cancel (注销), revoke (吊销) a permit or the whole license, renew (延续) a permit; the signing keys.
 
 Each change checks the actor and the transition table (licenses.status), writes an audit event and commits in
-one transaction; reading (the live status, the publicity list) is in store.license_queries. The PDF is rendered
-after the commit from the stored rows, so a process killed in between leaves a license without its file, which
-`ensure_pdf` (and a repeated `issue_license`) renders again.
+one transaction; reading (the live status, the publicity list) is in store.license_queries. Issuing writes a
+`render_pdf` outbox message with the license: the certificate is rendered after the commit, from the stored rows
+(`certificate`, then `write_certificate`), by the dispatcher's pool of processes; `ensure_pdf` renders a missing
+file on demand.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
 from services.applications import mark_issued
-from store import inputs
+from store import inputs, outbox
 from store.access import OVERSEERS, require_role, require_view_application
 from store.audit import record, snapshot
 from store.db import transaction
@@ -118,7 +119,6 @@ def issue_license(
             if attempt == _ISSUE_ATTEMPTS - 1:
                 raise Conflict("许可证编号分配冲突，请稍后重试") from None
     assert license_ is not None
-    ensure_pdf(session, license_, config)
     return license_
 
 
@@ -224,6 +224,9 @@ def _issue_locked(
         after={"application_id": application_id, "permits": [p.code for p in permits], "key_id": license_.key_id},
     )
     mark_issued(session, actor, application_id, commit=False)
+    # the certificate is rendered after the commit, by the dispatcher's pool of processes: the license is
+    # verifiable the moment it is issued, and a crash before the render loses nothing
+    outbox.enqueue(session, outbox.RENDER_PDF, application_id, payload={"number": number})
     return license_
 
 
@@ -290,21 +293,45 @@ def license_document(license_: License, permits: list[LicensePermit]) -> License
     )
 
 
-def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
-    """The certificate file, rendered (atomically) if it is missing."""
+@dataclass(frozen=True)
+class Certificate:
+    """Everything rendering needs, picklable: what the PDF says, the QR code's URL, where it goes."""
+
+    document: LicenseDocument
+    verify_url: str
+    templates_dir: Path | None
+    path: Path
+
+
+def certificate(session: Session, license_: License, config: LicenseConfig | None = None) -> Certificate:
     config = config or LicenseConfig.from_settings()
     path = Path(license_.pdf_path) if license_.pdf_path else config.pdf_dir / f"{license_.number}.pdf"
-    if path.exists():
-        return path
     document = license_document(license_, permits_of(session, license_.id))
-    pdf = render_pdf(document, verify_url(config.public_base_url, license_.token), config.templates_dir)
+    return Certificate(document, verify_url(config.public_base_url, license_.token), config.templates_dir, path)
+
+
+def render_certificate(certificate: Certificate) -> bytes:
+    """The PDF bytes (pure, CPU-bound: the dispatcher runs it in a pool of processes)."""
+    return render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir)
+
+
+def write_certificate(path: Path, pdf: bytes) -> Path:
+    """Write the file atomically: a unique partial file per writer, then a rename (the last one wins)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a unique partial file per writer: two threads may render the same license at once; the last rename wins
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     with os.fdopen(fd, "wb") as out:
         out.write(pdf)
     os.replace(partial, path)
     return path
+
+
+def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
+    """The certificate file, rendered here and now if it is missing (a download before the pool got to it, a
+    deleted file)."""
+    wanted = certificate(session, license_, config)
+    if wanted.path.exists():
+        return wanted.path
+    return write_certificate(wanted.path, render_certificate(wanted))
 
 
 # ------------------------------------------------------------------------------------------------- lifecycle

@@ -22,6 +22,7 @@ from store.tables.types import utcnow
 
 DEPARTMENT_PUSH = "department_push"  # send the department's payload to its system
 AGGREGATE = "aggregate"  # every department decided: compute the composite opinion
+RENDER_PDF = "render_pdf"  # a license was issued: render its certificate
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -55,11 +56,12 @@ def due_messages(
     now: datetime | None = None,
     limit: int = 20,
     lease: timedelta = DEFAULT_LEASE,
+    owner: str | None = None,
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages of `kind` to the caller and commit the lease.
+    """Lease up to `limit` due messages of `kind` to `owner` and commit the lease.
 
     Each message is leased with a conditional UPDATE, so two dispatchers never get the same message; one
-    that is not marked done or failed within `lease` becomes due again."""
+    that is not marked done or failed within `lease` (and whose owner does not renew it) becomes due again."""
     now = now or utcnow()
     candidates = session.exec(
         select(OutboxMessage)
@@ -82,7 +84,7 @@ def due_messages(
                     col(OutboxMessage.done_at).is_(None),
                     col(OutboxMessage.next_attempt_at) == message.next_attempt_at,
                 )
-                .values(next_attempt_at=now + lease)
+                .values(next_attempt_at=now + lease, lease_owner=owner)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
@@ -90,6 +92,49 @@ def due_messages(
     for message in leased:
         session.refresh(message)
     return leased
+
+
+def renew_leases(session: Session, owner: str, message_ids: list[str], lease: timedelta) -> int:
+    """Extend the leases `owner` still holds on these messages (work in progress): a live owner keeps its work
+    however long it takes, a dead one loses it one short lease later. Commits; returns how many were renewed."""
+    if not message_ids:
+        return 0
+    with transaction(session):
+        result = session.connection().execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                col(OutboxMessage.lease_owner) == owner,
+                col(OutboxMessage.done_at).is_(None),
+                col(OutboxMessage.dead_at).is_(None),
+            )
+            .values(next_attempt_at=utcnow() + lease)
+        )
+    return int(result.rowcount)
+
+
+def reclaim_leases(session: Session, dead_owners: list[str]) -> int:
+    """Messages leased by owners known to be dead (a process of this host that no longer runs) are due at once,
+    instead of one lease later. Commits; returns how many."""
+    if not dead_owners:
+        return 0
+    with transaction(session):
+        result = session.connection().execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.lease_owner).in_(dead_owners), col(OutboxMessage.done_at).is_(None))
+            .values(next_attempt_at=utcnow(), lease_owner=None)
+        )
+    return int(result.rowcount)
+
+
+def lease_owners(session: Session) -> list[str]:
+    """Owners holding leases on unfinished messages."""
+    statement = (
+        select(OutboxMessage.lease_owner)
+        .where(col(OutboxMessage.lease_owner).is_not(None), col(OutboxMessage.done_at).is_(None))
+        .distinct()
+    )
+    return [owner for owner in session.exec(statement) if owner]
 
 
 def mark_done(session: Session, message_id: str, now: datetime | None = None) -> None:

@@ -118,6 +118,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # who holds the lease ("host:pid:start"): it renews the lease while working; a dead owner's lease is reclaimed
+    lease_owner: str | None = Field(default=None, max_length=200)
     last_error: str | None = Field(default=None, sa_type=Text)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # set when retrying cannot help (a permanent error, or too many attempts): off the dispatcher's list, on the

@@ -33,6 +33,11 @@ def _issued() -> int:
         return session.exec(select(func.count()).select_from(License)).one()
 
 
+def _rendered() -> int:
+    with session_scope() as session:
+        return sum(1 for lic in session.exec(select(License)) if lic.pdf_path and Path(lic.pdf_path).is_file())
+
+
 def _wait(predicate, timeout: float, worker: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,7 +72,7 @@ def test_killed_worker_loses_and_duplicates_nothing(real_systems_settings, syste
 
     second = _worker(env, log)
     try:
-        _wait(lambda: _issued() == N_AGGREGATING + N_IN_REVIEW, 180, second, log)
+        _wait(lambda: _issued() == N_AGGREGATING + N_IN_REVIEW and _rendered() == _issued(), 180, second, log)
         time.sleep(1.5)  # let any duplicate attempt surface before counting
     finally:
         second.send_signal(signal.SIGTERM)

@@ -25,8 +25,9 @@ def test_approved_application_ends_with_a_license_whose_qr_opens_the_live_status
     app_id = submit(sample, holder_name="重庆两江悦来酒店有限公司")
     dispatch_once()  # the fan-out
     decide_all(app_id)
-    dispatch_once()
+    assert dispatch_once() == 1  # the aggregation: license issued, its certificate queued
     assert status_of(app_id) == "issued"
+    assert dispatch_once() == 1  # the certificate, rendered in the dispatcher's pool of processes
     with session_scope() as session:
         license_ = session.exec(select(License).where(License.application_id == app_id)).one()
         permits = session.exec(select(LicensePermit).where(LicensePermit.license_id == license_.id)).all()

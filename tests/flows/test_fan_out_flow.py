@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from demo.timeline import department_task_spans
 from flows.dispatcher import dispatch_once
-from flows.fan_out import fan_out_application
+from flows.fan_out import fan_out
 from onelicense.clock import utcnow
 from store import outbox
 from store.db import session_scope
@@ -41,7 +41,7 @@ def test_fan_out_runs_one_concurrent_task_per_department_over_real_http(sample, 
     assert all(r.suggested_opinion is None for r in _reviews(app_id))  # submit answered before any department
     assert dispatch_once() == 9
 
-    spans = department_task_spans(f"fan-out-{app_id}", expected=9)
+    spans = department_task_spans(app_id, expected=9)
     assert len(spans) == 9
     # concurrent: every department task started before the first one ended (each push takes 200 ms)
     assert max(s.start for s in spans) < min(s.end for s in spans)
@@ -97,9 +97,9 @@ def test_a_fan_out_run_again_for_delivered_messages_pushes_nothing_twice(sample,
     with session_scope() as session:
         messages = outbox.messages_for(session, app_id, outbox.DEPARTMENT_PUSH)
     codes, ids = [m.department_code or "" for m in messages], [m.id for m in messages]
-    first = fan_out_application(app_id, codes, ids)
+    first = fan_out([app_id] * len(ids), codes, ids)
     assert {b.pushed for b in first} == {True}
-    again = fan_out_application(app_id, codes, ids)  # a redelivered message, a second dispatcher
+    again = fan_out([app_id] * len(ids), codes, ids)  # a redelivered message, a second dispatcher
     assert {b.department_code for b in again} == set(codes)
     # the department may see a repeat, always under the same idempotency key, so it can drop it
     assert sorted(set(pushes.keys)) == sorted(ids)
@@ -118,7 +118,7 @@ def test_no_answer_of_the_form_is_a_flow_parameter(sample):
     for key in ("uscc", "holder_name", "legal_rep_id_number", "contact_phone"):
         value = sample.answers.get(key)
         assert value is None or str(value) not in text
-    assert set(run.parameters) == {"application_id", "department_codes", "message_ids"}
+    assert set(run.parameters) == {"application_ids", "department_codes", "message_ids"}
 
 
 @pytest.mark.usefixtures("flow_settings")

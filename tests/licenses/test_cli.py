@@ -44,7 +44,7 @@ def issued_pdf(settings_env: str) -> tuple[str, Path]:
     session = get_session(settings_env)
     try:
         license_ = licenses.issue_license(session, SYSTEM_ACTOR, make_approved_application(session).id)
-        return license_.token, Path(license_.pdf_path or "")
+        return license_.token, licenses.ensure_pdf(session, license_)
     finally:
         session.close()
 

@@ -19,7 +19,7 @@ from review.transitions import ApplicationStatus
 from services import catalog as catalogs
 from services import licenses
 from services.licenses import LicenseConfig
-from store import license_queries
+from store import license_queries, outbox
 from store.audit import events_for
 from store.db import get_session
 from store.tables.application import Application
@@ -33,7 +33,7 @@ def _count(session: Session, table: type) -> int:
     return session.exec(select(func.count()).select_from(table)).one()
 
 
-def test_issuing_an_approved_application_stores_signs_and_renders(
+def test_issuing_an_approved_application_stores_signs_and_queues_its_certificate(
     session: Session, approved_application: ApproveFn, license_config: LicenseConfig
 ) -> None:
     application = approved_application()
@@ -52,7 +52,12 @@ def test_issuing_an_approved_application_stores_signs_and_renders(
     assert permits[0].issued_on == date(2025, 3, 14) and permits[0].valid_until == date(2030, 3, 13)
     content = verify_token(license_.token, load_keyset(license_config.keys_dir)).content
     assert content == licenses.license_document(license_, permits).signed_content()
-    assert Path(license_.pdf_path or "").read_bytes().startswith(b"%PDF")
+    # verifiable at once; the certificate is its own durable step, rendered after the commit
+    [render] = outbox.messages_for(session, application.id, outbox.RENDER_PDF)
+    assert render.payload == {"number": license_.number} and render.done_at is None
+    assert not Path(license_.pdf_path or "").exists()
+    path = licenses.ensure_pdf(session, license_, license_config)
+    assert path == Path(license_.pdf_path or "") and path.read_bytes().startswith(b"%PDF")
     assert session.get(Application, application.id).status is ApplicationStatus.ISSUED  # type: ignore[union-attr]
     assert [e.action for e in events_for(session, "license", license_.number)] == ["license.issue"]
 
@@ -111,10 +116,10 @@ def test_a_missing_pdf_is_rendered_again(
 ) -> None:
     application = approved_application()
     license_ = licenses.issue_license(session, SYSTEM_ACTOR, application.id, config=license_config)
-    path = Path(license_.pdf_path or "")
-    path.unlink()  # as if the process died between the commit and the render
+    path = licenses.ensure_pdf(session, license_, license_config)
+    path.unlink()  # deleted, or never rendered because the process died after the commit
     assert licenses.issue_license(session, SYSTEM_ACTOR, application.id, config=license_config).id == license_.id
-    assert path.exists()
+    assert licenses.ensure_pdf(session, license_, license_config) == path and path.exists()
 
 
 def test_only_an_approved_application_gets_a_license(

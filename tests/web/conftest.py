@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
-from flows.aggregation import aggregate_application
+from flows.aggregation import aggregate
 from flows.dispatcher import dispatch_once
 from onelicense.settings import get_settings
 from review.roles import Role
@@ -160,7 +160,7 @@ class Api:
         assert asked.status_code == 200, asked.text
         approved = self.decide(self.review_id(submitted, OTHER), as_="other_reviewer")
         assert approved.status_code == 200, approved.text
-        aggregate_application(submitted["application_id"])
+        aggregate([submitted["application_id"]])
         return submitted
 
 

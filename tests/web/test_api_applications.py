@@ -3,7 +3,7 @@ amend when asked, read the composite opinion."""
 
 from __future__ import annotations
 
-from flows.aggregation import aggregate_application
+from flows.aggregation import aggregate
 from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
 from tests.web.sample import submission_body
 
@@ -226,7 +226,7 @@ def test_composite_opinion_is_a_conflict_before_aggregation_then_json_and_html(a
 
     assert api.decide(api.review_id(submitted), decision="reject", opinion="床位设置不符合要求。").status_code == 200
     assert api.decide(api.review_id(submitted, OTHER), as_="other_reviewer").status_code == 200
-    aggregate_application(application_id)
+    aggregate([application_id])
 
     as_json = api.get(f"/api/applications/{application_id}/opinion", "applicant")
     as_html = api.get(f"/api/applications/{application_id}/opinion", "applicant", params={"format": "html"})

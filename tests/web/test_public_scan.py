@@ -29,7 +29,7 @@ def test_scanning_the_printed_certificate_shows_the_live_status(
     approved_application,  # type: ignore[no-untyped-def]  # noqa: F811
 ) -> None:
     license_ = licenses.issue_license(session, SYSTEM_ACTOR, approved_application().id)
-    [scanned] = qr_texts_in_file(Path(license_.pdf_path or ""))
+    [scanned] = qr_texts_in_file(licenses.ensure_pdf(session, license_))
     assert scanned == f"{PUBLIC_BASE_URL}/v/{license_.token}"
     path = urlsplit(scanned).path
 
