@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from demo.department_systems import DepartmentSystems
@@ -25,7 +26,6 @@ from review.transitions import UNCLAIMED_REVIEW_STATUSES, ApplicationStatus, Dec
 from services import applications, licenses, reviews, users
 from store.db import migrate, session_scope
 
-FINAL = {ApplicationStatus.ISSUED, ApplicationStatus.REJECTED}
 
 
 @dataclass
