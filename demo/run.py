@@ -27,7 +27,6 @@ from services import applications, licenses, reviews, users
 from store.db import migrate, session_scope
 
 
-
 @dataclass
 class ReviewerPlan:
     """How the simulated reviewers behave: random delay range, and departments that ask for supplement once."""
