@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Annotated, NoReturn
@@ -102,8 +103,11 @@ def worker(
     interval: Annotated[
         float | None, typer.Option(help="检查待办消息的间隔（秒），默认取 ONELICENSE_DISPATCH_INTERVAL_SECONDS")
     ] = None,
+    deployments: Annotated[
+        bool, typer.Option("--deployments", help="由 Prefect 工作进程执行流程（serve --workers 的部署方式）")
+    ] = False,
 ) -> None:
-    """只运行调度器：分发到各部门、汇总审批意见、发证（可与 serve 分开部署，多实例安全）。
+    """只运行调度器：分发到各部门、汇总审批意见、发证、生成许可证 PDF（可多实例、多机器运行）。
 
     使用 ONELICENSE_PREFECT_API_URL（或 PREFECT_API_URL）指定的 Prefect 服务器。"""
     from flows.runtime import configure
@@ -123,7 +127,7 @@ def worker(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print("调度器已启动（Ctrl-C 停止）")
     try:
-        run_dispatcher(stop, interval)
+        run_dispatcher(stop, interval, deployments=deployments)
     except KeyboardInterrupt:
         stop.set()
 
@@ -131,34 +135,63 @@ def worker(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    api_workers: Annotated[int, typer.Option("--api-workers", min=1, help="API 进程数")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Prefect 工作进程数：0（默认）在调度器进程内运行流程；N>0 把流程注册为部署，由 N 个 Prefect 工作进程执行",
+        ),
+    ] = 0,
 ) -> None:
-    """一条命令启动单机部署：API 与公开核验页面、调度器，以及本地 Prefect 服务器（界面可查看流程运行）。
+    """一条命令启动部署：API 与公开核验页面、调度器进程、本地 Prefect 服务器（界面可查看流程运行），以及可选的 Prefect 工作进程。
 
-    Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200）；已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。"""
+    Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200），数据库取 ONELICENSE_PREFECT_DATABASE_URL；
+    已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。Ctrl-C 或 SIGTERM 停止时，所有子进程随之停止。"""
     with _own_prefect() as prefect_url:
         import uvicorn
 
-        from flows.dispatcher import run_dispatcher
+        from flows.runtime import spawn_child, stop_children
         from onelicense.settings import get_settings
         from services.licenses import provision_keys
         from store.db import migrate
-        from web.app import create_app
 
         migrate()
         provision_keys()  # the published key set answers from the first request on
-        stop = threading.Event()
-        dispatcher = threading.Thread(target=run_dispatcher, args=(stop,), name="dispatcher", daemon=True)
-        dispatcher.start()
-        console.print(f"Prefect 界面：{prefect_url.removesuffix('/api')}")
-        console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
         settings = get_settings()
+        logs = settings.data_dir / "logs"
+        children = []
+        if workers:
+            from flows.deployments import POOL, register
+
+            console.print(f"已注册部署：{'、'.join(register())}（工作池 {POOL}）")
+            worker_env = {
+                **os.environ,
+                "PREFECT_WORKER_QUERY_SECONDS": os.environ.get("PREFECT_WORKER_QUERY_SECONDS", "1"),
+            }
+            for n in range(workers):
+                command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"]
+                children.append(spawn_child(command, logs / f"prefect-worker-{n + 1}.log", worker_env))
+        dispatcher = [sys.executable, "-m", "cli", "worker", *(["--deployments"] if workers else [])]
+        children.append(spawn_child(dispatcher, logs / "dispatcher.log"))
+        console.print(f"Prefect 界面：{prefect_url.removesuffix('/api')}   工作进程：{workers}   日志：{logs}")
+        console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
         console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
         try:
             # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
-            uvicorn.run(create_app(), host=host, port=port, log_level="info", h11_max_incomplete_event_size=1 << 20)
+            uvicorn.run(
+                "web.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=api_workers,
+                log_level="warning",
+                h11_max_incomplete_event_size=1 << 20,
+                timeout_graceful_shutdown=10,
+            )
         finally:
-            stop.set()
-            dispatcher.join(timeout=10)
+            stop_children(children)
 
 
 @contextlib.contextmanager

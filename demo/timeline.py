@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
 PREFIX = "department-review-"
 
@@ -21,18 +21,18 @@ class TaskSpan:
 
 
 def department_task_spans(application_id: str, expected: int, timeout: float = 15.0) -> list[TaskSpan]:
-    """The department-review task runs of `application_id` (named department-review-<dept>-<application id>);
+    """The department-review task runs of the fan-out flow run that served `application_id` (named after it);
     Prefect's API may lag a moment behind the work."""
     deadline = time.monotonic() + timeout
     spans: list[TaskSpan] = []
-    suffix = f"-{application_id}"
+    runs_of = FlowRunFilter(name=FlowRunFilterName(like_=f"fan-out-{application_id}%"))
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=f"%{suffix}")))
+            runs = client.read_task_runs(flow_run_filter=runs_of)
             spans = [
-                TaskSpan(r.name.removeprefix(PREFIX).removesuffix(suffix), r.start_time, r.end_time)
+                TaskSpan(r.name.removeprefix(PREFIX), r.start_time, r.end_time)
                 for r in runs
-                if r.name.startswith(PREFIX) and r.name.endswith(suffix)
+                if r.name.startswith(PREFIX)
             ]
             if len(spans) >= expected and all(s.start and s.end for s in spans):
                 break

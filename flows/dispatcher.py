@@ -30,6 +30,7 @@ from pathlib import Path
 from flows.aggregation import aggregate
 from flows.fan_out import fan_out
 from flows.outcomes import record_failure
+from flows.runtime import without_heartbeats
 from onelicense.settings import get_settings
 from services import licenses
 from store import outbox
@@ -93,9 +94,12 @@ class Dispatcher:
             if self.deployments:
                 from prefect.deployments import run_deployment
 
-                run_deployment(f"{name}/onelicense-{name}", parameters=parameters, timeout=0)
+                from flows.deployments import deployment_name
+
+                run_deployment(deployment_name(name), parameters=parameters, timeout=0)
             else:
-                flow(**parameters)
+                with without_heartbeats():
+                    flow(**parameters)
         except Exception as exc:  # Prefect unreachable: each message is retried later (the flow marks its own)
             log.exception("%s flow run for %d messages failed to run", name, len(messages))
             with session_scope() as session:

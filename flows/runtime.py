@@ -26,6 +26,18 @@ from onelicense.errors import Unavailable
 from onelicense.settings import Settings
 
 _PR_SET_PDEATHSIG = 1  # Linux prctl: the child gets this signal when its parent dies, even by SIGKILL
+# The server we start runs what shows our runs (event persister, task run recorder) and what workers need; the
+# services for schedules, automations and the like are off: nothing here uses them, and on a small machine their
+# loops take CPU from the work.
+LEAN_SERVER = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_LOGGER_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
 
 
 class PrefectUnavailable(Unavailable):
@@ -34,6 +46,35 @@ class PrefectUnavailable(Unavailable):
     @property
     def public_message(self) -> str:
         return self.message
+
+
+def spawn_child(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A helper process of ours (a dispatcher, a Prefect worker) that dies with us, even if we are killed."""
+    log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env if env is not None else dict(os.environ),
+            preexec_fn=_die_with_parent,
+        )
+
+
+def stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Interrupt every child (SIGINT: a Prefect worker shuts down on it, not on SIGTERM), wait for them, SIGKILL
+    the ones that do not stop."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def configure(settings: Settings, api_url: str | None = None) -> None:
@@ -112,10 +153,12 @@ class PrefectServer:
         env = dict(os.environ)
         env.pop("PREFECT_API_URL", None)  # the server itself serves, it is no client of another
         env["PREFECT_HOME"] = str(self.home or os.environ.get("PREFECT_HOME", self.settings.prefect_home))
-        env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+        for name, value in LEAN_SERVER.items():
+            env.setdefault(name, value)
         env.setdefault("PREFECT_UI_ENABLED", "true")
-        if self.database_url:
-            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
+        database_url = self.database_url or self.settings.prefect_database_url
+        if database_url:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
         log_path = Path(env["PREFECT_HOME"]) / f"server-{self.port}.log"
         log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with log_path.open("ab") as log:
@@ -192,6 +235,17 @@ def drain_prefect(timeout: float = 10) -> None:
     for worker in (APILogWorker, EventsWorker):
         with contextlib.suppress(Exception):
             worker.drain_all(timeout=timeout)
+
+
+@contextlib.contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Flow runs started in this block (this thread) send no heartbeats. A heartbeat lets Prefect's server notice
+    a crashed run; ours are driven by the outbox, whose leases already bring crashed work back, and the heartbeat
+    thread costs up to a second at the end of every run while it is joined."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _raise_keyboard_interrupt(*_: object) -> None:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         default=None, description="a Prefect server to use; unset: `serve`/`demo` start one of their own"
     )
     prefect_port: int = Field(default=4200, description="port of the Prefect server that `serve`/`demo` start")
+    prefect_database_url: str | None = Field(
+        default=None,
+        description="database of the Prefect server `serve` starts (postgresql+asyncpg://…); default: SQLite in its home",
+    )
     prefect_startup_timeout_seconds: float = Field(
         default=180, description="how long `serve`/`demo` wait for their Prefect server to answer"
     )
