@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import threading
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTFont
@@ -31,9 +32,18 @@ def _font_files(family: str) -> list[Path]:
     return [Path(path)]
 
 
-@functools.cache
+_lock = threading.Lock()
+
+
 def printable_codepoints() -> frozenset[int]:
-    """Every code point some template font has a glyph for (read once per process)."""
+    """Every code point some template font has a glyph for (read once per process, ~2 s: the server warms it at
+    start; concurrent first callers wait for one read instead of each parsing the fonts)."""
+    with _lock:
+        return _read_codepoints()
+
+
+@functools.cache
+def _read_codepoints() -> frozenset[int]:
     points: set[int] = set()
     for family in PRINT_FAMILIES:
         for path in _font_files(family):

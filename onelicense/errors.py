@@ -13,6 +13,7 @@ only place that maps a kind to an HTTP status and a Chinese title, used alike by
     ├── Conflict                            CONFLICT        409   someone changed it first; reload and retry
     │   └── TransitionNotAllowed            CONFLICT        409   the state table does not allow the change
     ├── Unavailable                         UNAVAILABLE     503   (licenses.errors.KeyStoreError ...) try later
+    │   └── NotReady                                              work in progress (a certificate being rendered)
     └── Broken                              BROKEN          500   our own data is wrong (forms.errors.CatalogError)
 
 Importing this module has no side effects and it imports nothing of ours, so every layer may raise these.
@@ -127,6 +128,14 @@ class Unavailable(OneLicenseError):
     @property
     def public_message(self) -> str:
         return self.kind.title
+
+
+class NotReady(Unavailable):
+    """Work still in progress (a certificate being rendered): come back in a moment. The message says what."""
+
+    @property
+    def public_message(self) -> str:
+        return self.message
 
 
 class Broken(OneLicenseError):

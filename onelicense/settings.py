@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     templates_dir: Path | None = Field(default=None, description="templates of your own; default: the shipped ones")
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest API request body (413 beyond)")
+    max_concurrent_requests: int = Field(
+        default=48, ge=1, description="requests one API process works on at once; more wait briefly, then 503"
+    )
+    db_pool_size: int = Field(default=40, ge=1, description="database connections per process (plus half again)")
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     dispatch_interval_seconds: float = 0.5

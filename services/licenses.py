@@ -325,6 +325,22 @@ def write_certificate(path: Path, pdf: bytes) -> Path:
     return path
 
 
+def pdf_when_ready(session: Session, license_: License, config: LicenseConfig | None = None) -> Path | None:
+    """The certificate file for a download: None while the dispatcher's render is still queued (the caller asks
+    the client to come back in a moment), rendered here when it is missing with no render queued (deleted)."""
+    wanted = certificate(session, license_, config)
+    if wanted.path.exists():
+        return wanted.path
+    queued = [
+        m
+        for m in outbox.messages_for(session, license_.application_id or "", outbox.RENDER_PDF)
+        if m.done_at is None and m.dead_at is None
+    ]
+    if queued:
+        return None
+    return write_certificate(wanted.path, render_certificate(wanted))
+
+
 def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
     """The certificate file, rendered here and now if it is missing (a download before the pool got to it, a
     deleted file)."""

@@ -137,8 +137,12 @@ def alembic_config(url: str | None = None) -> Config:
 
 def _create_engine(url: str) -> Engine:
     sa_url = make_url(url)
+    settings = get_settings()
+    # sized for the server's concurrency (the API's thread pool, the dispatcher's threads): a request never waits
+    # for a connection another request holds idle; a short timeout turns a real shortage into a clean 503
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size // 2, "pool_timeout": 10}
     if sa_url.get_backend_name() != "sqlite":
-        return create_engine(sa_url, pool_pre_ping=True, json_serializer=_json_dumps)
+        return create_engine(sa_url, pool_pre_ping=True, json_serializer=_json_dumps, **pool)
     database = sa_url.database or ":memory:"
     in_memory = database == ":memory:" or "mode=memory" in database
     if not in_memory:
@@ -150,6 +154,7 @@ def _create_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False},
         # an in-memory database lives in one connection, which must then be shared
         poolclass=StaticPool if in_memory else None,
+        **({} if in_memory else pool),
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from licenses.fonts import printable_codepoints
 from onelicense.settings import get_settings
+from services import catalog as catalogs
 from web import api, public
 from web.errors import install_error_handlers
-from web.middleware import Guard
+from web.middleware import Admission, Guard
+
+
+@asynccontextmanager
+async def _warm(_: FastAPI) -> AsyncIterator[None]:
+    """Read what the first requests would otherwise each wait for: the catalog, and the certificate fonts' glyphs
+    (checked at every submission)."""
+    catalogs.catalog()
+    printable_codepoints()
+    yield
 
 
 def create_app() -> FastAPI:
@@ -15,9 +29,12 @@ def create_app() -> FastAPI:
         title="onelicense 一业一证",
         description="一业一证：一表申请、并联审批、综合许可证与公开核验",
         version="0.1.0",
+        lifespan=_warm,
     )
     app.include_router(api.router)
     app.include_router(public.router)
     install_error_handlers(app)
-    app.add_middleware(Guard, max_body_bytes=get_settings().max_body_bytes)
+    settings = get_settings()
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests)
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: refuses before queueing
     return app

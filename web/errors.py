@@ -15,10 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from onelicense.errors import ErrorKind, OneLicenseError
+from onelicense.errors import ErrorKind, NotReady, OneLicenseError
 
 log = logging.getLogger("onelicense.web")
 
@@ -39,7 +41,9 @@ def json_error(status: int, detail: str, headers: dict[str, str] | None = None, 
 def error_response(exc: OneLicenseError, request: Request | None = None) -> JSONResponse:
     """The answer to one of our errors: its kind's status, its public message, its field errors and findings."""
     headers = None
-    if exc.kind is ErrorKind.UNAVAILABLE:
+    if isinstance(exc, NotReady):
+        headers = {"Retry-After": "2", "Cache-Control": "no-store"}
+    elif exc.kind is ErrorKind.UNAVAILABLE:
         # an outage: its cause (paths, file modes) is for the log, not for the caller
         where = f" on {request.method} {request.url.path}" if request is not None else ""
         log.error("unavailable%s: %s", where, exc.message)
@@ -55,6 +59,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OneLicenseError, _onelicense_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(SQLAlchemyTimeout, _overloaded)
+    app.add_exception_handler(OperationalError, _overloaded)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -86,6 +92,13 @@ def _allowed_methods(request: Request) -> set[str]:
     if "GET" in methods:
         methods.add("HEAD")
     return methods
+
+
+async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
+    # no database connection free in time, or the database busy past its timeout: capacity, not a bug; nothing
+    # was committed (the session rolled back), so the client may simply try again
+    log.warning("overloaded on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return json_error(503, "服务繁忙，请稍后重试", headers={"Retry-After": "2"})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,7 @@ Pure ASGI middleware, so a refused request never reaches the app, and nothing is
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -104,6 +105,33 @@ class Guard:
             await send(message)
 
         return sending
+
+
+class Admission:
+    """At most `limit` requests worked on at once in this process; one more waits up to `wait` seconds for a slot,
+    then gets a clean 503 with Retry-After. A busy morning slows the server down, it never breaks it."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, wait: float = 5.0) -> None:
+        self.app = app
+        self.limit = limit
+        self.wait = wait
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # made in the server's own event loop
+            self._slots = asyncio.Semaphore(self.limit)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.wait)
+        except TimeoutError:
+            await _refuse(send, 503, "服务繁忙，请稍后重试", {"retry-after": "2"})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
-from onelicense.errors import Conflict
+from onelicense.errors import Conflict, NotReady
 from review.transitions import ApplicationStatus
 from services import applications, licenses
 from web.api import schemas, views
@@ -109,7 +109,9 @@ def license_pdf(application_id: ApplicationId, session: DbSession, actor: Curren
     if license_ is None:
         application = applications.get_application(session, actor, application_id)
         raise Conflict(f"尚未发证（当前状态：{application.status.label}）")
-    path = licenses.ensure_pdf(session, license_)
+    path = licenses.pdf_when_ready(session, license_)
+    if path is None:
+        raise NotReady("许可证 PDF 正在生成，请稍后重试")
     return FileResponse(
         path,
         media_type="application/pdf",

@@ -12,9 +12,11 @@ _DESCRIPTIONS = {
     404: "不存在",
     409: "状态冲突：已被他人处理或当前状态不允许，请刷新后重试",
     422: "请求内容有误，errors 逐项列出字段与原因",
+    503: "服务繁忙或暂时不可用（或许可证 PDF 正在生成）：按 Retry-After 稍后重试；未写入任何内容",
 }
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: the listed status codes with the error body schema."""
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+    """`responses=` for a route: the listed status codes with the error body schema, and 503 (any route may be
+    asked to come back when the server is at capacity)."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in (*codes, 503)}

@@ -1,0 +1,243 @@
+"""Load: a district's first busy morning against a real `onelicense serve` on 127.0.0.1 — C concurrent clients,
+each an applicant doing the whole journey through the API, with department reviewers working their queues.
+
+    .venv/bin/python bench/load.py --clients 50                     # SQLite (the embedded default)
+    .venv/bin/python bench/load.py --clients 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
+
+Journey: submit → (the fan-out prepares the reviews) → the reviewers of both departments claim and decide → the
+applicant follows its application until 已发证 → downloads the license PDF → opens the public /v/ page.
+Prints throughput, p50/p95 per call and the answers by status; then checks that what every response said matches
+what was stored (every 201 is an application issued with exactly one license; nothing stored without a 201).
+Figures and consistency checks, not timed assertions. Exit status 1 when a 5xx or an inconsistency was seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+INDUSTRY = "CONVENIENCE_STORE"
+CONDITIONS = {"sells_ready_to_eat_food": True, "sells_tobacco": True}  # two departments: SCJG and SWW
+DEPARTMENTS = ("SCJG", "SWW")
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.status: Counter[tuple[str, int]] = Counter()
+
+    async def __call__(
+        self, name: str, client: httpx.AsyncClient, method: str, url: str, **kwargs: object
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        while True:
+            response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            self.status[(name, response.status_code)] += 1
+            if response.status_code != 503:
+                break
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))  # a clean 503: wait, try again
+        self.latency[name].append(time.perf_counter() - started)
+        return response
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _prepare(clients: int, data: Path) -> tuple[list[dict], dict[str, list[str]]]:
+    """Users and the applicants' valid applications, made through the services before the server starts."""
+    from demo.sample import sample_application
+    from services import users
+    from store.db import migrate, session_scope
+
+    migrate()
+    journeys, reviewers = [], {}
+    with session_scope() as session:
+        for n in range(clients):
+            sample = sample_application(INDUSTRY, serial=500_000 + n, conditions=CONDITIONS)
+            token = users.create_user(session, f"申请人{n}", "applicant", usccs=[sample.answers["uscc"]])[1]
+            body = {"industry_code": INDUSTRY, "answers": sample.answers, "materials": sample.materials}
+            journeys.append(
+                {"token": token, "body": {**body, "commitment_accepted": True, "idempotency_key": f"load-{n}"}}
+            )
+        for department in DEPARTMENTS:
+            reviewers[department] = [
+                users.create_user(session, f"审批员{department}{k}", "reviewer", department)[1] for k in range(3)
+            ]
+    return journeys, reviewers
+
+
+async def applicant(base: str, journey: dict, calls: Calls, outcome: dict) -> None:
+    headers = {"Authorization": f"Bearer {journey['token']}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        submitted = await calls("submit", client, "POST", "/api/applications", json=journey["body"])
+        outcome["submit"] = submitted.status_code
+        if submitted.status_code not in (200, 201):
+            return
+        application_id = submitted.json()["application_id"]
+        outcome["application_id"] = application_id
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            detail = await calls("progress", client, "GET", f"/api/applications/{application_id}")
+            if detail.status_code == 200 and detail.json()["status"] == "issued":
+                break
+            await asyncio.sleep(0.5)
+        else:
+            outcome["stuck"] = True
+            return
+        found = detail.json()
+        outcome["license_number"] = found["license_number"]
+        pdf = await calls("license.pdf", client, "GET", found["license_pdf"])
+        outcome["pdf"] = pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        page = await calls(
+            "verify",
+            client,
+            "GET",
+            "/v/" + found["verify_url"].rsplit("/v/", 1)[1],
+            headers={"Accept": "application/json"},
+        )
+        outcome["verified"] = page.status_code == 200 and page.json().get("number") == found["license_number"]
+
+
+async def reviewer(base: str, token: str, calls: Calls, stop: asyncio.Event) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        while not stop.is_set():
+            queue = await calls("queue", client, "GET", "/api/queue", params={"status": "pending", "limit": 20})
+            items = [i for i in queue.json() if queue.status_code == 200]
+            if not items:
+                await asyncio.sleep(0.3)
+                continue
+            for item in items:
+                claimed = await calls("claim", client, "POST", f"/api/queue/{item['review_id']}/claim")
+                if claimed.status_code != 200:
+                    continue  # a colleague was first: a clean 409
+                await calls(
+                    "decide",
+                    client,
+                    "POST",
+                    f"/api/queue/{item['review_id']}/decide",
+                    json={"decision": "approve", "opinion": "经审查，符合许可条件，同意。"},
+                )
+
+
+async def morning(base: str, journeys: list[dict], reviewers: dict[str, list[str]], calls: Calls) -> list[dict]:
+    outcomes: list[dict] = [{} for _ in journeys]
+    stop = asyncio.Event()
+    staff = [asyncio.create_task(reviewer(base, t, calls, stop)) for tokens in reviewers.values() for t in tokens]
+    await asyncio.gather(*(applicant(base, j, calls, o) for j, o in zip(journeys, outcomes, strict=True)))
+    stop.set()
+    await asyncio.gather(*staff)
+    return outcomes
+
+
+def _check(outcomes: list[dict], calls: Calls) -> list[str]:
+    """What the responses said against what is stored."""
+    from sqlmodel import select
+
+    from store.db import session_scope
+    from store.tables import Application
+    from store.tables.license import License
+
+    problems = []
+    with session_scope() as session:
+        stored = {a.id: a for a in session.exec(select(Application))}
+        licenses = Counter(lic.application_id for lic in session.exec(select(License)))
+    accepted = {o["application_id"] for o in outcomes if o.get("submit") in (200, 201)}
+    if set(stored) != accepted:
+        problems.append(f"stored {len(stored)} applications, responses accepted {len(accepted)}")
+    for outcome in outcomes:
+        if outcome.get("submit") not in (200, 201):
+            problems.append(f"submit answered {outcome.get('submit')}")
+        elif outcome.get("stuck"):
+            problems.append(f"{outcome['application_id']} not issued in time")
+        elif licenses[outcome["application_id"]] != 1 or not outcome.get("pdf") or not outcome.get("verified"):
+            problems.append(f"{outcome['application_id']}: {licenses[outcome['application_id']]} licenses, {outcome}")
+    errors = sum(n for (_, status), n in calls.status.items() if status >= 500 and status != 503)
+    if errors:
+        problems.append(f"{errors} answers 5xx (other than 503)")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+
+    data = Path(tempfile.mkdtemp(prefix="onelicense-load-"))
+    os.environ["ONELICENSE_DATA_DIR"] = str(data)
+    if args.database_url:
+        from sqlalchemy import create_engine, text
+
+        schema = f"load_{os.getpid()}"
+        with create_engine(args.database_url, isolation_level="AUTOCOMMIT").connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        from sqlalchemy.engine import make_url
+
+        url = make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        os.environ["ONELICENSE_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    else:
+        os.environ.pop("ONELICENSE_DATABASE_URL", None)
+    journeys, reviewers = _prepare(args.clients, data)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(ONELICENSE_PREFECT_PORT=str(_free_port()), PREFECT_LOGGING_LEVEL="WARNING")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--api-workers", str(args.api_workers)],
+        env=env,
+        stdout=(data / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/api/industries", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        calls = Calls()
+        started = time.perf_counter()
+        outcomes = asyncio.run(morning(base, journeys, reviewers, calls))
+        wall = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    done = sum(1 for o in outcomes if o.get("verified"))
+    print(f"{args.clients} clients, {backend}, {args.api_workers} API process(es), {os.cpu_count()} CPUs")
+    print(f"{done} journeys completed in {wall:.1f} s: {done / wall * 60:.0f} licenses/min")
+    print("| call | n | p50 ms | p95 ms | answers |")
+    print("|---|---|---|---|---|")
+    for name, values in calls.latency.items():
+        answers = ", ".join(f"{status}×{n}" for (call, status), n in sorted(calls.status.items()) if call == name)
+        q95 = sorted(values)[int(0.95 * (len(values) - 1))]
+        print(f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | {q95 * 1000:.0f} | {answers} |")
+    problems = _check(outcomes, calls)
+    print("consistency: " + ("every response matches what was stored" if not problems else "; ".join(problems[:10])))
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
