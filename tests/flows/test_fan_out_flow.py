@@ -3,6 +3,9 @@ review (key fields, suggested opinion) and pushes it to the department's system;
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,7 +19,7 @@ from onelicense.clock import utcnow
 from store import outbox
 from store.db import session_scope
 from store.tables import AuditEvent, DepartmentReview, OutboxMessage
-from tests.flows.conftest import RecordedPushes, submit
+from tests.flows.conftest import RecordedPushes, decide_all, submit
 
 
 def _reviews(app_id: str) -> list[DepartmentReview]:
@@ -132,3 +135,33 @@ def test_fan_out_writes_one_suggestion_per_department(sample):
             )
         ).all()
     assert len(suggestions) == 9
+
+
+@pytest.mark.usefixtures("flow_settings")
+def test_no_answer_of_the_form_reaches_prefects_database(sample, prefect_api):
+    """Flow and task parameters, run names, logs and events: grep the Prefect server's database files for what
+    the applicant typed."""
+    from pathlib import Path
+
+    from flows.runtime import drain_prefect
+
+    secrets = {
+        "legal_rep_id_number": "11010519491231002X",
+        "contact_phone": "13912345678",
+        "legal_representative": "甄士隐",
+        "business_address": "重庆市渝北区秘密街道999号",
+    }
+    app_id = submit(sample, **secrets)
+    dispatch_once()
+    decide_all(app_id)
+    while dispatch_once():
+        pass
+    drain_prefect()
+    time.sleep(2)  # the server writes the last events in batches
+    home = Path(os.environ["ONELICENSE_TEST_RUN_DIR"]) / "prefect-home"
+    stored = b"".join(p.read_bytes() for p in home.glob("prefect.db*"))
+    assert stored, "the Prefect database was not found"
+    assert app_id.encode() in stored  # the run is there, by reference
+    for key, value in secrets.items():
+        for form in {value.encode(), json.dumps(value).encode(), value.encode("unicode_escape")}:
+            assert form not in stored, key

@@ -65,8 +65,8 @@ def topology(tmp_path: Path, prefect_database: str, postgres_admin: Engine, monk
         ONELICENSE_DATABASE_URL=database,
         ONELICENSE_PREFECT_DATABASE_URL=prefect_database,
         ONELICENSE_PREFECT_PORT=str(_free_port()),
-        ONELICENSE_OUTBOX_LEASE_SECONDS="6",  # a run lost with its worker is started again this soon
-        ONELICENSE_DISPATCH_INTERVAL_SECONDS="0.3",
+        ONELICENSE_OUTBOX_LEASE_SECONDS="12",  # a run lost with its worker is started again this soon
+        ONELICENSE_DISPATCH_INTERVAL_SECONDS="1.5",  # rounds gather bigger batches: fewer flow-run processes
         PREFECT_LOGGING_LEVEL="WARNING",
     )
     for name, value in env.items():
