@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,15 +129,11 @@ def _progress(run: Run) -> None:
 
 
 def prefect_path(n: int, submitters: int, offset: int) -> Run:
-    from flows.dispatcher import Dispatcher
-
+    """As `onelicense serve` runs it: the dispatcher in a process of its own, flows in it, a pool of renders."""
     applicant, reviewers = _users(n)
     run = Run("prefect")
-    stop = threading.Event()
-    dispatcher = Dispatcher()
-    loop = threading.Thread(target=dispatcher.run, args=(stop, 0.05), daemon=True)
+    dispatcher = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--interval", "0.05"], env=dict(os.environ))
     start = time.perf_counter()
-    loop.start()
 
     def submit(serial: int) -> None:
         timeline = Timeline(submitted=time.perf_counter())
@@ -155,8 +152,8 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
         for future in futures:
             future.result()
     run.wall = time.perf_counter() - start
-    stop.set()
-    loop.join()
+    dispatcher.send_signal(signal.SIGTERM)
+    dispatcher.wait(timeout=60)
     return run
 
 

@@ -2,6 +2,7 @@
 each an applicant doing the whole journey through the API, with department reviewers working their queues.
 
     .venv/bin/python bench/load.py --clients 50                     # SQLite (the embedded default)
+    .venv/bin/python bench/load.py --clients 5 --journeys 20        # 5 applicants, 20 applications each in turn
     .venv/bin/python bench/load.py --clients 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
 
 Journey: submit → (the fan-out prepares the reviews) → the reviewers of both departments claim and decide → the
@@ -137,11 +138,18 @@ async def reviewer(base: str, token: str, calls: Calls, stop: asyncio.Event) -> 
                 )
 
 
-async def morning(base: str, journeys: list[dict], reviewers: dict[str, list[str]], calls: Calls) -> list[dict]:
+async def morning(
+    base: str, journeys: list[dict], reviewers: dict[str, list[str]], calls: Calls, clients: int
+) -> list[dict]:
     outcomes: list[dict] = [{} for _ in journeys]
     stop = asyncio.Event()
     staff = [asyncio.create_task(reviewer(base, t, calls, stop)) for tokens in reviewers.values() for t in tokens]
-    await asyncio.gather(*(applicant(base, j, calls, o) for j, o in zip(journeys, outcomes, strict=True)))
+
+    async def client(first: int) -> None:  # one applicant after another, `clients` at a time
+        for n in range(first, len(journeys), clients):
+            await applicant(base, journeys[n], calls, outcomes[n])
+
+    await asyncio.gather(*(client(first) for first in range(clients)))
     stop.set()
     await asyncio.gather(*staff)
     return outcomes
@@ -177,7 +185,8 @@ def _check(outcomes: list[dict], calls: Calls) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=50, help="concurrent applicants")
+    parser.add_argument("--journeys", type=int, default=1, help="applications per client, one after another")
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     args = parser.parse_args()
@@ -197,7 +206,7 @@ def main() -> None:
         os.environ["ONELICENSE_DATABASE_URL"] = url.render_as_string(hide_password=False)
     else:
         os.environ.pop("ONELICENSE_DATABASE_URL", None)
-    journeys, reviewers = _prepare(args.clients, data)
+    journeys, reviewers = _prepare(args.clients * args.journeys, data)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(ONELICENSE_PREFECT_PORT=str(_free_port()), PREFECT_LOGGING_LEVEL="WARNING")
@@ -218,7 +227,7 @@ def main() -> None:
                 time.sleep(0.5)
         calls = Calls()
         started = time.perf_counter()
-        outcomes = asyncio.run(morning(base, journeys, reviewers, calls))
+        outcomes = asyncio.run(morning(base, journeys, reviewers, calls, args.clients))
         wall = time.perf_counter() - started
     finally:
         server.send_signal(signal.SIGINT)
@@ -226,7 +235,9 @@ def main() -> None:
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
     done = sum(1 for o in outcomes if o.get("verified"))
-    print(f"{args.clients} clients, {backend}, {args.api_workers} API process(es), {os.cpu_count()} CPUs")
+    print(
+        f"{args.clients} clients × {args.journeys} journeys, {backend}, {args.api_workers} API process(es), {os.cpu_count()} CPUs"
+    )
     print(f"{done} journeys completed in {wall:.1f} s: {done / wall * 60:.0f} licenses/min")
     print("| call | n | p50 ms | p95 ms | answers |")
     print("|---|---|---|---|---|")

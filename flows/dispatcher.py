@@ -38,6 +38,7 @@ from store.db import session_scope
 from store.tables.application import OutboxMessage
 
 log = logging.getLogger("onelicense.dispatcher")
+KINDS = (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF)
 
 
 def _process_start(pid: int) -> str | None:
@@ -56,23 +57,26 @@ class Dispatcher:
         self.owner = f"{self.host}:{os.getpid()}:{_process_start(os.getpid()) or time.time_ns()}"
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self.pdf_workers = pdf_workers or settings.pdf_workers
+        self.batch_window = settings.dispatch_batch_window_seconds
         self._renders: ProcessPoolExecutor | None = None
         self._rendering: dict[str, Future[bytes]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------------ a round
 
-    def dispatch_once(self, limit: int = 50, *, wait: bool = True) -> int:
-        """Lease what is due and start it; with `wait`, return once the round's flows and renders are done.
-        Returns how many messages were leased."""
+    def dispatch_once(self, limit: int = 50, *, wait: bool = True, kinds: tuple[str, ...] = KINDS) -> int:
+        """Lease what is due (of `kinds`) and start it; with `wait`, return once the round's flows and renders are
+        done. Returns how many messages were leased."""
+
+        def due(kind: str, count: int) -> list[OutboxMessage]:
+            if kind not in kinds:
+                return []
+            return outbox.due_messages(session, kind, limit=count, lease=self.lease, owner=self.owner)
+
         with session_scope() as session:
-            pushes = outbox.due_messages(
-                session, outbox.DEPARTMENT_PUSH, limit=limit * 9, lease=self.lease, owner=self.owner
-            )
-            aggregations = outbox.due_messages(
-                session, outbox.AGGREGATE, limit=limit, lease=self.lease, owner=self.owner
-            )
-            renders = outbox.due_messages(session, outbox.RENDER_PDF, limit=limit, lease=self.lease, owner=self.owner)
+            pushes = due(outbox.DEPARTMENT_PUSH, limit * 9)
+            aggregations = due(outbox.AGGREGATE, limit)
+            renders = due(outbox.RENDER_PDF, limit)
         started = [self._render(m) for m in renders]
         runs: list[Callable[[], None]] = []
         if pushes:
@@ -168,23 +172,35 @@ class Dispatcher:
     # ------------------------------------------------------------------------------------------------ the loop
 
     def run(self, stop: threading.Event, interval: float | None = None) -> None:
-        """Loop until `stop` is set: short database polls, never a long sleep inside a flow."""
+        """Loop until `stop` is set: short database polls, never a long sleep inside a flow. Each kind of work has
+        a loop of its own, so an aggregation never waits behind a long fan-out, nor a fan-out behind renders."""
         interval = interval if interval is not None else get_settings().dispatch_interval_seconds
         if reclaimed := self.reclaim():
             log.warning("reclaimed %d messages leased by a dispatcher that is no longer running", reclaimed)
-        renewer = threading.Thread(target=self._renew_until, args=(stop,), name="lease-renewer", daemon=True)
-        renewer.start()
+        loops = [
+            threading.Thread(target=self._loop, args=(kind, stop, interval), name=f"dispatch-{kind}", daemon=True)
+            for kind in (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF)
+        ]
+        loops.append(threading.Thread(target=self._renew_until, args=(stop,), name="lease-renewer", daemon=True))
+        for loop in loops:
+            loop.start()
         try:
-            while not stop.is_set():
-                try:
-                    handled = self.dispatch_once(wait=False)
-                except Exception:
-                    log.exception("dispatch failed")
-                    handled = 0
-                if not handled:
-                    stop.wait(interval)
+            stop.wait()
         finally:
+            for loop in loops:
+                loop.join(timeout=30)
             self.close()
+
+    def _loop(self, kind: str, stop: threading.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.dispatch_once(wait=False, kinds=(kind,))
+            except Exception:
+                log.exception("dispatch of %s failed", kind)
+                handled = 0
+            # idle: poll again after the interval; busy: let the next batch gather a moment, so a flow run serves
+            # several applications instead of one (its cost is per run, not per application)
+            stop.wait(interval if not handled else self.batch_window)
 
     def _renew_until(self, stop: threading.Event) -> None:
         while not stop.wait(self.lease.total_seconds() / 3):

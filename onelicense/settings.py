@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=40, ge=1, description="database connections per process (plus half again)")
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
-    dispatch_interval_seconds: float = 0.5
+    dispatch_interval_seconds: float = Field(default=0.5, gt=0, description="how often an idle dispatcher looks")
+    dispatch_batch_window_seconds: float = Field(
+        default=0.25, ge=0, description="a busy dispatcher waits this long between rounds, so batches gather"
+    )
     department_push_retries: int = 2
     department_push_timeout_seconds: float = 5.0
     outbox_lease_seconds: float = Field(

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
 from licenses.keys import cached_keyset, revoke_key
-from licenses.numbering import format_number, number_prefix, parse_number, permit_number
+from licenses.numbering import format_number, number_prefix, permit_number
 from licenses.pdf import render_pdf
 from licenses.qr import verify_url
 from licenses.status import (
@@ -46,7 +46,7 @@ from store.audit import record, snapshot
 from store.db import transaction
 from store.locking import lock_application, update_versioned
 from store.tables.application import Application
-from store.tables.license import License, LicensePermit
+from store.tables.license import License, LicenseCounter, LicensePermit
 
 _ISSUE_ATTEMPTS = 5
 _TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
@@ -115,7 +115,8 @@ def issue_license(
             with transaction(session):
                 license_ = _issue_locked(session, actor, application_id, issued_at, idempotency_key, config)
         except IntegrityError:
-            # a concurrent issuer took our serial (or, without the row lock of another database, our application)
+            # a concurrent first issuer of the year made the counter row first (or, without the row lock of another
+            # database, took our application): try again
             if attempt == _ISSUE_ATTEMPTS - 1:
                 raise Conflict("许可证编号分配冲突，请稍后重试") from None
     assert license_ is not None
@@ -243,16 +244,21 @@ def _granted_permits(application: Application) -> list[str]:
 
 
 def _next_number(session: Session, region_code: str, year: int) -> str:
-    """The next serial of the region and year; a concurrent issuer taking it makes the insert fail and retry."""
+    """The next serial of the region and year, taken under the counter row's lock (held until the issuing
+    transaction ends), so concurrent issuers queue instead of colliding. The first license of a year makes its
+    row; two first issuers racing there make the loser retry (IntegrityError)."""
     prefix = number_prefix(region_code, year)
-    upper = number_prefix(region_code, year + 1) if year < 9999 else prefix + "~"
-    last = session.exec(
-        select(License.number)
-        .where(col(License.number) >= prefix, col(License.number) < upper)
-        .order_by(col(License.number).desc())
-    ).first()
-    serial = parse_number(last).serial + 1 if last else 1
-    return format_number(region_code, year, serial)
+    taken = session.connection().execute(
+        update(LicenseCounter)
+        .where(col(LicenseCounter.prefix) == prefix)
+        .values(last_serial=col(LicenseCounter.last_serial) + 1)
+        .returning(col(LicenseCounter.last_serial))
+    ).scalar_one_or_none()
+    if taken is None:
+        session.add(LicenseCounter(prefix=prefix, last_serial=1))
+        session.flush()
+        taken = 1
+    return format_number(region_code, year, int(taken))
 
 
 # ------------------------------------------------------------------------------------------------- documents

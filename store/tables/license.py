@@ -66,3 +66,13 @@ class LicensePermit(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=Text, description="why the last operation was taken")
     version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LicenseCounter(SQLModel, table=True):
+    """The last serial number given out per region and year: issuers take the next one under this row's lock, so
+    concurrent issuers never compute the same number (migration 0006)."""
+
+    __tablename__ = "license_counters"
+
+    prefix: str = Field(primary_key=True, max_length=16, description="region code + year, e.g. 5001072026")
+    last_serial: int = Field(default=0)

@@ -235,3 +235,32 @@ def test_publicity_search_by_name_uscc_and_industry(
     page = license_queries.search_publicity(session, page=2, page_size=2)
     assert (page.total, page.pages, len(page.items)) == (3, 2, 1)
     assert license_queries.search_publicity(session, q="100%_").total == 0  # LIKE wildcards are literal
+
+
+def test_concurrent_issuers_of_different_applications_get_consecutive_numbers(
+    db_url: str, session: Session, approved_application: ApproveFn, license_config: LicenseConfig
+) -> None:
+    """Eight issuers at once (a dispatcher's batch, several dispatchers): none collides on a number, none fails."""
+    applications = [approved_application().id for _ in range(8)]
+    barrier = threading.Barrier(len(applications))
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def issue(application_id: str) -> None:
+        own = get_session(db_url)
+        try:
+            barrier.wait(timeout=20)
+            numbers.append(licenses.issue_license(own, SYSTEM_ACTOR, application_id, config=license_config).number)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=issue, args=(a,)) for a in applications]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    serials = sorted(int(n[10:17]) for n in numbers)
+    assert serials == list(range(serials[0], serials[0] + len(applications)))
