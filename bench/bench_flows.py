@@ -132,7 +132,7 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
     """As `onelicense serve` runs it: the dispatcher in a process of its own, flows in it, a pool of renders."""
     applicant, reviewers = _users(n)
     run = Run("prefect")
-    dispatcher = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--interval", "0.05"], env=dict(os.environ))
+    dispatcher = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--interval", "0.2"], env=dict(os.environ))
     start = time.perf_counter()
 
     def submit(serial: int) -> None:
@@ -148,7 +148,7 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
                 if app_id in run.apps:
                     run.apps[app_id].decided = time.perf_counter()
             _progress(run)
-            time.sleep(0.05)
+            time.sleep(0.2)
         for future in futures:
             future.result()
     run.wall = time.perf_counter() - start
