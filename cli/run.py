@@ -150,12 +150,11 @@ def serve(
     Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200），数据库取 ONELICENSE_PREFECT_DATABASE_URL；
     已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。Ctrl-C 或 SIGTERM 停止时，所有子进程随之停止。"""
     with _own_prefect() as prefect_url:
-        import uvicorn
-
         from flows.runtime import spawn_child, stop_children
         from onelicense.settings import get_settings
         from services.licenses import provision_keys
         from store.db import migrate
+        from web.serving import run_api
 
         migrate()
         provision_keys()  # the published key set answers from the first request on
@@ -180,9 +179,8 @@ def serve(
         console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
         try:
             # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
-            uvicorn.run(
+            run_api(
                 "web.app:create_app",
-                factory=True,
                 host=host,
                 port=port,
                 workers=api_workers,

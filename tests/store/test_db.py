@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,7 +16,7 @@ from sqlmodel import Session
 import store.tables
 from onelicense.settings import Settings
 from store import audit
-from store.db import dispose_engine, get_engine, get_session, migrate, session_scope
+from store.db import dispose_engine, get_engine, get_session, migrate, read_scope, session_scope
 from store.tables import Application
 from tests.builders import APPLICANT
 from tests.store.conftest import SubmitFn
@@ -95,3 +96,18 @@ def test_one_engine_per_url(db_url: str) -> None:
     assert get_engine(db_url) is get_engine(db_url)
     with get_session(db_url) as one, get_session(db_url) as two:
         assert one is not two and one.get_bind() is two.get_bind()
+
+
+
+def test_read_scope_reads_committed_rows_without_holding_a_transaction(db_url: str, submit: SubmitFn) -> None:
+    """The public verification's session: it sees what was committed, and leaves no transaction open on the server
+    (on PostgreSQL: no BEGIN and no ROLLBACK round trips around its one statement)."""
+    stored = submit()
+    with read_scope(db_url) as session:
+        found = session.execute(text("SELECT id FROM applications")).scalars().all()
+        raw = session.connection().connection.dbapi_connection
+        if get_engine(db_url).dialect.name == "postgresql":
+            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        else:
+            assert not raw.in_transaction
+    assert found == [stored.id]
