@@ -248,12 +248,16 @@ def _next_number(session: Session, region_code: str, year: int) -> str:
     transaction ends), so concurrent issuers queue instead of colliding. The first license of a year makes its
     row; two first issuers racing there make the loser retry (IntegrityError)."""
     prefix = number_prefix(region_code, year)
-    taken = session.connection().execute(
-        update(LicenseCounter)
-        .where(col(LicenseCounter.prefix) == prefix)
-        .values(last_serial=col(LicenseCounter.last_serial) + 1)
-        .returning(col(LicenseCounter.last_serial))
-    ).scalar_one_or_none()
+    taken = (
+        session.connection()
+        .execute(
+            update(LicenseCounter)
+            .where(col(LicenseCounter.prefix) == prefix)
+            .values(last_serial=col(LicenseCounter.last_serial) + 1)
+            .returning(col(LicenseCounter.last_serial))
+        )
+        .scalar_one_or_none()
+    )
     if taken is None:
         session.add(LicenseCounter(prefix=prefix, last_serial=1))
         session.flush()

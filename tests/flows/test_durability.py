@@ -75,7 +75,9 @@ def test_killed_worker_loses_and_duplicates_nothing(real_systems_settings, syste
     restarted = time.monotonic()
     try:
         _wait(lambda: _issued() == N_AGGREGATING + N_IN_REVIEW and _rendered() == _issued(), 90, second, log)
-        print(f"recovered {N_AGGREGATING + N_IN_REVIEW - killed_at} applications {time.monotonic() - restarted:.1f} s after the restart")
+        print(
+            f"recovered {N_AGGREGATING + N_IN_REVIEW - killed_at} applications {time.monotonic() - restarted:.1f} s after the restart"
+        )
         time.sleep(1.5)  # let any duplicate attempt surface before counting
     finally:
         second.send_signal(signal.SIGTERM)

@@ -98,7 +98,6 @@ def test_one_engine_per_url(db_url: str) -> None:
         assert one is not two and one.get_bind() is two.get_bind()
 
 
-
 def test_read_scope_reads_committed_rows_without_holding_a_transaction(db_url: str, submit: SubmitFn) -> None:
     """The public verification's session: it sees what was committed, and leaves no transaction open on the server
     (on PostgreSQL: no BEGIN and no ROLLBACK round trips around its one statement)."""
