@@ -86,6 +86,7 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(installed: P
     ).stdout
     assert str(REPO) not in where and "site-packages" in where  # the wheel's copy, not the checkout
 
+    checkout_data = _files(REPO / "data" / "licenses")  # a checkout that already ran the demo has its own licenses
     demo = subprocess.run(
         [onelicense, "demo", "--min-delay", "0", "--max-delay", "0.2", "--seed", "7"],
         cwd=work,
@@ -100,7 +101,7 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(installed: P
     assert (work / "data" / "prefect").is_dir()  # Prefect's home in the data folder, not the machine's
     for private in (work / "data", work / "data" / "onelicense.db", work / "data" / "prefect" / "prefect.db"):
         assert private.stat().st_mode & 0o077 == 0, private  # ID numbers and phones: owner only
-    assert not (REPO / "data" / "licenses" / pdf.name).exists()
+    assert _files(REPO / "data" / "licenses") == checkout_data  # nothing written into the checkout
 
     verify = subprocess.run(
         [onelicense, "verify", str(pdf)], cwd=work, env=env, capture_output=True, text=True, timeout=120
@@ -129,3 +130,8 @@ def test_a_prefect_server_that_cannot_start_is_reported_with_the_setting_to_chan
     assert result.returncode == 1
     output = result.stdout + result.stderr
     assert "已被其他程序占用" in output and "ONELICENSE_PREFECT_PORT" in output
+
+
+def _files(folder: Path) -> dict[str, int]:
+    """Every file under `folder` with its modification time (ns); empty when the folder does not exist."""
+    return {str(f): f.stat().st_mtime_ns for f in folder.rglob("*") if f.is_file()} if folder.exists() else {}
