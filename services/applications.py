@@ -203,23 +203,34 @@ def _open_reviews(session: Session, actor: Actor, application: Application, form
     ]
     session.add_all(reviews)
     for review in reviews:
-        outbox.enqueue(
-            session,
-            outbox.DEPARTMENT_PUSH,
-            application.id,
-            department_code=review.department_code,
-            payload={"review_id": review.id, "round": review.round},
-        )
-        audit.record(
+        _send_to_department(
             session,
             actor,
+            review,
             "review.open",
-            "department_review",
-            review.id,
             None,
             audit.snapshot(review, "department_code", "permit_codes", "status", "round"),
         )
     return sorted(reviews, key=lambda r: r.department_code)
+
+
+def _send_to_department(
+    session: Session,
+    actor: Actor,
+    review: DepartmentReview,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """A review (re)opened: its push to the department's system (outbox, same transaction) and its audit event."""
+    outbox.enqueue(
+        session,
+        outbox.DEPARTMENT_PUSH,
+        review.application_id,
+        department_code=review.department_code,
+        payload={"review_id": review.id, "round": review.round},
+    )
+    audit.record(session, actor, action, "department_review", review.id, before, after)
 
 
 def _replay(session: Session, application: Application, actor: Actor, digest: str) -> Submitted:
@@ -312,21 +323,8 @@ def amend(
                 claimed_at=None,
                 decided_at=None,
             )
-            outbox.enqueue(
-                session,
-                outbox.DEPARTMENT_PUSH,
-                application.id,
-                department_code=review.department_code,
-                payload={"review_id": review.id, "round": review.round},
-            )
-            audit.record(
-                session,
-                actor,
-                "review.reopen",
-                "department_review",
-                review.id,
-                review_before,
-                audit.snapshot(review, "status", "round"),
+            _send_to_department(
+                session, actor, review, "review.reopen", review_before, audit.snapshot(review, "status", "round")
             )
         after = {"status": application.status, "answers": answers_patch, "materials": materials_patch}
         audit.record(session, actor, "application.amend", "application", application.id, before, after)
