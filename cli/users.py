@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from typing import Annotated, NoReturn
 
 import typer
@@ -15,13 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import database
+from onelicense.errors import OneLicenseError
 
 app = typer.Typer(no_args_is_help=True, help="用户与访问令牌")
 console = Console()
 errors = Console(stderr=True)
 
 # SYSTEM is the flows' own identity: no person gets a token for it
-ROLES = {"applicant": "申请人", "reviewer": "部门审批人员", "admin": "管理员"}
+ROLES = {"applicant": "申请人", "reviewer": "部门审批人员", "supervisor": "政务服务中心督办人员", "admin": "管理员"}
 
 
 @app.command("create")
@@ -35,19 +37,40 @@ def create(
         list[str] | None,
         typer.Option("--uscc", "-u", help="申请人代表的经营主体的统一社会信用代码（申请人必填，可重复）"),
     ] = None,
+    login: Annotated[
+        str | None, typer.Option("--login", "-l", help="门户登录名（设置后询问密码，或从标准输入读取）")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="从标准输入读取门户密码（脚本用；不出现在命令行历史中）")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """创建用户并显示其访问令牌（只显示这一次）。"""
+    """创建用户并显示其访问令牌（只显示这一次）；带 --login 时同时设置门户登录密码。"""
+    from services.accounts import hash_password
     from services.catalog import catalog
     from services.users import create_user
     from store.db import migrate
 
     if role not in ROLES:
         _fail(f"未知的角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
+    password_hash = None
+    if login is not None:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("门户密码", hide_input=True, confirmation_prompt=True)
+        try:
+            password_hash = hash_password(password)
+        except OneLicenseError as exc:
+            _fail(exc.message)
+    elif password_stdin:
+        _fail("--password-stdin 须与 --login 一起使用")
     departments = catalog().departments
     migrate()  # local administration, often the first command on a new machine: it may set the database up
     with database() as session:
-        user, token = create_user(session, name, role, department, usccs=uscc or ())
+        user, token = create_user(
+            session, name, role, department, usccs=uscc or (), login=login, password_hash=password_hash
+        )
     if as_json:
         record = {"id": user.id, "name": user.name, "role": user.role.value, "department_code": user.department_code}
         typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))

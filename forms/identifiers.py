@@ -56,3 +56,11 @@ def id_number_problem(value: str, today: dt.date | None = None) -> str | None:
     if id_number_check_char(value[:17]) != value[17]:
         return "校验码错误（GB 11643）"
     return None
+
+
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def mobile_problem(value: str) -> str | None:
+    """Why `value` is not a mainland mobile number (11 digits starting 13–19), or None."""
+    return None if _MOBILE.fullmatch(value) else "不是有效的手机号码（11 位数字，以 1 开头）"

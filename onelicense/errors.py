@@ -8,6 +8,7 @@ only place that maps a kind to an HTTP status and a Chinese title, used alike by
     │   ├── forms.errors.ValidationFailed   INVALID         422   `errors` names every bad field
     │   │   └── forms.errors.SubmissionRefused                    pre-review (预审) blocked it: `findings`
     │   └── licenses.errors.LicenseError    INVALID         422   numbering, tokens (MalformedToken ...)
+    ├── Unauthenticated                     UNAUTHENTICATED 401   wrong password, locked account, expired session
     ├── NotFound                            NOT_FOUND       404   (forms.errors.UnknownIndustry ...)
     ├── Forbidden                           FORBIDDEN       403   the actor's role or department does not allow it
     ├── Conflict                            CONFLICT        409   someone changed it first; reload and retry
@@ -86,6 +87,12 @@ class InvalidRequest(OneLicenseError):
     """The input cannot be used as given (missing opinion, NUL characters, an unknown status ...)."""
 
     kind = ErrorKind.INVALID
+
+
+class Unauthenticated(OneLicenseError):
+    """Wrong account or password, a locked account, a signed-out or expired session."""
+
+    kind = ErrorKind.UNAUTHENTICATED
 
 
 class NotFound(OneLicenseError):

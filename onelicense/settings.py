@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         default=180, description="how long `serve`/`demo` wait for their Prefect server to answer"
     )
 
+    session_hours: float = Field(default=8, gt=0, description="how long a portal sign-in lasts")
+    secure_cookies: bool = Field(default=False, description="mark the portal's cookies Secure (behind https)")
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins in a row before a lockout")
+    login_lockout_minutes: float = Field(default=15, gt=0, description="how long a locked account or address waits")
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
+    rating_reply_days: int = Field(default=5, ge=1, description="working days a department has to answer a 差评")
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

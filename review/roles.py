@@ -9,6 +9,7 @@ from enum import StrEnum
 class Role(StrEnum):
     APPLICANT = "applicant"  # 申请人
     REVIEWER = "reviewer"  # 部门审批人员
+    SUPERVISOR = "supervisor"  # 政务服务中心督办人员: reads the timeliness board, decides nothing
     ADMIN = "admin"  # 管理员
     SYSTEM = "system"  # flows and the dispatcher acting on their own
 

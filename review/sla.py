@@ -93,3 +93,65 @@ def sla_state(
     else:
         level = SlaLevel.GREEN
     return SlaState(level=level, used_days=used, remaining_days=remaining)
+
+
+@dataclass(frozen=True)
+class SlaDates:
+    """The same supervision as `sla_state`, as the days on which a review changes colour: stored with the review
+    when it is (re)opened, so a queue of thousands is counted, filtered and sorted by colour in the database.
+
+    On a local day `t`: past_statutory from `past_statutory_on`, red from `red_on`, yellow from `yellow_on`."""
+
+    yellow_on: date
+    due_on: date  # the last working day of the promised limit (承诺时限)
+    red_on: date  # the first day past it
+    past_statutory_on: date | None
+
+    def level_on(self, today: date) -> SlaLevel:
+        if self.past_statutory_on is not None and today >= self.past_statutory_on:
+            return SlaLevel.PAST_STATUTORY
+        if today >= self.red_on:
+            return SlaLevel.RED
+        if today >= self.yellow_on:
+            return SlaLevel.YELLOW
+        return SlaLevel.GREEN
+
+
+def sla_dates(
+    started: datetime,
+    promised_days: int,
+    calendar: WorkingCalendar,
+    *,
+    statutory_days: int | None = None,
+    yellow_remaining_days: int = 1,
+    yellow_used_fraction: float = 2 / 3,
+    tz: tzinfo = CHINA_TIME,
+) -> SlaDates:
+    """The colour-change days of a review started at `started` (no pause: a reopened review starts afresh). A
+    level holds once `used` working days reach a threshold, and `used` reaches n on the n-th working day."""
+    start = started.astimezone(tz).date()
+    # yellow once used >= k, the smallest k with remaining <= N or used >= fraction * promised
+    k = next(
+        (
+            used
+            for used in range(0, promised_days + 1)
+            if promised_days - used <= yellow_remaining_days or used >= yellow_used_fraction * promised_days
+        ),
+        promised_days,
+    )
+    return SlaDates(
+        yellow_on=nth_working_day(start, k, calendar),
+        due_on=nth_working_day(start, promised_days, calendar),
+        red_on=nth_working_day(start, promised_days + 1, calendar),
+        past_statutory_on=nth_working_day(start, statutory_days + 1, calendar) if statutory_days is not None else None,
+    )
+
+
+def nth_working_day(start: date, n: int, calendar: WorkingCalendar) -> date:
+    """The day on which the n-th working day after `start` (not counting it) falls; `start` for n <= 0."""
+    day, used = start, 0
+    while used < n:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            used += 1
+    return day

@@ -193,14 +193,19 @@ def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> Merged
 
 def _open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:
     """One review per department for the permits it reviews, each with its push message (the fan-out's work)."""
-    reviews = [
-        DepartmentReview(
-            application_id=application.id,
-            department_code=department.code,
-            permit_codes=[p.code for p in form.permits_of(department.code)],
+    now = utcnow()
+    reviews = []
+    for department in form.departments:
+        permit_codes = [p.code for p in form.permits_of(department.code)]
+        reviews.append(
+            DepartmentReview(
+                application_id=application.id,
+                department_code=department.code,
+                permit_codes=permit_codes,
+                opened_at=now,
+                **catalogs.review_date_columns(permit_codes, now),
+            )
         )
-        for department in form.departments
-    ]
     session.add_all(reviews)
     for review in reviews:
         _send_to_department(
@@ -322,6 +327,7 @@ def amend(
                 opened_at=now,
                 claimed_at=None,
                 decided_at=None,
+                **catalogs.review_date_columns(review.permit_codes, now),
             )
             _send_to_department(
                 session, actor, review, "review.reopen", review_before, audit.snapshot(review, "status", "round")

@@ -5,7 +5,8 @@ here, so a deployment's own catalog folder (ONELICENSE_CATALOG_DIR) reaches ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from forms.merge import MergedForm, merge_form
 from forms.model import Catalog
 from onelicense.settings import get_settings
 from review.calendar import get_calendar
-from review.sla import WorkingCalendar
+from review.sla import SlaDates, WorkingCalendar, sla_dates
 
 
 def catalog() -> Catalog:
@@ -60,3 +61,28 @@ def item_label(key: str) -> str:
     if key in entries.materials:
         return entries.materials[key].name
     return key
+
+
+def review_limits(permit_codes: Sequence[str]) -> tuple[int, int | None]:
+    """(promised, statutory) working days of a department's review: the longest of its permits'."""
+    permits = [catalog().permits[c] for c in permit_codes if c in catalog().permits]
+    promised = max((p.promised_days for p in permits), default=1)
+    statutory = max((p.statutory_days for p in permits), default=None)
+    return promised, statutory
+
+
+def review_dates(permit_codes: Sequence[str], opened_at: datetime) -> SlaDates:
+    """The days a review opened at `opened_at` turns yellow, is due, turns red, passes the statutory limit."""
+    promised, statutory = review_limits(permit_codes)
+    return sla_dates(opened_at, promised, calendar(), statutory_days=statutory)
+
+
+def review_date_columns(permit_codes: Sequence[str], opened_at: datetime) -> dict[str, Any]:
+    """`review_dates` as the DepartmentReview columns that store them."""
+    dates = review_dates(permit_codes, opened_at)
+    return {
+        "yellow_on": dates.yellow_on,
+        "due_on": dates.due_on,
+        "red_on": dates.red_on,
+        "past_statutory_on": dates.past_statutory_on,
+    }

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from forms.identifiers import uscc_problem
-from onelicense.errors import InvalidRequest, NotFound
+from onelicense.errors import Conflict, InvalidRequest, NotFound
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from services import catalog as catalogs
 from store import audit, inputs
@@ -31,6 +31,9 @@ def create_user(
     *,
     usccs: Sequence[str] = (),
     actor: Actor = SYSTEM_ACTOR,
+    login: str | None = None,
+    password_hash: str | None = None,
+    phone: str | None = None,
 ) -> tuple[User, str]:
     """Create a user and return it with its API token (shown once: it cannot be recovered later).
 
@@ -50,8 +53,19 @@ def create_user(
         raise InvalidRequest(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
     declared = _declared_usccs(role, usccs)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user = User(name=name, role=role, department_code=department, token_hash=hash_token(token), usccs=declared)
+    user = User(
+        name=name,
+        role=role,
+        department_code=department,
+        token_hash=hash_token(token),
+        usccs=declared,
+        login=login,
+        password_hash=password_hash,
+        phone=phone,
+    )
     with transaction(session):
+        if login is not None and session.exec(select(User.id).where(User.login == login)).first() is not None:
+            raise Conflict(f"登录名 {login} 已被其他账号使用")
         session.add(user)
         session.flush()
         audit.record(
@@ -61,7 +75,7 @@ def create_user(
             "user",
             user.id,
             None,
-            audit.snapshot(user, "name", "role", "department_code", "usccs"),
+            audit.snapshot(user, "name", "role", "department_code", "usccs", "login"),
         )
     return user, token
 

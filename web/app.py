@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from licenses.fonts import printable_codepoints
 from onelicense.settings import get_settings
 from services import catalog as catalogs
-from web import api, public
+from web import api, portal, public
 from web.errors import install_error_handlers
 from web.middleware import Admission, Guard
 
@@ -33,8 +33,14 @@ def create_app() -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(public.router)
+    portal.install(app)
     install_error_handlers(app)
+    app.state.page_errors = portal.page_error
     settings = get_settings()
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: refuses before queueing
+    # outermost: refuses before queueing; material uploads may be larger than any other body
+    upload_limit = settings.upload_max_bytes + 64 * 1024  # the multipart envelope around the file
+    app.add_middleware(
+        Guard, max_body_bytes=settings.max_body_bytes, larger_bodies=[(portal.UPLOAD_PATH_PATTERN, upload_limit)]
+    )
     return app

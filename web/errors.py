@@ -8,19 +8,19 @@ the same table. Call `install_error_handlers(app)` once from the app factory."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from onelicense.errors import ErrorKind, NotReady, OneLicenseError
+from onelicense.errors import ErrorKind, InvalidRequest, NotFound, NotReady, OneLicenseError
 
 log = logging.getLogger("onelicense.web")
 
@@ -64,13 +64,24 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-async def _onelicense_error(request: Request, exc: Exception) -> JSONResponse:
+PageErrors = Callable[[Request, OneLicenseError], Response | None]
+
+
+def _as_page(request: Request, exc: OneLicenseError) -> Response | None:
+    """A page route's error as a page (the portal registers `app.state.page_errors`), else None for JSON."""
+    pages: PageErrors | None = getattr(request.app.state, "page_errors", None)
+    return pages(request, exc) if pages is not None else None
+
+
+async def _onelicense_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OneLicenseError)
-    return error_response(exc, request)
+    return _as_page(request, exc) or error_response(exc, request)
 
 
-async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and (page := _as_page(request, NotFound(_HTTP_MESSAGES[404]))) is not None:
+        return page
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # a body that is not what the route reads (not JSON, a broken form): the request content is wrong
         return json_error(422, "请求体无法解析：应为 JSON 对象（Content-Type: application/json）")
@@ -107,11 +118,11 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return json_error(500, ErrorKind.BROKEN.title)
 
 
-async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+async def _request_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors(exc.errors(), located=True)
     detail = "请求内容有误：" + "；".join(e["message"] for e in errors)
-    return json_error(422, detail, errors=errors)
+    return _as_page(request, InvalidRequest(detail)) or json_error(422, detail, errors=errors)
 
 
 def field_errors(errors: Sequence[Any], *, located: bool = False) -> list[dict[str, str]]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+import re
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -38,10 +39,18 @@ class Guard:
     """Security headers on every response; 414 for an over-long URL, 413 for an oversized body, 401 for a body
     without credentials on the API (so an anonymous client cannot make the server read megabytes)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_url_bytes: int = 8192) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_url_bytes: int = 8192,
+        larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_url_bytes = max_url_bytes
+        self.larger_bodies = list(larger_bodies)  # (path pattern, limit): file uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,10 +62,11 @@ class Guard:
             await _refuse(send, 414, f"请求网址过长（最多 {self.max_url_bytes} 字节）")
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
+            limit = self._limit(scope["path"])
             headers = dict(scope.get("headers") or [])
             declared = headers.get(b"content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-                await _refuse(send, 413, self._too_large())
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                await _refuse(send, 413, self._too_large(limit))
                 return
             has_body = declared not in (None, b"0") or b"chunked" in headers.get(b"transfer-encoding", b"")
             if has_body and scope["path"].startswith("/api/") and not headers.get(b"authorization"):
@@ -67,17 +77,21 @@ class Guard:
                     {"www-authenticate": "Bearer"},
                 )
                 return
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
             if body is None:
-                await _refuse(send, 413, self._too_large())
+                await _refuse(send, 413, self._too_large(limit))
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
-    def _too_large(self) -> str:
-        return f"请求内容过大（最多 {self.max_body_bytes // 1024} KB）"
+    def _limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger_bodies if pattern.fullmatch(path)), self.max_body_bytes)
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    @staticmethod
+    def _too_large(limit: int) -> str:
+        return f"请求内容过大（最多 {limit // 1024} KB）"
+
+    async def _read(self, receive: Receive, limit: int) -> bytes | None:
         """The whole body, or None as soon as it passes the limit (a chunked body declares no length)."""
         chunks: list[bytes] = []
         size = 0
@@ -87,7 +101,7 @@ class Guard:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body"):

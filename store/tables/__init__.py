@@ -13,7 +13,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from store.tables import application, license, user  # noqa: E402  (after the naming convention)
+from store.tables import application, license, portal, user  # noqa: E402  (after the naming convention)
 from store.tables.application import (  # noqa: E402
     Application,
     AuditEvent,
@@ -21,6 +21,7 @@ from store.tables.application import (  # noqa: E402
     DepartmentReview,
     OutboxMessage,
 )
+from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
 
 metadata = SQLModel.metadata
@@ -30,10 +31,16 @@ __all__ = [
     "AuditEvent",
     "DecisionRecord",
     "DepartmentReview",
+    "Draft",
+    "LoginThrottle",
     "OutboxMessage",
+    "Rating",
+    "Upload",
     "User",
+    "WebSession",
     "application",
     "license",
     "metadata",
+    "portal",
     "user",
 ]

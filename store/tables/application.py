@@ -3,7 +3,7 @@ the append-only audit log and the outbox that drives department pushes and aggre
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
@@ -41,6 +41,8 @@ class Application(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     composite_opinion: dict[str, Any] | None = Field(default=None, sa_type=JSON, description="综合审批意见")
+    # 告知承诺书 as signed: {"signer", "text", "signed_at"}, the text verbatim (migration 0007)
+    commitment_signature: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class DepartmentReview(SQLModel, table=True):
@@ -62,6 +64,13 @@ class DepartmentReview(SQLModel, table=True):
     key_fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="department payload")
     round: int = Field(default=1, description="1 for the first review, +1 after each amendment")
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # 红黄绿灯 as the local days the review turns yellow, is due (promised limit), turns red, passes the statutory
+    # limit: set whenever it is (re)opened (services.catalog.review_dates), so the queue counts, filters and sorts
+    # by colour in SQL (migration 0007)
+    yellow_on: date | None = None
+    due_on: date | None = Field(default=None, index=True)
+    red_on: date | None = None
+    past_statutory_on: date | None = None
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, description="optimistic lock: bumped by every conditional update")

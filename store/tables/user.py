@@ -25,3 +25,8 @@ class User(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # the 统一社会信用代码 an applicant account acts for: it may submit for these only (migration 0004)
     usccs: list[str] = Field(default_factory=list, sa_type=JSON)
+    # portal sign-in (migration 0007): the account name (an applicant's is its mobile number), the argon2 hash of
+    # its password, and the applicant's contact phone; a user without a password signs in with its API token only
+    login: str | None = Field(default=None, unique=True, max_length=100)
+    password_hash: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forms.errors import CatalogError
+from onelicense.clock import CHINA_TIME
 from review.calendar import get_calendar, load_calendar
-from review.sla import SlaLevel, sla_state
+from review.sla import SlaLevel, sla_dates, sla_state
 
 
 def test_shipped_calendar_knows_holidays_and_make_up_days():
@@ -32,3 +35,21 @@ def test_a_bad_date_is_named(tmp_path):
     (tmp_path / "calendar.yaml").write_text("holidays: [not-a-date]\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"calendar.yaml \[holidays\]"):
         load_calendar(tmp_path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    opened=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 20), timezones=st.just(UTC)),
+    days_later=st.integers(min_value=0, max_value=80),
+    promised=st.integers(min_value=1, max_value=30),
+    extra=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
+)
+def test_colour_change_days_agree_with_the_level_on_every_day(opened, days_later, promised, extra):
+    """The stored days (sla_dates) give the queue's colour in SQL; they must say what sla_state says, across
+    holidays and make-up days."""
+    calendar = get_calendar()
+    statutory = None if extra is None else promised + extra
+    now = opened + timedelta(days=days_later)
+    expected = sla_state(opened, now, promised, calendar, statutory_days=statutory).level
+    dates = sla_dates(opened, promised, calendar, statutory_days=statutory)
+    assert dates.level_on(now.astimezone(CHINA_TIME).date()) == expected

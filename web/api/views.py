@@ -112,10 +112,7 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
 def supervision(review: DepartmentReview, now: datetime) -> SlaState:
     """红黄绿灯: the review's working days against its permits' promised and statutory limits (the current round's
     clock starts when the review was (re)opened, so time spent supplementing does not count)."""
-    catalog = catalogs.catalog()
-    permits = [catalog.permits[c] for c in review.permit_codes if c in catalog.permits]
-    promised = max((p.promised_days for p in permits), default=1)
-    statutory = max((p.statutory_days for p in permits), default=None)
+    promised, statutory = catalogs.review_limits(review.permit_codes)
     return sla_state(review.opened_at, now, promised, catalogs.calendar(), statutory_days=statutory)
 
 

@@ -1,0 +1,101 @@
+"""Fixtures of the portal tests: the app on a fresh database (from tests/web/conftest.py), staff accounts with
+passwords, and `Browser`, a TestClient that signs in through the login page and sends the CSRF token its pages
+carry, as a browser would."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from review.roles import Role
+from services.accounts import hash_password
+from services.users import create_user
+from store.db import session_scope
+from tests.web.conftest import OTHER, OWN, UNINVOLVED  # noqa: F401  (re-exported for the portal tests)
+from tests.web.sample import USCC
+from web.app import create_app
+
+PASSWORD = "Passw0rd-for-tests"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+STAFF: dict[str, tuple[Role, str | None]] = {
+    "reviewer": (Role.REVIEWER, OWN),
+    "reviewer2": (Role.REVIEWER, OWN),
+    "other_reviewer": (Role.REVIEWER, OTHER),
+    "supervisor": (Role.SUPERVISOR, None),
+    "admin": (Role.ADMIN, None),
+}
+
+
+class Browser:
+    """One browser: its own cookie jar; `get` remembers the last page's CSRF token, `post` sends it."""
+
+    def __init__(self, app: Any) -> None:
+        self.client = TestClient(app, follow_redirects=False)
+        self.csrf: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.client.get(url, **kwargs)
+        if (found := CSRF.search(response.text)) is not None:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> httpx.Response:
+        body = dict(data or {})
+        if csrf and self.csrf and "csrf_token" not in body:
+            body["csrf_token"] = self.csrf
+        return self.client.post(url, data=body, **kwargs)
+
+    def sign_in(self, login: str, password: str = PASSWORD) -> httpx.Response:
+        self.get("/login")
+        response = self.post("/login", {"login": login, "password": password})
+        assert response.status_code == 303, response.text
+        self.get(response.headers["location"])
+        return response
+
+    def register(self, phone: str, uscc: str = USCC, name: str = "重庆山城宾馆有限公司") -> httpx.Response:
+        self.get("/register")
+        response = self.post("/register", {"name": name, "phone": phone, "uscc": uscc, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        self.get(response.headers["location"])
+        return response
+
+
+@pytest.fixture
+def app(database: str) -> Iterator[Any]:
+    application = create_app()
+    with TestClient(application):  # runs the lifespan once
+        yield application
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash the tests' one password once
+
+
+@pytest.fixture
+def staff(database: str) -> dict[str, str]:
+    """Staff accounts with portal passwords: login name → user id."""
+    ids = {}
+    with session_scope() as session:
+        for login, (role, department) in STAFF.items():
+            user, _ = create_user(
+                session, f"{login}-name", role, department, login=login, password_hash=password_hash()
+            )
+            ids[login] = user.id
+    return ids
+
+
+@pytest.fixture
+def browser(app: Any) -> Browser:
+    return Browser(app)
+
+
+@pytest.fixture
+def new_browser(app: Any):
+    return lambda: Browser(app)
