@@ -1,21 +1,99 @@
 """Service centre supervisor pages (/board): the red/yellow/green board per department and per case, averages,
-counts, CSV export, charts."""
+counts, ratings, a chart, and the CSV exports."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from review.roles import Role
-from store.access import require_role
-from web.portal.common import SignedInViewer, render
+from review.sla import SlaLevel
+from services import supervision
+from web.portal.common import DbSession, SignedInViewer, render
 
-router = APIRouter(prefix="/board", include_in_schema=False)
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+router = APIRouter(include_in_schema=False)
+
+# the chart's colours, darker than the dots so each reaches 3:1 against white (WCAG non-text contrast)
+LEVEL_FILL = {
+    SlaLevel.GREEN: "#137333",
+    SlaLevel.YELLOW: "#b07800",
+    SlaLevel.RED: "#b3121b",
+    SlaLevel.PAST_STATUTORY: "#5c0a0e",
+}
+CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT, BAR_HEIGHT = 640, 150, 30, 20
 
 
-@router.get("")
-def board(request: Request, who: SignedInViewer) -> Response:
+@dataclass(frozen=True)
+class Segment:
+    level: SlaLevel
+    count: int
+    x: float
+    width: float
+    fill: str
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    department_code: str
+    total: int
+    y: int
+    segments: list[Segment]
+
+
+def chart_rows(lights: list[supervision.DepartmentLights]) -> list[ChartRow]:
+    """Open reviews per department as horizontal bars stacked by colour, scaled to the largest department."""
+    largest = max((row.total for row in lights), default=0) or 1
+    scale = (CHART_WIDTH - LABEL_WIDTH - 40) / largest
+    rows = []
+    for index, row in enumerate(lights):
+        x, segments = float(LABEL_WIDTH), []
+        for level in SlaLevel:  # green → past statutory, left to right
+            count = row.count(level)
+            if count:
+                segments.append(Segment(level, count, round(x, 1), round(count * scale, 1), LEVEL_FILL[level]))
+                x += count * scale
+        rows.append(ChartRow(row.department_code, row.total, index * ROW_HEIGHT + 10, segments))
+    return rows
+
+
+@router.get("/board")
+def board(request: Request, who: SignedInViewer, session: DbSession) -> Response:
     assert who.actor is not None
-    require_role(who.actor, SUPERVISORS, "查看督办看板")
-    return render(request, who, "board/board.html.j2")
+    data = supervision.board(session, who.actor)
+    rows = chart_rows(data.lights)
+    return render(
+        request,
+        who,
+        "board/board.html.j2",
+        board=data,
+        levels=list(SlaLevel),
+        level_fill=LEVEL_FILL,
+        chart=rows,
+        chart_width=CHART_WIDTH,
+        chart_height=len(rows) * ROW_HEIGHT + 20,
+        bar_height=BAR_HEIGHT,
+        label_width=LABEL_WIDTH,
+    )
+
+
+@router.get("/board.csv")
+def board_csv(who: SignedInViewer, session: DbSession) -> Response:
+    assert who.actor is not None
+    data = supervision.board(session, who.actor)
+    return _csv(supervision.departments_csv(data), f"督办看板-部门-{data.today.isoformat()}.csv", "board.csv")
+
+
+@router.get("/board/cases.csv")
+def cases_csv(who: SignedInViewer, session: DbSession) -> Response:
+    assert who.actor is not None
+    data = supervision.board(session, who.actor)
+    return _csv(supervision.cases_csv(data), f"督办看板-督办件-{data.today.isoformat()}.csv", "board-cases.csv")
+
+
+def _csv(body: bytes, filename: str, ascii_name: str) -> Response:
+    # RFC 6266: an ASCII name for old clients and the Chinese one in UTF-8
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
