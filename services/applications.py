@@ -77,6 +77,7 @@ def submit(
     materials: Mapping[str, Any] | Any = None,
     commitment_accepted: bool = True,
     idempotency_key: str | None = None,
+    commitment_signature: Mapping[str, Any] | None = None,
 ) -> Submitted:
     """一表申请: validate and pre-review the merged form, then store the application with one PENDING review and one
     push message per department, in one transaction. Refusals (ValidationFailed, SubmissionRefused) store nothing.
@@ -115,6 +116,7 @@ def submit(
         idempotency_key=key,
         request_digest=digest,
         open_key=open_key,
+        commitment_signature=dict(commitment_signature) if commitment_signature is not None else None,
     )
     try:
         with transaction(session):

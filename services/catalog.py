@@ -15,7 +15,8 @@ from forms.merge import MergedForm, merge_form
 from forms.model import Catalog
 from onelicense.settings import get_settings
 from review.calendar import get_calendar
-from review.sla import SlaDates, WorkingCalendar, sla_dates
+from review.sla import SlaDates, SlaState, WorkingCalendar, sla_dates, sla_state
+from store.tables.application import DepartmentReview
 
 
 def catalog() -> Catalog:
@@ -86,3 +87,10 @@ def review_date_columns(permit_codes: Sequence[str], opened_at: datetime) -> dic
         "red_on": dates.red_on,
         "past_statutory_on": dates.past_statutory_on,
     }
+
+
+def review_sla(review: DepartmentReview, now: datetime) -> SlaState:
+    """红黄绿灯 of a review: its working days against its permits' promised and statutory limits (the current
+    round's clock starts when the review was (re)opened, so time spent supplementing does not count)."""
+    promised, statutory = review_limits(review.permit_codes)
+    return sla_state(review.opened_at, now, promised, calendar(), statutory_days=statutory)

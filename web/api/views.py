@@ -13,7 +13,7 @@ from forms.model import Catalog
 from licenses.qr import verify_url
 from onelicense.clock import utcnow
 from onelicense.settings import get_settings
-from review.sla import SlaState, sla_state
+from review.sla import SlaState
 from review.transitions import Outcome
 from services import catalog as catalogs
 from services import reviews
@@ -110,10 +110,7 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
 
 
 def supervision(review: DepartmentReview, now: datetime) -> SlaState:
-    """红黄绿灯: the review's working days against its permits' promised and statutory limits (the current round's
-    clock starts when the review was (re)opened, so time spent supplementing does not count)."""
-    promised, statutory = catalogs.review_limits(review.permit_codes)
-    return sla_state(review.opened_at, now, promised, catalogs.calendar(), statutory_days=statutory)
+    return catalogs.review_sla(review, now)
 
 
 def queue_item(review: DepartmentReview, application: Application, now: datetime | None = None) -> schemas.QueueItemOut:

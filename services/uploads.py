@@ -1,0 +1,155 @@
+"""Material files (申请材料) uploaded in the portal: checked by content (PDF, JPG or PNG by their magic bytes, not
+their name), capped in size, stored once under the data folder by sha256; the name the applicant gave is kept as
+metadata only, never used as a path. An application's materials refer to them as "upload:<id>".
+
+Who may read a file: the applicant who uploaded it; a reviewer whose department reviews an application whose
+materials (the department's part of them) refer to it; admins."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import unicodedata
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import filetype
+from sqlmodel import Session, col, select
+
+from onelicense.errors import Forbidden, InvalidRequest, NotFound
+from onelicense.settings import get_settings
+from review.roles import Actor, Role
+from services import catalog as catalogs
+from store import audit
+from store.access import OVERSEERS, department_items
+from store.db import transaction
+from store.tables.application import Application, DepartmentReview
+from store.tables.portal import Upload
+
+REFERENCE_PREFIX = "upload:"
+ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
+_NOT_YOURS = "无权查看该文件"
+
+
+def reference(upload: Upload) -> str:
+    return f"{REFERENCE_PREFIX}{upload.id}"
+
+
+def upload_id_of(value: object) -> str | None:
+    """The upload id a material value refers to, or None for any other value."""
+    if isinstance(value, str) and value.startswith(REFERENCE_PREFIX):
+        rest = value[len(REFERENCE_PREFIX) :]
+        if len(rest) == 32 and all(c in "0123456789abcdef" for c in rest):
+            return rest
+    return None
+
+
+def store_upload(session: Session, actor: Actor, data: bytes, original_name: str, *, what: str = "材料") -> Upload:
+    """Check and keep one file for `actor` (applicants only). InvalidRequest says why a file is refused."""
+    if actor.role is not Role.APPLICANT:
+        raise Forbidden("只有申请人可以上传申请材料")
+    name = _clean_name(original_name)
+    limit = get_settings().upload_max_bytes
+    if not data:
+        raise InvalidRequest(f"{what}：文件为空")
+    if len(data) > limit:
+        raise InvalidRequest(f"{what}：文件过大（最多 {limit // (1024 * 1024)} MB）")
+    kind = filetype.guess(data[:8192])
+    if kind is None or kind.mime not in ALLOWED:
+        found = f"（识别为 {kind.extension}）" if kind is not None else ""
+        raise InvalidRequest(f"{what}：只接受 PDF、JPG、PNG 文件，按文件内容判断{found}，与文件名无关")
+    digest = hashlib.sha256(data).hexdigest()
+    _write_once(blob_path(digest), data)
+    upload = Upload(owner_id=actor.user_id, sha256=digest, original_name=name, content_type=kind.mime, size=len(data))
+    with transaction(session):
+        session.add(upload)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "upload.store",
+            "upload",
+            upload.id,
+            None,
+            {"sha256": digest, "content_type": kind.mime, "size": len(data)},
+        )
+    return upload
+
+
+def open_upload(session: Session, actor: Actor, upload_id: str) -> tuple[Upload, Path]:
+    """The file and where its bytes are, if `actor` may read it; 403 alike for a missing and a foreign file."""
+    upload = session.get(Upload, upload_id) if isinstance(upload_id, str) and len(upload_id) == 32 else None
+    if upload is None or not _may_read(session, actor, upload):
+        raise Forbidden(_NOT_YOURS)
+    path = blob_path(upload.sha256)
+    if not path.is_file():
+        raise NotFound("文件已不存在")
+    return upload, path
+
+
+def owned_uploads(session: Session, actor: Actor, upload_ids: list[str]) -> dict[str, Upload]:
+    """The uploads among `upload_ids` that belong to `actor` (to show names beside a draft's materials)."""
+    if not upload_ids:
+        return {}
+    rows = session.exec(select(Upload).where(col(Upload.id).in_(upload_ids), Upload.owner_id == actor.user_id))
+    return {u.id: u for u in rows}
+
+
+def check_owned(session: Session, actor: Actor, materials: dict[str, object]) -> None:
+    """Every upload a submission refers to must be the applicant's own: a guessed id of another's file is refused."""
+    ids = [i for v in materials.values() if (i := upload_id_of(v)) is not None]
+    owned = owned_uploads(session, actor, ids)
+    if missing := [i for i in ids if i not in owned]:
+        raise Forbidden(f"{_NOT_YOURS}（{len(missing)} 个材料引用的文件不属于当前账号）")
+
+
+def blob_path(digest: str) -> Path:
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidRequest("文件摘要无效")
+    return get_settings().data_dir / "uploads" / digest[:2] / digest
+
+
+def _may_read(session: Session, actor: Actor, upload: Upload) -> bool:
+    if actor.role in OVERSEERS or upload.owner_id == actor.user_id:
+        return True
+    if actor.role is not Role.REVIEWER or not actor.department_code:
+        return False
+    ref = reference(upload)
+    # the applications of this owner that this department reviews, and whose department part refers to the file
+    rows = session.exec(
+        select(Application, DepartmentReview)
+        .join(DepartmentReview, col(DepartmentReview.application_id) == col(Application.id))
+        .where(Application.submitted_by == upload.owner_id, DepartmentReview.department_code == actor.department_code)
+    )
+    catalog = catalogs.catalog()
+    for application, review in rows:
+        _fields, materials = department_items(catalog, [review], actor.department_code)
+        if any(application.materials.get(code) == ref for code in materials):
+            return True
+    return False
+
+
+def _clean_name(original_name: str) -> str:
+    """The last part of whatever path a browser sent, without control characters, at most 200 characters."""
+    raw = str(original_name or "")
+    base = PureWindowsPath(PurePosixPath(raw).name).name
+    base = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+    if not base or base in (".", ".."):
+        base = "未命名文件"
+    return base[:200]
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
