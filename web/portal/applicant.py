@@ -18,9 +18,10 @@ from onelicense.errors import Conflict, InvalidRequest, NotReady
 from onelicense.settings import get_settings
 from review.roles import Role
 from review.transitions import Outcome
-from services import applications, drafts, licenses, uploads
+from services import applications, drafts, licenses, ratings, uploads
 from services import catalog as catalogs
 from store.access import require_role
+from store.tables.portal import Rating
 from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -238,6 +239,8 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         ratings=_ratings(session, who, application_id),
         reviews=found.reviews,
         submitted=request.query_params.get("submitted") == "1",
+        rated=request.query_params.get("rated") == "1",
+        amended=request.query_params.get("amended") == "1",
         item_label=catalogs.item_label,
         outcome_label=lambda value: Outcome(value).label if value in {o.value for o in Outcome} else "",
     )
@@ -362,10 +365,6 @@ def _requested(found: applications.ApplicationProgress) -> tuple[list[str], list
     return fields, materials
 
 
-def _ratings(session: DbSession, who: Viewer, application_id: str) -> list:
-    try:
-        from services import ratings
-    except ImportError:  # the ratings service arrives separately
-        return []
+def _ratings(session: DbSession, who: Viewer, application_id: str) -> list[Rating]:
     assert who.actor is not None
     return list(ratings.ratings_of_application(session, who.actor, application_id))
