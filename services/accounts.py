@@ -138,14 +138,14 @@ def sign_in(session: Session, login: str, password: str, *, client: str) -> Sign
                 session.delete(row)
         session.add(
             WebSession(
-                id_hash=_hash(cookie),
+                id_hash=users.hash_token(cookie),
                 user_id=user.id,
                 csrf_token=csrf,
                 expires_at=now + timedelta(hours=settings.session_hours),
             )
         )
-        audit.record(session, _actor(user), "session.sign_in", "user", user.id)
-    return SignedIn(cookie, csrf, _actor(user), user)
+        audit.record(session, users.actor_of(user), "session.sign_in", "user", user.id)
+    return SignedIn(cookie, csrf, users.actor_of(user), user)
 
 
 def session_actor(session: Session, cookie: str | None) -> tuple[Actor, WebSession, User] | None:
@@ -153,13 +153,13 @@ def session_actor(session: Session, cookie: str | None) -> tuple[Actor, WebSessi
     revoked."""
     if not cookie or len(cookie) > 200:
         return None
-    web_session = session.get(WebSession, _hash(cookie))
+    web_session = session.get(WebSession, users.hash_token(cookie))
     if web_session is None or web_session.revoked_at is not None or web_session.expires_at <= utcnow():
         return None
     user = session.get(User, web_session.user_id)
     if user is None or user.revoked_at is not None:
         return None
-    return _actor(user), web_session, user
+    return users.actor_of(user), web_session, user
 
 
 def sign_out(session: Session, cookie: str | None) -> None:
@@ -167,7 +167,7 @@ def sign_out(session: Session, cookie: str | None) -> None:
     if not cookie or len(cookie) > 200:
         return
     with transaction(session):
-        web_session = session.get(WebSession, _hash(cookie))
+        web_session = session.get(WebSession, users.hash_token(cookie))
         if web_session is None or web_session.revoked_at is not None:
             return
         web_session.revoked_at = utcnow()
@@ -195,12 +195,3 @@ def _fail(session: Session, keys: list[str], now: datetime, max_failures: int, l
                     {"kind": key.split(":", 1)[0], "locked_until": row.locked_until},
                 )
             session.add(row)
-
-
-def _actor(user: User) -> Actor:
-    usccs = frozenset(user.usccs) if user.role is Role.APPLICANT else None
-    return Actor(user_id=user.id, role=user.role, department_code=user.department_code, usccs=usccs)
-
-
-def _hash(cookie: str) -> str:
-    return hashlib.sha256(cookie.encode("utf-8", "surrogatepass")).hexdigest()

@@ -87,6 +87,11 @@ def authenticate(session: Session, token: str | None) -> Actor | None:
     user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
     if user is None or user.revoked_at is not None:
         return None
+    return actor_of(user)
+
+
+def actor_of(user: User) -> Actor:
+    """The Actor a user acts as, whether it authenticated by token (API) or by a portal session."""
     usccs = frozenset(user.usccs) if user.role is Role.APPLICANT else None
     return Actor(user_id=user.id, role=user.role, department_code=user.department_code, usccs=usccs)
 
@@ -132,5 +137,6 @@ def _declared_usccs(role: Role, usccs: Sequence[str]) -> list[str]:
 
 
 def hash_token(token: str) -> str:
-    # tokens are 256 random bits, so a plain sha256 is enough: no salt or slow hash needed against guessing
+    # tokens (and portal session ids) are 256 random bits, so a plain sha256 is enough: no salt or slow hash
+    # needed against guessing
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
