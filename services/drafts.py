@@ -160,12 +160,7 @@ def check(draft: Draft) -> Check:
     """Every field problem at once (as submission would name them), then the pre-review of the valid answers."""
     form = form_of(draft)
     parsed, errors = _parse(form, draft.answers)
-    try:
-        validate_submission(form, parsed, draft.materials, commitment_accepted=True)
-    except ValidationFailed as exc:
-        seen = {e.key for e in errors}
-        errors += [FieldError(e["key"], e["label"], e["reason"]) for e in exc.error_dicts() if e["key"] not in seen]
-    return Check(form, parsed, errors, prereview(form, parsed))
+    return Check(form, parsed, _with_remaining(form, parsed, draft.materials, errors), prereview(form, parsed))
 
 
 def submit_draft(session: Session, actor: Actor, draft_id: str, *, signer: str, signed: bool) -> applications.Submitted:
@@ -181,13 +176,7 @@ def submit_draft(session: Session, actor: Actor, draft_id: str, *, signer: str, 
         errors.append(FieldError("commitment", "告知承诺书", "须阅读并勾选同意告知承诺书"))
     uploads.check_owned(session, actor, dict(draft.materials))
     if errors:
-        # the remaining problems (missing fields, materials) named by the same validation as the API
-        try:
-            validate_submission(form, parsed, draft.materials, commitment_accepted=True)
-        except ValidationFailed as exc:
-            seen = {e.key for e in errors}
-            errors += [FieldError(e["key"], e["label"], e["reason"]) for e in exc.error_dicts() if e["key"] not in seen]
-        raise ValidationFailed(errors)
+        raise ValidationFailed(_with_remaining(form, parsed, draft.materials, errors))
     signature = {"signer": signer, "text": form.commitment_notice, "signed_at": utcnow().isoformat()}
     submitted = applications.submit(
         session,
@@ -203,6 +192,18 @@ def submit_draft(session: Session, actor: Actor, draft_id: str, *, signer: str, 
         if (stale := session.get(Draft, draft.id)) is not None:
             session.delete(stale)
     return submitted
+
+
+def _with_remaining(
+    form: MergedForm, parsed: dict[str, Any], materials: Mapping[str, Any], errors: list[FieldError]
+) -> list[FieldError]:
+    """`errors` plus the problems the API's own validation names (missing fields, materials) on other keys."""
+    try:
+        validate_submission(form, parsed, materials, commitment_accepted=True)
+    except ValidationFailed as exc:
+        seen = {e.key for e in errors}
+        return errors + [e for e in exc.errors if e.key not in seen]
+    return errors
 
 
 def _parse(form: MergedForm, typed: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
