@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
-from onelicense.errors import Conflict, NotReady
+from onelicense.errors import Conflict
 from review.transitions import ApplicationStatus
-from services import applications, licenses
+from services import applications
+from web import downloads
 from web.api import schemas, views
 from web.api.deps import ApplicationId, CurrentActor, DbSession
 from web.api.responses import errors
@@ -105,19 +106,7 @@ def amend(
     response_class=FileResponse,
 )
 def license_pdf(application_id: ApplicationId, session: DbSession, actor: CurrentActor) -> FileResponse:
-    license_ = licenses.license_of_application(session, actor, application_id)
-    if license_ is None:
-        application = applications.get_application(session, actor, application_id)
-        raise Conflict(f"尚未发证（当前状态：{application.status.label}）")
-    path = licenses.pdf_when_ready(session, license_)
-    if path is None:
-        raise NotReady("许可证 PDF 正在生成，请稍后重试")
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=f"行业综合许可证-{license_.number}.pdf",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return downloads.license_pdf(session, actor, application_id)
 
 
 @router.get(

@@ -13,7 +13,6 @@ from forms.model import Catalog
 from licenses.qr import verify_url
 from onelicense.clock import utcnow
 from onelicense.settings import get_settings
-from review.sla import SlaState
 from review.transitions import Outcome
 from services import catalog as catalogs
 from services import reviews
@@ -109,13 +108,9 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
     )
 
 
-def supervision(review: DepartmentReview, now: datetime) -> SlaState:
-    return catalogs.review_sla(review, now)
-
-
 def queue_item(review: DepartmentReview, application: Application, now: datetime | None = None) -> schemas.QueueItemOut:
     now = now or utcnow()
-    sla = supervision(review, now)
+    sla = catalogs.review_sla(review, now)
     return schemas.QueueItemOut(
         review_id=review.id,
         application_id=application.id,

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from forms.errors import SubmissionRefused, ValidationFailed
 from forms.fieldtypes import parse_value
 from licenses.qr import qr_png, verify_url
 from onelicense.clock import utcnow
-from onelicense.errors import Conflict, InvalidRequest, NotReady
+from onelicense.errors import Conflict, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Role
 from review.transitions import Outcome
@@ -22,6 +22,7 @@ from services import applications, drafts, licenses, ratings, uploads
 from services import catalog as catalogs
 from store.access import require_role
 from store.tables.portal import Rating
+from web import downloads
 from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -261,18 +262,7 @@ def qr(who: SignedInViewer, session: DbSession, application_id: Id) -> Response:
 def license_pdf(who: SignedInViewer, session: DbSession, application_id: Id) -> Response:
     _applicant(who)
     assert who.actor is not None
-    license_ = licenses.license_of_application(session, who.actor, application_id)
-    if license_ is None:
-        raise Conflict("尚未发证")
-    path = licenses.pdf_when_ready(session, license_)
-    if path is None:
-        raise NotReady("许可证 PDF 正在生成，请稍后刷新")
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=f"行业综合许可证-{license_.number}.pdf",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return downloads.license_pdf(session, who.actor, application_id)
 
 
 @router.get("/portal/applications/{application_id}/amend")

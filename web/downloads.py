@@ -1,0 +1,27 @@
+"""The license PDF as a download, the same for the API and the portal: who may fetch it is decided by the
+service layer; before issuance 409, while it is being rendered 503 with Retry-After."""
+
+from __future__ import annotations
+
+from fastapi.responses import FileResponse
+from sqlmodel import Session
+
+from onelicense.errors import Conflict, NotReady
+from review.roles import Actor
+from services import applications, licenses
+
+
+def license_pdf(session: Session, actor: Actor, application_id: str) -> FileResponse:
+    license_ = licenses.license_of_application(session, actor, application_id)
+    if license_ is None:
+        application = applications.get_application(session, actor, application_id)
+        raise Conflict(f"尚未发证（当前状态：{application.status.label}）")
+    path = licenses.pdf_when_ready(session, license_)
+    if path is None:
+        raise NotReady("许可证 PDF 正在生成，请稍后重试")
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"行业综合许可证-{license_.number}.pdf",
+        headers={"Cache-Control": "private, no-store"},
+    )
