@@ -141,12 +141,10 @@ def redirect(url: str, request: Request | None = None) -> Response:
 
 def error_page(request: Request, exc: OneLicenseError) -> HTMLResponse:
     """A portal request that failed with one of our errors: the same status, the message in a page."""
-    who = Viewer(None, None, None)
     with session_scope() as session:
-        found = accounts.session_actor(session, request.cookies.get(SESSION_COOKIE))
-        if found is not None:
-            actor, web_session, user = found
-            who = Viewer(actor, user, web_session)
+        who = viewer(request, session)
+    if who.actor is None:
+        who = Viewer(None, None, None)  # an error page has no form: no anonymous CSRF cookie is handed out
     return render(
         request, who, "error.html.j2", status_code=exc.http_status, title=exc.kind.title, message=exc.public_message
     )

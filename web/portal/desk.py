@@ -8,6 +8,7 @@ with the reason and the opinion as typed, so nothing written is lost."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -112,12 +113,7 @@ def claim(
     review_id: str,
     expected_version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    actor = reviewer(who)
-    try:
-        reviews.claim(session, actor, review_id, expected_version=_version(expected_version))
-    except Conflict as exc:
-        return _detail(request, who, session, review_id, status_code=exc.http_status, error=_stale(exc))
-    return redirect(f"/desk/reviews/{review_id}?done=claimed", request)
+    return _take_or_hand_back(request, who, session, review_id, expected_version, reviews.claim, "claimed")
 
 
 @router.post("/reviews/{review_id}/release", dependencies=[Csrf])
@@ -128,12 +124,25 @@ def release(
     review_id: str,
     expected_version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
+    return _take_or_hand_back(request, who, session, review_id, expected_version, reviews.release, "released")
+
+
+def _take_or_hand_back(
+    request: Request,
+    who: Viewer,
+    session: Session,
+    review_id: str,
+    expected_version: str,
+    act: Callable[..., DepartmentReview],
+    done: str,
+) -> Response:
+    """Claim or release: the service call, then back to the detail (409 "已被他人处理" when someone was first)."""
     actor = reviewer(who)
     try:
-        reviews.release(session, actor, review_id, expected_version=_version(expected_version))
+        act(session, actor, review_id, expected_version=_version(expected_version))
     except Conflict as exc:
         return _detail(request, who, session, review_id, status_code=exc.http_status, error=_stale(exc))
-    return redirect(f"/desk/reviews/{review_id}?done=released", request)
+    return redirect(f"/desk/reviews/{review_id}?done={done}", request)
 
 
 @router.post("/reviews/{review_id}/decide", dependencies=[Csrf])
