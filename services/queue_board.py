@@ -25,7 +25,7 @@ from review.sla import SlaLevel, WorkingCalendar
 from review.transitions import OPEN_REVIEW_STATUSES, ReviewStatus
 from services import catalog as catalogs
 from services import licenses
-from store import inputs
+from store import inputs, license_queries
 from store.access import OVERSEERS, require_role
 from store.tables.application import Application, DepartmentReview
 from store.tables.license import License, LicensePermit
@@ -252,27 +252,11 @@ def department_licenses(
         conditions.append(
             or_(col(License.holder_name).contains(text, autoescape=True), col(License.number) == text.upper())
         )
-    total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
-    found = list(
-        session.exec(
-            select(License)
-            .where(*conditions)
-            .order_by(col(License.issued_at).desc(), col(License.number).desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
+    total, found, permits = license_queries.licenses_page(
+        session, conditions, page, page_size, [col(LicensePermit.department_code) == department]
     )
-    permits: dict[str, list[DeskPermit]] = {row.id: [] for row in found}
-    if found:
-        statement = (
-            select(LicensePermit)
-            .where(col(LicensePermit.license_id).in_(list(permits)), col(LicensePermit.department_code) == department)
-            .order_by(col(LicensePermit.position))
-        )
-        for permit in session.exec(statement):
-            permits[permit.license_id].append(_desk_permit(permit, today))
-    items = tuple(DeskLicense(row, tuple(permits[row.id])) for row in found)
-    return LicensePage(department, items, int(total), page, page_size)
+    items = tuple(DeskLicense(row, tuple(_desk_permit(p, today) for p in permits[row.id])) for row in found)
+    return LicensePage(department, items, total, page, page_size)
 
 
 def change_department_permit(

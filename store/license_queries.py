@@ -3,10 +3,11 @@ and the publicity list (证照公示). State changes live in services.licenses."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import ColumnElement, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, permit_status
@@ -76,6 +77,37 @@ class PublicityPage:
         return max(1, -(-self.total // self.page_size))
 
 
+def licenses_page(
+    session: Session,
+    conditions: Sequence[ColumnElement[bool]],
+    page: int,
+    page_size: int,
+    permit_conditions: Sequence[ColumnElement[bool]] = (),
+) -> tuple[int, list[License], dict[str, list[LicensePermit]]]:
+    """One page of the licenses matching `conditions`, newest first: (how many match, the page, each license's
+    permits in certificate order, narrowed by `permit_conditions`). Two queries, whatever the page size."""
+    total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
+    rows = list(
+        session.exec(
+            select(License)
+            .where(*conditions)
+            .order_by(col(License.issued_at).desc(), col(License.number).desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    permits: dict[str, list[LicensePermit]] = {row.id: [] for row in rows}
+    if rows:
+        statement = (
+            select(LicensePermit)
+            .where(col(LicensePermit.license_id).in_(list(permits)), *permit_conditions)
+            .order_by(col(LicensePermit.position))
+        )
+        for permit in session.exec(statement):
+            permits[permit.license_id].append(permit)
+    return int(total), rows, permits
+
+
 def search_publicity(
     session: Session,
     *,
@@ -99,24 +131,6 @@ def search_publicity(
         )
     if industry:
         conditions.append(col(License.industry_code) == industry)
-    total = session.exec(select(func.count()).select_from(License).where(*conditions)).one()
-    rows = list(
-        session.exec(
-            select(License)
-            .where(*conditions)
-            .order_by(col(License.issued_at).desc(), col(License.number).desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    )
-    permits: dict[str, list[LicensePermit]] = {row.id: [] for row in rows}
-    if rows:
-        statement = (
-            select(LicensePermit)
-            .where(col(LicensePermit.license_id).in_(list(permits)))
-            .order_by(col(LicensePermit.position))
-        )
-        for permit in session.exec(statement):
-            permits[permit.license_id].append(permit)
+    total, rows, permits = licenses_page(session, conditions, page, page_size)
     at = at or utcnow()
     return PublicityPage(tuple(_now(row, permits[row.id], at) for row in rows), int(total), page, page_size)
