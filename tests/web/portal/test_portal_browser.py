@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,69 +16,34 @@ from typing import Any
 
 import pypdfium2
 import pytest
-import uvicorn
 import zxingcpp
 from sqlmodel import select
 
 from flows.dispatcher import dispatch_once
 from forms.catalog import get_catalog
+from forms.identifiers import uscc_check_char
 from forms.merge import merge_form
 from forms.stats import industry_figures
-from onelicense.settings import get_settings
 from review.roles import Role
 from services.users import create_user
-from store.db import dispose_engine, migrate, session_scope
+from store.db import session_scope
 from store.tables import Application, DepartmentReview
 from store.tables.license import License
+from tests.web.live import CHROMIUM_ARGS, live_server
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import sample_value
-from web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 INDUSTRY = "HOTEL"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SUPPLEMENTING = "WSJK"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'portal.db'}"
-    port = _free_port()
-    monkeypatch.setenv("ONELICENSE_DATABASE_URL", url)
-    monkeypatch.setenv("ONELICENSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ONELICENSE_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.delenv("ONELICENSE_DEPARTMENT_ENDPOINTS", raising=False)
-    get_settings.cache_clear()
-    migrate(url)
-    uv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        dispose_engine(url)
-        get_settings.cache_clear()
+    with live_server(tmp_path, monkeypatch) as (base_url, _):
+        yield base_url
 
 
 class Journey:
@@ -178,9 +141,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
                 password_hash=password_hash(),
             )
     answers = {f.key: scope.get(f.key, sample_value(f.spec)) for f in form.fields}
-    answers["uscc"] = "91500000MA5U7K2X3" + __import__("forms.identifiers").identifiers.uscc_check_char(
-        "91500000MA5U7K2X3"
-    )
+    answers["uscc"] = "91500000MA5U7K2X3" + uscc_check_char("91500000MA5U7K2X3")
     phone = "139" + str(width).zfill(8)
 
     with sync_playwright() as playwright:
