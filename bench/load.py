@@ -17,10 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from serve_process import running_serve
 
 INDUSTRY = "CONVENIENCE_STORE"
 CONDITIONS = {"sells_ready_to_eat_food": True, "sells_tobacco": True}  # two departments: SCJG and SWW
@@ -53,12 +52,6 @@ class Calls:
             await asyncio.sleep(float(response.headers.get("retry-after", "1")))  # a clean 503: wait, try again
         self.latency[name].append(time.perf_counter() - started)
         return response
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _prepare(clients: int, data: Path) -> tuple[list[dict], dict[str, list[str]]]:
@@ -207,31 +200,11 @@ def main() -> None:
     else:
         os.environ.pop("ONELICENSE_DATABASE_URL", None)
     journeys, reviewers = _prepare(args.clients * args.journeys, data)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(ONELICENSE_PREFECT_PORT=str(_free_port()), PREFECT_LOGGING_LEVEL="WARNING")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--api-workers", str(args.api_workers)],
-        env=env,
-        stdout=(data / "serve.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/api/industries", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    with running_serve(data, api_workers=args.api_workers) as base:
         calls = Calls()
         started = time.perf_counter()
         outcomes = asyncio.run(morning(base, journeys, reviewers, calls, args.clients))
         wall = time.perf_counter() - started
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
     done = sum(1 for o in outcomes if o.get("verified"))

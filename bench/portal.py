@@ -19,10 +19,7 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,16 +31,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from serve_process import running_serve
+
 DEPARTMENT = "SCJG"  # 市场监管: permits in most industries
 PASSWORD = "Bench-Passw0rd-portal"
 PHONE = "13800138999"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _seed(reviews: int) -> str:
@@ -224,29 +217,11 @@ def main() -> None:
     draft_id = _seed(args.reviews)
     seeded = time.perf_counter() - started
 
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(ONELICENSE_PREFECT_PORT=str(_free_port()), PREFECT_LOGGING_LEVEL="WARNING")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--api-workers", "1"],
-        env=env,
-        stdout=(data / "serve.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/api/industries", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        time.sleep(args.settle)  # `serve` also starts Prefect's server and the dispatcher: let them settle
-        results = asyncio.run(_bench(base, draft_id, args.clients, args.requests))
+        with running_serve(data, api_workers=1) as base:
+            time.sleep(args.settle)  # `serve` also starts Prefect's server and the dispatcher: let them settle
+            results = asyncio.run(_bench(base, draft_id, args.clients, args.requests))
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
         if args.database_url:
             with create_engine(args.database_url, isolation_level="AUTOCOMMIT").connect() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
