@@ -23,7 +23,7 @@ from services import catalog as catalogs
 from store.access import require_role
 from store.tables.portal import Rating
 from web import downloads
-from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 
 router = APIRouter(include_in_schema=False)
 APPLICANTS = frozenset({Role.APPLICANT})
@@ -307,7 +307,7 @@ async def amend(request: Request, who: SignedInViewer, session: DbSession, appli
     if problems:
         return _amend_page(request, who, found, problem="；".join(problems), status_code=422)
     try:
-        expected = int(str(body.get("expected_version") or found.application.version))
+        expected = form_version(body.get("expected_version")) or found.application.version
         applications.amend(session, who.actor, application_id, answers, patch_materials, expected_version=expected)
     except (ValidationFailed, Conflict, InvalidRequest) as exc:
         session.rollback()

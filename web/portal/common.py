@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from onelicense.errors import Forbidden, OneLicenseError
+from onelicense.errors import Forbidden, InvalidRequest, OneLicenseError
 from onelicense.settings import get_settings
 from onelicense.templating import environment
 from review.roles import Actor, Role
@@ -148,6 +148,16 @@ def error_page(request: Request, exc: OneLicenseError) -> HTMLResponse:
     return render(
         request, who, "error.html.j2", status_code=exc.http_status, title=exc.kind.title, message=exc.public_message
     )
+
+
+def form_version(value: object) -> int | None:
+    """The optimistic-lock version a form sent back (hidden `expected_version`), or None when it sent none."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise InvalidRequest("版本号必须是整数")
+    return int(text)
 
 
 def safe_next(url: str | None) -> str | None:

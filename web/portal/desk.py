@@ -27,7 +27,7 @@ from services import applications, queue_board, reviews
 from services import catalog as catalogs
 from store.access import require_role
 from store.tables.application import DepartmentReview
-from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 REVIEWERS = frozenset({Role.REVIEWER})
@@ -139,7 +139,7 @@ def _take_or_hand_back(
     """Claim or release: the service call, then back to the detail (409 "已被他人处理" when someone was first)."""
     actor = reviewer(who)
     try:
-        act(session, actor, review_id, expected_version=_version(expected_version))
+        act(session, actor, review_id, expected_version=form_version(expected_version))
     except Conflict as exc:
         return _detail(request, who, session, review_id, status_code=exc.http_status, error=_stale(exc))
     return redirect(f"/desk/reviews/{review_id}?done={done}", request)
@@ -168,7 +168,7 @@ def decide(
             decision,
             opinion,
             requested_items or None,
-            expected_version=_version(expected_version),
+            expected_version=form_version(expected_version),
         )
     except Conflict as exc:
         return _detail(request, who, session, review_id, status_code=exc.http_status, error=_stale(exc), typed=typed)
@@ -300,15 +300,6 @@ def _licenses(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-
-
-def _version(value: str) -> int | None:
-    value = value.strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        raise InvalidRequest("版本号必须是整数")
-    return int(value)
 
 
 def _stale(exc: Conflict) -> str:

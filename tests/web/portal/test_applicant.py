@@ -249,6 +249,11 @@ def test_supplement_asks_and_the_applicant_amends_only_those_items(browser: Brow
     amend = browser.get(f"{application_path}/amend")
     assert 'name="bed_count"' in amend.text and f'name="material_{material}"' in amend.text
     assert 'name="contact_phone"' not in amend.text  # only what was asked
+    garbled = browser.client.post(
+        f"{application_path}/materials/amend",
+        data={"csrf_token": browser.csrf, "bed_count": "30", "expected_version": "²"},
+    )
+    assert garbled.status_code == 422 and "版本号必须是整数" in garbled.text
     response = browser.client.post(
         f"{application_path}/materials/amend",
         data={
