@@ -72,6 +72,29 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
     rating_reply_days: int = Field(default=5, ge=1, description="working days a department has to answer a 差评")
 
+    inspection_days: int = Field(default=20, ge=1, description="working days for the 事后核查 of a trusted permit")
+    reminder_days: list[int] = Field(
+        default_factory=lambda: [5, 1, 0], description="remind holders this many working days before a deadline"
+    )
+    rectification_days: int = Field(default=10, ge=1, description="default 限期整改 period in working days")
+    publicity_days: int = Field(default=5, ge=1, description="公示 period in working days before a listing")
+    dishonesty_block_years: int = Field(default=2, ge=1, description="years a listed holder loses 告知承诺制")
+    renewal_reminder_days: list[int] = Field(
+        default_factory=lambda: [90, 30], description="remind holders this many days before a permit expires"
+    )
+    notify_channels: list[str] = Field(
+        default_factory=list, description='JSON list of channels besides the portal inbox: "webhook", "email"'
+    )
+    notify_webhook_url: str | None = Field(default=None, description="SMS gateway / 短信平台 webhook (POST JSON)")
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = Field(default=True, description="upgrade the SMTP connection with STARTTLS (required)")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "noreply@onelicense.local"
+    smtp_timeout_seconds: float = 10.0
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle for the SMTP server's certificate")
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

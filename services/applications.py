@@ -31,6 +31,7 @@ from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
 from services import catalog as catalogs
+from services import obligations
 from services.certificate import certificate_problems
 from store import audit, inputs, outbox
 from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
@@ -95,6 +96,10 @@ def submit(
     findings = prereview(form, submission.answers)
     if refused := blocking(findings):
         raise SubmissionRefused([f.as_dict() for f in refused])
+    if listed := obligations.commitment_block(
+        session, str(submission.answers.get("uscc", "")), [p.code for p in form.permits], submission.materials
+    ):
+        raise SubmissionRefused(listed)
     if problems := certificate_problems(submission.answers):
         raise ValidationFailed(problems)
     _require_declared(actor, str(submission.answers.get("uscc", "")))

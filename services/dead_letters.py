@@ -14,7 +14,12 @@ from store import audit, inputs, outbox
 from store.db import transaction
 from store.tables.application import Application
 
-_KIND_LABELS = {outbox.DEPARTMENT_PUSH: "推送至部门系统", outbox.AGGREGATE: "汇总审批意见并发证"}
+_KIND_LABELS = {
+    outbox.DEPARTMENT_PUSH: "推送至部门系统",
+    outbox.AGGREGATE: "汇总审批意见并发证",
+    outbox.RENDER_PDF: "生成许可证文件",
+    outbox.NOTIFY: "发送通知",
+}
 
 
 @dataclass(frozen=True)

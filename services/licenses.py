@@ -25,13 +25,7 @@ from licenses.keys import cached_keyset, revoke_key
 from licenses.numbering import format_number, number_prefix, permit_number
 from licenses.pdf import render_pdf
 from licenses.qr import verify_url
-from licenses.status import (
-    TRANSITIONS,
-    LicenseStatus,
-    Operation,
-    next_status,
-    validity_end,
-)
+from licenses.status import LicenseStatus, Operation, next_status, validity_end
 from licenses.token import sign_token
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -39,7 +33,9 @@ from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
+from services import notifications, obligations
 from services.applications import mark_issued
+from services.permit_changes import TERMINAL, apply_permit_operation, check_operation
 from store import inputs, outbox
 from store.access import OVERSEERS, require_role, require_view_application
 from store.audit import record, snapshot
@@ -49,8 +45,6 @@ from store.tables.application import Application
 from store.tables.license import License, LicenseCounter, LicensePermit
 
 _ISSUE_ATTEMPTS = 5
-_TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
-_PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
 _LICENSE_FIELDS = ("status", "status_reason", "version")
 
 
@@ -201,8 +195,9 @@ def _issue_locked(
     )
     session.add(license_)
     session.flush()  # the unique application_id / number decide a race here, before the permits are written
+    permit_rows = []
     for position, entry in enumerate(permits, start=1):
-        session.add(
+        permit_rows.append(
             LicensePermit(
                 license_id=license_.id,
                 position=position,
@@ -216,6 +211,13 @@ def _issue_locked(
                 mandatory=entry.mandatory,
             )
         )
+    session.add_all(permit_rows)
+    session.flush()
+    # the commitments the permits were granted on become obligations with due dates (承诺制信任审批)
+    obligations.open_obligations(session, license_, permit_rows, application)
+    notifications.notify(
+        session, "issued", license_.id, user_id=application.submitted_by, application_id=application_id
+    )
     record(
         session,
         actor,
@@ -392,29 +394,14 @@ def change_permit(
     """Suspend, restore, withdraw, cancel, revoke or renew (with a new `valid_until`) one constituent permit.
 
     Only an admin, the system, or a reviewer of the permit's own department may do it."""
-    _check_operation(operation, reason)
+    check_operation(operation, reason)
     with transaction(session):
         permit = session.exec(select(LicensePermit).where(LicensePermit.number == permit_no)).first()
         if permit is None:
             raise NotFound(f"许可 {permit_no} 不存在")
         if not _may_change_permit(actor, permit):
             raise Forbidden(f"仅管理员或{permit.department_name}可变更「{permit.permit_name}」")
-        license_ = session.get(License, permit.license_id)
-        assert license_ is not None  # foreign key
-        if license_.status in _TERMINAL:
-            raise Conflict(f"许可证已{license_.status.label}，其分项许可不能再变更")
-        values: dict[str, object] = {
-            "status": next_status(operation, permit.status, permit.permit_name),
-            "reason": reason,
-        }
-        if operation is Operation.RENEW:
-            if valid_until is None or (permit.valid_until is not None and valid_until <= permit.valid_until):
-                raise InvalidRequest("延续须给出晚于原有效期的新有效期")
-            values["valid_until"] = valid_until
-        before = snapshot(permit, *_PERMIT_FIELDS)
-        update_versioned(session, permit, "该许可已被他人变更，请刷新后重试", **values)
-        record(session, actor, f"license_permit.{operation.value}", "license_permit", permit.number, before,
-               snapshot(permit, *_PERMIT_FIELDS))  # fmt: skip
+        apply_permit_operation(session, actor, permit, operation, reason=reason, valid_until=valid_until)
     return permit
 
 
@@ -424,7 +411,7 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
         raise Forbidden("仅管理员可变更整个综合许可证")
     if operation is Operation.RENEW:
         raise InvalidRequest("延续针对分项许可，请指定许可编号")
-    _check_operation(operation, reason)
+    check_operation(operation, reason)
     with transaction(session):
         license_ = load_license(session, number)
         before = snapshot(license_, *_LICENSE_FIELDS)
@@ -432,7 +419,7 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
         record(session, actor, f"license.{operation.value}", "license", number, before,
                snapshot(license_, *_LICENSE_FIELDS))  # fmt: skip
-        if status in _TERMINAL:  # the holder may apply again for these premises
+        if status in TERMINAL:  # the holder may apply again for these premises
             session.execute(
                 update(Application)
                 .where(col(Application.id) == license_.application_id)
@@ -440,13 +427,6 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
                 .execution_options(synchronize_session=False)
             )
     return license_
-
-
-def _check_operation(operation: Operation, reason: str) -> None:
-    if operation not in TRANSITIONS:
-        raise InvalidRequest(f"「{operation.label}」不是变更操作")
-    if not reason or not reason.strip():
-        raise InvalidRequest(f"请填写{operation.label}原因")
 
 
 def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:

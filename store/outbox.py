@@ -23,6 +23,7 @@ from store.tables.types import utcnow
 DEPARTMENT_PUSH = "department_push"  # send the department's payload to its system
 AGGREGATE = "aggregate"  # every department decided: compute the composite opinion
 RENDER_PDF = "render_pdf"  # a license was issued: render its certificate
+NOTIFY = "notify"  # send one notification by one channel (services.notifications)
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)

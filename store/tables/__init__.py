@@ -13,7 +13,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from store.tables import application, license, portal, user  # noqa: E402  (after the naming convention)
+from store.tables import application, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
 from store.tables.application import (  # noqa: E402
     Application,
     AuditEvent,
@@ -21,6 +21,7 @@ from store.tables.application import (  # noqa: E402
     DepartmentReview,
     OutboxMessage,
 )
+from store.tables.lifecycle import CreditRecord, Notification, Obligation  # noqa: E402
 from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
 
@@ -29,10 +30,13 @@ metadata = SQLModel.metadata
 __all__ = [
     "Application",
     "AuditEvent",
+    "CreditRecord",
     "DecisionRecord",
     "DepartmentReview",
     "Draft",
     "LoginThrottle",
+    "Notification",
+    "Obligation",
     "OutboxMessage",
     "Rating",
     "Upload",
@@ -40,6 +44,7 @@ __all__ = [
     "WebSession",
     "application",
     "license",
+    "lifecycle",
     "metadata",
     "portal",
     "user",

@@ -1,0 +1,153 @@
+"""Commitments after issuance (承诺制信任审批, 事前风险可控、事中监督、事后结果运用): what a license issued on commitments
+obliges, when it is due, and the allowed steps from due to kept or broken. Pure: the calendar and the limits
+come as arguments; the store checks every change against `OBLIGATION_TRANSITIONS`.
+
+Two kinds of obligation follow from a permit's commitment category (告知承诺) in the catalog:
+- 要件后补: the holder hands in the materials it was allowed to supply later, within the permit's
+  `supplement_days` working days of issuance; the department verifies them.
+- 全信任 / 非核心要件信任: the department checks on site or on paper that what was promised is true (事后核查)
+  within `inspection_days` working days of issuance.
+
+Overdue is not yet dishonest: the department first sets a rectification deadline (限期整改); only when that lapses
+(or the holder refuses) may it open an investigation with a publicity period (公示), and only after that list the
+holder as dishonest (失信名单) and withdraw the permit (撤销). A holder may be restored (信用修复) with a record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from forms.model import Commitment, Permit
+from onelicense.errors import TransitionNotAllowed
+from review.sla import WorkingCalendar, nth_working_day
+from review.transitions import LabelledEnum
+
+
+class ObligationKind(LabelledEnum):
+    SUPPLY = "supply", "要件后补"  # the holder owes materials
+    INSPECTION = "inspection", "事后核查"  # the department owes a check of what was promised
+
+
+class ObligationStatus(LabelledEnum):
+    OPEN = "open", "待履行"
+    SUBMITTED = "submitted", "待核验"
+    FULFILLED = "fulfilled", "已履行"
+    OVERDUE = "overdue", "逾期未履行"
+    RECTIFYING = "rectifying", "限期整改"
+    RECTIFY_LAPSED = "rectify_lapsed", "整改逾期"
+    INVESTIGATING = "investigating", "调查公示"
+    LISTED = "listed", "列入失信名单"
+    RESTORED = "restored", "信用修复"
+
+
+class ObligationStep(LabelledEnum):
+    """What moves an obligation on: the holder, the department, or the daily sweep."""
+
+    SUBMIT = "submit", "提交履约材料"
+    ACCEPT = "accept", "核验通过"
+    REJECT = "reject", "核验不通过"
+    INSPECT_PASS = "inspect_pass", "核查合格"
+    INSPECT_FAIL = "inspect_fail", "核查不合格，限期整改"
+    MARK_OVERDUE = "mark_overdue", "逾期"
+    RECTIFY = "rectify", "责令限期整改"
+    LAPSE = "lapse", "整改期满未整改"
+    REFUSE = "refuse", "拒不整改"
+    INVESTIGATE = "investigate", "立案调查并公示"
+    LIST = "list", "列入失信名单并撤销许可"
+    RESTORE = "restore", "信用修复"
+
+
+S = ObligationStatus
+OBLIGATION_TRANSITIONS: dict[ObligationStep, tuple[frozenset[ObligationStatus], ObligationStatus | None]] = {
+    # the holder may hand in while due, once overdue (late but before any sanction), while rectifying and during
+    # the investigation (整改到位 before listing)
+    ObligationStep.SUBMIT: (frozenset({S.OPEN, S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING}), S.SUBMITTED),
+    ObligationStep.ACCEPT: (frozenset({S.SUBMITTED}), S.FULFILLED),
+    ObligationStep.REJECT: (frozenset({S.SUBMITTED}), None),  # back to where it stood: see `after_rejection`
+    ObligationStep.INSPECT_PASS: (frozenset({S.OPEN, S.OVERDUE}), S.FULFILLED),
+    ObligationStep.INSPECT_FAIL: (frozenset({S.OPEN, S.OVERDUE}), S.RECTIFYING),
+    ObligationStep.MARK_OVERDUE: (frozenset({S.OPEN}), S.OVERDUE),
+    ObligationStep.RECTIFY: (frozenset({S.OVERDUE}), S.RECTIFYING),
+    ObligationStep.LAPSE: (frozenset({S.RECTIFYING}), S.RECTIFY_LAPSED),
+    ObligationStep.REFUSE: (frozenset({S.RECTIFYING}), S.RECTIFY_LAPSED),
+    ObligationStep.INVESTIGATE: (frozenset({S.RECTIFY_LAPSED}), S.INVESTIGATING),
+    ObligationStep.LIST: (frozenset({S.INVESTIGATING}), S.LISTED),
+    ObligationStep.RESTORE: (frozenset({S.LISTED}), S.RESTORED),
+}
+
+CLOSED = frozenset({S.FULFILLED, S.LISTED, S.RESTORED})
+BROKEN = frozenset({S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING, S.LISTED, S.RESTORED})
+
+
+def next_obligation_status(step: ObligationStep, current: ObligationStatus) -> ObligationStatus | None:
+    """The status after `step` (None: the caller decides, for a rejection); TransitionNotAllowed otherwise."""
+    allowed, target = OBLIGATION_TRANSITIONS[step]
+    if current not in allowed:
+        raise TransitionNotAllowed(
+            f"承诺事项当前状态为「{current.label}」，不能执行「{step.label}」", current=current, target=step
+        )
+    return target
+
+
+def after_rejection(due_on: date, rectify_due_on: date | None, investigating: bool, today: date) -> ObligationStatus:
+    """Where a rejected hand-in leaves the obligation: under investigation if one was open, in rectification if a
+    deadline was set, overdue past the due date, else still open."""
+    if investigating:
+        return S.INVESTIGATING
+    if rectify_due_on is not None:
+        return S.RECTIFYING if today <= rectify_due_on else S.RECTIFY_LAPSED
+    return S.OVERDUE if today > due_on else S.OPEN
+
+
+@dataclass(frozen=True)
+class ObligationSpec:
+    """One obligation a newly issued permit carries."""
+
+    permit_code: str
+    department_code: str
+    kind: ObligationKind
+    commitment: Commitment
+    materials: tuple[str, ...]  # material codes owed (SUPPLY) or to be checked (INSPECTION)
+    due_on: date
+
+
+def obligations_of(
+    permit: Permit, issued_on: date, calendar: WorkingCalendar, *, inspection_days: int
+) -> list[ObligationSpec]:
+    """The obligations a permit issued on `issued_on` carries, from its commitment category in the catalog."""
+    if permit.commitment is None:
+        return []
+    if permit.commitment is Commitment.DEFERRED:
+        later = tuple(m.code for m in permit.materials if not m.core)
+        assert permit.supplement_days is not None  # the catalog loader requires it with 要件后补
+        if not later:
+            return []
+        kind, days = ObligationKind.SUPPLY, permit.supplement_days
+    else:
+        trusted = tuple(m.code for m in permit.materials if permit.commitment is Commitment.FULL_TRUST or not m.core)
+        later, kind, days = trusted, ObligationKind.INSPECTION, inspection_days
+    return [
+        ObligationSpec(
+            permit_code=permit.code,
+            department_code=permit.department,
+            kind=kind,
+            commitment=permit.commitment,
+            materials=later,
+            due_on=nth_working_day(issued_on, days, calendar),
+        )
+    ]
+
+
+def reminder_windows(today: date, offsets: Sequence[int], calendar: WorkingCalendar) -> list[tuple[int, date, date]]:
+    """For reminders `offsets` working days before a due date (e.g. 5, 1, 0): (offset, first, last) due dates that
+    call for that reminder today. Each due date falls in exactly one window, the most urgent that applies, so a
+    sweep that missed days sends the latest reminder only, never a burst of stale ones."""
+    ordered = sorted(set(offsets))
+    windows = []
+    lower = today
+    for offset in ordered:
+        upper = nth_working_day(today, offset, calendar)
+        windows.append((offset, lower, upper))
+        lower = date.fromordinal(upper.toordinal() + 1)
+    return windows

@@ -1,0 +1,270 @@
+"""Notifications to license holders (通知): one row per event in the holder's portal inbox, and one outbox message
+per further channel (webhook — an SMS gateway or 短信平台 —, email over SMTP with STARTTLS), delivered by the
+dispatcher with the outbox's leases, retries with backoff and dead letters: nothing is lost while a channel is
+down, and a message is sent once it is back.
+
+A notification's id is its dedupe key, so an event announced twice (a sweep run again) is stored once. Rows hold
+references only; the Chinese text is rendered from `templates/notifications/<event>.txt.j2` (first line: the
+subject) when it is read or sent, and addresses (phone, email) are looked up at sending time: no personal data in
+the outbox, the logs or a flow's parameters."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from onelicense.clock import china_date, utcnow
+from onelicense.errors import NotFound, Unavailable
+from onelicense.settings import get_settings
+from onelicense.templating import environment
+from review.roles import Actor
+from services import catalog as catalogs
+from store import bulk, outbox
+from store.db import transaction
+from store.tables.application import Application, OutboxMessage
+from store.tables.license import License, LicensePermit
+from store.tables.lifecycle import Notification, Obligation
+from store.tables.user import User
+
+log = logging.getLogger("onelicense.notifications")
+
+NOTIFY = outbox.NOTIFY
+CHANNELS = ("webhook", "email")
+
+EVENTS: dict[str, str] = {
+    "issued": "许可证已签发",
+    "obligation_reminder": "承诺履约提醒",
+    "obligation_overdue": "承诺逾期未履行",
+    "fulfilment_accepted": "履约材料核验通过",
+    "fulfilment_rejected": "履约材料核验不通过",
+    "inspection_passed": "事后核查合格",
+    "rectification": "责令限期整改",
+    "rectification_lapsed": "整改期满未整改",
+    "investigation": "立案调查并公示",
+    "listed": "列入失信名单",
+    "restored": "信用修复",
+    "permit_withdrawn": "许可被撤销",
+    "renewal_due": "许可即将到期",
+}
+
+
+class ChannelFailed(Unavailable):
+    """A channel did not take the message: the outbox tries again later."""
+
+
+def notify(
+    session: Session,
+    event: str,
+    key: str,
+    *,
+    user_id: str | None,
+    application_id: str | None,
+    obligation_id: str | None = None,
+    permit_id: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Announce `event` to the holder (no commit: written with the caller's change). `key` makes it unique."""
+    assert event in EVENTS, event
+    row = {
+        "id": f"{event}:{key}"[:96],
+        "event": event,
+        "user_id": user_id,
+        "application_id": application_id,
+        "obligation_id": obligation_id,
+        "permit_id": permit_id,
+        "detail": detail,
+        "created_at": utcnow(),
+    }
+    bulk.insert_missing(session, Notification.__table__, [row])  # type: ignore[arg-type]
+
+
+def dispatch_pending(session: Session, limit: int = 500) -> int:
+    """Write the outbox messages of the configured channels for notifications not yet dispatched (the sweep and
+    `notify` write rows only). Commits; returns how many notifications were dispatched."""
+    channels = [c for c in get_settings().notify_channels if c in CHANNELS]
+    with transaction(session):
+        pending = session.exec(
+            select(Notification)
+            .where(col(Notification.dispatched_at).is_(None))
+            .order_by(col(Notification.created_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        now = utcnow()
+        for notification in pending:
+            if notification.application_id and notification.user_id:
+                for channel in channels:
+                    outbox.enqueue(
+                        session,
+                        NOTIFY,
+                        notification.application_id,
+                        payload={"notification_id": notification.id, "channel": channel},
+                    )
+        if pending:
+            session.execute(
+                update(Notification)
+                .where(col(Notification.id).in_([n.id for n in pending]))
+                .values(dispatched_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    return len(pending)
+
+
+# ------------------------------------------------------------------------------------------------ the text
+
+
+@dataclass(frozen=True)
+class Rendered:
+    id: str
+    event: str
+    subject: str
+    body: str
+    created_at: datetime
+    read: bool
+
+
+def render(session: Session, notification: Notification) -> Rendered:
+    """The notification's Chinese subject and text, from its template and the rows it refers to."""
+    context = _context(session, notification)
+    text = environment(catalogs.templates_dir()).get_template(f"notifications/{notification.event}.txt.j2")
+    subject, _, body = text.render(**context).strip().partition("\n")
+    return Rendered(
+        notification.id,
+        notification.event,
+        subject.strip(),
+        body.strip(),
+        notification.created_at,
+        notification.read_at is not None,
+    )
+
+
+def _context(session: Session, notification: Notification) -> dict[str, Any]:
+    catalog = catalogs.catalog()
+    application = session.get(Application, notification.application_id) if notification.application_id else None
+    obligation = session.get(Obligation, notification.obligation_id) if notification.obligation_id else None
+    permit = session.get(LicensePermit, notification.permit_id) if notification.permit_id else None
+    license_ = None
+    if obligation is not None:
+        license_ = session.get(License, obligation.license_id)
+    elif permit is not None:
+        license_ = session.get(License, permit.license_id)
+    elif application is not None:
+        license_ = session.exec(select(License).where(License.application_id == application.id)).first()
+    permit_code = obligation.permit_code if obligation else permit.permit_code if permit else None
+    materials = [
+        catalog.materials[m].name if m in catalog.materials else m for m in (obligation.materials if obligation else [])
+    ]
+    return {
+        "title": EVENTS[notification.event],
+        "holder_name": license_.holder_name if license_ else application.holder_name if application else "",
+        "reference": application.reference if application else "",
+        "license_number": license_.number if license_ else "",
+        "permit_name": catalog.permits[permit_code].name if permit_code in catalog.permits else permit_code or "",
+        "permit_number": permit.number if permit else obligation.permit_number if obligation else "",
+        "valid_until": permit.valid_until if permit else None,
+        "obligation": obligation,
+        "materials": materials,
+        "detail": notification.detail or "",
+        "portal_url": get_settings().public_base_url.rstrip("/") + "/portal",
+        "today": china_date(utcnow()),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ the inbox
+
+
+def inbox(session: Session, actor: Actor, limit: int = 50) -> tuple[list[Rendered], int]:
+    """The holder's notifications, newest first, and how many are unread."""
+    rows = session.exec(
+        select(Notification)
+        .where(Notification.user_id == actor.user_id)
+        .order_by(col(Notification.created_at).desc(), col(Notification.id))
+        .limit(limit)
+    ).all()
+    unread = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == actor.user_id, col(Notification.read_at).is_(None))
+    ).one()
+    return [render(session, n) for n in rows], int(unread)
+
+
+def mark_read(session: Session, actor: Actor, notification_id: str) -> None:
+    with transaction(session):
+        notification = session.get(Notification, notification_id)
+        if notification is None or notification.user_id != actor.user_id:
+            raise NotFound("通知不存在")
+        if notification.read_at is None:
+            notification.read_at = utcnow()
+            session.add(notification)
+
+
+# ------------------------------------------------------------------------------------------------ sending
+
+
+def deliver(session: Session, message: OutboxMessage) -> None:
+    """Send one notification by one channel; raises ChannelFailed (retry later) when the channel does not take
+    it. A notification whose recipient has no address on that channel is done without sending."""
+    notification = session.get(Notification, str(message.payload.get("notification_id")))
+    if notification is None:
+        raise NotFound("通知不存在")
+    channel = str(message.payload.get("channel"))
+    rendered = render(session, notification)
+    settings = get_settings()
+    if channel == "webhook":
+        user = session.get(User, notification.user_id) if notification.user_id else None
+        if not settings.notify_webhook_url or user is None or not user.phone:
+            return
+        _post_webhook(settings.notify_webhook_url, user.phone, rendered, notification.id)
+    elif channel == "email":
+        application = session.get(Application, notification.application_id) if notification.application_id else None
+        address = str((application.answers or {}).get("email") or "") if application else ""
+        if not settings.smtp_host or not address:
+            return
+        _send_email(address, rendered, notification.id)
+    else:
+        raise NotFound(f"未知的通知渠道：{channel}")
+
+
+def _post_webhook(url: str, phone: str, rendered: Rendered, key: str) -> None:
+    try:
+        response = httpx.post(
+            url,
+            json={"to": phone, "subject": rendered.subject, "text": rendered.body, "id": key},
+            headers={"Idempotency-Key": key},
+            timeout=get_settings().department_push_timeout_seconds,
+        )
+    except httpx.HTTPError as exc:
+        raise ChannelFailed(f"webhook: {type(exc).__name__}") from exc
+    if response.status_code >= 300:
+        raise ChannelFailed(f"webhook: HTTP {response.status_code}")
+
+
+def _send_email(address: str, rendered: Rendered, key: str) -> None:
+    settings = get_settings()
+    assert settings.smtp_host is not None
+    email = EmailMessage()
+    email["From"] = settings.smtp_sender
+    email["To"] = address
+    email["Subject"] = rendered.subject
+    email["Message-ID"] = f"<{key.replace(':', '.')}@onelicense>"  # lets a mail system drop a repeat
+    email.set_content(rendered.body)
+    context = ssl.create_default_context(cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls(context=context)
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            smtp.send_message(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ChannelFailed(f"email: {type(exc).__name__}") from exc

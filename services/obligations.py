@@ -1,0 +1,588 @@
+"""Commitments after issuance (承诺制信任审批): the obligations a license issued on commitments carries, the holder's
+fulfilment, the department's verification and inspection, and the path from overdue through rectification and
+investigation to the dishonesty list (失信名单), the permit's withdrawal (撤销) and credit repair (信用修复).
+
+Every step checks who acts (the holder for its own obligations, a reviewer of the permit's department, an admin),
+the step table (`review.obligations`), writes an audit event and a notification, and commits in one transaction.
+The daily `sweep` moves what time alone moves (reminders, overdue, lapsed rectifications, renewal reminders) in
+set-based statements, never row by row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import String, and_, case, func, literal, or_, update
+from sqlmodel import Session, col, select
+
+from forms.model import Commitment
+from licenses.status import LicenseStatus, Operation
+from onelicense.clock import china_date, utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from onelicense.settings import get_settings
+from review.obligations import (
+    BROKEN,
+    ObligationKind,
+    ObligationStatus,
+    ObligationStep,
+    after_rejection,
+    next_obligation_status,
+    obligations_of,
+    reminder_windows,
+)
+from review.roles import SYSTEM_ACTOR, Actor, Role
+from review.sla import nth_working_day
+from services import catalog as catalogs
+from services import notifications, uploads
+from services.permit_changes import apply_permit_operation
+from store import audit, bulk, inputs
+from store.db import transaction
+from store.locking import update_versioned
+from store.tables.application import Application
+from store.tables.license import License, LicensePermit
+from store.tables.lifecycle import CreditRecord, Notification, Obligation
+
+_FIELDS = ("status", "due_on", "rectify_due_on", "publicity_until", "note", "version")
+_STALE = "该承诺事项已被他人处理，请刷新后重试"
+
+
+def today() -> date:
+    return china_date(utcnow())
+
+
+# ------------------------------------------------------------------------------------------------ issuance
+
+
+def open_obligations(
+    session: Session, license_: License, permits: list[LicensePermit], application: Application
+) -> list[Obligation]:
+    """The obligations of a license just issued (no commit: written with the license). One per permit issued on a
+    commitment category, due on the working-day calendar from the day of issuance."""
+    catalog, calendar = catalogs.catalog(), catalogs.calendar()
+    inspection_days = get_settings().inspection_days
+    rows = []
+    for permit in permits:
+        spec = catalog.permits.get(permit.permit_code)
+        if spec is None:
+            continue
+        for item in obligations_of(spec, permit.issued_on, calendar, inspection_days=inspection_days):
+            rows.append(
+                Obligation(
+                    license_id=license_.id,
+                    application_id=application.id,
+                    holder_user_id=application.submitted_by,
+                    uscc=license_.uscc,
+                    permit_code=item.permit_code,
+                    permit_number=permit.number,
+                    department_code=item.department_code,
+                    kind=item.kind,
+                    commitment=item.commitment.value,
+                    materials=list(item.materials),
+                    due_on=item.due_on,
+                )
+            )
+    session.add_all(rows)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def _may_view(actor: Actor, obligation: Obligation) -> bool:
+    if actor.role in (Role.ADMIN, Role.SYSTEM, Role.SUPERVISOR):
+        return True
+    if actor.role is Role.APPLICANT:
+        return obligation.holder_user_id == actor.user_id
+    return actor.role is Role.REVIEWER and actor.department_code == obligation.department_code
+
+
+def _may_decide(actor: Actor, obligation: Obligation) -> bool:
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
+        return True
+    return actor.role is Role.REVIEWER and actor.department_code == obligation.department_code
+
+
+def get_obligation(session: Session, actor: Actor, obligation_id: str) -> Obligation:
+    obligation = session.get(Obligation, obligation_id, populate_existing=True)
+    if obligation is None or not _may_view(actor, obligation):
+        raise NotFound("承诺事项不存在")  # the same answer for "not yours": ids are not probed
+    return obligation
+
+
+def list_obligations(
+    session: Session,
+    actor: Actor,
+    *,
+    status: ObligationStatus | None = None,
+    kind: ObligationKind | None = None,
+    limit: int = 100,
+) -> list[Obligation]:
+    """What the actor may see: a holder its own, a reviewer its department's, overseers all; soonest due first."""
+    statement = select(Obligation)
+    if actor.role is Role.APPLICANT:
+        statement = statement.where(Obligation.holder_user_id == actor.user_id)
+    elif actor.role is Role.REVIEWER:
+        statement = statement.where(Obligation.department_code == (actor.department_code or ""))
+    elif actor.role not in (Role.ADMIN, Role.SYSTEM, Role.SUPERVISOR):
+        raise Forbidden("无权查看承诺事项")
+    if status is not None:
+        statement = statement.where(Obligation.status == status)
+    if kind is not None:
+        statement = statement.where(Obligation.kind == kind)
+    statement = statement.order_by(col(Obligation.due_on), col(Obligation.id)).limit(inputs.page_size(limit))
+    return list(session.exec(statement))
+
+
+def material_names(obligation: Obligation) -> list[str]:
+    materials = catalogs.catalog().materials
+    return [materials[m].name if m in materials else m for m in obligation.materials]
+
+
+# ------------------------------------------------------------------------------------------------ steps
+
+
+def _step(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    step: ObligationStep,
+    *,
+    expected_version: int | None = None,
+    holder: bool = False,
+) -> tuple[Obligation, ObligationStatus | None, dict[str, object]]:
+    obligation = get_obligation(session, actor, obligation_id)
+    if holder:
+        if actor.role is not Role.APPLICANT or obligation.holder_user_id != actor.user_id:
+            raise Forbidden("只有持证人本人可以提交履约材料")
+    elif not _may_decide(actor, obligation):
+        raise Forbidden(f"仅{catalogs.department_name(obligation.department_code)}或管理员可以办理")
+    if expected_version is not None and expected_version != obligation.version:
+        raise Conflict(_STALE)
+    return obligation, next_obligation_status(step, obligation.status), audit.snapshot(obligation, *_FIELDS)
+
+
+def _finish(
+    session: Session,
+    actor: Actor,
+    obligation: Obligation,
+    step: ObligationStep,
+    before: dict[str, object],
+    event: str | None,
+    **values: object,
+) -> Obligation:
+    update_versioned(session, obligation, _STALE, **values)
+    audit.record(session, actor, f"obligation.{step.value}", "obligation", obligation.id, before,
+                 audit.snapshot(obligation, *_FIELDS))  # fmt: skip
+    if event is not None:
+        notifications.notify(
+            session,
+            event,
+            f"{obligation.id}:{obligation.version}",
+            user_id=obligation.holder_user_id,
+            application_id=obligation.application_id,
+            obligation_id=obligation.id,
+            detail=str(values.get("note") or "") or None,
+        )
+    return obligation
+
+
+def submit_fulfilment(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    materials: Mapping[str, object],
+    *,
+    expected_version: int | None = None,
+) -> Obligation:
+    """The holder hands in what it owes (uploaded files by material code): every owed material for 要件后补, at
+    least one file (整改 evidence) after a failed inspection. The department then verifies it."""
+    with transaction(session):
+        obligation, status, before = _step(
+            session, actor, obligation_id, ObligationStep.SUBMIT, expected_version=expected_version, holder=True
+        )
+        if obligation.kind is ObligationKind.INSPECTION and obligation.rectify_due_on is None:
+            raise Conflict("该事项待部门事后核查，无需提交材料")
+        given = {str(k): v for k, v in dict(materials or {}).items() if v}
+        unknown = sorted(set(given) - set(obligation.materials))
+        if unknown:
+            raise _invalid("materials", f"以下材料不属于该承诺事项：{'、'.join(unknown)}")
+        missing = [m for m in obligation.materials if m not in given]
+        if obligation.kind is ObligationKind.SUPPLY and missing:
+            names = "、".join(catalogs.item_label(m) for m in missing)
+            raise _invalid("materials", f"请上传承诺后补的全部材料，尚缺：{names}")
+        if not given:
+            raise _invalid("materials", "请至少上传一份整改材料")
+        if not_files := [k for k, v in given.items() if uploads.upload_id_of(v) is None]:
+            raise _invalid("materials", f"请上传文件：{'、'.join(catalogs.item_label(k) for k in not_files)}")
+        uploads.check_owned(session, actor, dict(given))
+        return _finish(session, actor, obligation, ObligationStep.SUBMIT, before, None, status=status,
+                       submitted={k: str(v) for k, v in given.items()})  # fmt: skip
+
+
+def verify_fulfilment(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    *,
+    accept: bool,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Obligation:
+    """The department accepts the hand-in (the obligation closes) or rejects it with a reason (it goes back to
+    where it stood: due, overdue, in rectification or under investigation)."""
+    step = ObligationStep.ACCEPT if accept else ObligationStep.REJECT
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        note = (
+            inputs.text(reason, "核验意见", required=False, max_length=1000)
+            if accept
+            else _reason(reason, "不通过原因")
+        )
+        if accept:
+            return _finish(session, actor, obligation, step, before, "fulfilment_accepted", status=status, note=note)
+        back = after_rejection(
+            obligation.due_on, obligation.rectify_due_on, obligation.publicity_until is not None, today()
+        )
+        return _finish(session, actor, obligation, step, before, "fulfilment_rejected", status=back, note=note)
+
+
+def record_inspection(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    *,
+    passed: bool,
+    note: str,
+    rectify_days: int | None = None,
+    expected_version: int | None = None,
+) -> Obligation:
+    """The department's post-approval check (事后核查) of a trusted permit: passed closes it; failed orders
+    rectification within `rectify_days` working days (default from the settings)."""
+    step = ObligationStep.INSPECT_PASS if passed else ObligationStep.INSPECT_FAIL
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        if obligation.kind is not ObligationKind.INSPECTION:
+            raise Conflict("该事项为要件后补，请核验持证人提交的材料")
+        if passed:
+            text = inputs.text(note, "核查结果", required=False, max_length=1000)
+            return _finish(session, actor, obligation, step, before, "inspection_passed", status=status, note=text)
+        text = _reason(note, "核查发现的问题")
+        return _finish(session, actor, obligation, step, before, "rectification", status=status, note=text,
+                       rectify_due_on=_rectify_deadline(rectify_days), breached=True)  # fmt: skip
+
+
+def order_rectification(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    *,
+    reason: str,
+    days: int | None = None,
+    expected_version: int | None = None,
+) -> Obligation:
+    """Overdue is not yet dishonest: the department sets a rectification deadline (限期整改) with a reason."""
+    step = ObligationStep.RECTIFY
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        return _finish(session, actor, obligation, step, before, "rectification", status=status,
+                       note=_reason(reason, "整改要求"), rectify_due_on=_rectify_deadline(days))  # fmt: skip
+
+
+def record_refusal(
+    session: Session, actor: Actor, obligation_id: str, *, note: str, expected_version: int | None = None
+) -> Obligation:
+    """The holder refuses to rectify (拒不整改): as if the deadline had lapsed."""
+    step = ObligationStep.REFUSE
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        return _finish(session, actor, obligation, step, before, "rectification_lapsed", status=status,
+                       note=_reason(note, "拒不整改的情况"))  # fmt: skip
+
+
+def open_investigation(
+    session: Session, actor: Actor, obligation_id: str, *, note: str, expected_version: int | None = None
+) -> Obligation:
+    """After a lapsed rectification: the investigation note, and the publicity period (公示) that must pass before
+    the holder may be listed. The holder may still rectify meanwhile."""
+    step = ObligationStep.INVESTIGATE
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        until = nth_working_day(today(), get_settings().publicity_days, catalogs.calendar())
+        return _finish(session, actor, obligation, step, before, "investigation", status=status,
+                       note=_reason(note, "调查情况"), publicity_until=until)  # fmt: skip
+
+
+def list_as_dishonest(
+    session: Session, actor: Actor, obligation_id: str, *, reason: str, expected_version: int | None = None
+) -> Obligation:
+    """Once the publicity period is over: put the holder on the dishonesty list for the configured years and
+    withdraw (撤销) the permit's approval, in one transaction (the public page shows it at once)."""
+    step = ObligationStep.LIST
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        text = _reason(reason, "列入失信名单的理由")
+        day = today()
+        if obligation.publicity_until is None or day <= obligation.publicity_until:
+            raise Conflict(f"公示期至 {obligation.publicity_until} 止，期满后方可列入失信名单")
+        license_ = session.get(License, obligation.license_id)
+        assert license_ is not None  # foreign key
+        years = get_settings().dishonesty_block_years
+        session.add(
+            CreditRecord(
+                uscc=obligation.uscc,
+                holder_name=license_.holder_name,
+                obligation_id=obligation.id,
+                reason=text,
+                listed_on=day,
+                blocked_until=_years_later(day, years),
+            )
+        )
+        permit = session.exec(select(LicensePermit).where(LicensePermit.number == obligation.permit_number)).first()
+        assert permit is not None  # written with the license
+        if permit.status in (LicenseStatus.VALID, LicenseStatus.SUSPENDED):
+            apply_permit_operation(session, actor, permit, Operation.WITHDRAW, reason=f"未履行告知承诺：{text}")
+            notifications.notify(
+                session,
+                "permit_withdrawn",
+                f"{permit.id}:{permit.version}",
+                user_id=obligation.holder_user_id,
+                application_id=obligation.application_id,
+                permit_id=permit.id,
+                detail=text,
+            )
+        return _finish(session, actor, obligation, step, before, "listed", status=status, note=text)
+
+
+def restore_credit(
+    session: Session, actor: Actor, obligation_id: str, *, note: str, expected_version: int | None = None
+) -> Obligation:
+    """信用修复: the holder has made good; the listing ends today, with the record of why. The withdrawn permit
+    stays withdrawn (a new application restores the right to operate)."""
+    step = ObligationStep.RESTORE
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        text = _reason(note, "信用修复的依据")
+        record = session.exec(select(CreditRecord).where(CreditRecord.obligation_id == obligation.id)).one()
+        record.restored_on = today()
+        record.restore_note = text
+        session.add(record)
+        return _finish(session, actor, obligation, step, before, "restored", status=status, note=text)
+
+
+def _invalid(key: str, message: str) -> InvalidRequest:
+    return InvalidRequest(f"{message}（{key}）", errors=[{"key": key, "message": message}])
+
+
+def _reason(text: str, what: str) -> str:
+    return inputs.text(text, what, max_length=1000)
+
+
+def _rectify_deadline(days: int | None) -> date:
+    days = get_settings().rectification_days if days is None else days
+    if not 1 <= int(days) <= 180:
+        raise _invalid("days", "整改期限应为 1 至 180 个工作日")
+    return nth_working_day(today(), int(days), catalogs.calendar())
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return date(day.year + years, 3, 1)
+
+
+# ------------------------------------------------------------------------------------------------ consequences
+
+
+@dataclass(frozen=True)
+class CreditStanding:
+    """A holder's record (by USCC): listed (and until when), or 守信 when it has kept every commitment so far."""
+
+    uscc: str
+    blocked_until: date | None
+    reason: str | None
+    reliable: bool  # 守信: has commitments and none broken
+
+    @property
+    def label(self) -> str:
+        if self.blocked_until is not None:
+            return f"失信（至 {self.blocked_until.isoformat()} 不适用告知承诺制）"
+        return "守信" if self.reliable else "无记录"
+
+
+def credit_standing(session: Session, uscc: str, on: date | None = None) -> CreditStanding:
+    on = on or today()
+    record = session.exec(
+        select(CreditRecord)
+        .where(
+            CreditRecord.uscc == uscc,
+            col(CreditRecord.restored_on).is_(None),
+            col(CreditRecord.blocked_until) >= on,
+        )
+        .order_by(col(CreditRecord.blocked_until).desc())
+    ).first()
+    counts = session.exec(
+        select(
+            func.count(),
+            func.sum(case((or_(col(Obligation.status).in_(list(BROKEN)), col(Obligation.breached)), 1), else_=0)),
+        ).where(Obligation.uscc == uscc)
+    ).one()
+    total, broken = int(counts[0] or 0), int(counts[1] or 0)
+    return CreditStanding(
+        uscc=uscc,
+        blocked_until=record.blocked_until if record else None,
+        reason=record.reason if record else None,
+        reliable=record is None and total > 0 and broken == 0,
+    )
+
+
+def commitment_block(
+    session: Session, uscc: str, permits: list[str], materials: Mapping[str, object]
+) -> list[dict[str, str]]:
+    """预审 findings (blocking) for a holder on the dishonesty list: it may not rely on 告知承诺 until the listing
+    ends, so every material a commitment would have deferred must come with the application. Empty: no block."""
+    standing = credit_standing(session, uscc)
+    if standing.blocked_until is None:
+        return []
+    catalog = catalogs.catalog()
+    findings = []
+    for code in permits:
+        permit = catalog.permits.get(code)
+        if permit is None or permit.commitment is None:
+            continue
+        missing = [
+            catalog.materials[m.code].name
+            for m in permit.materials
+            if (permit.commitment is Commitment.FULL_TRUST or not m.core) and not materials.get(m.code)
+        ]
+        if not missing:
+            continue
+        department = catalogs.department_name(permit.department)
+        message = (
+            f"申请人已被列入失信名单（{standing.reason}），至 {standing.blocked_until.isoformat()} 前不适用告知承诺制，"
+            f"「{permit.name}」须一并提交：{'、'.join(missing)}"
+        )
+        findings.append(
+            {
+                "permit_code": permit.code,
+                "permit_name": permit.name,
+                "department_code": permit.department,
+                "department_name": department,
+                "severity": "blocking",
+                "severity_label": "阻断",
+                "message": message,
+                "rule": "credit.dishonesty_list",
+            }
+        )
+    return findings
+
+
+# ------------------------------------------------------------------------------------------------ the sweep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    day: date
+    reminders: int
+    overdue: int
+    lapsed: int
+    renewal_reminders: int
+
+
+def sweep(session: Session, day: date | None = None) -> SweepResult:
+    """What time alone moves, for `day` (default today, Beijing time), in one transaction of set-based
+    statements: reminders before a due date (the most urgent window only), obligations past due → 逾期,
+    rectification deadlines past → 整改逾期, and reminders before a permit's validity ends. Running it again on
+    the same day changes nothing and announces nothing twice."""
+    day = day or today()
+    settings = get_settings()
+    calendar = catalogs.calendar()
+    table = Notification.__table__
+    columns = ["id", "event", "user_id", "application_id", "obligation_id", "created_at"]
+    now = utcnow()
+    reminders = overdue = lapsed = renewals = 0
+    with transaction(session):
+        for offset, first, last in reminder_windows(day, settings.reminder_days, calendar):
+            due_soon = or_(
+                and_(Obligation.status == ObligationStatus.OPEN, col(Obligation.due_on).between(first, last),
+                     Obligation.kind == ObligationKind.SUPPLY),
+                and_(Obligation.status == ObligationStatus.RECTIFYING,
+                     col(Obligation.rectify_due_on).between(first, last)),
+            )  # fmt: skip
+            reminders += bulk.insert_missing_from(
+                session,
+                table,  # type: ignore[arg-type]
+                columns,
+                select(
+                    literal(f"obligation_reminder:{offset}:") + col(Obligation.id)
+                    + literal(":") + func.coalesce(col(Obligation.rectify_due_on), col(Obligation.due_on)).cast(String),
+                    literal("obligation_reminder"),
+                    col(Obligation.holder_user_id),
+                    col(Obligation.application_id),
+                    col(Obligation.id),
+                    literal(now),
+                ).where(due_soon),
+            )  # fmt: skip
+        past_due = and_(
+            Obligation.status == ObligationStatus.OPEN,
+            Obligation.kind == ObligationKind.SUPPLY,
+            col(Obligation.due_on) < day,
+        )
+        _announce(session, "obligation_overdue", past_due, now)
+        overdue = _move(session, past_due, status=ObligationStatus.OVERDUE, breached=True)
+        lapsed_rule = and_(Obligation.status == ObligationStatus.RECTIFYING, col(Obligation.rectify_due_on) < day)
+        _announce(session, "rectification_lapsed", lapsed_rule, now)
+        lapsed = _move(session, lapsed_rule, status=ObligationStatus.RECTIFY_LAPSED)
+        for days_before in sorted(set(settings.renewal_reminder_days)):
+            ends = day + timedelta(days=days_before)
+            renewals += bulk.insert_missing_from(
+                session,
+                table,  # type: ignore[arg-type]
+                ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
+                select(
+                    literal(f"renewal_due:{days_before}:") + col(LicensePermit.id) + literal(":")
+                    + col(LicensePermit.valid_until).cast(String),
+                    literal("renewal_due"),
+                    col(Application.submitted_by),
+                    col(Application.id),
+                    col(LicensePermit.id),
+                    literal(now),
+                )
+                .join(License, col(License.id) == col(LicensePermit.license_id))
+                .join(Application, col(Application.id) == col(License.application_id))
+                .where(
+                    col(LicensePermit.valid_until) == ends,
+                    LicensePermit.status == LicenseStatus.VALID,
+                    License.status == LicenseStatus.VALID,
+                ),
+            )  # fmt: skip
+        audit.record(session, SYSTEM_ACTOR, "obligation.sweep", "sweep", day.isoformat(), None,
+                     {"reminders": reminders, "overdue": overdue, "lapsed": lapsed, "renewal_reminders": renewals})  # fmt: skip
+    return SweepResult(day, reminders, overdue, lapsed, renewals)
+
+
+def _announce(session: Session, event: str, rule: object, now: object) -> int:
+    return bulk.insert_missing_from(
+        session,
+        Notification.__table__,  # type: ignore[arg-type]
+        ["id", "event", "user_id", "application_id", "obligation_id", "created_at"],
+        select(
+            literal(f"{event}:") + col(Obligation.id) + literal(":") + col(Obligation.version).cast(String),
+            literal(event),
+            col(Obligation.holder_user_id),
+            col(Obligation.application_id),
+            col(Obligation.id),
+            literal(now),
+        ).where(rule),  # type: ignore[arg-type]
+    )
+
+
+def _move(session: Session, rule: object, **values: object) -> int:
+    statement = (
+        update(Obligation)
+        .where(rule)  # type: ignore[arg-type]
+        .values(**values, version=col(Obligation.version) + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.connection().execute(statement).rowcount or 0)

@@ -1,0 +1,87 @@
+"""Tables of a license's life after issuance: the commitments it carries (obligations), the dishonesty list
+(失信名单) by holder, and the notifications sent to holders (the portal inbox; other channels through the outbox).
+
+Obligation statuses change only through `services.obligations` (one step at a time, `review.obligations`) and
+the daily sweep's set-based updates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Index, Text
+from sqlmodel import Field, SQLModel
+
+from review.obligations import ObligationKind, ObligationStatus
+from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+
+
+class Obligation(SQLModel, table=True):
+    """One commitment of one issued permit: materials the holder owes (要件后补) or a check the department owes
+    (事后核查), with its due date on the working-day calendar, and where it went from there."""
+
+    __tablename__ = "obligations"
+    __table_args__ = (
+        # the daily sweep reads by status and day: reminders and overdue by due_on, lapses by rectify_due_on
+        Index("ix_obligations_status_due_on", "status", "due_on"),
+        Index("ix_obligations_status_rectify_due_on", "status", "rectify_due_on"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    license_id: str = Field(foreign_key="licenses.id", index=True, max_length=32)
+    application_id: str | None = Field(default=None, max_length=32)
+    holder_user_id: str | None = Field(default=None, max_length=32, description="the applicant who is notified")
+    uscc: str = Field(index=True, max_length=32)
+    permit_code: str
+    permit_number: str = Field(max_length=40)
+    department_code: str = Field(index=True)
+    kind: ObligationKind = Field(sa_type=EnumText(ObligationKind))
+    commitment: str = Field(description="全信任 | 非核心要件信任 | 要件后补")
+    materials: list[str] = Field(default_factory=list, sa_type=JSON, description="material codes owed or checked")
+    due_on: date = Field(sa_type=Date)
+    status: ObligationStatus = Field(default=ObligationStatus.OPEN, sa_type=EnumText(ObligationStatus))
+    breached: bool = Field(default=False, description="was ever overdue or failed its inspection (not 守信)")
+    submitted: dict[str, str] | None = Field(default=None, sa_type=JSON, description="material code → upload ref")
+    rectify_due_on: date | None = Field(default=None, sa_type=Date, description="限期整改 deadline")
+    publicity_until: date | None = Field(default=None, sa_type=Date, description="last day of the 公示 period")
+    note: str | None = Field(default=None, sa_type=Text, description="the last reason, finding or record")
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CreditRecord(SQLModel, table=True):
+    """A holder on the dishonesty list (失信名单) for a broken commitment: no commitment-based approval until
+    `blocked_until`, unless restored (信用修复) earlier."""
+
+    __tablename__ = "credit_records"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    uscc: str = Field(index=True, max_length=32)
+    holder_name: str
+    obligation_id: str = Field(foreign_key="obligations.id", unique=True, max_length=32)
+    reason: str = Field(sa_type=Text)
+    listed_on: date = Field(sa_type=Date)
+    blocked_until: date = Field(sa_type=Date)
+    restored_on: date | None = Field(default=None, sa_type=Date)
+    restore_note: str | None = Field(default=None, sa_type=Text)
+
+
+class Notification(SQLModel, table=True):
+    """One message to a license holder, shown in its portal inbox and sent by the configured channels (webhook,
+    email) through the outbox. The id is its dedupe key (e.g. ``reminder:5:<obligation id>``), so the sweep may
+    run again and the same event is never announced twice. The text is rendered from `templates/notifications/`
+    when it is read or sent: the row holds references, never personal data."""
+
+    __tablename__ = "notifications"
+
+    id: str = Field(primary_key=True, max_length=96)
+    event: str = Field(max_length=40)
+    user_id: str | None = Field(default=None, index=True, max_length=32)
+    application_id: str | None = Field(default=None, max_length=32)
+    obligation_id: str | None = Field(default=None, max_length=32)
+    permit_id: str | None = Field(default=None, max_length=32, description="license_permits.id")
+    detail: str | None = Field(default=None, sa_type=Text, description="a reason or note the text quotes")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # set once the outbox messages of its channels are written (the sweep inserts rows only)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

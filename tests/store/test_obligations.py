@@ -1,0 +1,256 @@
+"""Commitments after issuance (承诺制信任审批), driven through the services with a frozen clock across the 2026
+Mid-Autumn and National Day holidays and their make-up working days: a 要件后补 obligation kept (supplied on time →
+closed, the holder marked 守信) and broken (reminders → overdue → rectification → investigation and publicity →
+dishonesty list → the permit withdrawn, the public status 撤销, new commitment-based applications refused at
+pre-review until the listing ends → credit repair)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+import yaml
+from sqlmodel import Session, select
+
+from forms.errors import SubmissionRefused
+from licenses.status import LicenseStatus
+from licenses.keys import cached_keyset
+from licenses.token import verify_token
+from onelicense.clock import CHINA_TIME
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
+from onelicense.settings import Settings
+from review.obligations import ObligationKind, ObligationStatus
+from services import aggregation, licenses, notifications, obligations, uploads
+from services.licenses import LicenseConfig
+from store import audit
+from store.license_queries import current_status
+from store.tables.lifecycle import Notification, Obligation
+from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
+
+CALENDAR = Path(__file__).resolve().parents[2] / "forms" / "catalog" / "calendar.yaml"
+SIGN_OFFICE = "CGJ"  # 城管局: 户外招牌设置审批, 要件后补 within 60 working days
+ISSUED = datetime(2026, 9, 18, 10, 0, tzinfo=CHINA_TIME)  # a Friday; Sunday 20 September is a make-up working day
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def working_days_after(start: date, n: int) -> date:
+    """The n-th working day after `start`, counted here from the calendar file (not with the code under test)."""
+    data = yaml.safe_load(CALENDAR.read_text(encoding="utf-8"))
+    holidays = {date.fromisoformat(str(d)) for d in data["holidays"]}
+    makeup = {date.fromisoformat(str(d)) for d in data["makeup_workdays"]}
+    day = start
+    while n > 0:
+        day += timedelta(days=1)
+        if day in makeup or (day.weekday() < 5 and day not in holidays):
+            n -= 1
+    return day
+
+
+def _noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=CHINA_TIME)
+
+
+def at(day: date, hour: int = 9) -> time_machine.travel:
+    return time_machine.travel(datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TIME), tick=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path, isolated_settings: Settings) -> LicenseConfig:
+    return LicenseConfig.from_settings()
+
+
+@pytest.fixture
+def issued(session: Session, config: LicenseConfig) -> Iterator[licenses.License]:
+    conditions = conditions_for("CONVENIENCE_STORE", ["FOOD_BUSINESS", "OUTDOOR_SIGN"])
+    with at(ISSUED.date()):
+        application = submit_valid(session, APPLICANT, "CONVENIENCE_STORE", conditions=conditions).application
+        decide_all(session, application.id)
+        aggregation.aggregate(session, application.id)
+        yield licenses.issue_license(session, SYSTEM, application.id, issued_at=ISSUED, config=config)
+
+
+def the_obligation(session: Session, kind: ObligationKind) -> Obligation:
+    rows = [o for o in obligations.list_obligations(session, ADMIN) if o.kind is kind]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def notices(session: Session, event: str) -> list[Notification]:
+    return list(session.exec(select(Notification).where(Notification.event == event)))
+
+
+def upload(session: Session, actor=APPLICANT) -> str:  # type: ignore[no-untyped-def]
+    return uploads.reference(uploads.store_upload(session, actor, PDF, "招牌安全检测报告.pdf"))
+
+
+def public_status(session: Session, license_: licenses.License, config: LicenseConfig, day: date) -> str:
+    """What the /v/ page says, and the offline verifier agreeing that the printed content is genuine."""
+    session.expire_all()
+    assert verify_token(license_.token, cached_keyset(config.keys_dir)).content.number == license_.number
+    return current_status(session, license_.number, at=_noon(day)).composite.label
+
+
+def test_issuance_turns_each_commitment_into_an_obligation_due_on_the_working_day_calendar(
+    session: Session, issued: licenses.License
+) -> None:
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    assert supply.permit_code == "OUTDOOR_SIGN" and supply.department_code == SIGN_OFFICE
+    assert supply.commitment == "要件后补" and supply.status is ObligationStatus.OPEN
+    assert set(supply.materials) == {"sign_safety_report", "premises_proof"}  # the non-core materials, not handed in
+    assert supply.due_on == working_days_after(ISSUED.date(), 60)
+    # the holidays move it: 60 weekdays would end earlier than 60 working days
+    weekdays, day = 0, ISSUED.date()
+    while weekdays < 60:
+        day += timedelta(days=1)
+        weekdays += day.weekday() < 5
+    assert supply.due_on != day
+    inspection = the_obligation(session, ObligationKind.INSPECTION)  # FOOD_BUSINESS: 非核心要件信任 → 事后核查
+    assert inspection.permit_code == "FOOD_BUSINESS" and inspection.department_code == "SCJG"
+    assert inspection.due_on == working_days_after(ISSUED.date(), 20)
+    assert len(notices(session, "issued")) == 1
+
+
+def test_kept_commitment_closes_and_the_holder_is_reliable(
+    session: Session, issued: licenses.License, config: LicenseConfig
+) -> None:
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    with at(supply.due_on - timedelta(days=3)):
+        with pytest.raises(InvalidRequest, match="尚缺：.*（materials）"):
+            obligations.submit_fulfilment(session, APPLICANT, supply.id, {"sign_safety_report": upload(session)})
+        with pytest.raises(InvalidRequest, match="请上传文件"):
+            obligations.submit_fulfilment(
+                session, APPLICANT, supply.id, {"sign_safety_report": "x.pdf", "premises_proof": "y.pdf"}
+            )
+        others = {"sign_safety_report": upload(session, OTHER_APPLICANT), "premises_proof": upload(session)}
+        with pytest.raises(NotFound):  # another applicant does not even see it
+            obligations.submit_fulfilment(session, OTHER_APPLICANT, supply.id, others)
+        with pytest.raises(Forbidden):  # a file of another account
+            obligations.submit_fulfilment(session, APPLICANT, supply.id, others)
+        files = {"sign_safety_report": upload(session), "premises_proof": upload(session)}
+        handed = obligations.submit_fulfilment(session, APPLICANT, supply.id, files)
+        assert handed.status is ObligationStatus.SUBMITTED
+        with pytest.raises(NotFound):  # another department does not see it
+            obligations.verify_fulfilment(session, reviewer("SCJG"), supply.id, accept=True)
+        closed = obligations.verify_fulfilment(session, reviewer(SIGN_OFFICE), supply.id, accept=True, reason="齐全")
+        assert closed.status is ObligationStatus.FULFILLED
+    with at(supply.due_on + timedelta(days=10)):
+        result = obligations.sweep(session)
+        assert result.overdue == 0
+        assert obligations.credit_standing(session, issued.uscc).label == "守信"
+        assert public_status(session, issued, config, supply.due_on + timedelta(days=10)) == "有效"
+    assert [e.action for e in audit.events_for(session, "obligation", supply.id)] == [
+        "obligation.submit",
+        "obligation.accept",
+    ]
+    assert len(notices(session, "fulfilment_accepted")) == 1
+
+
+def test_broken_commitment_goes_from_reminders_to_the_dishonesty_list_and_back(
+    session: Session, issued: licenses.License, config: LicenseConfig
+) -> None:
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    due = supply.due_on
+    # reminders 5 and 1 working days before, and on the day; a sweep run twice announces nothing twice
+    for offset in (5, 1, 0):
+        day = due if offset == 0 else _working_days_before(due, offset)
+        with at(day):
+            obligations.sweep(session)
+            obligations.sweep(session)
+    reminders = notices(session, "obligation_reminder")
+    assert sorted(n.id.split(":")[1] for n in reminders if n.obligation_id == supply.id) == ["0", "1", "5"]
+    # the day after the due date: overdue (not yet dishonest); the public page still says 有效
+    after = working_days_after(due, 1)
+    with at(after):
+        assert obligations.sweep(session).overdue == 1
+        assert obligations.sweep(session).overdue == 0
+        session.refresh(supply)
+        assert supply.status is ObligationStatus.OVERDUE
+        assert public_status(session, issued, config, after) == "有效"
+        with pytest.raises(TransitionNotAllowed):  # no investigation before a rectification deadline
+            obligations.open_investigation(session, reviewer(SIGN_OFFICE), supply.id, note="调查")
+        ordered = obligations.order_rectification(
+            session, reviewer(SIGN_OFFICE), supply.id, reason="请补交招牌安全检测报告", days=3
+        )
+    assert ordered.rectify_due_on == working_days_after(after, 3)
+    with at(working_days_after(ordered.rectify_due_on, 1)):
+        assert obligations.sweep(session).lapsed == 1
+        investigating = obligations.open_investigation(session, reviewer(SIGN_OFFICE), supply.id, note="现场核实未整改")
+    assert investigating.status is ObligationStatus.INVESTIGATING
+    publicity_until = investigating.publicity_until
+    assert publicity_until is not None
+    with at(publicity_until), pytest.raises(Conflict, match="公示期"):
+        obligations.list_as_dishonest(session, reviewer(SIGN_OFFICE), supply.id, reason="逾期未补交材料")
+    listed_on = publicity_until + timedelta(days=1)
+    with at(listed_on):
+        listed = obligations.list_as_dishonest(session, reviewer(SIGN_OFFICE), supply.id, reason="逾期未补交材料")
+        assert listed.status is ObligationStatus.LISTED
+        assert public_status(session, issued, config, listed_on) == "撤销"
+        status = current_status(session, issued.number, at=_noon(listed_on))
+        assert [p.permit.permit_name for p in status.permits if p.status is LicenseStatus.WITHDRAWN] == [
+            "户外招牌设置审批"
+        ]
+        standing = obligations.credit_standing(session, issued.uscc)
+        assert standing.blocked_until == listed_on.replace(year=listed_on.year + 2)
+        # a new application relying on a commitment is refused at pre-review, naming the end of the listing
+        conditions = conditions_for("CONVENIENCE_STORE", ["FOOD_BUSINESS", "OUTDOOR_SIGN"])
+        with pytest.raises(SubmissionRefused, match=standing.blocked_until.isoformat()) as refused:
+            submit_valid(
+                session, APPLICANT, "CONVENIENCE_STORE", conditions=conditions, uscc=issued.uscc,
+                business_address="重庆市沙坪坝区天星桥正街8号",
+            )  # fmt: skip
+        assert {f["rule"] for f in refused.value.finding_dicts()} == {"credit.dishonesty_list"}
+        restored = obligations.restore_credit(session, ADMIN, supply.id, note="已补交材料并整改到位，信用修复")
+        assert restored.status is ObligationStatus.RESTORED
+        assert obligations.credit_standing(session, issued.uscc).blocked_until is None
+        assert obligations.credit_standing(session, issued.uscc).label == "无记录"  # not 守信: it broke one
+        assert public_status(session, issued, config, listed_on) == "撤销"  # the withdrawn permit stays withdrawn
+    events = {n.event for n in session.exec(select(Notification).where(Notification.obligation_id == supply.id))}
+    assert events >= {"obligation_reminder", "obligation_overdue", "rectification", "rectification_lapsed",
+                      "investigation", "listed", "restored"}  # fmt: skip
+    inbox, unread = notifications.inbox(session, APPLICANT)
+    assert unread == len(inbox) and any(n.subject == "列入失信名单" for n in inbox)
+    assert all("户外招牌设置审批" in n.body for n in inbox if n.event == "listed")
+
+
+def test_a_failed_inspection_orders_rectification_and_a_rejected_hand_in_goes_back(
+    session: Session, issued: licenses.License
+) -> None:
+    inspection = the_obligation(session, ObligationKind.INSPECTION)
+    with at(ISSUED.date() + timedelta(days=5)):
+        with pytest.raises(Conflict, match="待部门事后核查"):
+            obligations.submit_fulfilment(session, APPLICANT, inspection.id, {"food_safety_rules": upload(session)})
+        with pytest.raises(InvalidRequest, match="核查发现的问题不能为空"):
+            obligations.record_inspection(session, reviewer("SCJG"), inspection.id, passed=False, note=" ")
+        failed = obligations.record_inspection(
+            session, reviewer("SCJG"), inspection.id, passed=False, note="未建立食品安全管理制度", rectify_days=5
+        )
+        assert failed.status is ObligationStatus.RECTIFYING and failed.breached
+        handed = obligations.submit_fulfilment(session, APPLICANT, inspection.id, {"food_safety_rules": upload(session)})
+        assert handed.status is ObligationStatus.SUBMITTED
+        with pytest.raises(InvalidRequest, match="不通过原因不能为空"):
+            obligations.verify_fulfilment(session, reviewer("SCJG"), inspection.id, accept=False)
+        back = obligations.verify_fulfilment(session, reviewer("SCJG"), inspection.id, accept=False, reason="制度不完整")
+        assert back.status is ObligationStatus.RECTIFYING
+    assert obligations.credit_standing(session, issued.uscc).label == "无记录"  # an inspection failed: not 守信
+
+
+def test_who_sees_the_obligations(session: Session, issued: licenses.License) -> None:
+    assert {o.permit_code for o in obligations.list_obligations(session, APPLICANT)} == {"OUTDOOR_SIGN", "FOOD_BUSINESS"}
+    assert obligations.list_obligations(session, OTHER_APPLICANT) == []
+    assert [o.permit_code for o in obligations.list_obligations(session, reviewer(SIGN_OFFICE))] == ["OUTDOOR_SIGN"]
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    with pytest.raises(NotFound):
+        obligations.get_obligation(session, reviewer("SCJG"), supply.id)
+
+
+def _working_days_before(due: date, n: int) -> date:
+    """The day from which `due` is the n-th working day after."""
+    day = due
+    while working_days_after(day, n) > due:
+        day -= timedelta(days=1)
+    while working_days_after(day, n) < due:
+        day += timedelta(days=1)
+    return day
