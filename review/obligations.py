@@ -62,7 +62,10 @@ S = ObligationStatus
 OBLIGATION_TRANSITIONS: dict[ObligationStep, tuple[frozenset[ObligationStatus], ObligationStatus | None]] = {
     # the holder may hand in while due, once overdue (late but before any sanction), while rectifying and during
     # the investigation (整改到位 before listing)
-    ObligationStep.SUBMIT: (frozenset({S.OPEN, S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING}), S.SUBMITTED),
+    ObligationStep.SUBMIT: (
+        frozenset({S.OPEN, S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING}),
+        S.SUBMITTED,
+    ),
     ObligationStep.ACCEPT: (frozenset({S.SUBMITTED}), S.FULFILLED),
     ObligationStep.REJECT: (frozenset({S.SUBMITTED}), None),  # back to where it stood: see `after_rejection`
     ObligationStep.INSPECT_PASS: (frozenset({S.OPEN, S.OVERDUE}), S.FULFILLED),

@@ -16,8 +16,8 @@ import yaml
 from sqlmodel import Session, select
 
 from forms.errors import SubmissionRefused
-from licenses.status import LicenseStatus
 from licenses.keys import cached_keyset
+from licenses.status import LicenseStatus
 from licenses.token import verify_token
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
@@ -118,7 +118,7 @@ def test_kept_commitment_closes_and_the_holder_is_reliable(
 ) -> None:
     supply = the_obligation(session, ObligationKind.SUPPLY)
     with at(supply.due_on - timedelta(days=3)):
-        with pytest.raises(InvalidRequest, match="尚缺：.*（materials）"):
+        with pytest.raises(InvalidRequest, match=r"尚缺：.*（materials）"):
             obligations.submit_fulfilment(session, APPLICANT, supply.id, {"sign_safety_report": upload(session)})
         with pytest.raises(InvalidRequest, match="请上传文件"):
             obligations.submit_fulfilment(
@@ -228,17 +228,24 @@ def test_a_failed_inspection_orders_rectification_and_a_rejected_hand_in_goes_ba
             session, reviewer("SCJG"), inspection.id, passed=False, note="未建立食品安全管理制度", rectify_days=5
         )
         assert failed.status is ObligationStatus.RECTIFYING and failed.breached
-        handed = obligations.submit_fulfilment(session, APPLICANT, inspection.id, {"food_safety_rules": upload(session)})
+        handed = obligations.submit_fulfilment(
+            session, APPLICANT, inspection.id, {"food_safety_rules": upload(session)}
+        )
         assert handed.status is ObligationStatus.SUBMITTED
         with pytest.raises(InvalidRequest, match="不通过原因不能为空"):
             obligations.verify_fulfilment(session, reviewer("SCJG"), inspection.id, accept=False)
-        back = obligations.verify_fulfilment(session, reviewer("SCJG"), inspection.id, accept=False, reason="制度不完整")
+        back = obligations.verify_fulfilment(
+            session, reviewer("SCJG"), inspection.id, accept=False, reason="制度不完整"
+        )
         assert back.status is ObligationStatus.RECTIFYING
     assert obligations.credit_standing(session, issued.uscc).label == "无记录"  # an inspection failed: not 守信
 
 
 def test_who_sees_the_obligations(session: Session, issued: licenses.License) -> None:
-    assert {o.permit_code for o in obligations.list_obligations(session, APPLICANT)} == {"OUTDOOR_SIGN", "FOOD_BUSINESS"}
+    assert {o.permit_code for o in obligations.list_obligations(session, APPLICANT)} == {
+        "OUTDOOR_SIGN",
+        "FOOD_BUSINESS",
+    }
     assert obligations.list_obligations(session, OTHER_APPLICANT) == []
     assert [o.permit_code for o in obligations.list_obligations(session, reviewer(SIGN_OFFICE))] == ["OUTDOOR_SIGN"]
     supply = the_obligation(session, ObligationKind.SUPPLY)
