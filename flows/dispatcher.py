@@ -10,6 +10,8 @@ running. Several dispatchers can run at once, on several machines (leases keep t
     aggregate messages       → one `aggregate` flow run for the round's batch
     render_pdf messages      → the certificate rendered in a pool of processes (Pango is not thread-safe, and
                                rendering is CPU work: processes use every core)
+    notify messages          → one notification sent by one channel (webhook, email); each round first turns
+                               the notifications not yet dispatched into these messages
 
 Flow runs start in this process (the embedded default) or, with `deployments=True`, as runs of the deployments
 Prefect workers serve (flows/deployments.py): the flows mark their own messages, so either way is the same."""
@@ -32,13 +34,13 @@ from flows.fan_out import fan_out
 from flows.outcomes import record_failure
 from flows.runtime import without_heartbeats
 from onelicense.settings import get_settings
-from services import licenses
+from services import licenses, notifications
 from store import outbox
 from store.db import session_scope
 from store.tables.application import OutboxMessage
 
 log = logging.getLogger("onelicense.dispatcher")
-KINDS = (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF)
+KINDS = (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF, outbox.NOTIFY)
 
 
 def _process_start(pid: int) -> str | None:
@@ -74,10 +76,15 @@ class Dispatcher:
             return outbox.due_messages(session, kind, limit=count, lease=self.lease, owner=self.owner)
 
         with session_scope() as session:
+            if outbox.NOTIFY in kinds:
+                notifications.dispatch_pending(session)
             pushes = due(outbox.DEPARTMENT_PUSH, limit * 9)
             aggregations = due(outbox.AGGREGATE, limit)
             renders = due(outbox.RENDER_PDF, limit)
+            notices = due(outbox.NOTIFY, limit)
         started = [self._render(m) for m in renders]
+        for message in notices:
+            self._notify(message)
         runs: list[Callable[[], None]] = []
         if pushes:
             runs.append(lambda: self._start(fan_out, "fan-out", _columns(pushes, "department_code"), pushes))
@@ -91,7 +98,16 @@ class Dispatcher:
         if wait:
             for finished in started:
                 finished.wait()
-        return len(pushes) + len(aggregations) + len(renders)
+        return len(pushes) + len(aggregations) + len(renders) + len(notices)
+
+    def _notify(self, message: OutboxMessage) -> None:
+        """Send one notification by its channel; a channel that is down is tried again later with backoff."""
+        try:
+            with session_scope() as session:
+                notifications.deliver(session, message)
+                outbox.mark_done(session, message.id)
+        except Exception as exc:
+            record_failure(message.id, exc)
 
     def _start(self, flow: Callable[..., object], name: str, parameters: dict[str, list], messages: list) -> None:
         try:
@@ -179,7 +195,7 @@ class Dispatcher:
             log.warning("reclaimed %d messages leased by a dispatcher that is no longer running", reclaimed)
         loops = [
             threading.Thread(target=self._loop, args=(kind, stop, interval), name=f"dispatch-{kind}", daemon=True)
-            for kind in (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF)
+            for kind in KINDS
         ]
         loops.append(threading.Thread(target=self._renew_until, args=(stop,), name="lease-renewer", daemon=True))
         for loop in loops:

@@ -1,0 +1,155 @@
+"""Notifications reach the holder by every configured channel exactly once, however long a channel is down: a real
+SMTP server (aiosmtpd, STARTTLS required, certificate from a test CA) that is down at first, and a real local
+HTTP server standing in for the SMS gateway's webhook. The dispatcher sends them; no phone number or email address
+reaches a log line, an outbox payload or a stored error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from sqlmodel import select
+
+from flows.dispatcher import Dispatcher
+from onelicense.settings import get_settings
+from services import accounts, aggregation, applications, licenses, notifications, users
+from store import outbox
+from store.db import session_scope
+from store.tables.application import OutboxMessage
+from tests.builders import SYSTEM, decide_all, valid_application
+
+PHONE = "13912345678"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK"
+
+
+class Gateway(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Gateway.received.append({"key": self.headers["Idempotency-Key"], **json.loads(body)})
+        self.send_response(202)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def channels(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    Gateway.received = []
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    smtp_port = free_port()
+    for name, value in {
+        "DATABASE_URL": db_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "NOTIFY_CHANNELS": '["webhook", "email"]',
+        "NOTIFY_WEBHOOK_URL": f"http://127.0.0.1:{gateway.server_address[1]}/sms",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_CA_FILE": str(ca_file),
+    }.items():
+        monkeypatch.setenv(f"ONELICENSE_{name}", value)
+    get_settings.cache_clear()
+    mailbox = Mailbox()
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=smtp_port, tls_context=server_context, require_starttls=True
+    )
+    yield {"mailbox": mailbox, "smtp": controller}
+    gateway.shutdown()
+    try:
+        controller.stop()
+    except AssertionError:  # never started
+        pass
+    get_settings.cache_clear()
+
+
+def issue_for_a_registered_holder() -> tuple[Any, str]:
+    """A pharmacy license issued to a holder who registered with a mobile number; (application id, email)."""
+    answers, materials = valid_application("PHARMACY")
+    with session_scope() as session:
+        user = accounts.register_applicant(
+            session, name="李四", phone=PHONE, uscc=answers["uscc"], password="correct horse battery 9"
+        )
+        holder = users.actor_of(user)
+        application = applications.submit(
+            session, holder, industry_code="PHARMACY", answers=answers, materials=materials
+        ).application
+        decide_all(session, application.id)
+        aggregation.aggregate(session, application.id)
+        licenses.issue_license(session, SYSTEM, application.id)
+        return holder, str(answers["email"])
+
+
+def notify_messages() -> list[OutboxMessage]:
+    with session_scope() as session:
+        return list(session.exec(select(OutboxMessage).where(OutboxMessage.kind == outbox.NOTIFY)))
+
+
+def test_a_channel_that_is_down_gets_every_message_exactly_once_when_it_is_back(
+    channels: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    holder, email = issue_for_a_registered_holder()
+    dispatcher = Dispatcher()
+    dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))  # the SMTP server is down
+    sms = list(Gateway.received)
+    assert [m["to"] for m in sms] == [PHONE] and sms[0]["subject"] == "许可证已签发"
+    messages = notify_messages()
+    assert {m.payload["channel"] for m in messages} == {"webhook", "email"}
+    failed = [m for m in messages if m.done_at is None]
+    assert [m.payload["channel"] for m in failed] == ["email"] and failed[0].attempts == 1
+    assert failed[0].dead_at is None  # retried later, not given up
+
+    channels["smtp"].start()
+    deadline = time.monotonic() + 15
+    while notify_messages() and any(m.done_at is None for m in notify_messages()) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the backoff after the first failure is 2 s
+        dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))
+    dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))
+    dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))
+    mails = channels["mailbox"].messages
+    assert len(mails) == 1 and mails[0][0] == [email]
+    assert "Subject: =?utf-8?b?" in mails[0][1].decode() or "许可证已签发" in mails[0][1].decode("utf-8", "replace")
+    assert len(Gateway.received) == 1  # not sent again
+    assert all(m.done_at is not None for m in notify_messages())
+
+    with session_scope() as session:
+        listed, unread = notifications.inbox(session, holder)
+    assert [n.subject for n in listed] == ["许可证已签发"] and unread == 1
+    # personal data stays in the database
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]  # not the test's server
+    traces = " ".join(ours) + json.dumps([m.payload for m in notify_messages()])
+    traces += " ".join(m.last_error or "" for m in notify_messages())
+    assert PHONE not in traces and email not in traces
