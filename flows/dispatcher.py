@@ -33,6 +33,7 @@ from flows.aggregation import aggregate
 from flows.fan_out import fan_out
 from flows.outcomes import record_failure
 from flows.runtime import without_heartbeats
+from flows.sweep import daily_sweep
 from onelicense.settings import get_settings
 from services import licenses, notifications
 from store import outbox
@@ -198,6 +199,7 @@ class Dispatcher:
             for kind in KINDS
         ]
         loops.append(threading.Thread(target=self._renew_until, args=(stop,), name="lease-renewer", daemon=True))
+        loops.append(threading.Thread(target=self._sweep_until, args=(stop,), name="daily-sweep", daemon=True))
         for loop in loops:
             loop.start()
         try:
@@ -224,6 +226,17 @@ class Dispatcher:
                 self.renew()
             except Exception:
                 log.exception("lease renewal failed")
+
+    def _sweep_until(self, stop: threading.Event) -> None:
+        """The daily sweep at start and then every `sweep_interval_seconds` (idempotent: a day swept twice is
+        swept once), so reminders and overdue marks never wait for a scheduler that is not running."""
+        while not stop.is_set():
+            try:
+                with without_heartbeats():
+                    daily_sweep()
+            except Exception:
+                log.exception("daily sweep failed; it runs again at the next interval")
+            stop.wait(get_settings().sweep_interval_seconds)
 
     def close(self) -> None:
         if self._renders is not None:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
     rating_reply_days: int = Field(default=5, ge=1, description="working days a department has to answer a 差评")
 
+    sweep_interval_seconds: float = Field(
+        default=3600, gt=0, description="how often the dispatcher runs the (idempotent) daily sweep"
+    )
     inspection_days: int = Field(default=20, ge=1, description="working days for the 事后核查 of a trusted permit")
     reminder_days: list[int] = Field(
         default_factory=lambda: [5, 1, 0], description="remind holders this many working days before a deadline"

@@ -84,7 +84,7 @@ def notify(
         "detail": detail,
         "created_at": utcnow(),
     }
-    bulk.insert_missing(session, Notification.__table__, [row])  # type: ignore[arg-type]
+    bulk.insert_missing(session, Notification, [row])
 
 
 def dispatch_pending(session: Session, limit: int = 500) -> int:

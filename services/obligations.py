@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, or_, update
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from forms.model import Commitment
@@ -498,51 +500,36 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
     day = day or today()
     settings = get_settings()
     calendar = catalogs.calendar()
-    table = Notification.__table__
-    columns = ["id", "event", "user_id", "application_id", "obligation_id", "created_at"]
     now = utcnow()
     reminders = overdue = lapsed = renewals = 0
+    status, kind = col(Obligation.status), col(Obligation.kind)
     with transaction(session):
         for offset, first, last in reminder_windows(day, settings.reminder_days, calendar):
             due_soon = or_(
-                and_(Obligation.status == ObligationStatus.OPEN, col(Obligation.due_on).between(first, last),
-                     Obligation.kind == ObligationKind.SUPPLY),
-                and_(Obligation.status == ObligationStatus.RECTIFYING,
-                     col(Obligation.rectify_due_on).between(first, last)),
+                and_(status == ObligationStatus.OPEN, kind == ObligationKind.SUPPLY,
+                     col(Obligation.due_on).between(first, last)),
+                and_(status == ObligationStatus.RECTIFYING, col(Obligation.rectify_due_on).between(first, last)),
             )  # fmt: skip
-            reminders += bulk.insert_missing_from(
-                session,
-                table,  # type: ignore[arg-type]
-                columns,
-                select(
-                    literal(f"obligation_reminder:{offset}:") + col(Obligation.id)
-                    + literal(":") + func.coalesce(col(Obligation.rectify_due_on), col(Obligation.due_on)).cast(String),
-                    literal("obligation_reminder"),
-                    col(Obligation.holder_user_id),
-                    col(Obligation.application_id),
-                    col(Obligation.id),
-                    literal(now),
-                ).where(due_soon),
-            )  # fmt: skip
-        past_due = and_(
-            Obligation.status == ObligationStatus.OPEN,
-            Obligation.kind == ObligationKind.SUPPLY,
-            col(Obligation.due_on) < day,
-        )
-        _announce(session, "obligation_overdue", past_due, now)
+            deadline = func.coalesce(col(Obligation.rectify_due_on), col(Obligation.due_on))
+            reminders += _announce(session, "obligation_reminder", due_soon, now, f"{offset}:", deadline)
+        past_due = and_(status == ObligationStatus.OPEN, kind == ObligationKind.SUPPLY, col(Obligation.due_on) < day)
+        _announce(session, "obligation_overdue", past_due, now, "", col(Obligation.version))
         overdue = _move(session, past_due, status=ObligationStatus.OVERDUE, breached=True)
-        lapsed_rule = and_(Obligation.status == ObligationStatus.RECTIFYING, col(Obligation.rectify_due_on) < day)
-        _announce(session, "rectification_lapsed", lapsed_rule, now)
+        lapsed_rule = and_(status == ObligationStatus.RECTIFYING, col(Obligation.rectify_due_on) < day)
+        _announce(session, "rectification_lapsed", lapsed_rule, now, "", col(Obligation.version))
         lapsed = _move(session, lapsed_rule, status=ObligationStatus.RECTIFY_LAPSED)
         for days_before in sorted(set(settings.renewal_reminder_days)):
             ends = day + timedelta(days=days_before)
+            key = (
+                literal(f"renewal_due:{days_before}:") + col(LicensePermit.id)
+                + literal(":") + cast(col(LicensePermit.valid_until), String)
+            )  # fmt: skip
             renewals += bulk.insert_missing_from(
                 session,
-                table,  # type: ignore[arg-type]
+                Notification,
                 ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
-                select(
-                    literal(f"renewal_due:{days_before}:") + col(LicensePermit.id) + literal(":")
-                    + col(LicensePermit.valid_until).cast(String),
+                sql_select(
+                    key,
                     literal("renewal_due"),
                     col(Application.submitted_by),
                     col(Application.id),
@@ -553,35 +540,37 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
                 .join(Application, col(Application.id) == col(License.application_id))
                 .where(
                     col(LicensePermit.valid_until) == ends,
-                    LicensePermit.status == LicenseStatus.VALID,
-                    License.status == LicenseStatus.VALID,
+                    col(LicensePermit.status) == LicenseStatus.VALID,
+                    col(License.status) == LicenseStatus.VALID,
                 ),
-            )  # fmt: skip
+            )
         audit.record(session, SYSTEM_ACTOR, "obligation.sweep", "sweep", day.isoformat(), None,
                      {"reminders": reminders, "overdue": overdue, "lapsed": lapsed, "renewal_reminders": renewals})  # fmt: skip
     return SweepResult(day, reminders, overdue, lapsed, renewals)
 
 
-def _announce(session: Session, event: str, rule: object, now: object) -> int:
+def _announce(session: Session, event: str, rule: ColumnElement[bool], now: datetime, prefix: str, suffix: Any) -> int:
+    """One notification per obligation matching `rule`, keyed `<event>:<prefix><obligation id>:<suffix>`."""
+    key = literal(f"{event}:{prefix}") + col(Obligation.id) + literal(":") + cast(suffix, String)
     return bulk.insert_missing_from(
         session,
-        Notification.__table__,  # type: ignore[arg-type]
+        Notification,
         ["id", "event", "user_id", "application_id", "obligation_id", "created_at"],
-        select(
-            literal(f"{event}:") + col(Obligation.id) + literal(":") + col(Obligation.version).cast(String),
+        sql_select(
+            key,
             literal(event),
             col(Obligation.holder_user_id),
             col(Obligation.application_id),
             col(Obligation.id),
             literal(now),
-        ).where(rule),  # type: ignore[arg-type]
+        ).where(rule),
     )
 
 
-def _move(session: Session, rule: object, **values: object) -> int:
+def _move(session: Session, rule: ColumnElement[bool], **values: object) -> int:
     statement = (
         update(Obligation)
-        .where(rule)  # type: ignore[arg-type]
+        .where(rule)
         .values(**values, version=col(Obligation.version) + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -24,6 +24,7 @@ from store import audit
 from store.access import OVERSEERS, department_items
 from store.db import transaction
 from store.tables.application import Application, DepartmentReview
+from store.tables.lifecycle import Obligation
 from store.tables.portal import Upload
 
 REFERENCE_PREFIX = "upload:"
@@ -126,7 +127,15 @@ def _may_read(session: Session, actor: Actor, upload: Upload) -> bool:
         _fields, materials = department_items(catalog, [review], actor.department_code)
         if any(application.materials.get(code) == ref for code in materials):
             return True
-    return False
+    # or a commitment's hand-in (履约材料) to this department
+    handed = session.exec(
+        select(Obligation.submitted).where(
+            Obligation.holder_user_id == upload.owner_id,
+            Obligation.department_code == actor.department_code,
+            col(Obligation.submitted).is_not(None),
+        )
+    )
+    return any(ref in (submitted or {}).values() for submitted in handed)
 
 
 def _clean_name(original_name: str) -> str:

@@ -41,6 +41,11 @@ def create_app() -> FastAPI:
     # outermost: refuses before queueing; material uploads may be larger than any other body
     upload_limit = settings.upload_max_bytes + 64 * 1024  # the multipart envelope around the file
     app.add_middleware(
-        Guard, max_body_bytes=settings.max_body_bytes, larger_bodies=[(portal.UPLOAD_PATH_PATTERN, upload_limit)]
+        Guard,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies=[
+            (portal.UPLOAD_PATH_PATTERN, upload_limit),
+            (portal.HAND_IN_PATH_PATTERN, upload_limit * portal.HAND_IN_FILES),
+        ],
     )
     return app

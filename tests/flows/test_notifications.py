@@ -5,6 +5,7 @@ reaches a log line, an outbox payload or a stored error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import trustme
@@ -42,15 +43,15 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
 
 
 class Gateway(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Gateway.received.append({"key": self.headers["Idempotency-Key"], **json.loads(body)})
         self.send_response(202)
@@ -88,10 +89,8 @@ def channels(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> It
     )
     yield {"mailbox": mailbox, "smtp": controller}
     gateway.shutdown()
-    try:
+    with contextlib.suppress(AssertionError):  # never started
         controller.stop()
-    except AssertionError:  # never started
-        pass
     get_settings.cache_clear()
 
 

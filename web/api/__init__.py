@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from forms.errors import FieldError, ValidationFailed
-from web.api import admin, applications, forms, queue
+from web.api import admin, applications, forms, obligations, queue, uploads
 
 OPEN_QUERY = "x-open-query"  # openapi_extra flag of a route that reads its query parameters itself
 
@@ -40,3 +40,5 @@ router.include_router(applications.router)
 router.include_router(queue.router)
 router.include_router(forms.router)
 router.include_router(admin.router)
+router.include_router(obligations.router)
+router.include_router(uploads.router)

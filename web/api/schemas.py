@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
@@ -364,3 +364,74 @@ class MergedFormOut(BaseModel):
     fields: list[FormFieldOut]
     materials: list[FormMaterialOut]
     commitment_notice: str = Field(description="告知承诺书")
+
+
+# --- obligations (承诺事项) ------------------------------------------------------------------------------
+
+
+class ObligationOut(BaseModel):
+    id: str
+    license_id: str
+    permit_code: str
+    permit_name: str
+    permit_number: str = Field(description="分项许可编号")
+    department_code: str
+    department_name: str
+    kind: str = Field(description="supply 要件后补 | inspection 事后核查")
+    kind_label: str
+    commitment: str = Field(description="全信任 | 非核心要件信任 | 要件后补")
+    materials: list[ItemOut] = Field(description="承诺后补或待核查的材料")
+    due_on: date = Field(description="履约（或核查）期限，按工作日计")
+    status: str
+    status_label: str
+    rectify_due_on: date | None = Field(description="限期整改的期限")
+    publicity_until: date | None = Field(description="公示期最后一天")
+    note: str | None = Field(description="最近一次的意见、问题或记录")
+    version: int
+
+
+class FulfilmentRequest(Request):
+    materials: dict[ItemKey, Annotated[str, Field(max_length=100)]] = Field(
+        description="材料编码 → 已上传文件的引用（upload:<id>）", max_length=50
+    )
+    expected_version: Version | None = None
+
+
+class VerifyRequest(Request):
+    accept: bool = Field(description="true 核验通过 | false 核验不通过（须填写原因）")
+    reason: Annotated[str, Field(max_length=1000)] = ""
+    expected_version: Version | None = None
+
+
+class InspectionRequest(Request):
+    passed: bool = Field(description="true 核查合格 | false 不合格（责令限期整改）")
+    note: Annotated[str, Field(max_length=1000)] = ""
+    rectify_days: Annotated[int, Field(ge=1, le=180)] | None = Field(default=None, description="整改期限（工作日）")
+    expected_version: Version | None = None
+
+
+class RectificationRequest(Request):
+    reason: Annotated[str, Field(max_length=1000)] = Field(description="整改要求")
+    days: Annotated[int, Field(ge=1, le=180)] | None = Field(default=None, description="整改期限（工作日）")
+    expected_version: Version | None = None
+
+
+class NoteRequest(Request):
+    note: Annotated[str, Field(max_length=1000)] = Field(description="情况、理由或依据（写入记录）")
+    expected_version: Version | None = None
+
+
+class CreditOut(BaseModel):
+    uscc: str
+    standing: str = Field(description="守信 | 失信（至…） | 无记录")
+    blocked_until: date | None
+    reliable: bool
+
+
+class NotificationOut(BaseModel):
+    id: str
+    event: str
+    subject: str
+    body: str
+    created_at: datetime
+    read: bool

@@ -17,8 +17,10 @@ from review.transitions import Outcome
 from services import catalog as catalogs
 from services import reviews
 from services.applications import ApplicationProgress, Submitted
+from services.notifications import Rendered
 from services.reviews import QueueItem
 from store.tables.application import Application, DecisionRecord, DepartmentReview
+from store.tables.lifecycle import Obligation
 from web.api import schemas
 
 department_name = catalogs.department_name
@@ -245,4 +247,40 @@ def merged_form(form: MergedForm) -> schemas.MergedFormOut:
             for m in form.materials
         ],
         commitment_notice=form.commitment_notice,
+    )
+
+
+def obligation(row: Obligation) -> schemas.ObligationOut:
+    catalog = catalogs.catalog()
+    permit = catalog.permits.get(row.permit_code)
+    return schemas.ObligationOut(
+        id=row.id,
+        license_id=row.license_id,
+        permit_code=row.permit_code,
+        permit_name=permit.name if permit else row.permit_code,
+        permit_number=row.permit_number,
+        department_code=row.department_code,
+        department_name=department_name(row.department_code),
+        kind=row.kind.value,
+        kind_label=row.kind.label,
+        commitment=row.commitment,
+        materials=[schemas.ItemOut(key=m, label=catalogs.item_label(m), kind="material") for m in row.materials],
+        due_on=row.due_on,
+        status=row.status.value,
+        status_label=row.status.label,
+        rectify_due_on=row.rectify_due_on,
+        publicity_until=row.publicity_until,
+        note=row.note,
+        version=row.version,
+    )
+
+
+def notification(rendered: Rendered) -> schemas.NotificationOut:
+    return schemas.NotificationOut(
+        id=rendered.id,
+        event=rendered.event,
+        subject=rendered.subject,
+        body=rendered.body,
+        created_at=rendered.created_at,
+        read=rendered.read,
     )

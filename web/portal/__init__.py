@@ -13,11 +13,14 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from onelicense.errors import OneLicenseError
-from web.portal import applicant, board, desk, files, ratings, signin
+from web.portal import applicant, board, commitments, desk, files, ratings, signin
 from web.portal.common import SignInRequired, error_page, redirect
 
 # the routes that take a material file: the body limit there is the upload cap, not the API's
-UPLOAD_PATH_PATTERN = re.compile(r"/portal/(?:drafts|applications)/[0-9a-f]{32}/materials/[a-z0-9_]{1,64}")
+UPLOAD_PATH_PATTERN = re.compile(r"/portal/(?:drafts|applications)/[0-9a-f]{32}/materials/[a-z0-9_]{1,64}|/api/uploads")
+# a commitment's hand-in: several files in one form
+HAND_IN_PATH_PATTERN = re.compile(r"/portal/obligations/[0-9a-f]{32}/fulfil")
+HAND_IN_FILES = 4
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PAGE_PREFIXES = ("/portal", "/desk", "/board", "/login", "/logout", "/register", "/files")
 
@@ -28,6 +31,7 @@ router.include_router(desk.router)
 router.include_router(board.router)
 router.include_router(ratings.router)
 router.include_router(files.router)
+router.include_router(commitments.router)
 
 
 def is_page(request: Request) -> bool:

@@ -1,0 +1,48 @@
+"""The daily sweep (每日巡检) as a Prefect flow: what time alone moves after issuance — reminders before a
+commitment's deadline, overdue obligations, lapsed rectifications, renewal reminders — then the notifications it
+wrote turned into outbox messages for their channels.
+
+    sweep-obligations (one set-based transaction: services.obligations.sweep)
+    dispatch-notifications (services.notifications.dispatch_pending, until none is left)
+
+Idempotent: run it any number of times a day (the dispatcher runs it every `sweep_interval_seconds`; the
+`onelicense-sweep` deployment runs it on a schedule on a Prefect server) and nothing is announced twice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, task
+
+from services import notifications, obligations
+from store.db import session_scope
+
+
+@task(name="sweep-obligations")
+def sweep_obligations(day: str | None) -> dict[str, int | str]:
+    with session_scope() as session:
+        result = obligations.sweep(session, date.fromisoformat(day) if day else None)
+    return {
+        "day": result.day.isoformat(),
+        "reminders": result.reminders,
+        "overdue": result.overdue,
+        "lapsed": result.lapsed,
+        "renewal_reminders": result.renewal_reminders,
+    }
+
+
+@task(name="dispatch-notifications")
+def dispatch_notifications() -> int:
+    total = 0
+    with session_scope() as session:
+        while dispatched := notifications.dispatch_pending(session):
+            total += dispatched
+    return total
+
+
+@flow(name="daily-sweep", log_prints=False)
+def daily_sweep(day: str | None = None) -> dict[str, int | str]:
+    """One sweep for `day` (ISO date; default today in Beijing time). Parameters hold a date only."""
+    result = sweep_obligations(day)
+    result["notifications_dispatched"] = dispatch_notifications()
+    return result
