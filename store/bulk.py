@@ -24,7 +24,12 @@ def _insert(session: Session, model: type[SQLModel]) -> Any:
 def insert_missing_from(session: Session, model: type[SQLModel], columns: Sequence[str], source: Selectable) -> int:
     """INSERT INTO the model's table (columns) SELECT … ON CONFLICT DO NOTHING (no commit); returns how many were new.
     `source` must have a WHERE clause (SQLite reads `SELECT … ON CONFLICT` ambiguously without one)."""
-    statement = _insert(session, model).from_select(list(columns), source).on_conflict_do_nothing()
+    statement = (
+        _insert(session, model)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing()
+        .execution_options(preserve_rowcount=True)  # SQLAlchemy reports INSERT counts only when asked
+    )
     return int(session.connection().execute(statement).rowcount or 0)
 
 
@@ -32,5 +37,10 @@ def insert_missing(session: Session, model: type[SQLModel], rows: Sequence[Mappi
     """Insert the rows whose key is not there yet (no commit); returns how many were new."""
     if not rows:
         return 0
-    statement = _insert(session, model).values([dict(r) for r in rows]).on_conflict_do_nothing()
+    statement = (
+        _insert(session, model)
+        .values([dict(r) for r in rows])
+        .on_conflict_do_nothing()
+        .execution_options(preserve_rowcount=True)
+    )
     return int(session.connection().execute(statement).rowcount or 0)
