@@ -67,27 +67,36 @@ def load(url: str, count: int, *, backlog: bool = False) -> float:
     with engine.begin() as c:
         c.execute(text("TRUNCATE notifications, credit_records, obligations, license_permits, licenses, applications "
                        "CASCADE"))  # fmt: skip
-        c.execute(text("""
+        c.execute(
+            text("""
             INSERT INTO applications (id, reference, industry_code, holder_name, uscc, answers, materials, permit_codes,
                                       status, version, submitted_by, created_at, updated_at)
             SELECT md5('a' || i), 'SQ' || i, 'CONVENIENCE_STORE', '测试商户' || i, 'USCC' || i, '{}', '{}', '[]',
                    'issued', 1, 'holder' || i, now(), now()
-            FROM generate_series(1, :n) AS i"""), {"n": LICENSES})
-        c.execute(text("""
+            FROM generate_series(1, :n) AS i"""),
+            {"n": LICENSES},
+        )
+        c.execute(
+            text("""
             INSERT INTO licenses (id, number, application_id, holder_name, uscc, legal_representative, business_address,
                                   industry_code, industry_name, authority_name, issued_at, status, key_id, token,
                                   version, updated_at)
             SELECT md5('l' || i), '5001072026' || lpad(i::text, 6, '0'), md5('a' || i), '测试商户' || i, 'USCC' || i,
                    '张三', '地址', 'CONVENIENCE_STORE', '便利店', '发证机关', now(), '01', 'k', '0', 1, now()
-            FROM generate_series(1, :n) AS i"""), {"n": LICENSES})
-        c.execute(text("""
+            FROM generate_series(1, :n) AS i"""),
+            {"n": LICENSES},
+        )
+        c.execute(
+            text("""
             INSERT INTO license_permits (id, license_id, position, permit_code, permit_name, department_code,
                                          department_name, number, issued_on, valid_until, mandatory, status, version,
                                          updated_at)
             SELECT md5('p' || l || '-' || k), md5('l' || l), k, 'P' || k, '许可' || k, 'CGJ', '城管局',
                    '5001072026' || lpad(l::text, 6, '0') || '-0' || k, CAST(:day AS date) - 400,
                    CAST(:day AS date) + ((l * 7 + k * 13) % 400) - 10, true, '01', 1, now()
-            FROM generate_series(1, :n) AS l, generate_series(1, 3) AS k"""), {"n": LICENSES, "day": day})
+            FROM generate_series(1, :n) AS l, generate_series(1, 3) AS k"""),
+            {"n": LICENSES, "day": day},
+        )
         # steady state: due over ±200 days; past-due ones already moved by earlier sweeps (unless backlog)
         c.execute(text("""
             INSERT INTO obligations (id, license_id, uscc, permit_code, permit_number, department_code, kind,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -287,7 +287,7 @@ def license_document(license_: License, permits: list[LicensePermit]) -> License
         business_address=license_.business_address,
         industry_code=license_.industry_code,
         industry_name=license_.industry_name,
-        issued_at=license_.issued_at,
+        issued_at=license_.edition_at or license_.issued_at,  # a reissued edition is dated when it was reissued
         authority_name=license_.authority_name,
         permits=tuple(
             PermitEntry(
@@ -362,6 +362,48 @@ def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None
     return write_certificate(wanted.path, render_certificate(wanted))
 
 
+# ------------------------------------------------------------------------------------------------- editions
+
+
+def reissue(
+    session: Session, actor: Actor, license_: License, *, reason: str, config: LicenseConfig | None = None
+) -> License:
+    """A new edition (版次) of the certificate after a change or a renewal, in the caller's transaction: signed
+    again from the rows as they now stand (dated now), its PDF rendered afresh under a new file name by the
+    dispatcher. The older editions' QR codes still verify and their page says 已更新, linking this one."""
+    config = config or LicenseConfig.from_settings()
+    keyset = cached_keyset(config.keys_dir)
+    session.flush()  # the permit rows as changed in this transaction
+    edition = license_.edition + 1
+    at = utcnow().replace(microsecond=0)
+    before = snapshot(license_, "edition", "key_id", "version")
+    document = replace(license_document(license_, permits_of(session, license_.id)), issued_at=at)
+    update_versioned(
+        session,
+        license_,
+        "该许可证已被他人变更，请刷新后重试",
+        edition=edition,
+        edition_at=at,
+        token=sign_token(document.signed_content(), keyset),
+        key_id=keyset.active_kid or "",
+        pdf_path=str(config.pdf_dir / f"{license_.number}-{edition}.pdf"),
+    )
+    record(session, actor, "license.reissue", "license", license_.number, before,
+           {**snapshot(license_, "edition", "key_id", "version"), "reason": reason})  # fmt: skip
+    if license_.application_id is not None:
+        outbox.enqueue(session, outbox.RENDER_PDF, license_.application_id, payload={"number": license_.number})
+        application = session.get(Application, license_.application_id)
+        notifications.notify(
+            session,
+            "reissued",
+            f"{license_.id}:{edition}",
+            user_id=application.submitted_by if application else None,
+            application_id=license_.application_id,
+            detail=reason,
+        )
+    return license_
+
+
 # ------------------------------------------------------------------------------------------------- lifecycle
 
 
@@ -390,8 +432,10 @@ def change_permit(
     *,
     reason: str,
     valid_until: date | None = None,
+    config: LicenseConfig | None = None,
 ) -> LicensePermit:
-    """Suspend, restore, withdraw, cancel, revoke or renew (with a new `valid_until`) one constituent permit.
+    """Suspend, restore, withdraw, cancel, revoke or renew (with a new `valid_until`) one constituent permit. A
+    renewal reissues the certificate (a new edition carrying the new date, `reissue`).
 
     Only an admin, the system, or a reviewer of the permit's own department may do it."""
     check_operation(operation, reason)
@@ -402,6 +446,10 @@ def change_permit(
         if not _may_change_permit(actor, permit):
             raise Forbidden(f"仅管理员或{permit.department_name}可变更「{permit.permit_name}」")
         apply_permit_operation(session, actor, permit, operation, reason=reason, valid_until=valid_until)
+        if operation is Operation.RENEW:  # the new date goes on the certificate and into its signed token
+            license_ = session.get(License, permit.license_id)
+            assert license_ is not None  # foreign key
+            reissue(session, actor, license_, reason=f"延续「{permit.permit_name}」：{reason}", config=config)
     return permit
 
 

@@ -54,6 +54,7 @@ EVENTS: dict[str, str] = {
     "restored": "信用修复",
     "permit_withdrawn": "许可被撤销",
     "renewal_due": "许可即将到期",
+    "reissued": "许可证已换发新版",
 }
 
 

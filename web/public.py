@@ -25,6 +25,7 @@ from licenses.errors import (
     UnknownKey,
 )
 from licenses.keys import KeySet, cached_public_keyset
+from licenses.qr import verify_url
 from licenses.status import LicenseStatus
 from licenses.token import VerifiedToken, verify_token
 from onelicense.clock import CHINA_TIME, china_date
@@ -118,6 +119,9 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
         "permits": permits,
         "checked_at": _clock(now.checked_at),
         "key_id": key_id,
+        "edition": license_.edition,
+        "edition_on": _day(china_date(license_.edition_at)) if license_.edition_at else None,
+        "current": True,
     }
 
 
@@ -165,6 +169,9 @@ def verify_page(token: str, request: Request) -> Response:
         except NotFound:
             return _unregistered(request, verified)
     view = public_view(now, verified.kid)
+    if token != now.license.token:  # a genuine older edition: the license was changed or renewed since
+        view["current"] = False
+        view["current_url"] = verify_url(LicenseConfig.from_settings().public_base_url, now.license.token)
     if _wants_json(request):
         return JSONResponse(view, headers=_NO_STORE)
     return _render("verify.html.j2", v=view)

@@ -40,6 +40,10 @@ class License(SQLModel, table=True):
     pdf_path: str | None = Field(default=None, description="the rendered certificate; re-rendered when missing")
     version: int = Field(default=1, description="optimistic lock: bumped by every conditional update")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # 版次: a change (变更) or a renewal (延续) reissues the certificate and its token; an older token's page says
+    # 已更新 and links this one (migration 0009)
+    edition: int = Field(default=1, description="第几版 of the certificate")
+    edition_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when this edition was issued")
 
 
 class LicensePermit(SQLModel, table=True):

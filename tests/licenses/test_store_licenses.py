@@ -197,7 +197,9 @@ def test_refused_transitions_and_missing_reasons(session: Session, issued: Licen
         licenses.change_permit(session, ADMIN, f"{issued.number}-09", Operation.SUSPEND, reason="x")
 
 
-def test_expiry_is_computed_from_the_dates_and_renewal_lifts_it(session: Session, issued: License) -> None:
+def test_expiry_is_computed_from_the_dates_and_renewal_lifts_it(
+    session: Session, issued: License, license_config: LicenseConfig
+) -> None:
     food = licenses.permits_of(session, issued.id)[0]
     assert food.valid_until is not None
     after = datetime.combine(food.valid_until + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=1)
@@ -208,11 +210,26 @@ def test_expiry_is_computed_from_the_dates_and_renewal_lifts_it(session: Session
         licenses.change_permit(
             session, ADMIN, food.number, Operation.RENEW, reason="延续", valid_until=date(2020, 1, 1)
         )
+    first_token = issued.token
     for permit in licenses.permits_of(session, issued.id):
         licenses.change_permit(
-            session, ADMIN, permit.number, Operation.RENEW, reason="延续", valid_until=date(2035, 3, 13)
-        )
+            session, ADMIN, permit.number, Operation.RENEW, reason="延续", valid_until=date(2035, 3, 13),
+            config=license_config,
+        )  # fmt: skip
     assert license_queries.current_status(session, issued.number, at=after).composite.status is LicenseStatus.VALID
+    # each renewal reissued the certificate: the signed token and the PDF carry the new date
+    renewed = session.exec(select(License).where(License.number == issued.number)).one()
+    session.refresh(renewed)
+    assert renewed.edition == 3 and renewed.token != first_token
+    content = verify_token(renewed.token, load_keyset(license_config.keys_dir)).content
+    assert {p.valid_until for p in content.permits} == {date(2035, 3, 13)}
+    assert {p.valid_until for p in verify_token(first_token, load_keyset(license_config.keys_dir)).content.permits} != {
+        date(2035, 3, 13)
+    }  # the old token still verifies, with the old dates: its page says 已更新
+    assert renewed.pdf_path is not None and renewed.pdf_path.endswith(f"{issued.number}-3.pdf")
+    document = licenses.certificate(session, renewed, license_config).document
+    assert {p.valid_until for p in document.permits} == {date(2035, 3, 13)}
+    assert [e.action for e in events_for(session, "license", issued.number)][-2:] == ["license.reissue"] * 2
 
 
 def test_publicity_search_by_name_uscc_and_industry(
