@@ -82,6 +82,7 @@ class FieldSpec(_Entry):
     max: float | None = None
     choices: tuple[str, ...] | None = None
     help: str | None = None
+    change_review: bool = True  # False: a registration fact (登记事项), changed without a department's review
 
     @property
     def length_cap(self) -> int:

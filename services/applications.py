@@ -91,7 +91,7 @@ def submit(
     digest = request_digest(industry_code, answers, materials or {}, commitment_accepted)
     if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
         return _replay(session, existing, actor, digest)
-    form = _merged_form(industry_code, answers)
+    form = form_for(industry_code, answers)
     submission = validate_submission(form, answers, materials or {}, commitment_accepted=commitment_accepted)
     findings = prereview(form, submission.answers)
     if refused := blocking(findings):
@@ -103,13 +103,13 @@ def submit(
     if problems := certificate_problems(submission.answers):
         raise ValidationFailed(problems)
     _require_declared(actor, str(submission.answers.get("uscc", "")))
-    open_key = _open_key(submission.answers, form.industry.code)
+    open_key = open_key_of(submission.answers, form.industry.code)
     if (holder := _open_holder(session, open_key)) is not None:
         if key is not None and holder.idempotency_key == key:  # our own retry won the race since we looked
             return _replay(session, holder, actor, digest)
         raise _duplicate(holder)
     application = Application(
-        reference=_new_reference(),
+        reference=new_reference(),
         industry_code=form.industry.code,
         holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
         uscc=inputs.text(submission.answers.get("uscc"), "统一社会信用代码", max_length=64),
@@ -127,7 +127,7 @@ def submit(
         with transaction(session):
             session.add(application)
             session.flush()  # a duplicate idempotency key fails here, before any more work
-            reviews = _open_reviews(session, actor, application, form)
+            reviews = open_reviews(session, actor, application, form)
             after = audit.snapshot(application, *_APPLICATION_FIELDS, "answers", "materials")
             after["departments"] = {r.department_code: r.permit_codes for r in reviews}
             audit.record(session, actor, "application.submit", "application", application.id, None, after)
@@ -162,7 +162,7 @@ def _require_declared(actor: Actor, uscc: str) -> None:
         )
 
 
-def _open_key(answers: Mapping[str, Any], industry_code: str) -> str:
+def open_key_of(answers: Mapping[str, Any], industry_code: str) -> str:
     """USCC, industry and the premises (the business address, compared without spaces, case or width)."""
     address = unicodedata.normalize("NFKC", str(answers.get("business_address") or ""))
     return "|".join((str(answers.get("uscc", "")), industry_code, "".join(address.split()).casefold()))[:700]
@@ -181,7 +181,7 @@ def _duplicate(holder: Application) -> Conflict:
     )
 
 
-def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> MergedForm:
+def form_for(industry_code: str, answers: Mapping[str, Any] | Any) -> MergedForm:
     """The form the applicant filled; an unknown industry or one whose answers select no permit is a problem of
     the submitted `industry_code` (422 naming it), not a missing page."""
     catalog = catalogs.catalog()
@@ -198,7 +198,7 @@ def _merged_form(industry_code: str, answers: Mapping[str, Any] | Any) -> Merged
     return form
 
 
-def _open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:
+def open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:
     """One review per department for the permits it reviews, each with its push message (the fan-out's work)."""
     now = utcnow()
     reviews = []
@@ -288,7 +288,7 @@ def amend(
     amended = apply_patch(application.answers, answers_patch)
     if "uscc" in answers_patch:
         _require_declared(actor, str(amended.get("uscc", "")))
-    open_key = _open_key(amended, application.industry_code)
+    open_key = open_key_of(amended, application.industry_code)
     if (holder := _open_holder(session, open_key)) is not None and holder.id != application.id:
         raise _duplicate(holder)
     with transaction(session):
@@ -545,6 +545,6 @@ def _already(current: ApplicationStatus, target: ApplicationStatus) -> bool:
     return current is target or (target is ApplicationStatus.APPROVED and current is ApplicationStatus.ISSUED)
 
 
-def _new_reference() -> str:
+def new_reference() -> str:
     # date + 8 random hex digits: readable on the phone, collisions negligible (and refused by the unique index)
     return f"SQ{utcnow().astimezone(CHINA_TIME):%Y%m%d}-{secrets.token_hex(4).upper()}"  # the applicant's date

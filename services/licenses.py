@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
 from services import notifications, obligations
-from services.applications import mark_issued
+from services.applications import mark_issued, open_key_of
 from services.permit_changes import TERMINAL, apply_permit_operation, check_operation
 from store import inputs, outbox
 from store.access import OVERSEERS, require_role, require_view_application
@@ -118,6 +119,11 @@ def issue_license(
 
 
 def _issued_before(session: Session, application_id: str, idempotency_key: str | None) -> License | None:
+    application = session.get(Application, application_id)
+    if application is not None and application.kind == "change" and application.license_id is not None:
+        if application.status is not ApplicationStatus.ISSUED:
+            return None  # applied under the application's lock in _issue_locked
+        return session.get(License, application.license_id)
     found = session.exec(select(License).where(License.application_id == application_id)).first()
     if found is None and idempotency_key is not None:
         found = session.exec(select(License).where(License.idempotency_key == idempotency_key)).first()
@@ -135,6 +141,8 @@ def _issue_locked(
     """Inside one transaction: lock the application, return its license if a racing issuer made it, else insert
     the license, its permits and the audit event and move the application to 已发证."""
     application = lock_application(session, application_id)  # concurrent issuers of one application queue here
+    if application.kind == "change":
+        return _apply_change_application(session, actor, application)
     existing = _issued_before(session, application_id, idempotency_key)
     if existing is not None:
         return existing
@@ -375,7 +383,9 @@ def reissue(
     keyset = cached_keyset(config.keys_dir)
     session.flush()  # the permit rows as changed in this transaction
     edition = license_.edition + 1
-    at = utcnow().replace(microsecond=0)
+    previous = license_.edition_at or license_.issued_at
+    # dated now, and always after the edition it replaces: its token differs even within the same second
+    at = max(utcnow().replace(microsecond=0), previous + timedelta(seconds=1))
     before = snapshot(license_, "edition", "key_id", "version")
     document = replace(license_document(license_, permits_of(session, license_.id)), issued_at=at)
     update_versioned(
@@ -401,6 +411,112 @@ def reissue(
             application_id=license_.application_id,
             detail=reason,
         )
+    return license_
+
+
+# ------------------------------------------------------------------------------------------------- changes
+
+
+def apply_change(
+    session: Session,
+    actor: Actor,
+    license_: License,
+    *,
+    answers: dict[str, Any],
+    materials: dict[str, Any],
+    added: tuple[str, ...] | list[str],
+    reason: str,
+) -> License:
+    """Bring license `license_` to the form as changed (变更), in the caller's transaction: the holder's name,
+    legal representative and address from `answers`, the `added` permits (approved) issued today and numbered
+    after the others, the permits the new scope no longer selects cancelled (注销), every other permit kept with
+    its number and dates; the issuing application's data updated; a new edition (`reissue`)."""
+    catalog = catalogs.catalog()
+    original = session.get(Application, license_.application_id) if license_.application_id else None
+    assert original is not None  # a change is requested on a license issued from an application
+    wanted = {p.code for p in catalogs.merged_form(license_.industry_code, answers).permits}
+    permits = permits_of(session, license_.id)
+    for permit in permits:
+        if permit.status in (LicenseStatus.VALID, LicenseStatus.SUSPENDED) and permit.permit_code not in wanted:
+            apply_permit_operation(session, actor, permit, Operation.CANCEL, reason="经营范围变更，不再从事该项经营")
+    today = china_date(utcnow())
+    position = max((p.position for p in permits), default=0)
+    new_rows = []
+    for code in added:
+        position += 1
+        spec = catalog.permits[code]
+        new_rows.append(
+            LicensePermit(
+                license_id=license_.id,
+                position=position,
+                permit_code=code,
+                permit_name=spec.name,
+                department_code=spec.department,
+                department_name=catalog.departments[spec.department].name,
+                number=permit_number(license_.number, position),
+                issued_on=today,
+                valid_until=validity_end(today, spec.validity_years),
+                mandatory=spec.mandatory,
+            )
+        )
+    session.add_all(new_rows)
+    session.flush()
+    obligations.open_obligations(session, license_, new_rows, original)
+    before = snapshot(license_, "holder_name", "legal_representative", "business_address", "version")
+    update_versioned(
+        session,
+        license_,
+        "该许可证已被他人变更，请刷新后重试",
+        holder_name=str(answers.get("holder_name") or license_.holder_name),
+        legal_representative=str(answers.get("legal_representative") or license_.legal_representative),
+        business_address=str(answers.get("business_address") or license_.business_address),
+    )
+    record(session, actor, "license.change", "license", license_.number, before,
+           {**snapshot(license_, "holder_name", "business_address", "version"), "added": list(added),
+            "reason": reason})  # fmt: skip
+    update_versioned(
+        session,
+        original,
+        "申请已被他人处理，请刷新后重试",
+        answers=answers,
+        materials=materials,
+        holder_name=license_.holder_name,
+        permit_codes=sorted(set(original.permit_codes) | set(added)),
+        open_key=open_key_of(answers, license_.industry_code),  # the premises the license now holds
+    )
+    return reissue(session, actor, license_, reason=reason)
+
+
+def _apply_change_application(session: Session, actor: Actor, application: Application) -> License:
+    """A reviewed change application (locked): its approval applied to the license it amends, once."""
+    assert application.license_id is not None
+    license_ = session.get(License, application.license_id)
+    if license_ is None:
+        raise NotFound("变更所涉许可证不存在")
+    if application.status is ApplicationStatus.ISSUED:
+        return license_
+    if application.status is not ApplicationStatus.APPROVED:
+        raise Conflict(f"变更申请当前状态为「{application.status.label}」，准予变更后才能换发")
+    if license_.status is not LicenseStatus.VALID:
+        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理变更")
+    granted = set(_granted_permits(application))
+    on_license = {p.permit_code for p in permits_of(session, license_.id)}
+    added = [code for code in application.permit_codes if code in granted and code not in on_license]
+    original = session.get(Application, license_.application_id) if license_.application_id else None
+    before = (original.answers if original else None) or {}
+    changed = sorted(k for k in set(application.answers) | set(before) if application.answers.get(k) != before.get(k))
+    labels = "、".join(catalogs.item_label(k) for k in changed) or "许可事项"
+    apply_change(
+        session,
+        actor,
+        license_,
+        answers=dict(application.answers),
+        materials=dict(application.materials),
+        added=added,
+        reason=f"变更{labels}（变更申请 {application.reference}）",
+    )
+    mark_issued(session, actor, application.id, commit=False)
+    update_versioned(session, application, "申请已被他人处理，请刷新后重试", open_key=None)
     return license_
 
 

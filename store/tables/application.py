@@ -43,6 +43,10 @@ class Application(SQLModel, table=True):
     composite_opinion: dict[str, Any] | None = Field(default=None, sa_type=JSON, description="综合审批意见")
     # 告知承诺书 as signed: {"signer", "text", "signed_at"}, the text verbatim (migration 0007)
     commitment_signature: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # "new" (新办) or "change" (变更) of the license `license_id`: a change is reviewed only by the departments whose
+    # permits read a changed field, and its approval updates that license instead of issuing one (migration 0009)
+    kind: str = Field(default="new", max_length=16)
+    license_id: str | None = Field(default=None, index=True, max_length=32)
 
 
 class DepartmentReview(SQLModel, table=True):

@@ -1,0 +1,154 @@
+"""Changes to an issued license (变更): the holder's name, address, legal representative, scope (adding a pool adds
+a permit) or any other fact of the merged form.
+
+The holder states what changed; the service validates and pre-reviews the whole form as it would then stand, and:
+- a department reviews again only if one of its permits reads a changed field that the catalog marks for review
+  (`change_review`; registration facts such as the name or the legal representative are not), and every permit the
+  change adds is reviewed by its department. That review is a change application (kind "change") in the usual
+  queue; its approval updates the license (`services.licenses`, on aggregation) instead of issuing another;
+- with nothing to review (only registration facts, or a permit dropped from the scope) the license is updated at once.
+Either way the license gets a new edition (版次): the old QR code's page says 已更新 and links the new one; the
+permits the change did not touch keep their numbers and dates. One pending change per license."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from forms.errors import FieldError, SubmissionRefused, ValidationFailed
+from forms.prereview import blocking, prereview
+from forms.validation import validate_submission
+from licenses.status import LicenseStatus
+from onelicense.errors import Conflict, NotFound
+from review.roles import Actor
+from review.transitions import ApplicationStatus
+from services import applications, licenses, obligations
+from services import catalog as catalogs
+from services.certificate import certificate_problems
+from store import audit, inputs
+from store.access import require_role
+from store.db import transaction
+from store.tables.application import Application, DepartmentReview
+from store.tables.license import License
+
+_ACTIVE = (LicenseStatus.VALID, LicenseStatus.SUSPENDED)
+
+
+@dataclass(frozen=True)
+class ChangeRequested:
+    license: License
+    changed_fields: tuple[str, ...]
+    added_permits: tuple[str, ...]
+    removed_permits: tuple[str, ...]
+    application: Application | None  # the change application the departments review; None: applied at once
+    reviews: tuple[DepartmentReview, ...]
+
+
+def pending_change(session: Session, license_id: str) -> Application | None:
+    return session.exec(
+        select(Application).where(
+            Application.license_id == license_id,
+            Application.kind == "change",
+            col(Application.status).not_in([ApplicationStatus.ISSUED, ApplicationStatus.REJECTED]),
+        )
+    ).first()
+
+
+def request_change(
+    session: Session,
+    actor: Actor,
+    number: str,
+    *,
+    answers: Mapping[str, Any],
+    materials: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> ChangeRequested:
+    """The holder's change of license `number`: `answers` are the fields that change (or the whole form), and
+    `materials` any new files (those of added permits). Refusals store nothing."""
+    require_role(actor, applications.APPLICANTS, "申请变更")
+    license_ = session.exec(select(License).where(License.number == number)).first()
+    original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
+    if license_ is None or original is None or original.submitted_by != actor.user_id:
+        raise NotFound(f"许可证 {number} 不存在")
+    if license_.status is not LicenseStatus.VALID:
+        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理变更")
+    if (pending := pending_change(session, license_.id)) is not None:
+        raise Conflict(f"该许可证已有办理中的变更申请（申请编号 {pending.reference}），请待其办结后再申请")
+    note = inputs.text(reason, "变更原因", required=False, max_length=500)
+    current = dict(original.answers or {})
+    given = inputs.json_object(dict(answers or {}), "变更内容")
+    if "uscc" in given and given["uscc"] != current.get("uscc"):
+        raise ValidationFailed(
+            [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
+        )
+    proposed = {**current, **given}
+    form = applications.form_for(license_.industry_code, proposed)
+    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
+    submission = validate_submission(form, proposed, merged_materials, commitment_accepted=True)
+    if refused := blocking(prereview(form, submission.answers)):
+        raise SubmissionRefused([f.as_dict() for f in refused])
+    if listed := obligations.commitment_block(
+        session, license_.uscc, [p.code for p in form.permits], submission.materials
+    ):
+        raise SubmissionRefused(listed)
+    if problems := certificate_problems(submission.answers):
+        raise ValidationFailed(problems)
+    catalog = catalogs.catalog()
+    changed = tuple(
+        sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
+    )
+    if not changed:
+        raise ValidationFailed([FieldError("answers", "变更内容", "与现有许可证内容相同，没有需要变更的事项")])
+    on_license = {p.permit_code: p for p in licenses.permits_of(session, license_.id)}
+    active = {code for code, p in on_license.items() if p.status in _ACTIVE}
+    wanted = [p.code for p in form.permits]
+    if ended := [c for c in wanted if c in on_license and c not in active]:
+        names = "、".join(on_license[c].permit_name for c in ended)
+        raise Conflict(f"{names}已{on_license[ended[0]].status.label}，不能通过变更恢复，请重新申请")
+    added = tuple(c for c in wanted if c not in on_license)
+    removed = tuple(sorted(active - set(wanted)))
+    reviewed_fields = {k for k in changed if k in catalog.fields and catalog.fields[k].change_review}
+    affected = [p for p in form.permits if p.code in added or (p.code in active and reviewed_fields & set(p.fields))]
+    if not affected:
+        with transaction(session):
+            licenses.apply_change(
+                session, actor, license_, answers=submission.answers, materials=submission.materials,
+                added=(), reason=_reason(changed, note),
+            )  # fmt: skip
+        return ChangeRequested(license_, changed, added, removed, None, ())
+    application = Application(
+        reference=applications.new_reference(),
+        industry_code=license_.industry_code,
+        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
+        uscc=license_.uscc,
+        answers=inputs.json_object(submission.answers, "表单内容"),
+        materials=inputs.json_object(submission.materials, "申请材料"),
+        permit_codes=[p.code for p in affected],
+        status=ApplicationStatus.SUBMITTED,
+        submitted_by=actor.user_id,
+        open_key=f"change|{license_.id}",  # one pending change per license, even when two requests race
+        kind="change",
+        license_id=license_.id,
+    )
+    try:
+        with transaction(session):
+            session.add(application)
+            session.flush()
+            reviews = applications.open_reviews(session, actor, application, replace(form, permits=tuple(affected),
+                departments=tuple(d for d in form.departments if any(p.department == d.code for p in affected))))  # fmt: skip
+            audit.record(session, actor, "application.change_request", "application", application.id, None,
+                         {"license": license_.number, "changed": list(changed), "added": list(added),
+                          "removed": list(removed), "departments": sorted(r.department_code for r in reviews),
+                          "reason": note})  # fmt: skip
+    except IntegrityError:
+        raise Conflict("该许可证已有办理中的变更申请，请待其办结后再申请") from None
+    return ChangeRequested(license_, changed, added, removed, application, tuple(reviews))
+
+
+def _reason(changed: tuple[str, ...], note: str) -> str:
+    labels = "、".join(catalogs.item_label(k) for k in changed)
+    return f"变更{labels}" + (f"（{note}）" if note else "")

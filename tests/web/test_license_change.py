@@ -1,0 +1,143 @@
+"""Changes to an issued license (变更), through the services and the public page: a changed address is reviewed
+again by exactly the departments whose permits read it (computed here from the catalog files), a fact only one
+permit reads by that permit's department alone, a registration fact by nobody; each approved change issues a new
+edition whose predecessor's QR page says 已更新 and links it; permits the change does not touch keep their dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from forms.errors import ValidationFailed
+from licenses.qr import verify_url
+from onelicense.errors import Conflict, NotFound
+from review.obligations import ObligationKind
+from review.roles import SYSTEM_ACTOR
+from review.transitions import ApplicationStatus, Decision
+from services import aggregation, changes, licenses, reviews
+from services import catalog as catalogs
+from store.tables.application import Application
+from store.tables.license import License
+from store.tables.lifecycle import Obligation
+from tests.builders import APPLICANT, OTHER_APPLICANT, approved, conditions_for, reviewer, valid_application
+from tests.licenses.conftest import PUBLIC_BASE_URL, public_app_client
+
+CATALOG = Path(__file__).resolve().parents[2] / "forms" / "catalog"
+HOTEL = ("HOTEL_SPECIAL_TRADE", "PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH", "FIRE_SAFETY_CHECK")
+
+
+@pytest.fixture
+def client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    yield from public_app_client(db_url, tmp_path, monkeypatch)
+
+
+def departments_reading(field: str, permits: tuple[str, ...]) -> set[str]:
+    """From permits.yaml itself: the departments of `permits` whose permit forms include `field`."""
+    entries = yaml.safe_load((CATALOG / "permits.yaml").read_text(encoding="utf-8"))["permits"]
+    return {p["department"] for p in entries if p["code"] in permits and field in p["fields"]}
+
+
+def issued_hotel(session: Session) -> License:
+    application = approved(session, APPLICANT, "HOTEL", conditions=conditions_for("HOTEL", HOTEL))
+    return licenses.issue_license(session, SYSTEM_ACTOR, application.id)
+
+
+def approve_change(session: Session, requested: changes.ChangeRequested) -> License:
+    assert requested.application is not None
+    for review in requested.reviews:
+        reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, "同意变更")
+    aggregation.aggregate(session, requested.application.id)
+    return licenses.issue_license(session, SYSTEM_ACTOR, requested.application.id)
+
+
+def permit_dates(session: Session, license_: License) -> dict[str, tuple[object, object, str]]:
+    return {p.permit_code: (p.issued_on, p.valid_until, p.number) for p in licenses.permits_of(session, license_.id)}
+
+
+def test_an_address_change_is_reviewed_by_the_departments_that_read_it_and_issues_edition_two(
+    client: TestClient, session: Session
+) -> None:
+    license_ = issued_hotel(session)
+    v1_url, dates_before = verify_url(PUBLIC_BASE_URL, license_.token), permit_dates(session, license_)
+    requested = changes.request_change(
+        session, APPLICANT, license_.number, answers={"business_address": "重庆市渝北区新牌坊二路9号"}, reason="搬迁"
+    )
+    assert requested.changed_fields == ("business_address",)
+    assert {r.department_code for r in requested.reviews} == departments_reading("business_address", HOTEL)
+    with pytest.raises(Conflict, match="办理中的变更申请"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "另一个名称"})
+    # the public page does not change before the departments approve
+    assert "新牌坊二路9号" not in client.get(urlsplit(v1_url).path).text
+
+    changed = approve_change(session, requested)
+    session.refresh(changed)
+    assert changed.edition == 2 and changed.business_address == "重庆市渝北区新牌坊二路9号"
+    assert permit_dates(session, changed) == dates_before  # numbers and dates kept
+    v1_page = client.get(urlsplit(v1_url).path)
+    v2_url = verify_url(PUBLIC_BASE_URL, changed.token)
+    assert "已更新" in v1_page.text and f'href="{v2_url}"' in v1_page.text
+    v2_page = client.get(urlsplit(v2_url).path)
+    assert "已更新" not in v2_page.text and "新牌坊二路9号" in v2_page.text and "第 2 版" in v2_page.text
+    assert requested.application is not None
+    session.refresh(requested.application)
+    assert requested.application.status is ApplicationStatus.ISSUED and requested.application.open_key is None
+    # the same change issued again (a redelivered aggregation message) changes nothing
+    assert licenses.issue_license(session, SYSTEM_ACTOR, requested.application.id).edition == 2
+
+
+def test_a_fact_one_permit_reads_goes_to_its_department_alone_and_a_registration_fact_to_none(
+    session: Session,
+) -> None:
+    license_ = issued_hotel(session)
+    tank = changes.request_change(session, APPLICANT, license_.number, answers={"water_tank_volume": 30})
+    assert {r.department_code for r in tank.reviews} == departments_reading("water_tank_volume", HOTEL) == {"WSJK"}
+    assert [r.permit_codes for r in tank.reviews] == [["SECONDARY_WATER_SUPPLY_HEALTH"]]
+    approve_change(session, tank)
+    renamed = changes.request_change(
+        session, APPLICANT, license_.number, answers={"holder_name": "重庆山城新宾馆有限公司"}
+    )
+    assert renamed.application is None and renamed.reviews == ()  # 登记事项: updated at once
+    session.refresh(license_)
+    assert license_.holder_name == "重庆山城新宾馆有限公司" and license_.edition == 3
+
+
+def test_adding_to_the_scope_adds_permits_reviewed_by_their_departments(session: Session) -> None:
+    license_ = issued_hotel(session)
+    before = permit_dates(session, license_)
+    original = session.get(Application, license_.application_id)
+    assert original is not None
+    conditions = {**conditions_for("HOTEL", HOTEL), "has_restaurant": True}
+    sample, materials = valid_application("HOTEL", conditions=conditions)
+    new_facts = {k: v for k, v in sample.items() if k not in original.answers}  # what the restaurant's permits ask
+    requested = changes.request_change(
+        session, APPLICANT, license_.number, answers={**new_facts, "has_restaurant": True}, materials=materials
+    )
+    added = set(requested.added_permits)
+    assert added == {"FOOD_BUSINESS", "KITCHEN_WASTE_REGISTRATION", "SEWER_DISCHARGE"}
+    catalog = catalogs.catalog()
+    # the added permits' departments, and no one else: the facts the hotel's own permits read did not change
+    assert {r.department_code for r in requested.reviews} == {catalog.permits[c].department for c in added}
+    changed = approve_change(session, requested)
+    after = permit_dates(session, changed)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert sorted(after[c][2] for c in added) == [f"{license_.number}-0{n}" for n in (5, 6, 7)]
+    food = session.exec(select(Obligation).where(Obligation.permit_code == "FOOD_BUSINESS")).one()
+    assert food.kind is ObligationKind.INSPECTION  # 非核心要件信任: checked after the fact
+
+
+def test_refusals(session: Session) -> None:
+    license_ = issued_hotel(session)
+    with pytest.raises(NotFound):
+        changes.request_change(session, OTHER_APPLICANT, license_.number, answers={"holder_name": "冒名"})
+    with pytest.raises(ValidationFailed, match="统一社会信用代码不能变更"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"uscc": "91500000MA5U7K2X3X"})
+    with pytest.raises(ValidationFailed, match="没有需要变更的事项"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": license_.holder_name})
+    with pytest.raises(ValidationFailed):
+        changes.request_change(session, APPLICANT, license_.number, answers={"water_tank_volume": -5})
