@@ -2,10 +2,11 @@
 tester (schemathesis) runs every operation of the served schema with each role's token (and none), and the server
 does what the schema says — statuses, bodies, content types, the Allow header, schema-valid input accepted.
 
-Three operations check their bodies against the catalog beyond what a JSON schema can state (a merged form that
-must be valid for its industry, an amendment of only the requested items, requested items only with a supplement
-request), and a forged or malformed verification token is answered with the documented 400 page: for those alone
-a schema-valid request may be refused, with a documented 422 / 400 that names the problem."""
+Some operations check their bodies beyond what a JSON schema can state (a merged form that must be valid for its
+industry, an amendment of only the requested items, requested items only with a supplement request, a file whose
+content must be a PDF or an image, a rejection or a failed inspection that must say why), and a forged or malformed
+verification token is answered with the documented 400 page: for those alone a schema-valid request may be refused,
+with a documented 422 / 400 that names the problem."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ BEYOND_THE_SCHEMA = {
     ("POST", "/api/applications/{application_id}/amend"),
     ("POST", "/api/queue/{review_id}/decide"),
     ("GET", "/v/{token}"),
+    ("POST", "/api/uploads"),
+    ("POST", "/api/obligations/{obligation_id}/verification"),
+    ("POST", "/api/obligations/{obligation_id}/inspection"),
 }
 
 

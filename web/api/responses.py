@@ -7,6 +7,7 @@ from typing import Any
 from web.api.schemas import ErrorBody
 
 _DESCRIPTIONS = {
+    400: "请求格式错误：上传内容不是可解析的 multipart/form-data",
     401: "未认证：缺少或无效的访问令牌",
     403: "无权执行此操作：角色不符，或不是自己的申请，或是其他部门的审查任务",
     404: "不存在",

@@ -391,9 +391,7 @@ class ObligationOut(BaseModel):
 
 
 class FulfilmentRequest(Request):
-    materials: dict[ItemKey, Annotated[str, Field(max_length=100)]] = Field(
-        description="材料编码 → 已上传文件的引用（upload:<id>）", max_length=50
-    )
+    materials: Materials = Field(description="材料编码 → 已上传文件的引用（upload:<id>）")
     expected_version: Version | None = None
 
 
@@ -410,14 +408,19 @@ class InspectionRequest(Request):
     expected_version: Version | None = None
 
 
+# not blank, by the reading of "space" of JSON Schema (ECMA \s), of the validator and of Python's str.strip at once
+VISIBLE = r"[^\s\x1c-\x1f\x85]"
+Note = Annotated[Text, Field(min_length=1, max_length=1000, pattern=VISIBLE), AfterValidator(_not_blank)]
+
+
 class RectificationRequest(Request):
-    reason: Annotated[str, Field(max_length=1000)] = Field(description="整改要求")
+    reason: Note = Field(description="整改要求")
     days: Annotated[int, Field(ge=1, le=180)] | None = Field(default=None, description="整改期限（工作日）")
     expected_version: Version | None = None
 
 
 class NoteRequest(Request):
-    note: Annotated[str, Field(max_length=1000)] = Field(description="情况、理由或依据（写入记录）")
+    note: Note = Field(description="情况、理由或依据（写入记录）")
     expected_version: Version | None = None
 
 

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
 from onelicense.settings import get_settings
+from review.roles import Actor, Role
 from services import uploads
+from store.access import require_role
 from web.api.deps import CurrentActor, DbSession
 from web.api.responses import errors
 
 router = APIRouter(tags=["材料文件"])
+
+
+def applicant_only(actor: CurrentActor) -> Actor:
+    """Before the body is read: only applicants upload material files."""
+    require_role(actor, frozenset({Role.APPLICANT}), "上传申请材料")
+    return actor
+
+
+Applicant = Annotated[Actor, Depends(applicant_only)]
 
 
 class UploadOut(BaseModel):
@@ -28,9 +39,9 @@ class UploadOut(BaseModel):
     summary="上传材料文件（申请人）",
     description="PDF、JPG、PNG，按文件内容判断类型；大小上限见配置（默认 10 MB）。",
     status_code=201,
-    responses=errors(401, 403, 413, 422),
+    responses=errors(400, 401, 403, 413, 422),
 )
-async def upload(file: Annotated[UploadFile, File()], session: DbSession, actor: CurrentActor) -> UploadOut:
+async def upload(actor: Applicant, file: Annotated[UploadFile, File()], session: DbSession) -> UploadOut:
     data = await file.read(get_settings().upload_max_bytes + 1)
     stored = uploads.store_upload(session, actor, data, file.filename or "")
     return UploadOut(reference=uploads.reference(stored), name=stored.original_name, size=stored.size,
