@@ -1,7 +1,8 @@
 """The fan-out flow (并联分发): every department with pushes due gets its branch, all departments at once.
 
     department_review × departments (concurrent task runs, `.map`): for each application of the batch, key fields
-        and automatic checks → suggested opinion; then push_to_department (HTTP, retried by Prefect)
+        and automatic checks → suggested opinion, and instant approval (秒批) where the catalog's rules all hold;
+        then push_to_department (HTTP, retried by Prefect)
 
 Started by the dispatcher for the push messages that submit (or an amendment) wrote with the application — one
 flow run for all the pushes due in a dispatch round, grouped by department — so the applicant never waits for a
@@ -10,6 +11,7 @@ marked delivered or failed as it goes. Parameters are ids only: no answer of the
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,6 +22,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.departments import DepartmentUnreachable, department_systems
 from flows.outcomes import record_failure
+from onelicense.errors import Conflict
 from onelicense.settings import get_settings
 from services import pushes, reviews
 from store import outbox
@@ -76,6 +79,8 @@ def department_review(
         try:
             with session_scope() as session:
                 review = reviews.prepare_review(session, application_id, department_code)
+                with contextlib.suppress(Conflict):  # a reviewer decided first: theirs stands
+                    reviews.auto_decide(session, review.id)  # 秒批 where the catalog's rules all hold
                 payload = pushes.push_payload(session, application_id, department_code)
         except Exception as exc:  # this application's branch fails alone: its message comes back later
             record_failure(message_id, exc)

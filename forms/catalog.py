@@ -167,6 +167,16 @@ class _Loader:
                     self.problem("permits.yaml", code, f"follows 引用了未知许可 '{target}'")
             if (permit.supplement_days is None) == (permit.commitment == "要件后补"):
                 self.problem("permits.yaml", code, "supplement_days 必须且只能与承诺类别“要件后补”同时出现")
+            if permit.auto_approve and permit.commitment != "全信任":
+                self.problem(
+                    "permits.yaml", code, "auto_approve（秒批）仅适用于承诺类别“全信任”的许可：先予许可、事后核查"
+                )
+            for auto in permit.auto_approve:
+                for name in sorted(auto.check.names):
+                    if name not in permit.fields:
+                        self.problem(
+                            "permits.yaml", code, f"秒批规则 '{auto.check.source}' 引用了本许可未采集的字段 '{name}'"
+                        )
             for rule in permit.rules:
                 for name in sorted(rule.check.names):
                     if name not in fields:

@@ -106,6 +106,13 @@ class Rule(_Entry):
     message: Name
 
 
+class AutoRule(_Entry):
+    """One condition of instant approval (秒批): every rule must hold, over answered fields only."""
+
+    check: Expr
+    message: Name
+
+
 class Permit(_Entry):
     code: UpperCode
     name: Name
@@ -120,6 +127,8 @@ class Permit(_Entry):
     materials: tuple[PermitMaterial, ...] = ()
     follows: tuple[UpperCode, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # 秒批: decided by the system at once when every rule holds (全信任 only: 先予许可、事后核查)
+    auto_approve: tuple[AutoRule, ...] = ()
 
 
 class IndustryPermit(_Entry):

@@ -41,7 +41,7 @@ from services.permit_changes import apply_permit_operation
 from store import audit, bulk, inputs
 from store.db import transaction
 from store.locking import update_versioned
-from store.tables.application import Application
+from store.tables.application import Application, DepartmentReview
 from store.tables.license import License, LicensePermit
 from store.tables.lifecycle import CreditRecord, Notification, Obligation
 
@@ -63,6 +63,15 @@ def open_obligations(
     commitment category, due on the working-day calendar from the day of issuance."""
     catalog, calendar = catalogs.catalog(), catalogs.calendar()
     inspection_days = get_settings().inspection_days
+    instant = {  # permits the system granted at once (秒批): the department's "先予许可、待核查" list names them
+        code
+        for review in session.exec(
+            select(DepartmentReview).where(
+                DepartmentReview.application_id == application.id, DepartmentReview.assignee == SYSTEM_ACTOR.user_id
+            )
+        )
+        for code in review.permit_codes
+    }
     rows = []
     for permit in permits:
         spec = catalog.permits.get(permit.permit_code)
@@ -82,6 +91,7 @@ def open_obligations(
                     commitment=item.commitment.value,
                     materials=list(item.materials),
                     due_on=item.due_on,
+                    note="秒批：系统先予许可，待事后核查" if item.permit_code in instant else None,
                 )
             )
     session.add_all(rows)

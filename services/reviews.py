@@ -19,6 +19,7 @@ from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import ReviewFacts
 from review.assist import suggested_opinion
+from review.auto_decision import AutoDecision, auto_decision
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from review.transitions import (
     OPEN_REVIEW_STATUSES,
@@ -29,6 +30,7 @@ from review.transitions import (
     check_transition,
 )
 from services import catalog as catalogs
+from services import obligations
 from store import audit, inputs, outbox
 from store.access import (
     OVERSEERS,
@@ -176,47 +178,89 @@ def decide(
     check_version(review, expected_version, _STALE)
     check_transition(StateKind.REVIEW, review.status, decision.review_status)
     with transaction(session):
-        application = lock_application(session, review.application_id)
-        before = audit.snapshot(review, *_REVIEW_FIELDS)
-        now = utcnow()
-        update_versioned(
-            session,
-            review,
-            _STALE,
-            status=decision.review_status,
+        _record_decision(session, actor, review, decision, opinion_text, items)
+    return review
+
+
+def _record_decision(
+    session: Session,
+    actor: Actor,
+    review: DepartmentReview,
+    decision: Decision,
+    opinion_text: str | None,
+    items: list[str],
+    *,
+    action: str = "review.decide",
+    evidence: dict[str, Any] | None = None,
+) -> None:
+    """The decision's rows, inside the caller's transaction: the review, its decision record, the audit event;
+    the application to 审查中, or to 待汇总 (with its aggregation message) after its last open review."""
+    application = lock_application(session, review.application_id)
+    before = audit.snapshot(review, *_REVIEW_FIELDS)
+    now = utcnow()
+    update_versioned(
+        session,
+        review,
+        _STALE,
+        status=decision.review_status,
+        decision=decision,
+        opinion=opinion_text,
+        requested_items=items,
+        assignee=actor.user_id,
+        claimed_at=review.claimed_at or now,
+        decided_at=now,
+    )
+    session.add(
+        DecisionRecord(
+            review_id=review.id,
+            application_id=review.application_id,
+            department_code=review.department_code,
+            round=review.round,
             decision=decision,
             opinion=opinion_text,
             requested_items=items,
-            assignee=actor.user_id,
-            claimed_at=review.claimed_at or now,
-            decided_at=now,
+            actor=actor.label,
+            at=now,
         )
-        session.add(
-            DecisionRecord(
-                review_id=review.id,
-                application_id=review.application_id,
-                department_code=review.department_code,
-                round=review.round,
-                decision=decision,
-                opinion=opinion_text,
-                requested_items=items,
-                actor=actor.label,
-                at=now,
-            )
-        )
-        audit.record(
-            session,
-            actor,
-            "review.decide",
-            "department_review",
-            review.id,
-            before,
-            audit.snapshot(review, *_REVIEW_FIELDS),
-        )
-        _start_review(session, actor, application)
-        if _open_reviews(session, application.id) == 0:
-            _await_aggregation(session, actor, application)
-    return review
+    )
+    after = audit.snapshot(review, *_REVIEW_FIELDS)
+    if evidence is not None:
+        after["evidence"] = evidence
+    audit.record(session, actor, action, "department_review", review.id, before, after)
+    _start_review(session, actor, application)
+    if _open_reviews(session, application.id) == 0:
+        _await_aggregation(session, actor, application)
+
+
+def auto_decide(session: Session, review_id: str) -> AutoDecision | None:
+    """秒批: approve a pending review at once, as the system, when every permit it covers declares instant-approval
+    rules, every rule holds for the application as stored, and the holder is not on the dishonesty list. The audit
+    event carries each rule and the inputs it read. Returns the verdict (None: the review was not pending)."""
+    with transaction(session):
+        review = _get(session, review_id)
+        if review.status is not ReviewStatus.PENDING or review.round != 1:
+            return None
+        application = session.get(Application, review.application_id, populate_existing=True)
+        if application is None or application.kind != "new":
+            return None
+        catalog = catalogs.catalog()
+        permits = [catalog.permits[c] for c in review.permit_codes if c in catalog.permits]
+        verdict = auto_decision(permits, application.answers or {})
+        if not verdict.eligible:
+            return verdict
+        standing = obligations.credit_standing(session, application.uscc)
+        if standing.blocked_until is not None:
+            return AutoDecision(eligible=False, results=verdict.results)
+        evidence = {
+            "rules": [
+                {"permit": r.permit_code, "rule": r.rule, "passed": r.passed, "inputs": r.inputs}
+                for r in verdict.results
+            ],
+            "credit": standing.label,
+        }
+        _record_decision(session, SYSTEM_ACTOR, review, Decision.APPROVE, verdict.opinion(), [],
+                         action="review.auto_decide", evidence=evidence)  # fmt: skip
+    return verdict
 
 
 def prepare_review(

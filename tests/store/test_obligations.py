@@ -23,12 +23,25 @@ from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
 from onelicense.settings import Settings
 from review.obligations import ObligationKind, ObligationStatus
-from services import aggregation, licenses, notifications, obligations, uploads
+from review.transitions import ReviewStatus
+from services import aggregation, applications, licenses, notifications, obligations, reviews, uploads
+from services import catalog as catalogs
 from services.licenses import LicenseConfig
 from store import audit
 from store.license_queries import current_status
 from store.tables.lifecycle import Notification, Obligation
-from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
+from tests.builders import (
+    ADMIN,
+    APPLICANT,
+    OTHER_APPLICANT,
+    SMALL_SHOP,
+    SYSTEM,
+    conditions_for,
+    decide_all,
+    reviewer,
+    submit_valid,
+    valid_application,
+)
 
 CALENDAR = Path(__file__).resolve().parents[2] / "forms" / "catalog" / "calendar.yaml"
 SIGN_OFFICE = "CGJ"  # 城管局: 户外招牌设置审批, 要件后补 within 60 working days
@@ -202,6 +215,18 @@ def test_broken_commitment_goes_from_reminders_to_the_dishonesty_list_and_back(
                 business_address="重庆市沙坪坝区天星桥正街8号",
             )  # fmt: skip
         assert {f["rule"] for f in refused.value.finding_dicts()} == {"credit.dishonesty_list"}
+        # with every material handed in it may apply, but the system grants nothing instantly (秒批) to it
+        shop, shop_materials = valid_application("BEAUTY_SALON", conditions={}, uscc=issued.uscc, **SMALL_SHOP)
+        every = {m.code: f"材料库/{m.code}.pdf" for m in catalogs.catalog().permits["PUBLIC_HEALTH"].materials}
+        submitted = applications.submit(session, APPLICANT, industry_code="BEAUTY_SALON", answers=shop,
+                                        materials={**shop_materials, **every})  # fmt: skip
+        [review] = submitted.reviews
+        verdict = reviews.auto_decide(session, review.id)
+        assert (
+            verdict is not None and not verdict.eligible and not verdict.failed
+        )  # every rule held: the credit did not
+        session.refresh(review)
+        assert review.status is ReviewStatus.PENDING
         restored = obligations.restore_credit(session, ADMIN, supply.id, note="已补交材料并整改到位，信用修复")
         assert restored.status is ObligationStatus.RESTORED
         assert obligations.credit_standing(session, issued.uscc).blocked_until is None
