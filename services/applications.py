@@ -31,7 +31,7 @@ from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
 from services import catalog as catalogs
-from services import obligations
+from services import notifications, obligations
 from services.certificate import certificate_problems
 from store import audit, inputs, outbox
 from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
@@ -131,6 +131,9 @@ def submit(
             after = audit.snapshot(application, *_APPLICATION_FIELDS, "answers", "materials")
             after["departments"] = {r.department_code: r.permit_codes for r in reviews}
             audit.record(session, actor, "application.submit", "application", application.id, None, after)
+            notifications.notify(
+                session, "accepted", application.id, user_id=actor.user_id, application_id=application.id
+            )
     except IntegrityError:
         # a concurrent submit won the race: with the same key, answer what it created; for the same premises,
         # refuse as if it had come first
@@ -429,6 +432,14 @@ def record_aggregation(
         )
         after = {"status": target, "outcome": outcome, "composite_opinion": opinion_json}
         audit.record(session, actor, "application.aggregate", "application", application.id, before, after)
+        notifications.notify(
+            session,
+            "decided",
+            f"{application.id}:{outcome.value}",
+            user_id=application.submitted_by,
+            application_id=application.id,
+            detail=target.label,
+        )
     return application
 
 

@@ -562,6 +562,17 @@ def change_permit(
         if not _may_change_permit(actor, permit):
             raise Forbidden(f"仅管理员或{permit.department_name}可变更「{permit.permit_name}」")
         apply_permit_operation(session, actor, permit, operation, reason=reason, valid_until=valid_until)
+        if operation is not Operation.RENEW and (issuer := session.get(License, permit.license_id)) is not None:
+            holder = session.get(Application, issuer.application_id) if issuer.application_id else None
+            notifications.notify(
+                session,
+                "license_changed",
+                f"{permit.id}:{permit.version}",
+                user_id=holder.submitted_by if holder else None,
+                application_id=issuer.application_id,
+                permit_id=permit.id,
+                detail=f"{operation.label}（{reason}）",
+            )
         if operation is Operation.RENEW:  # the new date goes on the certificate and into its signed token
             license_ = session.get(License, permit.license_id)
             assert license_ is not None  # foreign key

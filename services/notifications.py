@@ -41,6 +41,9 @@ NOTIFY = outbox.NOTIFY
 CHANNELS = ("webhook", "email")
 
 EVENTS: dict[str, str] = {
+    "accepted": "申请已受理",
+    "supplement_requested": "请补正材料",
+    "decided": "审批结果",
     "issued": "许可证已签发",
     "obligation_reminder": "承诺履约提醒",
     "obligation_overdue": "承诺逾期未履行",
@@ -53,6 +56,7 @@ EVENTS: dict[str, str] = {
     "listed": "列入失信名单",
     "restored": "信用修复",
     "permit_withdrawn": "许可被撤销",
+    "license_changed": "许可状态变更",
     "renewal_due": "许可即将到期",
     "reissued": "许可证已换发新版",
 }

@@ -30,7 +30,7 @@ from review.transitions import (
     check_transition,
 )
 from services import catalog as catalogs
-from services import obligations
+from services import notifications, obligations
 from store import audit, inputs, outbox
 from store.access import (
     OVERSEERS,
@@ -228,6 +228,16 @@ def _record_decision(
         after["evidence"] = evidence
     audit.record(session, actor, action, "department_review", review.id, before, after)
     _start_review(session, actor, application)
+    if decision is Decision.SUPPLEMENT:
+        wanted = "、".join(catalogs.item_label(k) for k in items)
+        notifications.notify(
+            session,
+            "supplement_requested",
+            f"{review.id}:{review.round}",
+            user_id=application.submitted_by,
+            application_id=application.id,
+            detail=f"{catalogs.department_name(review.department_code)}要求补正：{wanted}",
+        )
     if _open_reviews(session, application.id) == 0:
         _await_aggregation(session, actor, application)
 

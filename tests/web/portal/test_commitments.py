@@ -119,7 +119,13 @@ def test_the_holder_hands_in_what_it_owes_and_the_department_verifies_it(new_bro
     assert stale.status_code == 409
 
     inbox = holder.get("/portal/inbox")
-    assert "履约材料核验通过" in inbox.text and "许可证已签发" in inbox.text and "2 条未读" in inbox.text
+    subjects = re.findall(r"<h2>([^<]+?)(?: <span|</h2>)", inbox.text)
+    assert subjects == ["履约材料核验通过", "许可证已签发", "审批结果", "申请已受理"]  # newest first
+    assert "4 条未读" in inbox.text
+    read = holder.post(
+        "/portal/inbox/read", {"notification_id": re.findall(r'name="notification_id" value="([^"]+)"', inbox.text)[0]}
+    )
+    assert read.status_code == 303 and "3 条未读" in holder.get("/portal/inbox").text
     assert "13700000001" not in inbox.text
     assert "守信" in holder.get("/portal/obligations").text
 
