@@ -25,9 +25,14 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_process import running_serve  # noqa: E402
+from serve_process import running_serve
 
-SMALL_SHOP = {"public_venue_category": "美容店", "floor_area": 80, "employee_count": 6, "air_conditioning_type": "分体式空调"}
+SMALL_SHOP = {
+    "public_venue_category": "美容店",
+    "floor_area": 80,
+    "employee_count": 6,
+    "air_conditioning_type": "分体式空调",
+}
 
 
 def _prepare(count: int) -> list[dict]:

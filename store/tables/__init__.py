@@ -21,7 +21,7 @@ from store.tables.application import (  # noqa: E402
     DepartmentReview,
     OutboxMessage,
 )
-from store.tables.lifecycle import CreditRecord, Notification, Obligation  # noqa: E402
+from store.tables.lifecycle import CreditRecord, InspectionDraw, Notification, Obligation  # noqa: E402
 from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
 
@@ -34,6 +34,7 @@ __all__ = [
     "DecisionRecord",
     "DepartmentReview",
     "Draft",
+    "InspectionDraw",
     "LoginThrottle",
     "Notification",
     "Obligation",

@@ -85,3 +85,19 @@ class Notification(SQLModel, table=True):
     # set once the outbox messages of its channels are written (the sweep inserts rows only)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InspectionDraw(SQLModel, table=True):
+    """One recorded random draw (双随机) of licenses issued on commitments for on-site checks: the seed, the quotas,
+    the population it drew from and what it chose, so the draw can be recomputed and audited."""
+
+    __tablename__ = "inspection_draws"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    seed: str = Field(max_length=64)
+    drawn_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    drawn_by: str = Field(max_length=200, description="the actor's label")
+    quotas: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    population: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON, description="permit numbers")
+    population_digest: str = Field(max_length=64)
+    selected: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON, description="permit numbers")

@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
+from onelicense.errors import InvalidRequest
+from review.roles import Role
 from review.sla import SlaLevel
-from services import supervision
-from web.portal.common import DbSession, SignedInViewer, render
+from services import catalog as catalogs
+from services import inspections, supervision
+from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,3 +101,53 @@ def _csv(body: bytes, filename: str, ascii_name: str) -> Response:
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------- 双随机 draws
+
+
+@router.get("/board/inspections")
+def inspections_page(request: Request, who: SignedInViewer, session: DbSession) -> Response:
+    return _inspections(request, who, session)
+
+
+@router.post("/board/inspections", dependencies=[Depends(check_csrf)])
+async def draw(request: Request, who: SignedInViewer, session: DbSession) -> Response:
+    assert who.actor is not None
+    form = await request.form()
+    quotas: dict[str, int] = {}
+    for code in catalogs.catalog().departments:
+        raw = str(form.get(f"quota_{code}") or "").strip()
+        if raw:
+            if not raw.isdigit():
+                return _inspections(request, who, session, status_code=422, error=f"抽查数量应为整数（quota_{code}）")
+            quotas[code] = int(raw)
+    try:
+        record = inspections.draw_inspections(session, who.actor, quotas, seed=str(form.get("seed") or "") or None)
+    except InvalidRequest as exc:
+        return _inspections(request, who, session, status_code=exc.http_status, error=exc.message)
+    return redirect(f"/board/inspections#d-{record.id}", request)
+
+
+@router.get("/desk/inspections")
+def desk_inspections(request: Request, who: SignedInViewer, session: DbSession) -> Response:
+    return _inspections(request, who, session)
+
+
+def _inspections(
+    request: Request, who: Viewer, session: Session, status_code: int = 200, error: str | None = None
+) -> Response:
+    assert who.actor is not None
+    draws = inspections.list_draws(session, who.actor)
+    department = who.actor.department_code if who.actor.role is Role.REVIEWER else None
+    return render(
+        request,
+        who,
+        "board/inspections.html.j2",
+        status_code=status_code,
+        draws=[(d, inspections.drawn(session, d, department), inspections.replay(d) == d.selected) for d in draws],
+        departments=catalogs.catalog().departments,
+        population={k: len(v) for k, v in inspections.population(session).items()},
+        may_draw=who.actor.role in inspections.DRAWERS,
+        error=error,
+    )

@@ -1,6 +1,7 @@
 """License editions (版次) and changes (变更): licenses.edition and licenses.edition_at, set when a change or a
 renewal reissues the certificate and its signed token; applications.kind ("new" or "change") and
-applications.license_id, the license a change application amends.
+applications.license_id, the license a change application amends; inspection_draws, the recorded random draws (双随机)
+of licenses issued on commitments.
 
 Revision ID: 0009
 Revises: 0008
@@ -28,9 +29,22 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", sa.String(length=16), nullable=False, server_default="new"))
         batch.add_column(sa.Column("license_id", sa.String(length=32), nullable=True))
         batch.create_index("ix_applications_license_id", ["license_id"])
+    op.create_table(
+        "inspection_draws",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("seed", sa.String(length=64), nullable=False),
+        sa.Column("drawn_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("drawn_by", sa.String(length=200), nullable=False),
+        sa.Column("quotas", sa.JSON(), nullable=False),
+        sa.Column("population", sa.JSON(), nullable=False),
+        sa.Column("population_digest", sa.String(length=64), nullable=False),
+        sa.Column("selected", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_inspection_draws"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("inspection_draws")
     with op.batch_alter_table("applications") as batch:
         batch.drop_index("ix_applications_license_id")
         batch.drop_column("license_id")
