@@ -39,6 +39,7 @@ class ObligationStatus(LabelledEnum):
     INVESTIGATING = "investigating", "调查公示"
     LISTED = "listed", "列入失信名单"
     RESTORED = "restored", "信用修复"
+    ENDED = "ended", "许可已终止"  # the license was cancelled, withdrawn or revoked before it fell due
 
 
 class ObligationStep(LabelledEnum):
@@ -79,7 +80,8 @@ OBLIGATION_TRANSITIONS: dict[ObligationStep, tuple[frozenset[ObligationStatus], 
     ObligationStep.RESTORE: (frozenset({S.LISTED}), S.RESTORED),
 }
 
-CLOSED = frozenset({S.FULFILLED, S.LISTED, S.RESTORED})
+CLOSED = frozenset({S.FULFILLED, S.LISTED, S.RESTORED, S.ENDED})
+ENDS_WITH_LICENSE = frozenset({S.OPEN, S.SUBMITTED})  # not yet broken: nothing left to keep
 BROKEN = frozenset({S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING, S.LISTED, S.RESTORED})
 
 

@@ -581,14 +581,21 @@ def change_permit(
 
 
 def change_license(session: Session, actor: Actor, number: str, operation: Operation, *, reason: str) -> License:
-    """Suspend, restore, withdraw, cancel or revoke a whole composite license (admin only)."""
-    if actor.role is not Role.ADMIN and actor.role is not Role.SYSTEM:
-        raise Forbidden("仅管理员可变更整个综合许可证")
+    """Suspend, restore, withdraw, cancel or revoke a whole composite license (admin only); its holder may cancel
+    it (注销: it no longer operates there). Commitments not yet due or handed in end with it; one already broken
+    stays with its department."""
+    holder_cancels = actor.role is Role.APPLICANT and operation is Operation.CANCEL
+    if actor.role is not Role.ADMIN and actor.role is not Role.SYSTEM and not holder_cancels:
+        raise Forbidden("仅管理员可变更整个综合许可证；持证人可申请注销")
     if operation is Operation.RENEW:
         raise InvalidRequest("延续针对分项许可，请指定许可编号")
     check_operation(operation, reason)
     with transaction(session):
         license_ = load_license(session, number)
+        if holder_cancels:
+            issuer = session.get(Application, license_.application_id) if license_.application_id else None
+            if issuer is None or issuer.submitted_by != actor.user_id:
+                raise NotFound(f"许可证 {number} 不存在")
         before = snapshot(license_, *_LICENSE_FIELDS)
         status = next_status(operation, license_.status, f"许可证 {number}")
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
@@ -600,6 +607,16 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
                 .where(col(Application.id) == license_.application_id)
                 .values(open_key=None)
                 .execution_options(synchronize_session=False)
+            )
+            obligations.end_with_license(session, license_.id)
+            holder = session.get(Application, license_.application_id) if license_.application_id else None
+            notifications.notify(
+                session,
+                "license_ended",
+                f"{license_.id}:{status.value}",
+                user_id=holder.submitted_by if holder else None,
+                application_id=license_.application_id,
+                detail=f"{status.label}（{reason}）",
             )
     return license_
 

@@ -57,6 +57,7 @@ EVENTS: dict[str, str] = {
     "restored": "信用修复",
     "permit_withdrawn": "许可被撤销",
     "license_changed": "许可状态变更",
+    "license_ended": "许可证已终止",
     "renewal_due": "许可即将到期",
     "reissued": "许可证已换发新版",
 }

@@ -25,6 +25,7 @@ from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import get_settings
 from review.obligations import (
     BROKEN,
+    ENDS_WITH_LICENSE,
     ObligationKind,
     ObligationStatus,
     ObligationStep,
@@ -96,6 +97,18 @@ def open_obligations(
             )
     session.add_all(rows)
     return rows
+
+
+def end_with_license(session: Session, license_id: str) -> int:
+    """The license ended (注销, 撤销, 吊销): its commitments not yet broken end too (no commit). A broken one stays
+    open with its department: ending the license does not undo it."""
+    statement = (
+        update(Obligation)
+        .where(col(Obligation.license_id) == license_id, col(Obligation.status).in_(list(ENDS_WITH_LICENSE)))
+        .values(status=ObligationStatus.ENDED, version=col(Obligation.version) + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.connection().execute(statement).rowcount or 0)
 
 
 # ------------------------------------------------------------------------------------------------ reading

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, func, or_
 from sqlmodel import Session, col, select
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, permit_status
 from onelicense.clock import china_date
 from onelicense.errors import NotFound
+from store.tables.application import AuditEvent
 from store.tables.license import License, LicensePermit
 from store.tables.types import utcnow
 
@@ -134,3 +135,54 @@ def search_publicity(
     total, rows, permits = licenses_page(session, conditions, page, page_size)
     at = at or utcnow()
     return PublicityPage(tuple(_now(row, permits[row.id], at) for row in rows), int(total), page, page_size)
+
+
+# the public history (许可证履历): what happened to a license and its permits, by action, without who or why
+_HISTORY_LABELS = {
+    "license.issue": "新发",
+    "license.reissue": "换发新版",
+    "license.change": "变更",
+    "license.suspend": "暂扣",
+    "license.restore": "发还",
+    "license.withdraw": "撤销",
+    "license.cancel": "注销",
+    "license.revoke": "吊销",
+    "license_permit.suspend": "暂扣",
+    "license_permit.restore": "发还",
+    "license_permit.withdraw": "撤销",
+    "license_permit.cancel": "注销",
+    "license_permit.revoke": "吊销",
+    "license_permit.renew": "延续",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    day: date
+    label: str
+    permit_name: str | None  # None: the license as a whole
+
+
+def public_history(session: Session, now: LicenseNow) -> list[HistoryEntry]:
+    """The license's public history, oldest first (one indexed query): issuance, editions, changes and every status
+    operation, plus the permits that ran out (失效) by their dates."""
+    names = {p.permit.number: p.permit.permit_name for p in now.permits}
+    statement = (
+        select(AuditEvent.at, AuditEvent.action, AuditEvent.entity_id)
+        .where(
+            or_(
+                (col(AuditEvent.entity_type) == "license") & (col(AuditEvent.entity_id) == now.license.number),
+                (col(AuditEvent.entity_type) == "license_permit") & col(AuditEvent.entity_id).in_(list(names)),
+            ),
+            col(AuditEvent.action).in_(list(_HISTORY_LABELS)),
+        )
+        .order_by(col(AuditEvent.id))
+    )
+    entries = [
+        HistoryEntry(china_date(at), _HISTORY_LABELS[action], names.get(entity_id))
+        for at, action, entity_id in session.exec(statement)
+    ]
+    for p in now.permits:
+        if p.status is LicenseStatus.EXPIRED and p.permit.valid_until is not None:
+            entries.append(HistoryEntry(p.permit.valid_until + timedelta(days=1), "失效", p.permit.permit_name))
+    return sorted(entries, key=lambda e: e.day)  # stable: same-day events keep the order they happened in

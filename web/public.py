@@ -168,7 +168,9 @@ def verify_page(token: str, request: Request) -> Response:
             now = license_queries.current_status(session, verified.content.number)
         except NotFound:
             return _unregistered(request, verified)
+        history = license_queries.public_history(session, now)
     view = public_view(now, verified.kid)
+    view["history"] = [{"date": h.day.isoformat(), "event": h.label, "permit": h.permit_name} for h in history]
     if token != now.license.token:  # a genuine older edition: the license was changed or renewed since
         view["current"] = False
         view["current_url"] = verify_url(LicenseConfig.from_settings().public_base_url, now.license.token)

@@ -16,8 +16,9 @@ from sqlmodel import Session, select
 
 from forms.errors import ValidationFailed
 from licenses.qr import verify_url
-from onelicense.errors import Conflict, NotFound
-from review.obligations import ObligationKind
+from licenses.status import Operation
+from onelicense.errors import Conflict, Forbidden, NotFound
+from review.obligations import ObligationKind, ObligationStatus
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ApplicationStatus, Decision
 from services import aggregation, changes, licenses, reviews
@@ -141,3 +142,35 @@ def test_refusals(session: Session) -> None:
         changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": license_.holder_name})
     with pytest.raises(ValidationFailed):
         changes.request_change(session, APPLICANT, license_.number, answers={"water_tank_volume": -5})
+
+
+def test_the_holder_cancels_its_license_and_the_public_history_shows_each_step(
+    client: TestClient, session: Session
+) -> None:
+    license_ = issued_hotel(session)
+    licenses.change_permit(session, reviewer("XFJY"), f"{license_.number}-03", Operation.SUSPEND, reason="整改")
+    licenses.change_permit(session, reviewer("XFJY"), f"{license_.number}-03", Operation.RESTORE, reason="已整改")
+    with pytest.raises(NotFound):  # another applicant may not
+        licenses.change_license(session, OTHER_APPLICANT, license_.number, Operation.CANCEL, reason="不再经营")
+    with pytest.raises(Forbidden):  # the holder may cancel, not suspend
+        licenses.change_license(session, APPLICANT, license_.number, Operation.SUSPEND, reason="暂停")
+    open_before = session.exec(select(Obligation).where(Obligation.license_id == license_.id)).all()
+    assert open_before and all(o.status is ObligationStatus.OPEN for o in open_before)
+    licenses.change_license(session, APPLICANT, license_.number, Operation.CANCEL, reason="不再经营")
+    session.expire_all()
+    ended = session.exec(select(Obligation).where(Obligation.license_id == license_.id)).all()
+    assert {o.status for o in ended} == {ObligationStatus.ENDED}  # nothing left to keep
+    view = client.get(f"/v/{license_.token}", headers={"Accept": "application/json"}).json()
+    assert view["status"]["label"] == "注销"
+    assert [(h["event"], h["permit"]) for h in view["history"]] == [
+        ("新发", None),
+        ("暂扣", "公众聚集场所投入使用、营业前消防安全检查"),
+        ("发还", "公众聚集场所投入使用、营业前消防安全检查"),
+        ("注销", None),
+    ]
+    page = client.get(f"/v/{license_.token}").text
+    assert 'id="history"' in page and "不再经营" not in page  # what happened, not who or why
+    # the premises are free again: the holder may apply anew there
+    again = approved(session, APPLICANT, "HOTEL", conditions=conditions_for("HOTEL", HOTEL),
+                     uscc=license_.uscc, business_address=license_.business_address)  # fmt: skip
+    assert again.status is ApplicationStatus.APPROVED
