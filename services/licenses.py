@@ -497,8 +497,8 @@ def _apply_change_application(session: Session, actor: Actor, application: Appli
         return license_
     if application.status is not ApplicationStatus.APPROVED:
         raise Conflict(f"变更申请当前状态为「{application.status.label}」，准予变更后才能换发")
-    if license_.status is not LicenseStatus.VALID:
-        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理变更")
+    if license_.status is not LicenseStatus.VALID:  # ended meanwhile: retrying cannot help (an admin's dead letter)
+        raise InvalidRequest(f"许可证当前状态为「{license_.status.label}」，变更申请 {application.reference} 不能再办理")
     granted = set(_granted_permits(application))
     on_license = {p.permit_code for p in permits_of(session, license_.id)}
     added = [code for code in application.permit_codes if code in granted and code not in on_license]

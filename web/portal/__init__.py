@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from onelicense.errors import OneLicenseError
-from web.portal import applicant, board, commitments, desk, files, ratings, signin
+from web.portal import applicant, board, commitments, desk, files, license_life, ratings, signin
 from web.portal.common import SignInRequired, error_page, redirect
 
 # the routes that take a material file: the body limit there is the upload cap, not the API's
@@ -32,6 +32,7 @@ router.include_router(board.router)
 router.include_router(ratings.router)
 router.include_router(files.router)
 router.include_router(commitments.router)
+router.include_router(license_life.router)
 
 
 def is_page(request: Request) -> bool:

@@ -18,7 +18,7 @@ from onelicense.errors import Conflict, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Role
 from review.transitions import Outcome
-from services import applications, drafts, licenses, ratings, uploads
+from services import applications, changes, drafts, licenses, ratings, uploads
 from services import catalog as catalogs
 from store.access import require_role
 from store.tables.portal import Rating
@@ -242,6 +242,9 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         submitted=request.query_params.get("submitted") == "1",
         rated=request.query_params.get("rated") == "1",
         amended=request.query_params.get("amended") == "1",
+        changed=request.query_params.get("changed") == "1",
+        cancelled=request.query_params.get("cancelled") == "1",
+        pending_change=changes.pending_change(session, license_.id) if license_ else None,
         item_label=catalogs.item_label,
         outcome_label=lambda value: Outcome(value).label if value in {o.value for o in Outcome} else "",
     )
