@@ -103,6 +103,10 @@ def request_change(
     )
     if not changed:
         raise ValidationFailed([FieldError("answers", "变更内容", "与现有许可证内容相同，没有需要变更的事项")])
+    premises = applications.open_key_of(submission.answers, license_.industry_code)
+    holder = session.exec(select(Application).where(Application.open_key == premises)).first()
+    if holder is not None and holder.id != original.id:
+        raise Conflict(f"该经营场所已有本行业办理中的申请或有效许可证（申请编号 {holder.reference}），不能变更至此")
     on_license = {p.permit_code: p for p in licenses.permits_of(session, license_.id)}
     active = {code for code, p in on_license.items() if p.status in _ACTIVE}
     wanted = [p.code for p in form.permits]
