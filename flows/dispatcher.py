@@ -205,8 +205,12 @@ class Dispatcher:
         try:
             stop.wait()
         finally:
+            # interrupted (Ctrl-C, the parent's SIGINT) without `stop` set: tell the loops, so they end now and the
+            # rendering pool is shut down before whoever stops us runs out of patience (its processes would be
+            # left behind as orphans)
+            stop.set()
             for loop in loops:
-                loop.join(timeout=30)
+                loop.join(timeout=10)
             self.close()
 
     def _loop(self, kind: str, stop: threading.Event, interval: float) -> None:
