@@ -36,7 +36,7 @@ def sweep(
             dispatched += count
     console.print(
         f"{result.day.isoformat()}：提醒 {result.reminders} 条，逾期 {result.overdue} 项，整改期满 {result.lapsed} 项，"
-        f"延续提醒 {result.renewal_reminders} 条，待发送通知 {dispatched} 条"
+        f"延续提醒 {result.renewal_reminders} 条，失效通知 {result.expired} 条，待发送通知 {dispatched} 条"
     )
 
 

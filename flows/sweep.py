@@ -28,6 +28,7 @@ def sweep_obligations(day: str | None) -> dict[str, int | str]:
         "overdue": result.overdue,
         "lapsed": result.lapsed,
         "renewal_reminders": result.renewal_reminders,
+        "expired": result.expired,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from forms.errors import FieldError, SubmissionRefused, ValidationFailed
 from forms.prereview import blocking, prereview
 from forms.validation import validate_submission
 from licenses.status import LicenseStatus
+from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, NotFound
 from review.roles import Actor
 from review.transitions import ApplicationStatus
@@ -36,6 +38,8 @@ from store.tables.application import Application, DepartmentReview
 from store.tables.license import License
 
 _ACTIVE = (LicenseStatus.VALID, LicenseStatus.SUSPENDED)
+AMENDING_KINDS = ("change", "renewal")  # applications that amend an issued license instead of issuing one
+RENEWAL_WINDOW_DAYS = 90  # a permit may be renewed from this many days before its validity ends
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def pending_change(session: Session, license_id: str) -> Application | None:
     return session.exec(
         select(Application).where(
             Application.license_id == license_id,
-            Application.kind == "change",
+            col(Application.kind).in_(AMENDING_KINDS),
             col(Application.status).not_in([ApplicationStatus.ISSUED, ApplicationStatus.REJECTED]),
         )
     ).first()
@@ -156,3 +160,83 @@ def request_change(
 def _reason(changed: tuple[str, ...], note: str) -> str:
     labels = "、".join(catalogs.item_label(k) for k in changed)
     return f"变更{labels}" + (f"（{note}）" if note else "")
+
+
+def request_renewal(
+    session: Session,
+    actor: Actor,
+    number: str,
+    *,
+    permit_codes: list[str] | None = None,
+    answers: Mapping[str, Any] | None = None,
+    materials: Mapping[str, Any] | None = None,
+) -> ChangeRequested:
+    """延续: the holder asks to renew permits whose validity ends within RENEWAL_WINDOW_DAYS (default: all such),
+    reusing the license's current data — `answers` only where the holder edits it. The permits' departments review
+    the renewal application; its approval gives each renewed permit a new validity from the day after the old one
+    ends and reissues the certificate carrying the new dates."""
+    require_role(actor, applications.APPLICANTS, "申请延续")
+    license_ = session.exec(select(License).where(License.number == number)).first()
+    original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
+    if license_ is None or original is None or original.submitted_by != actor.user_id:
+        raise NotFound(f"许可证 {number} 不存在")
+    if license_.status is not LicenseStatus.VALID:
+        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理延续")
+    if (pending := pending_change(session, license_.id)) is not None:
+        raise Conflict(f"该许可证已有办理中的变更或延续申请（申请编号 {pending.reference}），请待其办结后再申请")
+    today = china_date(utcnow())
+    renewable = {
+        p.permit_code: p
+        for p in licenses.permits_of(session, license_.id)
+        if p.status is LicenseStatus.VALID and p.valid_until is not None
+        and p.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS)
+    }  # fmt: skip
+    wanted = list(permit_codes) if permit_codes else sorted(renewable)
+    if not wanted or (unknown := [c for c in wanted if c not in renewable]):
+        detail = f"：{'、'.join(unknown)}" if permit_codes and wanted else ""
+        raise ValidationFailed([FieldError("permit_codes", "延续事项",
+                                           f"只能延续有效期在 {RENEWAL_WINDOW_DAYS} 天内届满的有效许可{detail}")])  # fmt: skip
+    current = dict(original.answers or {})
+    proposed = {**current, **inputs.json_object(dict(answers or {}), "延续时更新的内容")}
+    if proposed.get("uscc") != current.get("uscc"):
+        raise ValidationFailed(
+            [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
+        )
+    form = applications.form_for(license_.industry_code, proposed)
+    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
+    submission = validate_submission(form, proposed, merged_materials, commitment_accepted=True)
+    if refused := blocking(prereview(form, submission.answers)):
+        raise SubmissionRefused([f.as_dict() for f in refused])
+    if missing := [c for c in wanted if c not in {p.code for p in form.permits}]:
+        raise Conflict(f"所改内容使以下许可不再适用，不能延续：{'、'.join(missing)}")
+    renewed = [p for p in form.permits if p.code in wanted]
+    application = Application(
+        reference=applications.new_reference(),
+        industry_code=license_.industry_code,
+        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
+        uscc=license_.uscc,
+        answers=inputs.json_object(submission.answers, "表单内容"),
+        materials=inputs.json_object(submission.materials, "申请材料"),
+        permit_codes=[p.code for p in renewed],
+        status=ApplicationStatus.SUBMITTED,
+        submitted_by=actor.user_id,
+        open_key=f"change|{license_.id}",
+        kind="renewal",
+        license_id=license_.id,
+    )
+    try:
+        with transaction(session):
+            session.add(application)
+            session.flush()
+            departments = tuple(d for d in form.departments if any(p.department == d.code for p in renewed))
+            reviews = applications.open_reviews(
+                session, actor, application, replace(form, permits=tuple(renewed), departments=departments)
+            )
+            audit.record(session, actor, "application.renewal_request", "application", application.id, None,
+                         {"license": license_.number, "permits": [p.code for p in renewed]})  # fmt: skip
+    except IntegrityError:
+        raise Conflict("该许可证已有办理中的变更或延续申请，请待其办结后再申请") from None
+    changed = tuple(
+        sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
+    )
+    return ChangeRequested(license_, changed, (), (), application, tuple(reviews))

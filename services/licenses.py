@@ -120,7 +120,7 @@ def issue_license(
 
 def _issued_before(session: Session, application_id: str, idempotency_key: str | None) -> License | None:
     application = session.get(Application, application_id)
-    if application is not None and application.kind == "change" and application.license_id is not None:
+    if application is not None and application.kind in ("change", "renewal") and application.license_id is not None:
         if application.status is not ApplicationStatus.ISSUED:
             return None  # applied under the application's lock in _issue_locked
         return session.get(License, application.license_id)
@@ -141,7 +141,7 @@ def _issue_locked(
     """Inside one transaction: lock the application, return its license if a racing issuer made it, else insert
     the license, its permits and the audit event and move the application to 已发证."""
     application = lock_application(session, application_id)  # concurrent issuers of one application queue here
-    if application.kind == "change":
+    if application.kind in ("change", "renewal"):
         return _apply_change_application(session, actor, application)
     existing = _issued_before(session, application_id, idempotency_key)
     if existing is not None:
@@ -498,14 +498,30 @@ def _apply_change_application(session: Session, actor: Actor, application: Appli
     if application.status is not ApplicationStatus.APPROVED:
         raise Conflict(f"变更申请当前状态为「{application.status.label}」，准予变更后才能换发")
     if license_.status is not LicenseStatus.VALID:  # ended meanwhile: retrying cannot help (an admin's dead letter)
-        raise InvalidRequest(f"许可证当前状态为「{license_.status.label}」，变更申请 {application.reference} 不能再办理")
+        raise InvalidRequest(
+            f"许可证当前状态为「{license_.status.label}」，变更申请 {application.reference} 不能再办理"
+        )
     granted = set(_granted_permits(application))
+    if application.kind == "renewal":  # 延续: each granted permit valid again from the day after it ends
+        catalog = catalogs.catalog()
+        for permit in permits_of(session, license_.id):
+            if permit.permit_code in granted and permit.valid_until is not None:
+                years = (
+                    catalog.permits[permit.permit_code].validity_years
+                    if permit.permit_code in catalog.permits
+                    else None
+                )
+                until = validity_end(permit.valid_until + timedelta(days=1), years)
+                if until is not None:
+                    apply_permit_operation(session, actor, permit, Operation.RENEW,
+                                           reason=f"延续申请 {application.reference}", valid_until=until)  # fmt: skip
     on_license = {p.permit_code for p in permits_of(session, license_.id)}
     added = [code for code in application.permit_codes if code in granted and code not in on_license]
     original = session.get(Application, license_.application_id) if license_.application_id else None
     before = (original.answers if original else None) or {}
     changed = sorted(k for k in set(application.answers) | set(before) if application.answers.get(k) != before.get(k))
     labels = "、".join(catalogs.item_label(k) for k in changed) or "许可事项"
+    what = "延续" if application.kind == "renewal" else f"变更{labels}"
     apply_change(
         session,
         actor,
@@ -513,7 +529,7 @@ def _apply_change_application(session: Session, actor: Actor, application: Appli
         answers=dict(application.answers),
         materials=dict(application.materials),
         added=added,
-        reason=f"变更{labels}（变更申请 {application.reference}）",
+        reason=f"{what}（申请 {application.reference}）",
     )
     mark_issued(session, actor, application.id, commit=False)
     update_versioned(session, application, "申请已被他人处理，请刷新后重试", open_key=None)

@@ -59,6 +59,7 @@ EVENTS: dict[str, str] = {
     "license_changed": "许可状态变更",
     "license_ended": "许可证已终止",
     "renewal_due": "许可即将到期",
+    "permit_expired": "许可已失效",
     "reissued": "许可证已换发新版",
 }
 

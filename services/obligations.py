@@ -513,6 +513,7 @@ class SweepResult:
     overdue: int
     lapsed: int
     renewal_reminders: int
+    expired: int = 0  # permits whose validity ended (announced once)
 
 
 def sweep(session: Session, day: date | None = None) -> SweepResult:
@@ -567,9 +568,38 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
                     col(License.status) == LicenseStatus.VALID,
                 ),
             )
+        expired = day - timedelta(days=1)  # 失效 is computed from the dates; the holder is told the day after
+        ended_key = (
+            literal("permit_expired:")
+            + col(LicensePermit.id)
+            + literal(":")
+            + cast(col(LicensePermit.valid_until), String)
+        )
+        expirations = bulk.insert_missing_from(
+            session,
+            Notification,
+            ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
+            sql_select(
+                ended_key,
+                literal("permit_expired"),
+                col(Application.submitted_by),
+                col(Application.id),
+                col(LicensePermit.id),
+                literal(now),
+            )
+            .join(License, col(License.id) == col(LicensePermit.license_id))
+            .join(Application, col(Application.id) == col(License.application_id))
+            .where(
+                col(LicensePermit.valid_until) <= expired,
+                col(LicensePermit.valid_until) >= expired - timedelta(days=7),  # a sweep that missed a week
+                col(LicensePermit.status) == LicenseStatus.VALID,
+                col(License.status) == LicenseStatus.VALID,
+            ),
+        )
         audit.record(session, SYSTEM_ACTOR, "obligation.sweep", "sweep", day.isoformat(), None,
-                     {"reminders": reminders, "overdue": overdue, "lapsed": lapsed, "renewal_reminders": renewals})  # fmt: skip
-    return SweepResult(day, reminders, overdue, lapsed, renewals)
+                     {"reminders": reminders, "overdue": overdue, "lapsed": lapsed, "renewal_reminders": renewals,
+                      "expired": expirations})  # fmt: skip
+    return SweepResult(day, reminders, overdue, lapsed, renewals, expirations)
 
 
 def _announce(session: Session, event: str, rule: ColumnElement[bool], now: datetime, prefix: str, suffix: Any) -> int:

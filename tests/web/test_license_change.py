@@ -6,10 +6,12 @@ edition whose predecessor's QR page says 已更新 and links it; permits the cha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -17,11 +19,12 @@ from sqlmodel import Session, select
 from forms.errors import ValidationFailed
 from licenses.qr import verify_url
 from licenses.status import Operation
+from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, NotFound
 from review.obligations import ObligationKind, ObligationStatus
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ApplicationStatus, Decision
-from services import aggregation, changes, licenses, reviews
+from services import aggregation, changes, licenses, obligations, reviews
 from services import catalog as catalogs
 from store.tables.application import Application
 from store.tables.license import License
@@ -174,3 +177,48 @@ def test_the_holder_cancels_its_license_and_the_public_history_shows_each_step(
     again = approved(session, APPLICANT, "HOTEL", conditions=conditions_for("HOTEL", HOTEL),
                      uscc=license_.uscc, business_address=license_.business_address)  # fmt: skip
     assert again.status is ApplicationStatus.APPROVED
+
+
+def test_a_renewal_application_renews_the_permits_and_the_reprint_carries_the_new_dates(
+    client: TestClient, session: Session
+) -> None:
+    license_ = issued_hotel(session)
+    permits = licenses.permits_of(session, license_.id)
+    ending = min(p.valid_until for p in permits if p.valid_until is not None)
+    due = [p.permit_code for p in permits if p.valid_until == ending]
+    assert sorted(due) == ["PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH"]  # both 4 years
+    early = ["PUBLIC_HEALTH"]  # the holder renews one; the other runs out
+    with pytest.raises(ValidationFailed, match="90 天内届满"):  # not yet due
+        changes.request_renewal(session, APPLICANT, license_.number)
+    month_before = datetime.combine(ending - timedelta(days=30), datetime.min.time(), CHINA_TIME) + timedelta(hours=9)
+    with time_machine.travel(month_before, tick=False):
+        swept = obligations.sweep(session)
+        assert swept.renewal_reminders == len(due)  # 30 days before: the holder is reminded of each
+        requested = changes.request_renewal(session, APPLICANT, license_.number, permit_codes=early)
+        assert requested.application is not None and requested.application.kind == "renewal"
+        assert sorted(requested.application.permit_codes) == sorted(early)
+        assert {r.department_code for r in requested.reviews} == {
+            catalogs.catalog().permits[c].department for c in early
+        }
+        v1 = license_.token
+        renewed = approve_change(session, requested)
+    session.refresh(renewed)
+    after = {p.permit_code: p.valid_until for p in licenses.permits_of(session, renewed.id)}
+    for code in early:
+        years = catalogs.catalog().permits[code].validity_years
+        assert after[code] == ending.replace(year=ending.year + years)  # from the day after the old end
+    assert renewed.edition == 2 and renewed.token != v1
+    page = client.get(f"/v/{renewed.token}").text
+    assert all(after[c].isoformat() in page for c in early) and "延续" in page
+    assert "已更新" in client.get(f"/v/{v1}").text
+    # a permit that was not renewed runs out: the holder is told once, the day after
+    assert after["SECONDARY_WATER_SUPPLY_HEALTH"] == ending
+    day_after = datetime.combine(ending + timedelta(days=1), datetime.min.time(), CHINA_TIME) + timedelta(hours=9)
+    with time_machine.travel(day_after, tick=False):
+        assert obligations.sweep(session).expired == 1
+        assert obligations.sweep(session).expired == 0
+        lapsed = client.get(f"/v/{renewed.token}", headers={"Accept": "application/json"}).json()
+    assert lapsed["status"]["label"] == "失效" and [b["code"] for b in lapsed["blocking"]] == [
+        "SECONDARY_WATER_SUPPLY_HEALTH"
+    ]
+    assert ("失效", "生活饮用水卫生许可（二次供水）") in [(h["event"], h["permit"]) for h in lapsed["history"]]

@@ -5,15 +5,18 @@ Routes are glue: drafts, uploads, applications and licenses change only through 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from forms.errors import SubmissionRefused, ValidationFailed
 from forms.fieldtypes import parse_value
 from licenses.qr import qr_png, verify_url
-from onelicense.clock import utcnow
+from licenses.status import LicenseStatus
+from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Role
@@ -21,6 +24,7 @@ from review.transitions import Outcome
 from services import applications, changes, drafts, licenses, ratings, uploads
 from services import catalog as catalogs
 from store.access import require_role
+from store.tables.license import License, LicensePermit
 from store.tables.portal import Rating
 from web import downloads
 from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
@@ -245,9 +249,22 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         changed=request.query_params.get("changed") == "1",
         cancelled=request.query_params.get("cancelled") == "1",
         pending_change=changes.pending_change(session, license_.id) if license_ else None,
+        expiring=_expiring(session, license_),
         item_label=catalogs.item_label,
         outcome_label=lambda value: Outcome(value).label if value in {o.value for o in Outcome} else "",
     )
+
+
+def _expiring(session: Session, license_: License | None) -> list[LicensePermit]:
+    """The license's valid permits whose validity ends within the renewal window (offered for 延续)."""
+    if license_ is None:
+        return []
+    horizon = china_date(utcnow()) + timedelta(days=changes.RENEWAL_WINDOW_DAYS)
+    return [
+        p
+        for p in licenses.permits_of(session, license_.id)
+        if p.status is LicenseStatus.VALID and p.valid_until is not None and p.valid_until <= horizon
+    ]
 
 
 @router.get("/portal/applications/{application_id}/qr.png")

@@ -1,5 +1,5 @@
 """The holder's own license in the portal: ask for a change (变更) of the name, legal representative or premises,
-or cancel the license (注销). Both go through the services; a change the departments must review becomes a change
+renew the permits about to expire (延续), or cancel the license (注销). Both go through the services; a change the departments must review becomes a change
 application whose progress page the holder is sent to."""
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ def request_change(
     if requested.application is not None:  # the departments review it: follow it there
         return redirect(f"/portal/applications/{requested.application.id}?submitted=1", request)
     return redirect(f"/portal/applications/{issued}?changed=1", request)
+
+
+@router.post("/portal/licenses/{number}/renew", dependencies=[Csrf])
+def request_renewal(request: Request, who: SignedInViewer, session: DbSession, number: str) -> Response:
+    """延续 with the license's current data: every permit whose validity ends within the renewal window."""
+    assert who.actor is not None
+    requested = changes.request_renewal(session, who.actor, number)
+    assert requested.application is not None
+    return redirect(f"/portal/applications/{requested.application.id}?submitted=1", request)
 
 
 @router.post("/portal/licenses/{number}/cancel", dependencies=[Csrf])
