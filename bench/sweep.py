@@ -112,7 +112,7 @@ def load(url: str, count: int, *, backlog: bool = False) -> float:
                    CASE WHEN i % 50 = 0 THEN CAST(:day AS date) + (i % 21) - 10 END,
                    1, now(), now(), 'holder' || (i % :licenses + 1), md5('a' || (i % :licenses + 1))
             FROM generate_series(1, :n) AS i,
-                 LATERAL (SELECT CAST(:day AS date) + ((i * 7919) % 401) - 200 AS due) AS d"""),
+                 LATERAL (SELECT CAST(:day AS date) + ((i::bigint * 7919) % 401)::int - 200 AS due) AS d"""),
             {"n": count, "licenses": LICENSES, "day": day, "backlog": backlog})  # fmt: skip
         for table in ("obligations", "license_permits", "licenses", "applications"):
             c.execute(text(f"ANALYZE {table}"))
