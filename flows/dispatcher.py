@@ -18,6 +18,7 @@ Prefect workers serve (flows/deployments.py): the flows mark their own messages,
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -267,6 +268,7 @@ def dispatch_once(limit: int = 50) -> int:
     with _default_lock:
         if _default is None:
             _default = Dispatcher()
+            atexit.register(_default.close)  # its rendering processes end with this one, never as orphans
     return _default.dispatch_once(limit, wait=True)
 
 
