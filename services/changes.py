@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from forms.errors import FieldError, SubmissionRefused, ValidationFailed
+from forms.merge import MergedForm
 from forms.prereview import blocking, prereview
-from forms.validation import validate_submission
+from forms.validation import Submission, validate_submission
 from licenses.status import LicenseStatus
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, NotFound
@@ -73,34 +74,10 @@ def request_change(
 ) -> ChangeRequested:
     """The holder's change of license `number`: `answers` are the fields that change (or the whole form), and
     `materials` any new files (those of added permits). Refusals store nothing."""
-    require_role(actor, applications.APPLICANTS, "申请变更")
-    license_ = session.exec(select(License).where(License.number == number)).first()
-    original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
-    if license_ is None or original is None or original.submitted_by != actor.user_id:
-        raise NotFound(f"许可证 {number} 不存在")
-    if license_.status is not LicenseStatus.VALID:
-        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理变更")
-    if (pending := pending_change(session, license_.id)) is not None:
-        raise Conflict(f"该许可证已有办理中的变更申请（申请编号 {pending.reference}），请待其办结后再申请")
+    license_, original = _holders_license(session, actor, number, "变更")
     note = inputs.text(reason, "变更原因", required=False, max_length=500)
     current = dict(original.answers or {})
-    given = inputs.json_object(dict(answers or {}), "变更内容")
-    if "uscc" in given and given["uscc"] != current.get("uscc"):
-        raise ValidationFailed(
-            [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
-        )
-    proposed = {**current, **given}
-    form = applications.form_for(license_.industry_code, proposed)
-    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
-    submission = validate_submission(form, proposed, merged_materials, commitment_accepted=True)
-    if refused := blocking(prereview(form, submission.answers)):
-        raise SubmissionRefused([f.as_dict() for f in refused])
-    if listed := obligations.commitment_block(
-        session, license_.uscc, [p.code for p in form.permits], submission.materials
-    ):
-        raise SubmissionRefused(listed)
-    if problems := certificate_problems(submission.answers):
-        raise ValidationFailed(problems)
+    form, submission = _as_it_would_stand(session, license_, original, answers, materials)
     catalog = catalogs.catalog()
     changed = tuple(
         sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
@@ -175,15 +152,7 @@ def request_renewal(
     reusing the license's current data — `answers` only where the holder edits it. The permits' departments review
     the renewal application; its approval gives each renewed permit a new validity from the day after the old one
     ends and reissues the certificate carrying the new dates."""
-    require_role(actor, applications.APPLICANTS, "申请延续")
-    license_ = session.exec(select(License).where(License.number == number)).first()
-    original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
-    if license_ is None or original is None or original.submitted_by != actor.user_id:
-        raise NotFound(f"许可证 {number} 不存在")
-    if license_.status is not LicenseStatus.VALID:
-        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理延续")
-    if (pending := pending_change(session, license_.id)) is not None:
-        raise Conflict(f"该许可证已有办理中的变更或延续申请（申请编号 {pending.reference}），请待其办结后再申请")
+    license_, original = _holders_license(session, actor, number, "延续")
     today = china_date(utcnow())
     renewable = {
         p.permit_code: p
@@ -197,16 +166,7 @@ def request_renewal(
         raise ValidationFailed([FieldError("permit_codes", "延续事项",
                                            f"只能延续有效期在 {RENEWAL_WINDOW_DAYS} 天内届满的有效许可{detail}")])  # fmt: skip
     current = dict(original.answers or {})
-    proposed = {**current, **inputs.json_object(dict(answers or {}), "延续时更新的内容")}
-    if proposed.get("uscc") != current.get("uscc"):
-        raise ValidationFailed(
-            [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
-        )
-    form = applications.form_for(license_.industry_code, proposed)
-    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
-    submission = validate_submission(form, proposed, merged_materials, commitment_accepted=True)
-    if refused := blocking(prereview(form, submission.answers)):
-        raise SubmissionRefused([f.as_dict() for f in refused])
+    form, submission = _as_it_would_stand(session, license_, original, answers, materials)
     if missing := [c for c in wanted if c not in {p.code for p in form.permits}]:
         raise Conflict(f"所改内容使以下许可不再适用，不能延续：{'、'.join(missing)}")
     renewed = [p for p in form.permits if p.code in wanted]
@@ -240,3 +200,45 @@ def request_renewal(
         sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
     )
     return ChangeRequested(license_, changed, (), (), application, tuple(reviews))
+
+
+def _holders_license(session: Session, actor: Actor, number: str, what: str) -> tuple[License, Application]:
+    """The license `number` of this holder (404 for anyone else's), valid, with no change or renewal pending."""
+    require_role(actor, applications.APPLICANTS, f"申请{what}")
+    license_ = session.exec(select(License).where(License.number == number)).first()
+    original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
+    if license_ is None or original is None or original.submitted_by != actor.user_id:
+        raise NotFound(f"许可证 {number} 不存在")
+    if license_.status is not LicenseStatus.VALID:
+        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理{what}")
+    if (pending := pending_change(session, license_.id)) is not None:
+        raise Conflict(f"该许可证已有办理中的变更或延续申请（申请编号 {pending.reference}），请待其办结后再申请")
+    return license_, original
+
+
+def _as_it_would_stand(
+    session: Session,
+    license_: License,
+    original: Application,
+    answers: Mapping[str, Any] | None,
+    materials: Mapping[str, Any] | None,
+) -> tuple[MergedForm, Submission]:
+    """The whole form with the holder's edits, validated and pre-reviewed as a new application would be."""
+    current = dict(original.answers or {})
+    given = inputs.json_object(dict(answers or {}), "变更内容")
+    if "uscc" in given and given["uscc"] != current.get("uscc"):
+        raise ValidationFailed(
+            [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
+        )
+    form = applications.form_for(license_.industry_code, {**current, **given})
+    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
+    submission = validate_submission(form, {**current, **given}, merged_materials, commitment_accepted=True)
+    if refused := blocking(prereview(form, submission.answers)):
+        raise SubmissionRefused([f.as_dict() for f in refused])
+    if listed := obligations.commitment_block(
+        session, license_.uscc, [p.code for p in form.permits], submission.materials
+    ):
+        raise SubmissionRefused(listed)
+    if problems := certificate_problems(submission.answers):
+        raise ValidationFailed(problems)
+    return form, submission
