@@ -74,7 +74,7 @@ def test_an_address_change_is_reviewed_by_the_departments_that_read_it_and_issue
     )
     assert requested.changed_fields == ("business_address",)
     assert {r.department_code for r in requested.reviews} == departments_reading("business_address", HOTEL)
-    with pytest.raises(Conflict, match="办理中的变更申请"):
+    with pytest.raises(Conflict, match="办理中的变更或延续申请"):
         changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "另一个名称"})
     # the public page does not change before the departments approve
     assert "新牌坊二路9号" not in client.get(urlsplit(v1_url).path).text
