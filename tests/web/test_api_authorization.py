@@ -99,6 +99,8 @@ OWN_DEPARTMENT = {"reviewer": 200, "reviewer2": 200}
 SIGNED_IN_200 = {r: 200 for r in ROLES if r}
 SIGNED_IN_404 = {r: 404 for r in ROLES if r}
 NO_SUCH = "f" * 32
+NO_LICENSE = "500107202699999999"
+APPLICANTS_404 = {"applicant": 404, "other_applicant": 404}
 
 ENDPOINTS = [
     Endpoint(
@@ -179,6 +181,22 @@ ENDPOINTS = [
     ),
     Endpoint("notifications", "GET", "/api/notifications", SIGNED_IN_200),
     Endpoint("mark a notification read", "POST", "/api/notifications/issued:nothing/read", SIGNED_IN_404),
+    # the holder's license: applicants (404: not theirs, or none with this number), admins may cancel
+    Endpoint(
+        "change a license",
+        "POST",
+        f"/api/licenses/{NO_LICENSE}/change",
+        APPLICANTS_404,
+        body={"answers": {"holder_name": "新名称"}},
+    ),
+    Endpoint("renew a license", "POST", f"/api/licenses/{NO_LICENSE}/renewal", APPLICANTS_404, body={}),
+    Endpoint(
+        "cancel a license",
+        "POST",
+        f"/api/licenses/{NO_LICENSE}/cancellation",
+        {**APPLICANTS_404, "admin": 404},
+        body={"reason": "不再经营"},
+    ),
     # applicants only; the call carries no file, so an applicant learns what is missing (422), others are refused
     Endpoint("upload", "POST", "/api/uploads", {"applicant": 422, "other_applicant": 422}),
     Endpoint("departments", "GET", "/api/departments", {r: 200 for r in ROLES}),
@@ -218,7 +236,12 @@ def test_endpoint_authorization(world: World, endpoint: Endpoint, role: str | No
 
 def test_every_api_route_is_in_the_matrix() -> None:
     paths = create_app().openapi()["paths"]
-    concrete = {"{industry_code}": "HOTEL", "{obligation_id}": NO_SUCH, "{notification_id}": "issued:nothing"}
+    concrete = {
+        "{industry_code}": "HOTEL",
+        "{obligation_id}": NO_SUCH,
+        "{notification_id}": "issued:nothing",
+        "{number}": NO_LICENSE,
+    }
     routes = {
         (method.upper(), functools.reduce(lambda p, kv: p.replace(*kv), concrete.items(), path))
         for path, operations in paths.items()

@@ -22,9 +22,9 @@ from licenses.status import Operation
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, NotFound
 from review.obligations import ObligationKind, ObligationStatus
-from review.roles import SYSTEM_ACTOR
+from review.roles import SYSTEM_ACTOR, Role
 from review.transitions import ApplicationStatus, Decision
-from services import aggregation, changes, licenses, obligations, reviews
+from services import aggregation, changes, licenses, obligations, reviews, users
 from services import catalog as catalogs
 from store.tables.application import Application
 from store.tables.license import License
@@ -222,3 +222,28 @@ def test_a_renewal_application_renews_the_permits_and_the_reprint_carries_the_ne
         "SECONDARY_WATER_SUPPLY_HEALTH"
     ]
     assert ("失效", "生活饮用水卫生许可（二次供水）") in [(h["event"], h["permit"]) for h in lapsed["history"]]
+
+
+def test_the_holder_changes_renews_and_cancels_through_the_api(client: TestClient, session: Session) -> None:
+    answers, _ = valid_application("HOTEL", conditions=conditions_for("HOTEL", HOTEL))
+    user, token = users.create_user(session, "宾馆持证人", Role.APPLICANT, usccs=[answers["uscc"]])
+    holder = users.actor_of(user)
+    application = approved(session, holder, "HOTEL", conditions=conditions_for("HOTEL", HOTEL), uscc=answers["uscc"])
+    license_ = licenses.issue_license(session, SYSTEM_ACTOR, application.id)
+    as_holder = {"Authorization": f"Bearer {token}"}
+    renamed = client.post(f"/api/licenses/{license_.number}/change", json={"answers": {"holder_name": "新名称宾馆"}},
+                          headers=as_holder)  # fmt: skip
+    assert renamed.status_code == 201, renamed.text
+    assert renamed.json()["application_id"] is None and renamed.json()["edition"] == 2
+    moved = client.post(f"/api/licenses/{license_.number}/change",
+                        json={"answers": {"business_address": "重庆市南岸区南坪正街5号"}}, headers=as_holder)  # fmt: skip
+    assert moved.status_code == 201 and moved.json()["application_id"]
+    assert moved.json()["departments"] == sorted(departments_reading("business_address", HOTEL))
+    early = client.post(f"/api/licenses/{license_.number}/renewal", json={}, headers=as_holder)
+    assert early.status_code == 409  # the change is pending
+    cancelled = client.post(f"/api/licenses/{license_.number}/cancellation", json={"reason": "不再经营"},
+                            headers=as_holder)  # fmt: skip
+    assert cancelled.status_code == 204
+    assert (
+        client.get(f"/v/{license_.token}", headers={"Accept": "application/json"}).json()["status"]["label"] == "注销"
+    )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from forms.errors import FieldError, ValidationFailed
-from web.api import admin, applications, forms, obligations, queue, uploads
+from web.api import admin, applications, forms, holder, obligations, queue, uploads
 
 OPEN_QUERY = "x-open-query"  # openapi_extra flag of a route that reads its query parameters itself
 
@@ -42,3 +42,4 @@ router.include_router(forms.router)
 router.include_router(admin.router)
 router.include_router(obligations.router)
 router.include_router(uploads.router)
+router.include_router(holder.router)

@@ -438,3 +438,30 @@ class NotificationOut(BaseModel):
     body: str
     created_at: datetime
     read: bool
+
+
+# --- the holder's license (变更, 延续, 注销) ----------------------------------------------------------------
+
+
+class ChangeRequest(Request):
+    answers: Document = Field(description="变更的字段（字段键 → 新值），可含经营范围问答（增加许可事项）")
+    materials: Materials = Field(default_factory=dict, description="新增许可所需的材料：材料编码 → 文件引用")
+    reason: Annotated[Text, Field(max_length=500)] = ""
+
+
+class RenewalRequest(Request):
+    permit_codes: list[Code] = Field(
+        default_factory=list, max_length=50, description="要延续的许可；留空则为 90 天内届满的全部有效许可"
+    )
+    answers: Document = Field(default_factory=dict, description="延续时更新的字段（通常为空：沿用现有信息）")
+    materials: Materials = Field(default_factory=dict)
+
+
+class LicenseRequestOut(BaseModel):
+    license_number: str
+    application_id: str | None = Field(description="部门审查的变更/延续申请；登记事项变更即时办结时为空")
+    changed_fields: list[str]
+    added_permits: list[str]
+    removed_permits: list[str]
+    departments: list[str] = Field(description="重新审查的部门")
+    edition: int = Field(description="许可证当前版次")
