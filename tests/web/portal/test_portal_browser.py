@@ -1,7 +1,9 @@
 """The whole 宾馆 (HOTEL) journey in Debian's Chromium, through the portal only: an applicant registers and fills the
 one form for all nine departments (uploads included) and signs; one department asks for a supplement and the
 applicant amends; the nine departments approve in their own browser sessions; the applicant downloads the PDF;
-the QR decoded from that PDF opens the public page, which says 有效. axe-core runs on every page (0 serious or
+the QR decoded from that PDF opens the public page, which says 有效; then the holder hands in the materials a
+commitment deferred, the department accepts them, the holder's inbox says so, and a supervisor draws a random
+inspection. axe-core runs on every page (0 serious or
 critical violations); screenshots of every page are kept (ONELICENSE_ARTIFACTS or the test's tmp folder). The
 same journey runs at 1280 px and at 360 px wide."""
 
@@ -24,11 +26,13 @@ from forms.catalog import get_catalog
 from forms.identifiers import uscc_check_char
 from forms.merge import merge_form
 from forms.stats import industry_figures
+from review.obligations import ObligationKind
 from review.roles import Role
 from services.users import create_user
 from store.db import session_scope
 from store.tables import Application, DepartmentReview
 from store.tables.license import License
+from store.tables.lifecycle import Obligation
 from tests.web.live import CHROMIUM_ARGS, live_server
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import sample_value
@@ -140,6 +144,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
                 login=f"r-{department.code}",
                 password_hash=password_hash(),
             )
+        create_user(session, "督办员", Role.SUPERVISOR, login="supervisor-b", password_hash=password_hash())
     answers = {f.key: scope.get(f.key, sample_value(f.spec)) for f in form.fields}
     answers["uscc"] = "91500000MA5U7K2X3" + uscc_check_char("91500000MA5U7K2X3")
     phone = "139" + str(width).zfill(8)
@@ -247,6 +252,42 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             public.goto(code.text)
             journey.look(public, "verify")
             assert public.locator("#composite-status").inner_text().strip() == "有效"
+
+            # --- after the license: the holder hands in what a commitment deferred, the department accepts it
+            supply = _supply_obligation()
+            applicant.goto("/portal/obligations")
+            journey.look(applicant, "obligations")
+            card = applicant.locator(f"#o-{supply.id}")
+            for box in range(card.locator("input[type=file]").count()):
+                card.locator("input[type=file]").nth(box).set_input_files(
+                    files=[{"name": f"履约材料{box}.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+                )
+            card.locator("button[type=submit]").click()
+            applicant.wait_for_url("**done=submitted")
+            clerk = reviewers[supply.department_code]
+            clerk.goto("/desk/obligations")
+            journey.look(clerk, "desk-obligations")
+            verify = clerk.locator(f"#o-{supply.id} form[action$='/verification']")
+            verify.locator("input[value='accept']").check()
+            verify.locator("textarea").fill("材料齐全，核验通过。")
+            verify.locator("button").click()
+            clerk.wait_for_url("**done=verification")
+            assert _obligation_status(supply.id) == "fulfilled"
+            applicant.goto("/portal/inbox")
+            journey.look(applicant, "inbox")
+            assert "履约材料核验通过" in applicant.content()
+            supervisor = journey.person()
+            supervisor.goto("/login")
+            supervisor.fill("#login", "supervisor-b")
+            supervisor.fill("#password", PASSWORD)
+            supervisor.click("button:has-text('登录')")
+            supervisor.wait_for_url("**/board")
+            supervisor.goto("/board/inspections")
+            supervisor.fill(f"#q-{supply.department_code}", "1")
+            supervisor.click("button:has-text('抽取')")
+            supervisor.wait_for_url("**/board/inspections**")
+            journey.look(supervisor, "inspections")
+            assert "复算一致" in supervisor.content()
         except Exception:
             for i, ctx in enumerate(chromium.contexts):
                 for j, pg in enumerate(ctx.pages):
@@ -256,7 +297,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
         finally:
             chromium.close()
     assert journey.problems == [], "\n".join(journey.problems)
-    assert journey.shots >= 10
+    assert journey.shots >= 14
 
 
 def _status() -> str:
@@ -268,3 +309,19 @@ def _license_rendered() -> bool:
     with session_scope() as session:
         license_ = session.exec(select(License)).first()
         return bool(license_ and license_.pdf_path and Path(license_.pdf_path).is_file())
+
+
+def _supply_obligation() -> Obligation:
+    """One 要件后补 obligation of the license (the holder owes its deferred materials)."""
+    with session_scope() as session:
+        rows = session.exec(select(Obligation).where(Obligation.kind == ObligationKind.SUPPLY)).all()
+        assert rows, "a hotel with all its permits carries 要件后补 commitments"
+        session.expunge(rows[0])
+        return rows[0]
+
+
+def _obligation_status(obligation_id: str) -> str:
+    with session_scope() as session:
+        row = session.get(Obligation, obligation_id)
+        assert row is not None
+        return row.status.value
