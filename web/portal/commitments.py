@@ -25,7 +25,6 @@ from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, for
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
-Id = Annotated[str, Form(pattern=r"^[0-9a-f]{32}$")]
 HOLDER_DONE = {"submitted": "履约材料已提交，等待部门核验。", "read": "已全部标为已读。"}
 DESK_DONE = "已办理，持证人将收到通知。"
 # what a department may do in each status (the forms the desk page shows)
