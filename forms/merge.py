@@ -46,6 +46,7 @@ class MergedMaterial:
     permits: tuple[str, ...]
     required_now: bool  # must be handed in with the application (not deferred under a commitment)
     due_days: int | None = None  # for materials deferred under 要件后补
+    has_sample: bool = False  # a 示范文本 may be downloaded beside the upload
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def _merged_materials(permits: list[Permit], catalog: Catalog) -> list[MergedMat
             permits=tuple(e["permits"]),
             required_now=e["now"],
             due_days=None if e["now"] else e["due"],
+            has_sample=catalog.materials[code].sample is not None,
         )
         for code, e in merged.items()
     ]

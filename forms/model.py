@@ -93,6 +93,8 @@ class FieldSpec(_Entry):
 class Material(_Entry):
     code: LowerKey
     name: Name
+    # 示范文本: a template (templates/samples/<sample>) rendered as a PDF the applicant may download beside the upload
+    sample: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.html\.j2$", max_length=100)] | None = None
 
 
 class PermitMaterial(_Entry):

@@ -44,3 +44,11 @@ def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path |
         pdf = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(font_config=_font_config())
     assert pdf is not None  # write_pdf returns bytes when no target is given
     return pdf
+
+
+def render_html_pdf(html: str, templates_dir: Path | None = None) -> bytes:
+    """PDF bytes of an HTML document of ours (a 示范文本), with the same embedded CJK fonts as the certificate."""
+    with _RENDER_LOCK:
+        pdf = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(font_config=_font_config())
+    assert pdf is not None
+    return pdf

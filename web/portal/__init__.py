@@ -22,7 +22,7 @@ UPLOAD_PATH_PATTERN = re.compile(r"/portal/(?:drafts|applications)/[0-9a-f]{32}/
 HAND_IN_PATH_PATTERN = re.compile(r"/portal/obligations/[0-9a-f]{32}/fulfil")
 HAND_IN_FILES = 4
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGE_PREFIXES = ("/portal", "/desk", "/board", "/login", "/logout", "/register", "/files")
+PAGE_PREFIXES = ("/portal", "/desk", "/board", "/login", "/logout", "/register", "/files", "/samples")
 
 router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)

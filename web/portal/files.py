@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, Response
 
-from services import uploads
+from services import samples, uploads
 from web.portal.common import DbSession, SignedInViewer
 
 router = APIRouter(include_in_schema=False)
@@ -30,5 +30,19 @@ def material_file(who: SignedInViewer, session: DbSession, upload_id: Annotated[
                 "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
             ),
             "X-Frame-Options": "SAMEORIGIN",  # previewed in the reviewer's page, framed by nobody else
+        },
+    )
+
+
+@router.get("/samples/{material_code}.pdf")
+def sample(material_code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]) -> Response:
+    """示范文本: public (nothing personal in it), cached by browsers for a day."""
+    name, pdf = samples.sample_pdf(material_code)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "public, max-age=86400",
         },
     )
