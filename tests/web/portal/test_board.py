@@ -20,6 +20,7 @@ from services import catalog as catalogs
 from services.users import create_user
 from store.db import session_scope
 from store.tables import Application, DepartmentReview
+from tests.web.conftest import BOTH_DATABASES
 from tests.web.portal.conftest import OTHER, OWN, Browser, password_hash
 from tests.web.sample import USCC, submission_body
 
@@ -113,6 +114,7 @@ def cells(page: str, table_id: str, key: str) -> dict[str, str]:
     return dict(re.findall(r'<td class="([^"]+)">([^<]*)</td>', row.group(1)))
 
 
+@BOTH_DATABASES  # the board's SQL (colour CASE, working-day averages) on both databases
 def test_board_counts_open_reviews_per_department_as_review_sla_reads_their_days(
     browser: Browser, scene: dict[str, str]
 ):
@@ -138,6 +140,7 @@ def test_board_counts_open_reviews_per_department_as_review_sla_reads_their_days
     assert {row.department_code: {lv: row.count(lv) for lv in SlaLevel} for row in data.lights} == expected
 
 
+@BOTH_DATABASES  # the board's SQL (colour CASE, working-day averages) on both databases
 def test_cases_list_past_statutory_then_red_then_yellow_oldest_due_first(browser: Browser, scene: dict[str, str]):
     browser.sign_in("supervisor")
     page = browser.get("/board").text
@@ -149,6 +152,7 @@ def test_cases_list_past_statutory_then_red_then_yellow_oldest_due_first(browser
     assert page.index('id="cases"') < page.index('id="lights"')
 
 
+@BOTH_DATABASES  # the board's SQL (colour CASE, working-day averages) on both databases
 def test_status_counts_and_timeliness_of_decided_reviews(browser: Browser, scene: dict[str, str]):
     browser.sign_in("admin")
     page = browser.get("/board").text
@@ -191,6 +195,7 @@ def test_chart_has_a_bar_per_department_with_a_title_a_description_and_a_table(b
     assert '<table id="lights">' in page and '<th scope="col">' in page
 
 
+@BOTH_DATABASES  # the board's SQL (colour CASE, working-day averages) on both databases
 def test_csv_exports_parse_and_carry_the_same_numbers(browser: Browser, scene: dict[str, str]):
     browser.sign_in("supervisor")
     response = browser.get("/board.csv")
