@@ -214,3 +214,8 @@ def render_commitment_notice(
         commitments=_commitments(permits, catalog),
         departments=catalog.departments,
     )
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys whose answers differ between two versions of a form (added or removed keys included), sorted."""
+    return tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))

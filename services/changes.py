@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from forms.errors import FieldError, SubmissionRefused, ValidationFailed
-from forms.merge import MergedForm
+from forms.merge import MergedForm, changed_fields
+from forms.model import Permit
 from forms.prereview import blocking, prereview
 from forms.validation import Submission, validate_submission
 from licenses.status import LicenseStatus
@@ -79,9 +80,7 @@ def request_change(
     current = dict(original.answers or {})
     form, submission = _as_it_would_stand(session, license_, original, answers, materials)
     catalog = catalogs.catalog()
-    changed = tuple(
-        sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
-    )
+    changed = changed_fields(current, submission.answers)
     if not changed:
         raise ValidationFailed([FieldError("answers", "变更内容", "与现有许可证内容相同，没有需要变更的事项")])
     premises = applications.open_key_of(submission.answers, license_.industry_code)
@@ -105,32 +104,10 @@ def request_change(
                 added=(), reason=_reason(changed, note),
             )  # fmt: skip
         return ChangeRequested(license_, changed, added, removed, None, ())
-    application = Application(
-        reference=applications.new_reference(),
-        industry_code=license_.industry_code,
-        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
-        uscc=license_.uscc,
-        answers=inputs.json_object(submission.answers, "表单内容"),
-        materials=inputs.json_object(submission.materials, "申请材料"),
-        permit_codes=[p.code for p in affected],
-        status=ApplicationStatus.SUBMITTED,
-        submitted_by=actor.user_id,
-        open_key=f"change|{license_.id}",  # one pending change per license, even when two requests race
-        kind="change",
-        license_id=license_.id,
+    details = {"changed": list(changed), "added": list(added), "removed": list(removed), "reason": note}
+    application, reviews = _open_amendment(
+        session, actor, license_, form, submission, affected, kind="change", details=details
     )
-    try:
-        with transaction(session):
-            session.add(application)
-            session.flush()
-            reviews = applications.open_reviews(session, actor, application, replace(form, permits=tuple(affected),
-                departments=tuple(d for d in form.departments if any(p.department == d.code for p in affected))))  # fmt: skip
-            audit.record(session, actor, "application.change_request", "application", application.id, None,
-                         {"license": license_.number, "changed": list(changed), "added": list(added),
-                          "removed": list(removed), "departments": sorted(r.department_code for r in reviews),
-                          "reason": note})  # fmt: skip
-    except IntegrityError:
-        raise Conflict("该许可证已有办理中的变更申请，请待其办结后再申请") from None
     return ChangeRequested(license_, changed, added, removed, application, tuple(reviews))
 
 
@@ -170,35 +147,8 @@ def request_renewal(
     if missing := [c for c in wanted if c not in {p.code for p in form.permits}]:
         raise Conflict(f"所改内容使以下许可不再适用，不能延续：{'、'.join(missing)}")
     renewed = [p for p in form.permits if p.code in wanted]
-    application = Application(
-        reference=applications.new_reference(),
-        industry_code=license_.industry_code,
-        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
-        uscc=license_.uscc,
-        answers=inputs.json_object(submission.answers, "表单内容"),
-        materials=inputs.json_object(submission.materials, "申请材料"),
-        permit_codes=[p.code for p in renewed],
-        status=ApplicationStatus.SUBMITTED,
-        submitted_by=actor.user_id,
-        open_key=f"change|{license_.id}",
-        kind="renewal",
-        license_id=license_.id,
-    )
-    try:
-        with transaction(session):
-            session.add(application)
-            session.flush()
-            departments = tuple(d for d in form.departments if any(p.department == d.code for p in renewed))
-            reviews = applications.open_reviews(
-                session, actor, application, replace(form, permits=tuple(renewed), departments=departments)
-            )
-            audit.record(session, actor, "application.renewal_request", "application", application.id, None,
-                         {"license": license_.number, "permits": [p.code for p in renewed]})  # fmt: skip
-    except IntegrityError:
-        raise Conflict("该许可证已有办理中的变更或延续申请，请待其办结后再申请") from None
-    changed = tuple(
-        sorted(k for k in set(submission.answers) | set(current) if submission.answers.get(k) != current.get(k))
-    )
+    application, reviews = _open_amendment(session, actor, license_, form, submission, renewed, kind="renewal")
+    changed = changed_fields(current, submission.answers)
     return ChangeRequested(license_, changed, (), (), application, tuple(reviews))
 
 
@@ -242,3 +192,46 @@ def _as_it_would_stand(
     if problems := certificate_problems(submission.answers):
         raise ValidationFailed(problems)
     return form, submission
+
+
+def _open_amendment(
+    session: Session,
+    actor: Actor,
+    license_: License,
+    form: MergedForm,
+    submission: Submission,
+    permits: list[Permit],
+    *,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> tuple[Application, list[DepartmentReview]]:
+    """The change or renewal application of `license_` for `permits`, with a review by each of their departments
+    (one transaction, audited). One pending per license: its open key refuses a second, even when two race."""
+    application = Application(
+        reference=applications.new_reference(),
+        industry_code=license_.industry_code,
+        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
+        uscc=license_.uscc,
+        answers=inputs.json_object(submission.answers, "表单内容"),
+        materials=inputs.json_object(submission.materials, "申请材料"),
+        permit_codes=[p.code for p in permits],
+        status=ApplicationStatus.SUBMITTED,
+        submitted_by=actor.user_id,
+        open_key=f"change|{license_.id}",
+        kind=kind,
+        license_id=license_.id,
+    )
+    departments = tuple(d for d in form.departments if any(p.department == d.code for p in permits))
+    try:
+        with transaction(session):
+            session.add(application)
+            session.flush()
+            reviews = applications.open_reviews(
+                session, actor, application, replace(form, permits=tuple(permits), departments=departments)
+            )
+            audit.record(session, actor, f"application.{kind}_request", "application", application.id, None,
+                         {"license": license_.number, "permits": [p.code for p in permits],
+                          "departments": sorted(r.department_code for r in reviews), **(details or {})})  # fmt: skip
+    except IntegrityError:
+        raise Conflict("该许可证已有办理中的变更或延续申请，请待其办结后再申请") from None
+    return application, reviews

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from forms.merge import changed_fields
 from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
 from licenses.keys import cached_keyset, revoke_key
 from licenses.numbering import format_number, number_prefix, permit_number
@@ -402,15 +403,7 @@ def reissue(
            {**snapshot(license_, "edition", "key_id", "version"), "reason": reason})  # fmt: skip
     if license_.application_id is not None:
         outbox.enqueue(session, outbox.RENDER_PDF, license_.application_id, payload={"number": license_.number})
-        application = session.get(Application, license_.application_id)
-        notifications.notify(
-            session,
-            "reissued",
-            f"{license_.id}:{edition}",
-            user_id=application.submitted_by if application else None,
-            application_id=license_.application_id,
-            detail=reason,
-        )
+        _notify_holder(session, license_, "reissued", f"{license_.id}:{edition}", detail=reason)
     return license_
 
 
@@ -519,7 +512,7 @@ def _apply_change_application(session: Session, actor: Actor, application: Appli
     added = [code for code in application.permit_codes if code in granted and code not in on_license]
     original = session.get(Application, license_.application_id) if license_.application_id else None
     before = (original.answers if original else None) or {}
-    changed = sorted(k for k in set(application.answers) | set(before) if application.answers.get(k) != before.get(k))
+    changed = changed_fields(before, application.answers)
     labels = "、".join(catalogs.item_label(k) for k in changed) or "许可事项"
     what = "延续" if application.kind == "renewal" else f"变更{labels}"
     apply_change(
@@ -578,21 +571,13 @@ def change_permit(
         if not _may_change_permit(actor, permit):
             raise Forbidden(f"仅管理员或{permit.department_name}可变更「{permit.permit_name}」")
         apply_permit_operation(session, actor, permit, operation, reason=reason, valid_until=valid_until)
-        if operation is not Operation.RENEW and (issuer := session.get(License, permit.license_id)) is not None:
-            holder = session.get(Application, issuer.application_id) if issuer.application_id else None
-            notifications.notify(
-                session,
-                "license_changed",
-                f"{permit.id}:{permit.version}",
-                user_id=holder.submitted_by if holder else None,
-                application_id=issuer.application_id,
-                permit_id=permit.id,
-                detail=f"{operation.label}（{reason}）",
-            )
+        license_ = session.get(License, permit.license_id)
+        assert license_ is not None  # foreign key
         if operation is Operation.RENEW:  # the new date goes on the certificate and into its signed token
-            license_ = session.get(License, permit.license_id)
-            assert license_ is not None  # foreign key
             reissue(session, actor, license_, reason=f"延续「{permit.permit_name}」：{reason}", config=config)
+        else:
+            _notify_holder(session, license_, "license_changed", f"{permit.id}:{permit.version}",
+                           permit_id=permit.id, detail=f"{operation.label}（{reason}）")  # fmt: skip
     return permit
 
 
@@ -608,10 +593,8 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
     check_operation(operation, reason)
     with transaction(session):
         license_ = load_license(session, number)
-        if holder_cancels:
-            issuer = session.get(Application, license_.application_id) if license_.application_id else None
-            if issuer is None or issuer.submitted_by != actor.user_id:
-                raise NotFound(f"许可证 {number} 不存在")
+        if holder_cancels and _holder_of(session, license_) != actor.user_id:
+            raise NotFound(f"许可证 {number} 不存在")
         before = snapshot(license_, *_LICENSE_FIELDS)
         status = next_status(operation, license_.status, f"许可证 {number}")
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)
@@ -625,16 +608,30 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
                 .execution_options(synchronize_session=False)
             )
             obligations.end_with_license(session, license_.id)
-            holder = session.get(Application, license_.application_id) if license_.application_id else None
-            notifications.notify(
-                session,
-                "license_ended",
-                f"{license_.id}:{status.value}",
-                user_id=holder.submitted_by if holder else None,
-                application_id=license_.application_id,
-                detail=f"{status.label}（{reason}）",
-            )
+            _notify_holder(session, license_, "license_ended", f"{license_.id}:{status.value}",
+                           detail=f"{status.label}（{reason}）")  # fmt: skip
     return license_
+
+
+def _holder_of(session: Session, license_: License) -> str | None:
+    """The user id of the applicant the license was issued to (None for migrated licenses)."""
+    issuer = session.get(Application, license_.application_id) if license_.application_id else None
+    return issuer.submitted_by if issuer else None
+
+
+def _notify_holder(
+    session: Session, license_: License, event: str, key: str, *, detail: str, permit_id: str | None = None
+) -> None:
+    """Tell the license's holder (in the caller's transaction)."""
+    notifications.notify(
+        session,
+        event,
+        key,
+        user_id=_holder_of(session, license_),
+        application_id=license_.application_id,
+        permit_id=permit_id,
+        detail=detail,
+    )
 
 
 def _may_change_permit(actor: Actor, permit: LicensePermit) -> bool:

@@ -544,62 +544,47 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
         lapsed = _move(session, lapsed_rule, status=ObligationStatus.RECTIFY_LAPSED)
         for days_before in sorted(set(settings.renewal_reminder_days)):
             ends = day + timedelta(days=days_before)
-            key = (
-                literal(f"renewal_due:{days_before}:") + col(LicensePermit.id)
-                + literal(":") + cast(col(LicensePermit.valid_until), String)
-            )  # fmt: skip
-            renewals += bulk.insert_missing_from(
-                session,
-                Notification,
-                ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
-                sql_select(
-                    key,
-                    literal("renewal_due"),
-                    col(Application.submitted_by),
-                    col(Application.id),
-                    col(LicensePermit.id),
-                    literal(now),
-                )
-                .join(License, col(License.id) == col(LicensePermit.license_id))
-                .join(Application, col(Application.id) == col(License.application_id))
-                .where(
-                    col(LicensePermit.valid_until) == ends,
-                    col(LicensePermit.status) == LicenseStatus.VALID,
-                    col(License.status) == LicenseStatus.VALID,
-                ),
+            renewals += _announce_permits(
+                session, "renewal_due", now, f"{days_before}:", col(LicensePermit.valid_until) == ends
             )
         expired = day - timedelta(days=1)  # 失效 is computed from the dates; the holder is told the day after
-        ended_key = (
-            literal("permit_expired:")
-            + col(LicensePermit.id)
-            + literal(":")
-            + cast(col(LicensePermit.valid_until), String)
-        )
-        expirations = bulk.insert_missing_from(
+        expirations = _announce_permits(
             session,
-            Notification,
-            ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
-            sql_select(
-                ended_key,
-                literal("permit_expired"),
-                col(Application.submitted_by),
-                col(Application.id),
-                col(LicensePermit.id),
-                literal(now),
-            )
-            .join(License, col(License.id) == col(LicensePermit.license_id))
-            .join(Application, col(Application.id) == col(License.application_id))
-            .where(
-                col(LicensePermit.valid_until) <= expired,
-                col(LicensePermit.valid_until) >= expired - timedelta(days=7),  # a sweep that missed a week
-                col(LicensePermit.status) == LicenseStatus.VALID,
-                col(License.status) == LicenseStatus.VALID,
-            ),
+            "permit_expired",
+            now,
+            "",
+            col(LicensePermit.valid_until) <= expired,
+            col(LicensePermit.valid_until) >= expired - timedelta(days=7),  # a sweep that missed a week
         )
         audit.record(session, SYSTEM_ACTOR, "obligation.sweep", "sweep", day.isoformat(), None,
                      {"reminders": reminders, "overdue": overdue, "lapsed": lapsed, "renewal_reminders": renewals,
                       "expired": expirations})  # fmt: skip
     return SweepResult(day, reminders, overdue, lapsed, renewals, expirations)
+
+
+def _announce_permits(session: Session, event: str, now: datetime, prefix: str, *dates: ColumnElement[bool]) -> int:
+    """One notification per permit in force (of a license in force) whose validity end matches `dates`, to the
+    holder who applied, keyed `<event>:<prefix><permit id>:<valid until>`."""
+    key = (
+        literal(f"{event}:{prefix}") + col(LicensePermit.id) + literal(":")
+        + cast(col(LicensePermit.valid_until), String)
+    )  # fmt: skip
+    return bulk.insert_missing_from(
+        session,
+        Notification,
+        ["id", "event", "user_id", "application_id", "permit_id", "created_at"],
+        sql_select(
+            key,
+            literal(event),
+            col(Application.submitted_by),
+            col(Application.id),
+            col(LicensePermit.id),
+            literal(now),
+        )
+        .join(License, col(License.id) == col(LicensePermit.license_id))
+        .join(Application, col(Application.id) == col(License.application_id))
+        .where(*dates, col(LicensePermit.status) == LicenseStatus.VALID, col(License.status) == LicenseStatus.VALID),
+    )
 
 
 def _announce(session: Session, event: str, rule: ColumnElement[bool], now: datetime, prefix: str, suffix: Any) -> int:
