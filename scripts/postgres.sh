@@ -14,7 +14,7 @@ if [[ "$ONELICENSE_TEST_POSTGRES_URL" == "$pg_url_default" ]] && ! (exec 3<>/dev
   for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
   su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='test'\" | grep -q 1 || createdb test"
 fi
-if ! .venv/bin/python - <<'PY'
+if ! "${ONELICENSE_TEST_PYTHON:-.venv/bin/python}" - <<'PY'
 import os, sys
 import sqlalchemy as sa
 url = os.environ["ONELICENSE_TEST_POSTGRES_URL"]

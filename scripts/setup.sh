@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Install what a fresh Debian machine lacks, then the Python env in .venv.
-#   scripts/setup.sh          runtime: fonts for the PDF, the package
-#   scripts/setup.sh --test   also the test extras, Chromium for the browser tests, poppler, PostgreSQL if absent
+# Install what a fresh Debian machine lacks, then the Python env in .venv, exactly as uv.lock says.
+#   scripts/setup.sh            runtime: fonts for the PDF, the package and its locked dependencies
+#   scripts/setup.sh --test     also the test extras, Chromium for the browser tests, poppler, PostgreSQL if absent
+#   scripts/setup.sh --newest   the test env with the newest releases the version ranges allow, in .venv-newest,
+#                               ignoring the lock: see what a release would change before bumping the lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
-want_tests=0
-[[ "${1:-}" == "--test" ]] && want_tests=1
+want_tests=0 newest=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_tests=1 ;;
+    --newest) newest=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -20,14 +28,23 @@ if (( ${#need[@]} )); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# uv, pinned with its hashes, in a folder of its own (a sync of .venv removes whatever the lock does not name)
 PY=${PYTHON:-python3}
-if [[ ! -x .venv/bin/python ]]; then
-  "$PY" -m venv .venv
+uv_version=$(sed -n 's/^uv==\([0-9.]*\).*/\1/p' scripts/uv-requirements.txt)
+if [[ "$(.tools/bin/uv --version 2>/dev/null)" != "uv $uv_version"* ]]; then
+  rm -rf .tools
+  "$PY" -m venv .tools
+  .tools/bin/python -m pip install -q --require-hashes -r scripts/uv-requirements.txt
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if (( want_tests )); then
-  .venv/bin/python -m pip install -q -e ".[test]"
-else
-  .venv/bin/python -m pip install -q -e .
+export UV_PYTHON_DOWNLOADS=never  # the machine's Python, never one downloaded at run time
+extras=(); (( want_tests )) && extras=(--extra test)
+if (( newest )); then
+  # not the lock: every dependency at the newest release its range in pyproject.toml allows (uv.lock untouched)
+  rm -rf .venv-newest
+  .tools/bin/uv venv -q --python "$PY" .venv-newest
+  .tools/bin/uv pip install -q --python .venv-newest/bin/python --upgrade -e ".[test]"
+  echo "setup: the newest releases in .venv-newest ($(.venv-newest/bin/python --version)), not the lock"
+  exit 0
 fi
-echo "setup: ok ($(.venv/bin/python --version))"
+.tools/bin/uv sync -q --frozen --python "$PY" "${extras[@]}"
+echo "setup: ok, the lock installed ($(.venv/bin/python --version))"

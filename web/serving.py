@@ -1,14 +1,13 @@
 """Running the API under uvicorn, with one or more worker processes.
 
-uvicorn's multi-worker path binds the listening socket itself with ``proto`` left at 0; the connections it accepts
-inherit that, and asyncio only turns ``TCP_NODELAY`` on for sockets that say ``IPPROTO_TCP``. Nagle's algorithm then
-holds every keep-alive response behind the client's delayed ACK (~40 ms on Linux): two workers served a tenth of
-what one did (uvicorn issue #3149). With several workers, the listener is bound here with the protocol set.
+With several workers uvicorn binds the listening socket itself and hands it to its worker processes. Since
+uvicorn 0.55.0 (the fix of issue #3149, the floor in pyproject.toml) that listener says ``IPPROTO_TCP``, so the
+connections it accepts get ``TCP_NODELAY`` from asyncio; before, Nagle's algorithm held every keep-alive response
+behind the client's delayed ACK (~40 ms). tests/web/test_serving.py checks the connections our workers accept.
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import Any
 
@@ -16,21 +15,14 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 
-class TcpConfig(uvicorn.Config):
-    """uvicorn's configuration whose listener says IPPROTO_TCP, so that accepted connections get TCP_NODELAY."""
-
-    def bind_socket(self) -> socket.socket:
-        sock = super().bind_socket()
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
-            tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-            tcp.set_inheritable(True)
-            return tcp
-        return sock
+def api_config(target: str, *, host: str, port: int, workers: int = 1, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration `run_api` serves with (`target`: an import string of an app factory)."""
+    return uvicorn.Config(target, factory=True, host=host, port=port, workers=workers, **options)
 
 
 def run_api(target: str, *, host: str, port: int, workers: int = 1, **options: Any) -> None:
     """Serve `target` (an import string of an app factory) on host:port with `workers` processes until stopped."""
-    config = TcpConfig(target, factory=True, host=host, port=port, workers=workers, **options)
+    config = api_config(target, host=host, port=port, workers=workers, **options)
     server = uvicorn.Server(config)
     try:
         if workers > 1:

@@ -1,7 +1,7 @@
 """The API's listener, as `onelicense serve --api-workers N` binds it: accepted connections get TCP_NODELAY.
 
-Without it (uvicorn's own multi-worker listener, uvicorn issue #3149) every keep-alive response waits on the
-client's delayed ACK. What the event loop sets on an accepted connection is checked directly, not timed."""
+Without it (uvicorn before 0.55.0, issue #3149) every keep-alive response waits on the client's delayed ACK. What
+the event loop sets on an accepted connection is checked directly, not timed."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pickle
 import socket
 from multiprocessing.reduction import ForkingPickler
 
-import uvicorn
-
-from web.serving import TcpConfig
+from web.serving import api_config
 
 
 def _accepted_nodelay(listener: socket.socket) -> int:
@@ -38,13 +36,12 @@ def _accepted_nodelay(listener: socket.socket) -> int:
     return asyncio.run(probe())
 
 
-def _listener(config_type: type[uvicorn.Config]) -> socket.socket:
-    config = config_type("web.app:create_app", factory=True, host="127.0.0.1", port=0, workers=2)
-    return config.bind_socket()
+def _listener() -> socket.socket:
+    return api_config("web.app:create_app", host="127.0.0.1", port=0, workers=2).bind_socket()
 
 
 def test_our_listener_hands_workers_connections_without_nagle() -> None:
-    listener = _listener(TcpConfig)
+    listener = _listener()
     assert listener.proto == socket.IPPROTO_TCP
     # the supervisor hands the socket to its spawned workers by pickling; the protocol survives the trip
     handed = pickle.loads(ForkingPickler.dumps(listener))
@@ -52,8 +49,3 @@ def test_our_listener_hands_workers_connections_without_nagle() -> None:
     assert handed.proto == socket.IPPROTO_TCP
     assert _accepted_nodelay(handed) == 1
 
-
-def test_uvicorns_own_listener_still_loses_it() -> None:
-    """The reason for web.serving: when uvicorn fixes this upstream, this test fails and the wrapper can go."""
-    listener = _listener(uvicorn.Config)
-    assert _accepted_nodelay(listener) == 0
