@@ -156,6 +156,10 @@ class PrefectServer:
         for name, value in LEAN_SERVER.items():
             env.setdefault(name, value)
         env.setdefault("PREFECT_UI_ENABLED", "true")
+        # the UI asks its browser to call this API: without it the UI names port 4200, whatever port it runs on
+        env["PREFECT_SERVER_UI_API_URL"] = self.api_url
+        env["PREFECT_SERVER_API_PORT"] = str(self.port)
+        env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")  # nothing fetched from outside
         database_url = self.database_url or self.settings.prefect_database_url
         if database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from licenses.fonts import printable_codepoints
 from onelicense.settings import get_settings
 from services import catalog as catalogs
-from web import api, portal, public
+from web import api, docs, portal, public
 from web.errors import install_error_handlers
 from web.middleware import Admission, Guard
 
@@ -30,10 +30,13 @@ def create_app() -> FastAPI:
         description="一业一证：一表申请、并联审批、综合许可证与公开核验",
         version="0.1.0",
         lifespan=_warm,
+        docs_url=None,  # served by web.docs from the package's own assets, never a CDN
+        redoc_url=None,
     )
     app.include_router(api.router)
     app.include_router(public.router)
     portal.install(app)
+    docs.install(app)
     install_error_handlers(app)
     app.state.page_errors = portal.page_error
     settings = get_settings()

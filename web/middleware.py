@@ -27,10 +27,11 @@ _CSP = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# the interactive API documentation loads Swagger UI / ReDoc from their CDN
+# the interactive API documentation (web.docs): its scripts are files of ours, but Swagger UI and ReDoc style their
+# elements inline and ReDoc searches in a worker it starts from a blob
 _DOCS_CSP = (
-    b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src blob:; frame-ancestors 'none'"
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    b"worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _DOCS = ("/docs", "/redoc")
 
