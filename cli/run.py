@@ -151,6 +151,7 @@ def serve(
     已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。Ctrl-C 或 SIGTERM 停止时，所有子进程随之停止。"""
     with _own_prefect() as prefect_url:
         from flows.runtime import spawn_child, stop_children
+        from onelicense.errors import OneLicenseError
         from onelicense.settings import get_settings
         from services.licenses import provision_keys
         from store.db import migrate
@@ -162,15 +163,21 @@ def serve(
         logs = settings.data_dir / "logs"
         children = []
         if workers:
-            from flows.deployments import POOL, register
+            from flows.deployments import PREFECT_FILE, pool_name
+            from flows.deployments import register as deploy
 
-            console.print(f"已注册部署：{'、'.join(register())}（工作池 {POOL}）")
+            pool = pool_name()
+            try:
+                deployed = deploy()
+            except OneLicenseError as exc:
+                _fail(exc.message)
+            console.print(f"已按 {PREFECT_FILE.name} 部署：{'、'.join(deployed)}（工作池 {pool}）")
             worker_env = {
                 **os.environ,
                 "PREFECT_WORKER_QUERY_SECONDS": os.environ.get("PREFECT_WORKER_QUERY_SECONDS", "1"),
             }
             for n in range(workers):
-                command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"]
+                command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"]
                 children.append(spawn_child(command, logs / f"prefect-worker-{n + 1}.log", worker_env))
         dispatcher = [sys.executable, "-m", "cli", "worker", *(["--deployments"] if workers else [])]
         children.append(spawn_child(dispatcher, logs / "dispatcher.log"))

@@ -1,57 +1,80 @@
 """The flows as Prefect deployments, for a Prefect server with workers: the scale-out path.
 
-Defined here in code — module-path entrypoints into the installed package, a process work pool — rather than in
-a prefect.yaml: nothing has to be pulled or built, every machine with the package installed can serve them. The
-dispatcher starts runs of them (`run_deployment`) instead of running the flows in its own threads; the outbox stays
-the source of truth, so a work pool outage only delays work, it never loses any.
+The one definition is `prefect.yaml` at the top of the repository (shipped in the package as flows/prefect.yaml):
+module-path entrypoints into the installed package and a process work pool, so nothing is pulled or built and any
+machine with the package installed can serve them. `register` applies it with Prefect's own `prefect deploy --all`,
+exactly what an operator runs by hand. The dispatcher starts runs of them (`run_deployment`) instead of running
+the flows in its own threads; the outbox stays the source of truth, so a work pool outage only delays work.
 
     onelicense serve --workers 2     Prefect server, these deployments, 2 Prefect workers, the dispatcher, the API
 """
 
 from __future__ import annotations
 
-import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from prefect import Flow
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ObjectAlreadyExists
-from prefect.schedules import Cron
-from prefect.types.entrypoint import EntrypointType
+import yaml
 
-from flows.aggregation import aggregate
-from flows.fan_out import fan_out
-from flows.sweep import daily_sweep
+from onelicense.errors import Unavailable
 
-POOL = "onelicense"
-FLOWS: dict[str, Flow[Any, Any]] = {"fan-out": fan_out, "aggregate": aggregate, "daily-sweep": daily_sweep}
+PREFECT_FILE = Path(__file__).resolve().with_name("prefect.yaml")
 
-# the sweep also runs from the dispatcher every `sweep_interval_seconds`: the schedule is the server's own
-# guarantee, and the sweep is idempotent, so running it from both is harmless
-SCHEDULES = {"daily-sweep": Cron("10 0 * * *", timezone="Asia/Shanghai")}
+
+class DeployFailed(Unavailable):
+    """`prefect deploy` refused the definition or could not reach the server; the message holds its output."""
+
+    @property
+    def public_message(self) -> str:
+        return self.message
+
+
+def definition(path: Path = PREFECT_FILE) -> dict[str, Any]:
+    """prefect.yaml as data."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def pool_name(path: Path = PREFECT_FILE) -> str:
+    """The work pool the deployments name (one for all of them)."""
+    [pool] = {d["work_pool"]["name"] for d in definition(path)["deployments"]}
+    return str(pool)
 
 
 def deployment_name(flow_name: str) -> str:
-    """`<flow>/<deployment>` as `run_deployment` takes it."""
+    """`<flow>/<deployment>` as `run_deployment` takes it (the deployments are named onelicense-<flow name>)."""
     return f"{flow_name}/onelicense-{flow_name}"
 
 
-def register(pool: str = POOL) -> list[str]:
-    """Create the process work pool (if missing) and (re)apply the deployments; returns their names."""
-    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):  # an earlier start
-        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-    for name, flow in FLOWS.items():
-        scheduled = name in SCHEDULES
-        RunnerDeployment.from_flow(
-            flow,
-            name=f"onelicense-{name}",
-            work_pool_name=pool,
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            schedule=SCHEDULES.get(name),
-            description="一业一证：每日巡检（承诺履约提醒、逾期、整改期满、延续提醒）"
-            if scheduled
-            else "一业一证：由调度器按发件箱启动（参数只有编号，不含表单内容）",
-        ).apply()
-    return [deployment_name(name) for name in FLOWS]
+def register(path: Path = PREFECT_FILE, timeout: float = 180) -> list[str]:
+    """Create the process work pool (if missing) and apply every deployment of `path` with `prefect deploy --all`
+    against the Prefect API this process is configured for; returns the deployments' names."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    pool = pool_name(path)
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        except ObjectAlreadyExists:  # an earlier start, or the operator made it
+            pass
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", str(path)],
+        cwd=path.parent,
+        env={**os.environ, "PREFECT_CLI_PROMPT": "false"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise DeployFailed(f"部署 Prefect 流程失败（{path}）：{(result.stdout + result.stderr)[-2000:]}")
+    with get_client(sync_client=True) as client:
+        names = [d["name"] for d in definition(path)["deployments"]]
+        found = client.read_deployments()
+        return sorted(
+            f"{client.read_flow(d.flow_id).name}/{d.name}" for d in found if d.name in names and d.work_pool_name == pool
+        )
