@@ -11,6 +11,7 @@ the flows in its own threads; the outbox stays the source of truth, so a work po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -57,11 +58,9 @@ def register(path: Path = PREFECT_FILE, timeout: float = 180) -> list[str]:
     from prefect.exceptions import ObjectAlreadyExists
 
     pool = pool_name(path)
-    with get_client(sync_client=True) as client:
-        try:
-            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        except ObjectAlreadyExists:  # an earlier start, or the operator made it
-            pass
+    # an earlier start, or the operator made it
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
     result = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", str(path)],
         cwd=path.parent,
