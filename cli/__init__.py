@@ -16,6 +16,23 @@ def _private_files() -> None:
     """Everything this process and its children (Prefect's server) create is readable by its owner only: the
     databases hold ID numbers and phone numbers, the data folder holds the signing keys."""
     os.umask(0o077)
+    _settings_or_exit()
+
+
+def _settings_or_exit() -> None:
+    """Refuse to start on settings that do not validate, with their messages and no traceback."""
+    from pydantic import ValidationError
+
+    from onelicense.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "设置"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"设置有误（{where}）：{message}", err=True)
+        raise typer.Exit(2) from None
 
 
 app.add_typer(catalog.app, name="catalog", help="行业目录：统计与合并表单")

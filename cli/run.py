@@ -119,6 +119,7 @@ def worker(
             "worker 需要一个 Prefect 服务器：请设置 ONELICENSE_PREFECT_API_URL（例如 serve 启动的 http://127.0.0.1:4200/api）"
         )
     configure(settings)
+    _warn_if_the_clock_is_moved()
     from flows.dispatcher import run_dispatcher
     from store.db import migrate
 
@@ -149,6 +150,7 @@ def serve(
 
     Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200），数据库取 ONELICENSE_PREFECT_DATABASE_URL；
     已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。Ctrl-C 或 SIGTERM 停止时，所有子进程随之停止。"""
+    _warn_if_the_clock_is_moved()
     with _own_prefect() as prefect_url:
         from flows.runtime import spawn_child, stop_children
         from onelicense.errors import OneLicenseError
@@ -213,6 +215,14 @@ def _own_prefect() -> Iterator[str]:
         _fail(exc.message)
     with stack:
         yield url
+
+
+def _warn_if_the_clock_is_moved() -> None:
+    from onelicense.clock import moved_notice
+
+    notice = moved_notice()
+    if notice:
+        console.print(f"[bold yellow]警告：{notice}[/bold yellow]", soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:

@@ -1,18 +1,45 @@
-"""Time as the reform counts it: stored in UTC, read in China's time zone (北京时间, UTC+8, no daylight saving).
+"""The one clock, and time as the reform counts it: stored in UTC, read in China's time zone (北京时间, UTC+8, no
+daylight saving).
 
-Every date a user sees (a reference number's day, a permit's issue date, a deadline on the working-day calendar)
-is the Beijing date of a UTC instant. One definition here, used by every layer."""
+Every step that reads "now" or "today" (deadlines, the sweep, listing after 公示, the renewal window, expiry, the
+red/yellow/green colours, random inspections, timestamps stored) reads `utcnow()` / `today()` here. Outside
+production the clock can be moved (ONELICENSE_CLOCK_SHIFT, e.g. P45D) so that training and acceptance tests walk
+a months-long commitment cycle in an afternoon; every page then says so (`moved_by`). Every date a user sees is
+the Beijing date of a UTC instant."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from onelicense.settings import get_settings
+
 CHINA_TIME = timezone(timedelta(hours=8), "北京时间")  # a fixed offset is exact: China has no daylight saving
 
 
 def utcnow() -> datetime:
-    """Now, timezone-aware, in UTC (what the database stores)."""
-    return datetime.now(UTC)
+    """Now, timezone-aware, in UTC (what the database stores), moved by ONELICENSE_CLOCK_SHIFT if set."""
+    shift = get_settings().clock_shift
+    return datetime.now(UTC) + shift if shift else datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in Beijing on the one clock."""
+    return china_date(utcnow())
+
+
+def moved_by() -> timedelta | None:
+    """How far the clock is moved (None: it is not), for the banner every page shows while it is."""
+    return get_settings().clock_shift or None
+
+
+def moved_notice() -> str | None:
+    """The banner's text while the clock is moved: a training or test system, never production."""
+    shift = moved_by()
+    if shift is None:
+        return None
+    days = shift.total_seconds() / 86400
+    direction = "拨快" if days > 0 else "拨慢"
+    return f"测试时钟：系统时间已{direction} {abs(days):g} 天（当前按 {china_time(utcnow())} 计），仅供培训与验收测试，不是正式办理。"
 
 
 def china_date(at: datetime) -> date:

@@ -7,10 +7,11 @@ needs (catalog folder, templates folder) as arguments."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +98,24 @@ class Settings(BaseSettings):
     smtp_sender: str = "noreply@onelicense.local"
     smtp_timeout_seconds: float = 10.0
     smtp_ca_file: Path | None = Field(default=None, description="CA bundle for the SMTP server's certificate")
+
+    production: bool = Field(
+        default=False,
+        description="a production deployment: settings meant only for training and tests (a moved clock) are refused",
+    )
+    clock_shift: timedelta | None = Field(
+        default=None,
+        description="NOT for production: move the one clock by this much (ISO 8601, e.g. P45D or -P1DT2H) for "
+        "training and acceptance tests; every page shows a banner while it is set",
+    )
+
+    @model_validator(mode="after")
+    def _no_moved_clock_in_production(self) -> Settings:
+        if self.production and self.clock_shift:
+            raise ValueError(
+                "ONELICENSE_CLOCK_SHIFT 仅用于培训和验收测试：生产部署（ONELICENSE_PRODUCTION=true）不允许拨动时钟"
+            )
+        return self
 
     @field_validator("data_dir")
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from onelicense.clock import china_time, cn_date
+from onelicense.clock import china_time, cn_date, moved_notice
 from templates import FOLDER as PACKAGED_TEMPLATES
 
 
@@ -29,6 +29,7 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
     )
     env.filters["cn_date"] = cn_date
     env.filters["beijing_time"] = _beijing_time
+    env.globals["moved_clock"] = moved_notice  # the banner every page shows while the clock is moved
     return env
 
 

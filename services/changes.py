@@ -26,7 +26,7 @@ from forms.model import Permit
 from forms.prereview import blocking, prereview
 from forms.validation import Submission, validate_submission
 from licenses.status import LicenseStatus
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
 from onelicense.errors import Conflict, NotFound
 from review.roles import Actor
 from review.transitions import ApplicationStatus
@@ -130,7 +130,7 @@ def request_renewal(
     the renewal application; its approval gives each renewed permit a new validity from the day after the old one
     ends and reissues the certificate carrying the new dates."""
     license_, original = _holders_license(session, actor, number, "延续")
-    today = china_date(utcnow())
+    today = clock.today()
     renewable = {
         p.permit_code: p
         for p in licenses.permits_of(session, license_.id)

@@ -29,6 +29,7 @@ from licenses.pdf import render_pdf
 from licenses.qr import verify_url
 from licenses.status import LicenseStatus, Operation, next_status, validity_end
 from licenses.token import sign_token
+from onelicense import clock
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import Settings, get_settings
@@ -432,7 +433,7 @@ def apply_change(
     for permit in permits:
         if permit.status in (LicenseStatus.VALID, LicenseStatus.SUSPENDED) and permit.permit_code not in wanted:
             apply_permit_operation(session, actor, permit, Operation.CANCEL, reason="经营范围变更，不再从事该项经营")
-    today = china_date(utcnow())
+    today = clock.today()
     position = max((p.position for p in permits), default=0)
     new_rows = []
     for code in added:

@@ -22,7 +22,8 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
+from onelicense.clock import utcnow
 from onelicense.errors import NotFound, Unavailable
 from onelicense.settings import get_settings
 from onelicense.templating import environment
@@ -182,7 +183,7 @@ def _context(session: Session, notification: Notification) -> dict[str, Any]:
         "materials": materials,
         "detail": notification.detail or "",
         "portal_url": get_settings().public_base_url.rstrip("/") + "/portal",
-        "today": china_date(utcnow()),
+        "today": clock.today(),
     }
 
 

@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 
 from forms.model import Commitment
 from licenses.status import LicenseStatus, Operation
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
+from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import get_settings
 from review.obligations import (
@@ -48,10 +49,6 @@ from store.tables.lifecycle import CreditRecord, Notification, Obligation
 
 _FIELDS = ("status", "due_on", "rectify_due_on", "publicity_until", "note", "version")
 _STALE = "该承诺事项已被他人处理，请刷新后重试"
-
-
-def today() -> date:
-    return china_date(utcnow())
 
 
 # ------------------------------------------------------------------------------------------------ issuance
@@ -267,7 +264,7 @@ def verify_fulfilment(
         if accept:
             return _finish(session, actor, obligation, step, before, "fulfilment_accepted", status=status, note=note)
         back = after_rejection(
-            obligation.due_on, obligation.rectify_due_on, obligation.publicity_until is not None, today()
+            obligation.due_on, obligation.rectify_due_on, obligation.publicity_until is not None, clock.today()
         )
         return _finish(session, actor, obligation, step, before, "fulfilment_rejected", status=back, note=note)
 
@@ -333,7 +330,7 @@ def open_investigation(
     step = ObligationStep.INVESTIGATE
     with transaction(session):
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
-        until = nth_working_day(today(), get_settings().publicity_days, catalogs.calendar())
+        until = nth_working_day(clock.today(), get_settings().publicity_days, catalogs.calendar())
         return _finish(session, actor, obligation, step, before, "investigation", status=status,
                        note=_reason(note, "调查情况"), publicity_until=until)  # fmt: skip
 
@@ -347,7 +344,7 @@ def list_as_dishonest(
     with transaction(session):
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
         text = _reason(reason, "列入失信名单的理由")
-        day = today()
+        day = clock.today()
         if obligation.publicity_until is None or day <= obligation.publicity_until:
             raise Conflict(f"公示期至 {obligation.publicity_until} 止，期满后方可列入失信名单")
         license_ = session.get(License, obligation.license_id)
@@ -389,7 +386,7 @@ def restore_credit(
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
         text = _reason(note, "信用修复的依据")
         record = session.exec(select(CreditRecord).where(CreditRecord.obligation_id == obligation.id)).one()
-        record.restored_on = today()
+        record.restored_on = clock.today()
         record.restore_note = text
         session.add(record)
         return _finish(session, actor, obligation, step, before, "restored", status=status, note=text)
@@ -407,7 +404,7 @@ def _rectify_deadline(days: int | None) -> date:
     days = get_settings().rectification_days if days is None else days
     if not 1 <= int(days) <= 180:
         raise _invalid("days", "整改期限应为 1 至 180 个工作日")
-    return nth_working_day(today(), int(days), catalogs.calendar())
+    return nth_working_day(clock.today(), int(days), catalogs.calendar())
 
 
 def _years_later(day: date, years: int) -> date:
@@ -437,7 +434,7 @@ class CreditStanding:
 
 
 def credit_standing(session: Session, uscc: str, on: date | None = None) -> CreditStanding:
-    on = on or today()
+    on = on or clock.today()
     record = session.exec(
         select(CreditRecord)
         .where(
@@ -521,7 +518,7 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
     statements: reminders before a due date (the most urgent window only), obligations past due → 逾期,
     rectification deadlines past → 整改逾期, and reminders before a permit's validity ends. Running it again on
     the same day changes nothing and announces nothing twice."""
-    day = day or today()
+    day = day or clock.today()
     settings = get_settings()
     calendar = catalogs.calendar()
     now = utcnow()

@@ -18,7 +18,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from licenses.status import TRANSITIONS, LicenseStatus, Operation, permit_status
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
 from review.sla import SlaLevel, WorkingCalendar
@@ -99,7 +99,7 @@ def queue_page(
     if not isinstance(page, int) or page < 1:
         raise InvalidRequest("页码必须是正整数")
     page_size = inputs.page_size(page_size)
-    today = today or china_date(utcnow())
+    today = today or clock.today()
     colour = level_expression(today)
 
     conditions: list[ColumnElement[bool]] = [
@@ -244,7 +244,7 @@ def department_licenses(
     if not isinstance(page, int) or page < 1:
         raise InvalidRequest("页码必须是正整数")
     page_size = inputs.page_size(page_size)
-    today = today or china_date(utcnow())
+    today = today or clock.today()
     holding = select(LicensePermit.license_id).where(col(LicensePermit.department_code) == department)
     conditions: list[ColumnElement[bool]] = [col(License.id).in_(holding)]
     if q and q.strip():

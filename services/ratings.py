@@ -13,7 +13,8 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
+from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import get_settings
 from review.roles import Actor, Role
@@ -83,7 +84,7 @@ def rate(
         score=value,
         comment=text,
         rated_by=actor.user_id,
-        reply_due=reply_due_date(china_date(utcnow())) if is_poor(value) and department != OVERALL else None,
+        reply_due=reply_due_date(clock.today()) if is_poor(value) and department != OVERALL else None,
     )
     try:
         with transaction(session):
@@ -132,7 +133,7 @@ def followups(session: Session, actor: Actor, today: date | None = None, limit: 
     """The reviewer's department's 差评: unanswered first (oldest due first, overdue marked), then the answered."""
     if actor.role is not Role.REVIEWER or not actor.department_code:
         raise Forbidden("只有部门审批人员可以查看本部门的差评整改")
-    today = today or china_date(utcnow())
+    today = today or clock.today()
     unanswered = col(Rating.reply).is_(None)
     statement = (
         select(Rating, Application.reference)

@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Case, case, func
 from sqlmodel import Session, col, select
 
-from onelicense.clock import china_date, china_time, utcnow
+from onelicense import clock
+from onelicense.clock import china_date, china_time
 from review.roles import Actor, Role
 from review.sla import SlaLevel, WorkingCalendar
 from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
@@ -116,7 +117,7 @@ class Board:
 def board(session: Session, actor: Actor, today: date | None = None) -> Board:
     """Everything the supervision board shows, as of the local China day `today` (default: now)."""
     require_role(actor, SUPERVISORS, "查看督办看板")
-    today = today or china_date(utcnow())
+    today = today or clock.today()
     by_department, by_industry, sample = timeliness(session)
     return Board(
         today=today,

@@ -16,7 +16,8 @@ from forms.errors import SubmissionRefused, ValidationFailed
 from forms.fieldtypes import parse_value
 from licenses.qr import qr_png, verify_url
 from licenses.status import LicenseStatus
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
+from onelicense.clock import utcnow
 from onelicense.errors import Conflict, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Role
@@ -259,7 +260,7 @@ def _expiring(session: Session, license_: License | None) -> list[LicensePermit]
     """The license's valid permits whose validity ends within the renewal window (offered for 延续)."""
     if license_ is None:
         return []
-    horizon = china_date(utcnow()) + timedelta(days=changes.RENEWAL_WINDOW_DAYS)
+    horizon = clock.today() + timedelta(days=changes.RENEWAL_WINDOW_DAYS)
     return [
         p
         for p in licenses.permits_of(session, license_.id)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from licenses.status import Operation
-from onelicense.clock import china_date, utcnow
+from onelicense import clock
 from onelicense.errors import Conflict, InvalidRequest
 from review.roles import Actor, Role
 from review.sla import SlaDates, SlaLevel
@@ -194,7 +194,7 @@ def _detail(
     progress = applications.list_progress(session, actor, review.application_id)
     application = progress.application
     history = reviews.decision_history(session, actor, review.id)
-    today = china_date(utcnow())
+    today = clock.today()
     form = typed or {
         "decision": "",
         "opinion": review.suggested_opinion or "",
