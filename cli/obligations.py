@@ -23,13 +23,15 @@ def sweep(
     ] = None,
 ) -> None:
     """每日巡检：承诺到期提醒、逾期、整改期满、许可延续提醒（可重复执行，不会重复通知）。"""
-    from services import notifications, obligations
+    from review.roles import SYSTEM_ACTOR
+    from services import calendar, notifications, obligations
 
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
         fail(f"日期格式应为 YYYY-MM-DD：{day}")
     with database() as session:
+        recounted = calendar.recompute_pending(session, SYSTEM_ACTOR)
         result = obligations.sweep(session, when)
         dispatched = 0
         while count := notifications.dispatch_pending(session):
@@ -37,6 +39,7 @@ def sweep(
     console.print(
         f"{result.day.isoformat()}：提醒 {result.reminders} 条，逾期 {result.overdue} 项，整改期满 {result.lapsed} 项，"
         f"延续提醒 {result.renewal_reminders} 条，失效通知 {result.expired} 条，待发送通知 {dispatched} 条"
+        + (f"，按新节假日安排校正期限 {len(recounted)} 项" if recounted else "")
     )
 
 

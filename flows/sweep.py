@@ -2,6 +2,8 @@
 commitment's deadline, overdue obligations, lapsed rectifications, renewal reminders — then the notifications it
 wrote turned into outbox messages for their channels.
 
+    recount-deadlines (services.calendar.recompute_pending: a holiday arrangement that arrived without an
+                      import, e.g. shipped by a release: the open deadlines it touches are counted again)
     sweep-obligations (one set-based transaction: services.obligations.sweep)
     dispatch-notifications (services.notifications.dispatch_pending, until none is left)
 
@@ -14,8 +16,15 @@ from datetime import date
 
 from prefect import flow, task
 
-from services import notifications, obligations
+from review.roles import SYSTEM_ACTOR
+from services import calendar, notifications, obligations
 from store.db import session_scope
+
+
+@task(name="recount-deadlines")
+def recount_deadlines() -> int:
+    with session_scope() as session:
+        return len(calendar.recompute_pending(session, SYSTEM_ACTOR))
 
 
 @task(name="sweep-obligations")
@@ -44,6 +53,8 @@ def dispatch_notifications() -> int:
 @flow(name="daily-sweep", log_prints=False)
 def daily_sweep(day: str | None = None) -> dict[str, int | str]:
     """One sweep for `day` (ISO date; default today in Beijing time). Parameters hold a date only."""
+    recounted = recount_deadlines()
     result = sweep_obligations(day)
+    result["deadlines_recounted"] = recounted
     result["notifications_dispatched"] = dispatch_notifications()
     return result

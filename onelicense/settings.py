@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
     rating_reply_days: int = Field(default=5, ge=1, description="working days a department has to answer a 差评")
 
+    calendar_refresh_seconds: float = Field(
+        default=2, ge=0, description="how often a process looks whether a holiday arrangement was imported"
+    )
     sweep_interval_seconds: float = Field(
         default=3600, gt=0, description="how often the dispatcher runs the (idempotent) daily sweep"
     )

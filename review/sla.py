@@ -22,17 +22,44 @@ class SlaLevel(LabelledEnum):
     PAST_STATUTORY = "past_statutory", "超过法定时限"
 
 
+# what every page, notice and API answer says beside a deadline counted into a year the calendar does not cover
+PROVISIONAL_NOTE = "按常规工作日推算，待节假日安排公布后校正"
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
-    """Monday to Friday, minus public holidays, plus make-up working days (调休上班) that fall on a weekend."""
+    """Monday to Friday, minus public holidays, plus make-up working days (调休上班) that fall on a weekend.
+
+    `covered_years`: the years whose holiday arrangement (the State Council's 节假日安排) the data holds. A day
+    past them is counted as a plain weekday calendar would, and a deadline that reaches it is provisional
+    (`provisional`) until that year's arrangement is imported. None: coverage is not tracked (weekdays only, or a
+    calendar made for a test)."""
 
     holidays: frozenset[date] = field(default_factory=frozenset)
     makeup_workdays: frozenset[date] = field(default_factory=frozenset)
+    covered_years: frozenset[int] | None = None
 
     def is_working_day(self, day: date) -> bool:
         if day in self.makeup_workdays:
             return True
         return day.weekday() < 5 and day not in self.holidays
+
+    @property
+    def covered_until(self) -> date | None:
+        """The last day of the unbroken run of covered years from the first (None: not tracked or empty)."""
+        if not self.covered_years:
+            return None
+        year = min(self.covered_years)
+        while year + 1 in self.covered_years:
+            year += 1
+        return date(year, 12, 31)
+
+    def provisional(self, day: date | None) -> bool:
+        """Whether a deadline on `day` was counted past the arrangement the data holds (so it may still move)."""
+        if day is None or self.covered_years is None:
+            return False
+        end = self.covered_until
+        return end is None or day > end
 
 
 @dataclass(frozen=True)

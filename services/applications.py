@@ -204,6 +204,7 @@ def form_for(industry_code: str, answers: Mapping[str, Any] | Any) -> MergedForm
 def open_reviews(session: Session, actor: Actor, application: Application, form: MergedForm) -> list[DepartmentReview]:
     """One review per department for the permits it reviews, each with its push message (the fan-out's work)."""
     now = utcnow()
+    working = catalogs.calendar(session)
     reviews = []
     for department in form.departments:
         permit_codes = [p.code for p in form.permits_of(department.code)]
@@ -213,7 +214,7 @@ def open_reviews(session: Session, actor: Actor, application: Application, form:
                 department_code=department.code,
                 permit_codes=permit_codes,
                 opened_at=now,
-                **catalogs.review_date_columns(permit_codes, now),
+                **catalogs.review_date_columns(permit_codes, now, working),
             )
         )
     session.add_all(reviews)
@@ -337,7 +338,7 @@ def amend(
                 opened_at=now,
                 claimed_at=None,
                 decided_at=None,
-                **catalogs.review_date_columns(review.permit_codes, now),
+                **catalogs.review_date_columns(review.permit_codes, now, catalogs.calendar(session)),
             )
             _send_to_department(
                 session, actor, review, "review.reopen", review_before, audit.snapshot(review, "status", "round")

@@ -10,12 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from forms.catalog import get_catalog
 from forms.merge import MergedForm, merge_form
 from forms.model import Catalog
 from onelicense.settings import get_settings
-from review.calendar import get_calendar
 from review.sla import SlaDates, SlaState, WorkingCalendar, sla_dates, sla_state
+from services.calendar import working_calendar
 from store.tables.application import DepartmentReview
 
 
@@ -24,9 +26,10 @@ def catalog() -> Catalog:
     return get_catalog(get_settings().catalog_dir)
 
 
-def calendar() -> WorkingCalendar:
-    """The working-day calendar kept beside the catalog in use."""
-    return get_calendar(get_settings().catalog_dir)
+def calendar(session: Session | None = None) -> WorkingCalendar:
+    """The working-day calendar every deadline is counted on: the holiday arrangements in the database `session`
+    is on (None: the configured database), see services.calendar."""
+    return working_calendar(session)
 
 
 def templates_dir() -> Path | None:
@@ -72,15 +75,19 @@ def review_limits(permit_codes: Sequence[str]) -> tuple[int, int | None]:
     return promised, statutory
 
 
-def review_dates(permit_codes: Sequence[str], opened_at: datetime) -> SlaDates:
+def review_dates(
+    permit_codes: Sequence[str], opened_at: datetime, working: WorkingCalendar | None = None
+) -> SlaDates:
     """The days a review opened at `opened_at` turns yellow, is due, turns red, passes the statutory limit."""
     promised, statutory = review_limits(permit_codes)
-    return sla_dates(opened_at, promised, calendar(), statutory_days=statutory)
+    return sla_dates(opened_at, promised, working or calendar(), statutory_days=statutory)
 
 
-def review_date_columns(permit_codes: Sequence[str], opened_at: datetime) -> dict[str, Any]:
+def review_date_columns(
+    permit_codes: Sequence[str], opened_at: datetime, working: WorkingCalendar | None = None
+) -> dict[str, Any]:
     """`review_dates` as the DepartmentReview columns that store them."""
-    dates = review_dates(permit_codes, opened_at)
+    dates = review_dates(permit_codes, opened_at, working)
     return {
         "yellow_on": dates.yellow_on,
         "due_on": dates.due_on,
@@ -89,8 +96,8 @@ def review_date_columns(permit_codes: Sequence[str], opened_at: datetime) -> dic
     }
 
 
-def review_sla(review: DepartmentReview, now: datetime) -> SlaState:
+def review_sla(review: DepartmentReview, now: datetime, working: WorkingCalendar | None = None) -> SlaState:
     """红黄绿灯 of a review: its working days against its permits' promised and statutory limits (the current
     round's clock starts when the review was (re)opened, so time spent supplementing does not count)."""
     promised, statutory = review_limits(review.permit_codes)
-    return sla_state(review.opened_at, now, promised, calendar(), statutory_days=statutory)
+    return sla_state(review.opened_at, now, promised, working or calendar(), statutory_days=statutory)

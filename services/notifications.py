@@ -62,6 +62,7 @@ EVENTS: dict[str, str] = {
     "renewal_due": "许可即将到期",
     "permit_expired": "许可已失效",
     "reissued": "许可证已换发新版",
+    "deadline_moved": "期限已按节假日安排校正",
 }
 
 

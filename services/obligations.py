@@ -59,7 +59,7 @@ def open_obligations(
 ) -> list[Obligation]:
     """The obligations of a license just issued (no commit: written with the license). One per permit issued on a
     commitment category, due on the working-day calendar from the day of issuance."""
-    catalog, calendar = catalogs.catalog(), catalogs.calendar()
+    catalog, calendar = catalogs.catalog(), catalogs.calendar(session)
     inspection_days = get_settings().inspection_days
     instant = {  # permits the system granted at once (秒批): the department's "先予许可、待核查" list names them
         code
@@ -290,8 +290,10 @@ def record_inspection(
             text = inputs.text(note, "核查结果", required=False, max_length=1000)
             return _finish(session, actor, obligation, step, before, "inspection_passed", status=status, note=text)
         text = _reason(note, "核查发现的问题")
+        start, days = clock.today(), _rectify_days(rectify_days)
         return _finish(session, actor, obligation, step, before, "rectification", status=status, note=text,
-                       rectify_due_on=_rectify_deadline(rectify_days), breached=True)  # fmt: skip
+                       rectify_from=start, rectify_days=days, breached=True,
+                       rectify_due_on=nth_working_day(start, days, catalogs.calendar(session)))  # fmt: skip
 
 
 def order_rectification(
@@ -307,8 +309,10 @@ def order_rectification(
     step = ObligationStep.RECTIFY
     with transaction(session):
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        start, days = clock.today(), _rectify_days(days)
         return _finish(session, actor, obligation, step, before, "rectification", status=status,
-                       note=_reason(reason, "整改要求"), rectify_due_on=_rectify_deadline(days))  # fmt: skip
+                       note=_reason(reason, "整改要求"), rectify_from=start, rectify_days=days,
+                       rectify_due_on=nth_working_day(start, days, catalogs.calendar(session)))  # fmt: skip
 
 
 def record_refusal(
@@ -330,9 +334,11 @@ def open_investigation(
     step = ObligationStep.INVESTIGATE
     with transaction(session):
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
-        until = nth_working_day(clock.today(), get_settings().publicity_days, catalogs.calendar())
+        start, days = clock.today(), get_settings().publicity_days
+        until = nth_working_day(start, days, catalogs.calendar(session))
         return _finish(session, actor, obligation, step, before, "investigation", status=status,
-                       note=_reason(note, "调查情况"), publicity_until=until)  # fmt: skip
+                       note=_reason(note, "调查情况"), publicity_until=until, publicity_from=start,
+                       publicity_days=days)  # fmt: skip
 
 
 def list_as_dishonest(
@@ -400,11 +406,11 @@ def _reason(text: str, what: str) -> str:
     return inputs.text(text, what, max_length=1000)
 
 
-def _rectify_deadline(days: int | None) -> date:
+def _rectify_days(days: int | None) -> int:
     days = get_settings().rectification_days if days is None else days
     if not 1 <= int(days) <= 180:
         raise _invalid("days", "整改期限应为 1 至 180 个工作日")
-    return nth_working_day(clock.today(), int(days), catalogs.calendar())
+    return int(days)
 
 
 def _years_later(day: date, years: int) -> date:
@@ -520,7 +526,7 @@ def sweep(session: Session, day: date | None = None) -> SweepResult:
     the same day changes nothing and announces nothing twice."""
     day = day or clock.today()
     settings = get_settings()
-    calendar = catalogs.calendar()
+    calendar = catalogs.calendar(session)
     now = utcnow()
     reminders = overdue = lapsed = renewals = 0
     status, kind = col(Obligation.status), col(Obligation.kind)

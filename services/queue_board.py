@@ -143,7 +143,7 @@ def queue_page(
     listed = listed.order_by(first, col(DepartmentReview.opened_at), col(DepartmentReview.id))
     listed = listed.offset((page - 1) * page_size).limit(page_size)
 
-    calendar = catalogs.calendar()
+    calendar = catalogs.calendar(session)
     rows = tuple(
         BoardRow(
             review_id=r[0],

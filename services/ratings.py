@@ -18,7 +18,7 @@ from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import get_settings
 from review.roles import Actor, Role
-from review.sla import nth_working_day
+from review.sla import WorkingCalendar, nth_working_day
 from review.transitions import ApplicationStatus
 from services import catalog as catalogs
 from store import audit, inputs
@@ -84,7 +84,7 @@ def rate(
         score=value,
         comment=text,
         rated_by=actor.user_id,
-        reply_due=reply_due_date(clock.today()) if is_poor(value) and department != OVERALL else None,
+        reply_due=reply_due_date(clock.today(), catalogs.calendar(session)) if is_poor(value) and department != OVERALL else None,
     )
     try:
         with transaction(session):
@@ -157,9 +157,9 @@ def reviewed_departments(session: Session, application_id: str) -> list[str]:
     return list(session.exec(statement))
 
 
-def reply_due_date(rated_on: date) -> date:
+def reply_due_date(rated_on: date, calendar: WorkingCalendar | None = None) -> date:
     """The day a reply to a 差评 given on `rated_on` is due: `rating_reply_days` working days later."""
-    return nth_working_day(rated_on, get_settings().rating_reply_days, catalogs.calendar())
+    return nth_working_day(rated_on, get_settings().rating_reply_days, calendar or catalogs.calendar())
 
 
 def _score(score: int | str) -> int:

@@ -212,7 +212,7 @@ def timeliness(session: Session, sample: int = TIMELINESS_SAMPLE) -> tuple[list[
     if not rows:
         return [], [], 0
     counter = WorkingDayCounter(
-        catalogs.calendar(), min(china_date(r[3]) for r in rows), max(china_date(r[4]) for r in rows)
+        catalogs.calendar(session), min(china_date(r[3]) for r in rows), max(china_date(r[4]) for r in rows)
     )
     limits: dict[tuple[str, ...], tuple[int, int | None]] = {}
     per_department: dict[str, list[tuple[int, int, int | None]]] = defaultdict(list)

@@ -13,7 +13,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from store.tables import application, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
+from store.tables import application, calendar, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
 from store.tables.application import (  # noqa: E402
     Application,
     AuditEvent,
@@ -21,6 +21,7 @@ from store.tables.application import (  # noqa: E402
     DepartmentReview,
     OutboxMessage,
 )
+from store.tables.calendar import CalendarYear  # noqa: E402
 from store.tables.lifecycle import CreditRecord, InspectionDraw, Notification, Obligation  # noqa: E402
 from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
@@ -30,6 +31,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Application",
     "AuditEvent",
+    "CalendarYear",
     "CreditRecord",
     "DecisionRecord",
     "DepartmentReview",
@@ -44,6 +46,7 @@ __all__ = [
     "User",
     "WebSession",
     "application",
+    "calendar",
     "license",
     "lifecycle",
     "metadata",

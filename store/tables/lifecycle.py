@@ -43,6 +43,11 @@ class Obligation(SQLModel, table=True):
     submitted: dict[str, str] | None = Field(default=None, sa_type=JSON, description="material code → upload ref")
     rectify_due_on: date | None = Field(default=None, sa_type=Date, description="限期整改 deadline")
     publicity_until: date | None = Field(default=None, sa_type=Date, description="last day of the 公示 period")
+    # what the two deadlines above were counted from, so a newly imported holiday arrangement can count them again
+    rectify_from: date | None = Field(default=None, sa_type=Date, description="the day 限期整改 was ordered")
+    rectify_days: int | None = Field(default=None, description="working days given to rectify")
+    publicity_from: date | None = Field(default=None, sa_type=Date, description="the day the 公示 began")
+    publicity_days: int | None = Field(default=None, description="working days of the 公示 period")
     note: str | None = Field(default=None, sa_type=Text, description="the last reason, finding or record")
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
