@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from cli import catalog, db, licenses, obligations, queue, run, users
+from cli import calendar, catalog, db, licenses, obligations, queue, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
 
@@ -36,6 +36,7 @@ def _settings_or_exit() -> None:
 
 
 app.add_typer(catalog.app, name="catalog", help="行业目录：统计与合并表单")
+app.add_typer(calendar.app, name="calendar", help="工作日历：节假日安排的查看与导入")
 app.add_typer(queue.app, name="queue", help="部门审批队列")
 app.add_typer(licenses.app, name="license", help="综合许可证管理")
 app.add_typer(obligations.app, name="obligations", help="承诺事项：每日巡检与清单")

@@ -44,6 +44,29 @@ def check(catalog: CatalogDir = None) -> None:
         f"目录有效：{len(data.departments)} 个部门，{len(data.permits)} 个许可事项，"
         f"{len(data.industries)} 个行业，{len(data.fields)} 个字段，{len(data.materials)} 种材料"
     )
+    _check_calendar(catalog)
+
+
+def _check_calendar(folder: Path | None) -> None:
+    """The calendar shipped in the folder (checked), and the one in use: a warning when it runs out soon."""
+    from forms.catalog import SHIPPED_CATALOG
+    from onelicense.settings import get_settings
+    from review.calendar import calendar_of, load_arrangements
+    from services.calendar import coverage_warning, working_calendar
+
+    settings = get_settings()
+    try:
+        shipped = load_arrangements(folder or settings.catalog_dir or SHIPPED_CATALOG)
+    except CatalogError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"随目录发布的节假日安排：{'、'.join(str(y) for y in shipped) or '无'} 年")
+    database_exists = settings.database_url or Path(settings.effective_database_url.removeprefix("sqlite:///")).exists()
+    in_use = working_calendar() if database_exists and folder is None else calendar_of(shipped.values())
+    end = in_use.covered_until
+    console.print(f"工作日历{'（数据库）' if database_exists and folder is None else ''}覆盖至：{end or '无'}")
+    if warning := coverage_warning(calendar=in_use):
+        console.print(f"[yellow]警告：{warning}[/yellow]", soft_wrap=True)
 
 
 @app.command()

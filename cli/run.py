@@ -161,6 +161,10 @@ def serve(
 
         migrate()
         provision_keys()  # the published key set answers from the first request on
+        from services.calendar import coverage_warning
+
+        if calendar_warning := coverage_warning():
+            console.print(f"[bold yellow]警告：{calendar_warning}[/bold yellow]", soft_wrap=True)
         settings = get_settings()
         logs = settings.data_dir / "logs"
         children = []

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from onelicense.settings import get_settings
 
 CHINA_TIME = timezone(timedelta(hours=8), "北京时间")  # a fixed offset is exact: China has no daylight saving
+# said beside a deadline counted into a year whose holiday arrangement (节假日安排) is not yet in the calendar
+PROVISIONAL_NOTE = "按常规工作日推算，待节假日安排公布后校正"
 
 
 def utcnow() -> datetime:

@@ -7,12 +7,14 @@ are cached across renders."""
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
-from onelicense.clock import china_time, cn_date, moved_notice
+from onelicense.clock import PROVISIONAL_NOTE, china_time, cn_date, moved_notice
 from templates import FOLDER as PACKAGED_TEMPLATES
 
 
@@ -30,7 +32,30 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
     env.filters["cn_date"] = cn_date
     env.filters["beijing_time"] = _beijing_time
     env.globals["moved_clock"] = moved_notice  # the banner every page shows while the clock is moved
+    env.filters["deadline"] = _deadline_html
+    env.filters["deadline_text"] = _deadline_text
     return env
+
+
+Provisional = Callable[[date | None], bool]
+
+
+def _deadline_text(day: date | None, provisional: Provisional | None = None) -> str:
+    """A working-day deadline in a text: its date, and the note when it was counted past the calendar's years
+    (`provisional`: the calendar's own test, passed in by whoever renders)."""
+    if day is None:
+        return "—"
+    note = f"（{PROVISIONAL_NOTE}）" if provisional is not None and provisional(day) else ""
+    return f"{cn_date(day)}{note}"
+
+
+def _deadline_html(day: date | None, provisional: Provisional | None = None) -> Markup:
+    """The same on a page: the note in a span of its own, so it can be styled and found."""
+    if day is None:
+        return Markup("—")
+    if provisional is not None and provisional(day):
+        return Markup('{}<span class="provisional">（{}）</span>').format(cn_date(day), PROVISIONAL_NOTE)
+    return Markup("{}").format(cn_date(day))
 
 
 def _beijing_time(value: datetime | None) -> str:

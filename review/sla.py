@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from onelicense.clock import CHINA_TIME
+from onelicense.clock import CHINA_TIME, PROVISIONAL_NOTE
 from review.transitions import LabelledEnum
 
 
@@ -22,8 +22,7 @@ class SlaLevel(LabelledEnum):
     PAST_STATUTORY = "past_statutory", "超过法定时限"
 
 
-# what every page, notice and API answer says beside a deadline counted into a year the calendar does not cover
-PROVISIONAL_NOTE = "按常规工作日推算，待节假日安排公布后校正"
+__all__ = ["PROVISIONAL_NOTE", "SlaDates", "SlaLevel", "SlaState", "WorkingCalendar", "nth_working_day"]
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ def _context(session: Session, notification: Notification) -> dict[str, Any]:
         "detail": notification.detail or "",
         "portal_url": get_settings().public_base_url.rstrip("/") + "/portal",
         "today": clock.today(),
+        "provisional": catalogs.calendar(session).provisional,
     }
 
 

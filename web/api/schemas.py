@@ -179,6 +179,8 @@ class DepartmentProgress(BaseModel):
     requested_items: list[ItemOut] = Field(default_factory=list, description="要求补正的字段或材料")
     round: int = Field(description="审查轮次：补正后重新审查为第 2 轮起")
     decided_at: datetime | None = None
+    due_on: date | None = Field(default=None, description="承诺办结日（按工作日计）")
+    due_on_provisional: bool = Field(default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）")
 
 
 class ApplicationSummary(BaseModel):
@@ -242,6 +244,8 @@ class QueueItemOut(BaseModel):
     sla_level: str = Field(description="红黄绿灯督办：green | yellow | red | past_statutory")
     sla_label: str = Field(description="督办等级（中文）")
     sla_remaining_days: int = Field(description="距承诺时限剩余工作日（负数为已超期）")
+    due_on: date | None = Field(default=None, description="承诺办结日（按工作日计）")
+    due_on_provisional: bool = Field(default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）")
     version: int
 
 
@@ -387,6 +391,10 @@ class ObligationOut(BaseModel):
     rectify_due_on: date | None = Field(description="限期整改的期限")
     publicity_until: date | None = Field(description="公示期最后一天")
     note: str | None = Field(description="最近一次的意见、问题或记录")
+    provisional_dates: list[str] = Field(
+        default_factory=list,
+        description="其中按常规工作日推算、待节假日安排公布后校正的日期字段（due_on、rectify_due_on、publicity_until）",
+    )
     version: int
 
 

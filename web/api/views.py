@@ -89,6 +89,8 @@ def department_progress(review: DepartmentReview) -> schemas.DepartmentProgress:
         requested_items=[item_label(k) for k in review.requested_items] if decided else [],
         round=review.round,
         decided_at=review.decided_at if decided else None,
+        due_on=None if decided else review.due_on,
+        due_on_provisional=not decided and catalogs.calendar().provisional(review.due_on),
     )
 
 
@@ -132,6 +134,8 @@ def queue_item(review: DepartmentReview, application: Application, now: datetime
         sla_level=sla.level.value,
         sla_label=sla.level.label,
         sla_remaining_days=sla.remaining_days,
+        due_on=review.due_on,
+        due_on_provisional=catalogs.calendar().provisional(review.due_on),
         version=review.version,
     )
 
@@ -271,6 +275,11 @@ def obligation(row: Obligation) -> schemas.ObligationOut:
         rectify_due_on=row.rectify_due_on,
         publicity_until=row.publicity_until,
         note=row.note,
+        provisional_dates=[
+            name
+            for name in ("due_on", "rectify_due_on", "publicity_until")
+            if catalogs.calendar().provisional(getattr(row, name))
+        ],
         version=row.version,
     )
 

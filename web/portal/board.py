@@ -13,8 +13,8 @@ from sqlmodel import Session
 from onelicense.errors import InvalidRequest
 from review.roles import Role
 from review.sla import SlaLevel
+from services import calendar, inspections, supervision
 from services import catalog as catalogs
-from services import inspections, supervision
 from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -72,6 +72,7 @@ def board(request: Request, who: SignedInViewer, session: DbSession) -> Response
         who,
         "board/board.html.j2",
         board=data,
+        calendar_warning=calendar.coverage_warning(calendar=calendar.working_calendar(session)),
         levels=list(SlaLevel),
         level_fill=LEVEL_FILL,
         chart=rows,

@@ -118,6 +118,7 @@ def render(request: Request, who: Viewer, name: str, status_code: int = 200, **c
         csrf_field=CSRF_FIELD,
         department_name=catalogs.department_name,
         industry_name=catalogs.industry_name,
+        provisional=catalogs.calendar().provisional,  # deadlines counted past the calendar's years say so
         **context,
     )
     response = HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})

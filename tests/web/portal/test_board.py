@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlmodel import col, select
 
 from onelicense.clock import CHINA_TIME, china_date, utcnow
@@ -238,3 +239,12 @@ def test_an_empty_board_renders(browser: Browser, staff: dict[str, str]):
     assert page.status_code == 200 and "当前没有在办的审查任务" in page.text and "暂无评价" in page.text
     for status in ApplicationStatus:
         assert f'<tr data-status="{status.value}"><th scope="row">{status.label}</th><td>0</td>' in page.text
+
+
+def test_the_board_warns_when_the_working_day_calendar_runs_out(browser: Browser, staff: dict[str, str]) -> None:
+    browser.sign_in("supervisor")
+    with time_machine.travel(datetime(2026, 6, 1, 10, tzinfo=CHINA_TIME), tick=False):
+        assert "节假日安排将于" not in browser.get("/board").text
+    with time_machine.travel(datetime(2026, 11, 15, 10, tzinfo=CHINA_TIME), tick=False):
+        page = browser.get("/board").text
+    assert "工作日历的节假日安排将于 2026-12-31 结束（剩余 46 天）" in page and "onelicense calendar import" in page

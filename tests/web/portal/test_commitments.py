@@ -5,13 +5,19 @@ refusals keep the page with the reason, and the holder's inbox tells it what hap
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from pathlib import Path
 
+import time_machine
+import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from onelicense.clock import CHINA_TIME, cn_date
+from review.calendar import parse_arrangements
 from review.obligations import ObligationStatus
 from review.roles import SYSTEM_ACTOR, Role
-from services import aggregation, applications, licenses, users
+from services import aggregation, applications, calendar, licenses, users
 from store.db import session_scope
 from store.tables.lifecycle import Obligation
 from store.tables.user import User
@@ -182,3 +188,29 @@ def test_the_api_lists_and_acts_on_obligations_by_role(new_browser, staff, app) 
     # another account of the same business is not the holder who applied: it does not see the obligation
     handed = api.post(f"/api/obligations/{obligation_id}/fulfilment", json={"materials": refs}, headers=as_other_holder)
     assert handed.status_code == 404
+
+
+def test_a_deadline_past_the_calendar_says_it_is_provisional_on_every_door(new_browser, staff, app) -> None:
+    """Issued on 28 December 2026 with only 2026 in the calendar: the 60-working-day 要件后补 runs into 2027. The
+    holder's page, the department's desk, the API and the reminder all say how it was counted."""
+    note = "按常规工作日推算，待节假日安排公布后校正"
+    with time_machine.travel(datetime(2026, 12, 28, 10, tzinfo=CHINA_TIME), tick=False):
+        holder: Browser = new_browser()
+        holder.register("13700000009")
+        obligation_id = issue_to("13700000009")
+        sign_office_reviewer("cgj9")
+        assert note in holder.get("/portal/obligations").text
+        desk = new_browser()
+        desk.sign_in("cgj9")
+        assert note in desk.get("/desk/obligations").text
+        with session_scope() as session:
+            _cgj, token = users.create_user(session, "城管", Role.REVIEWER, SIGN_OFFICE)
+        answer = TestClient(app).get(f"/api/obligations/{obligation_id}", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and answer.json()["provisional_dates"] == ["due_on"]
+        # the 2027 arrangement imported: the page shows the corrected date, no longer provisional
+        fixture = Path(__file__).resolve().parents[2] / "services" / "fixtures" / "calendar-2027-test.yaml"
+        with session_scope() as session:
+            calendar.import_years(session, builders.ADMIN, parse_arrangements(yaml.safe_load(fixture.read_text())),
+                                  source="test")  # fmt: skip
+        page = holder.get("/portal/obligations").text
+        assert note not in page and cn_date(obligation(obligation_id).due_on) in page
