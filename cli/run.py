@@ -145,20 +145,25 @@ def serve(
             help="Prefect 工作进程数：0（默认）在调度器进程内运行流程；N>0 把流程注册为部署，由 N 个 Prefect 工作进程执行",
         ),
     ] = 0,
+    api_only: Annotated[
+        bool,
+        typer.Option("--api-only", help="只运行 API（调度器、Prefect 服务器与工作进程在别处运行，见 docs/durability.md）"),
+    ] = False,
 ) -> None:
     """一条命令启动部署：API 与公开核验页面、调度器进程、本地 Prefect 服务器（界面可查看流程运行），以及可选的 Prefect 工作进程。
 
     Prefect 服务器端口取 ONELICENSE_PREFECT_PORT（默认 4200），数据库取 ONELICENSE_PREFECT_DATABASE_URL；
     已设置 ONELICENSE_PREFECT_API_URL 时使用该服务器。Ctrl-C 或 SIGTERM 停止时，所有子进程随之停止。"""
     _warn_if_the_clock_is_moved()
+    if api_only:
+        _serve_api(host, port, api_workers)
+        return
     with _own_prefect() as prefect_url:
         from flows.runtime import spawn_child, stop_children
         from onelicense.errors import OneLicenseError
         from onelicense.settings import get_settings
         from services.licenses import provision_keys
         from store.db import migrate
-        from web.serving import run_api
-
         migrate()
         provision_keys()  # the published key set answers from the first request on
         from services.calendar import coverage_warning
@@ -191,18 +196,38 @@ def serve(
         console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")
         console.print(f"核验网址前缀：{settings.public_base_url}/v/…   数据目录：{settings.data_dir}")
         try:
-            # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
-            run_api(
-                "web.app:create_app",
-                host=host,
-                port=port,
-                workers=api_workers,
-                log_level="warning",
-                h11_max_incomplete_event_size=1 << 20,
-                timeout_graceful_shutdown=10,
-            )
+            _run_api(host, port, api_workers)
         finally:
             stop_children(children)
+
+
+def _serve_api(host: str, port: int, api_workers: int) -> None:
+    """The API alone: no Prefect, no dispatcher (they run elsewhere and share the database)."""
+    from services.calendar import coverage_warning
+    from services.licenses import provision_keys
+    from store.db import migrate
+
+    migrate()
+    provision_keys()
+    if calendar_warning := coverage_warning():
+        console.print(f"[bold yellow]警告：{calendar_warning}[/bold yellow]", soft_wrap=True)
+    console.print(f"API 与文档：http://{host}:{port}/docs（只运行 API：调度器与 Prefect 在别处运行）")
+    _run_api(host, port, api_workers)
+
+
+def _run_api(host: str, port: int, api_workers: int) -> None:
+    from web.serving import run_api
+
+    # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
+    run_api(
+        "web.app:create_app",
+        host=host,
+        port=port,
+        workers=api_workers,
+        log_level="warning",
+        h11_max_incomplete_event_size=1 << 20,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @contextlib.contextmanager

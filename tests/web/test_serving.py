@@ -6,9 +6,16 @@ the event loop sets on an accepted connection is checked directly, not timed."""
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import socket
+import subprocess
+import sys
+import time
 from multiprocessing.reduction import ForkingPickler
+
+import httpx
+import pytest
 
 from web.serving import api_config
 
@@ -49,3 +56,35 @@ def test_our_listener_hands_workers_connections_without_nagle() -> None:
     assert handed.proto == socket.IPPROTO_TCP
     assert _accepted_nodelay(handed) == 1
 
+
+
+def test_serve_api_only_answers_without_a_prefect_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The split topology's API (docs/durability.md): `serve --api-only` starts no Prefect server and no dispatcher."""
+    def free() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    port, prefect_port = free(), free()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONELICENSE_", "PREFECT_"))}
+    env.update(ONELICENSE_DATA_DIR=str(tmp_path / "data"), ONELICENSE_PREFECT_PORT=str(prefect_port))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--api-only", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "serve --api-only did not start"
+            time.sleep(0.3)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{prefect_port}/api/health", timeout=2)
+        assert not (tmp_path / "data" / "logs" / "dispatcher.log").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
