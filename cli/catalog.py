@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from forms.catalog import load_catalog
@@ -28,7 +29,7 @@ def _load(folder: Path | None):
     try:
         return load_catalog(folder) if folder else current_catalog()
     except CatalogError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -58,7 +59,7 @@ def _check_calendar(folder: Path | None) -> None:
     try:
         shipped = load_arrangements(folder or settings.catalog_dir or SHIPPED_CATALOG)
     except CatalogError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     console.print(f"随目录发布的节假日安排：{'、'.join(str(y) for y in shipped) or '无'} 年")
     database_exists = settings.database_url or Path(settings.effective_database_url.removeprefix("sqlite:///")).exists()
@@ -66,7 +67,7 @@ def _check_calendar(folder: Path | None) -> None:
     end = in_use.covered_until
     console.print(f"工作日历{'（数据库）' if database_exists and folder is None else ''}覆盖至：{end or '无'}")
     if warning := coverage_warning(calendar=in_use):
-        console.print(f"[yellow]警告：{warning}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]警告：{escape(warning)}[/yellow]", soft_wrap=True)
 
 
 @app.command()
@@ -99,7 +100,7 @@ def stats(catalog: CatalogDir = None, as_json: Annotated[bool, typer.Option("--j
         table.add_column(header)
     for r in figures.per_industry:
         table.add_row(
-            r.name, str(r.permits), str(r.departments),
+            escape(r.name), str(r.permits), str(r.departments),
             *(_pct(getattr(r, k)) for k in _KINDS),
         )  # fmt: skip
     table.add_section()
@@ -126,26 +127,27 @@ def form(
     try:
         merged = merge_form(industry, answers, data)
     except UnknownIndustry as exc:
-        console.print(f"[red]{exc}；可选：{'、'.join(data.industries)}[/red]")
+        console.print(f"[red]{escape(str(exc))}；可选：{escape('、'.join(data.industries))}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"[bold]{merged.industry.name}（{merged.industry.code}）一业一证 合并申请表[/bold]")
-    console.print("涉及许可：" + "、".join(f"{p.name}" for p in merged.permits))
-    console.print("涉及部门：" + "、".join(d.name for d in merged.departments))
+    console.print(f"[bold]{escape(merged.industry.name)}（{escape(merged.industry.code)}）一业一证 合并申请表[/bold]")
+    console.print("涉及许可：" + escape("、".join(p.name for p in merged.permits)))
+    console.print("涉及部门：" + escape("、".join(d.name for d in merged.departments)))
     table = Table(title=f"表单字段（{len(merged.fields)} 项）")
     for header in ("分组", "字段", "键", "类型", "必填", "需要此字段的许可"):
         table.add_column(header)
     for f in merged.fields:
         used_by = "、".join(data.permits[c].name for c in f.permits) or "（条件问答）"
-        table.add_row(f.section_name, f.label, f.key, f.spec.type.value, "是" if f.required else "否", used_by)
+        cells = (f.section_name, f.label, f.key, f.spec.type.value, "是" if f.required else "否", used_by)
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)
     materials = Table(title=f"申请材料（{len(merged.materials)} 项）")
     for header in ("材料", "核心要件", "提交方式"):
         materials.add_column(header)
     for m in merged.materials:
         when = "随申请提交" if m.required_now else (f"承诺{m.due_days}日内后补" if m.due_days else "告知承诺免于提交")
-        materials.add_row(m.name, "是" if m.core else "否", when)
+        materials.add_row(escape(m.name), "是" if m.core else "否", when)
     console.print(materials)
-    console.print(merged.commitment_notice)
+    console.print(escape(merged.commitment_notice))
 
 
 def _parse_answer(text: str) -> tuple[str, object]:

@@ -53,7 +53,8 @@ def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None
         now = license_queries.current_status(session, number)
         license_ = now.license
         console.print(
-            f"[bold]{license_.number}[/bold]  {license_.holder_name}（{license_.uscc}）  {license_.industry_name}"
+            f"[bold]{license_.number}[/bold]  {escape(license_.holder_name)}（{escape(license_.uscc)}）  "
+            f"{escape(license_.industry_name)}"
         )
         console.print(f"综合状态：[bold]{now.composite.label}[/bold]    PDF：{license_.pdf_path}")
         table = Table()
@@ -61,8 +62,8 @@ def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None
             table.add_column(header)
         for p in now.permits:
             valid = p.permit.valid_until.isoformat() if p.permit.valid_until else "长期"
-            table.add_row(p.permit.number, p.permit.permit_name, p.permit.department_name, valid, p.status.label,
-                          p.permit.reason or "")  # fmt: skip
+            table.add_row(p.permit.number, escape(p.permit.permit_name), escape(p.permit.department_name), valid,
+                          p.status.label, escape(p.permit.reason or ""))  # fmt: skip
         console.print(table)
 
 

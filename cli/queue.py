@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -73,11 +74,11 @@ def list_queue(
         table.add_row(
             i.review_id,
             i.reference,
-            i.industry_name,
-            i.holder_name,
+            escape(i.industry_name),
+            escape(i.holder_name),
             i.status_label,
             str(i.round),
-            i.assignee or "",
+            escape(i.assignee or ""),
             f"{i.age_hours:.1f}",
             str(i.version),
         )
@@ -180,7 +181,7 @@ def _done(message: str, detail: schemas.ReviewDetail, as_json: bool) -> None:
     if as_json:
         _print_json(detail.model_dump(mode="json"))
     else:
-        console.print(f"[green]{message}[/green]")
+        console.print(f"[green]{escape(message)}[/green]")
 
 
 def _print_review(detail: schemas.ReviewDetail, as_json: bool) -> None:
@@ -188,26 +189,30 @@ def _print_review(detail: schemas.ReviewDetail, as_json: bool) -> None:
         _print_json(detail.model_dump(mode="json"))
         return
     console.print(
-        f"[bold]{detail.reference}[/bold]  {detail.holder_name}  {detail.industry_name}  "
+        f"[bold]{detail.reference}[/bold]  {escape(detail.holder_name)}  {escape(detail.industry_name)}  "
         f"部门 {detail.department_code}  第 {detail.round} 轮  状态：[bold]{detail.status_label}[/bold]  "
         f"版本 {detail.version}"
     )
-    console.print("许可事项：" + "、".join(detail.permits))
+    console.print("许可事项：" + escape("、".join(detail.permits)))
     fields = Table(title="关键字段")
     fields.add_column("字段")
     fields.add_column("内容")
     for entry in detail.key_fields.get("fields", []):
-        fields.add_row(str(entry.get("label")), "" if entry.get("value") is None else str(entry.get("value")))
+        value = entry.get("value")
+        fields.add_row(escape(str(entry.get("label"))), "" if value is None else escape(str(value)))
     for entry in detail.key_fields.get("materials", []):
         fields.add_row(
-            str(entry.get("name")), "待补（告知承诺）" if entry.get("pending") else str(entry.get("reference"))
+            escape(str(entry.get("name"))),
+            "待补（告知承诺）" if entry.get("pending") else escape(str(entry.get("reference"))),
         )
     console.print(fields)
     if detail.suggested_opinion:
-        console.print(Panel(detail.suggested_opinion, title="系统建议意见（辅助审批）"))
-    console.print("可要求补正：" + "、".join(f"{i.label}（{i.key}）" for i in detail.requestable_items))
+        console.print(Panel(escape(detail.suggested_opinion), title="系统建议意见（辅助审批）"))
+    console.print("可要求补正：" + escape("、".join(f"{i.label}（{i.key}）" for i in detail.requestable_items)))
     for record in detail.history:
-        console.print(f"第 {record.round} 轮 {record.decision_label}：{record.opinion or ''}（{record.actor}）")
+        console.print(
+            f"第 {record.round} 轮 {record.decision_label}：{escape(record.opinion or '')}（{escape(record.actor)}）"
+        )
 
 
 def _print_json(value: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -35,7 +36,8 @@ def _progress_table(progress) -> Table:
     for r in progress.reviews:
         colour = {"approved": "green", "rejected": "red", "supplement_requested": "yellow"}.get(r.status.value, "")
         status = f"[{colour}]{r.status.label}[/{colour}]" if colour else r.status.label
-        table.add_row(departments[r.department_code].name, status, str(r.round), r.assignee or "—", r.opinion or "")
+        name = escape(departments[r.department_code].name)
+        table.add_row(name, status, str(r.round), escape(r.assignee or "—"), escape(r.opinion or ""))
     return table
 
 
@@ -57,9 +59,9 @@ def demo(
         with Live(console=console, refresh_per_second=5, transient=False) as live:
             result = run_demo(plan, industry_code=industry, on_progress=lambda p: live.update(_progress_table(p)))
     opinion = result.opinion or {}
-    console.print(f"\n[bold]综合审批意见[/bold]（{result.status.label}）：{opinion.get('summary', '—')}")
+    console.print(f"\n[bold]综合审批意见[/bold]（{result.status.label}）：{escape(str(opinion.get('summary', '—')))}")
     if result.amended:
-        console.print(f"申请人已补正：{'、'.join(result.amended)}（仅要求补正的部门重新审查）")
+        console.print(f"申请人已补正：{escape('、'.join(result.amended))}（仅要求补正的部门重新审查）")
     _print_timeline(result)
     if result.license_number:
         console.print(f"\n[bold green]行业综合许可证[/bold green] {result.license_number}")
@@ -86,7 +88,7 @@ def _print_timeline(result) -> None:
     for r in result.reviews:
         span = spans.get(r.department_code)
         table.add_row(
-            departments[r.department_code].name,
+            escape(departments[r.department_code].name),
             t(span and span.start),
             t(span and span.end),
             t(r.opened_at),
@@ -255,5 +257,5 @@ def _warn_if_the_clock_is_moved() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[red]{message}[/red]", soft_wrap=True)
+    console.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
     raise typer.Exit(1)

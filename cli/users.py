@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import database
@@ -76,7 +77,7 @@ def create(
         typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))
         return
     where = f"（{departments[department].name}）" if department else ""
-    console.print(f"已创建{ROLES[role]} [bold]{user.name}[/bold]{where}，用户 ID {user.id}")
+    console.print(f"已创建{ROLES[role]} [bold]{escape(user.name)}[/bold]{escape(where)}，用户 ID {user.id}")
     console.print("访问令牌（只显示这一次，请妥善保存）：")
     typer.echo(token)
 
@@ -107,7 +108,12 @@ def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON �
     for row in rows:
         role_label = ROLES.get(str(row["role"]), str(row["role"]))
         table.add_row(
-            row["id"], row["name"], role_label, row["department_code"] or "", row["created_at"], row["revoked_at"] or ""
+            row["id"],
+            escape(str(row["name"])),
+            role_label,
+            escape(row["department_code"] or ""),
+            row["created_at"],
+            row["revoked_at"] or "",
         )
     console.print(table)
 
@@ -129,9 +135,9 @@ def revoke(
     if as_json:
         typer.echo(json.dumps({"id": user_id, "name": name, "revoked_at": revoked_at}, ensure_ascii=False))
         return
-    console.print(f"已停用用户 [bold]{name}[/bold]（{user_id}）的访问令牌，停用时间 {revoked_at}")
+    console.print(f"已停用用户 [bold]{escape(name)}[/bold]（{escape(user_id)}）的访问令牌，停用时间 {revoked_at}")
 
 
 def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]{message}[/red]", soft_wrap=True)
+    errors.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
     raise typer.Exit(1)

@@ -27,10 +27,11 @@ def people(tmp_path: Path) -> Iterator[Users]:
         yield make_users()
 
 
-def submit(people: Users) -> dict[str, str]:
-    """An application of `applicant`, fanned out (key fields and suggested opinion on each review) as the
-    dispatcher does after the request; review ids by department."""
+def submit(people: Users, **answers: Any) -> dict[str, str]:
+    """An application of `applicant` (with `answers` changed), fanned out (key fields and suggested opinion on each
+    review) as the dispatcher does after the request; review ids by department."""
     body = submission_body()
+    body["answers"].update(answers)
     with session_scope() as session:
         submitted = applications.submit(
             session,
@@ -59,6 +60,25 @@ def test_reviewer_lists_its_department_queue_as_table_and_json(people: Users) ->
     assert "审查队列（1 件）" in table.output
     assert "待受理" in table.output
     assert [i["review_id"] for i in json.loads(listed.stdout)] == [reviews[OWN]]
+
+
+def test_text_typed_by_users_is_shown_as_typed_not_read_as_markup(
+    people: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue.console, "width", 200)  # whole cells, not wrapped at 80 columns
+    holder = "甲公司[/]"
+    reviews = submit(people, holder_name=holder)
+    token = people.tokens["reviewer"]
+    opinion = "请补正[bold]床位数[/]"
+
+    listed = run(queue.app, "list", token=token)
+    decided = run(queue.app, "decide", reviews[OWN], "-d", "supplement", "-o", opinion, "-i", "bed_count", token=token)
+    shown = run(queue.app, "show", reviews[OWN], token=token)
+
+    for result in (listed, decided, shown):
+        assert result.exit_code == 0, result.output
+    assert holder in listed.output
+    assert holder in shown.output and opinion in shown.output
 
 
 def test_token_from_the_environment_variable(people: Users) -> None:
@@ -162,6 +182,17 @@ def test_users_create_prints_the_token_once_and_it_authenticates(people: Users) 
     names = [u["name"] for u in json.loads(listed.stdout)]
     assert "卫健审批员" in names and "张三" in names
     assert token not in listed.stdout
+
+
+def test_users_names_are_shown_as_typed_not_read_as_markup(people: Users, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users.console, "width", 200)
+    created = runner.invoke(users.app, ["create", "--name", "审批员[/]", "--role", "reviewer", "--department", OWN])
+    listed = runner.invoke(users.app, ["list"])
+
+    assert created.exit_code == 0, created.output
+    assert "审批员[/]" in created.output
+    assert listed.exit_code == 0, listed.output
+    assert "审批员[/]" in listed.output
 
 
 def test_users_create_refuses_bad_roles_and_departments(people: Users) -> None:
