@@ -30,7 +30,7 @@ from onelicense import clock
 from onelicense.errors import Conflict, NotFound
 from review.roles import Actor
 from review.transitions import ApplicationStatus
-from services import applications, licenses, obligations
+from services import applications, licenses, obligations, uploads
 from services import catalog as catalogs
 from services.certificate import certificate_problems
 from store import audit, inputs
@@ -78,7 +78,7 @@ def request_change(
     license_, original = _holders_license(session, actor, number, "变更")
     note = inputs.text(reason, "变更原因", required=False, max_length=500)
     current = dict(original.answers or {})
-    form, submission = _as_it_would_stand(session, license_, original, answers, materials)
+    form, submission = _as_it_would_stand(session, actor, license_, original, answers, materials)
     catalog = catalogs.catalog()
     changed = changed_fields(current, submission.answers)
     if not changed:
@@ -143,7 +143,7 @@ def request_renewal(
         raise ValidationFailed([FieldError("permit_codes", "延续事项",
                                            f"只能延续有效期在 {RENEWAL_WINDOW_DAYS} 天内届满的有效许可{detail}")])  # fmt: skip
     current = dict(original.answers or {})
-    form, submission = _as_it_would_stand(session, license_, original, answers, materials)
+    form, submission = _as_it_would_stand(session, actor, license_, original, answers, materials)
     if missing := [c for c in wanted if c not in {p.code for p in form.permits}]:
         raise Conflict(f"所改内容使以下许可不再适用，不能延续：{'、'.join(missing)}")
     renewed = [p for p in form.permits if p.code in wanted]
@@ -168,12 +168,14 @@ def _holders_license(session: Session, actor: Actor, number: str, what: str) -> 
 
 def _as_it_would_stand(
     session: Session,
+    actor: Actor,
     license_: License,
     original: Application,
     answers: Mapping[str, Any] | None,
     materials: Mapping[str, Any] | None,
 ) -> tuple[MergedForm, Submission]:
-    """The whole form with the holder's edits, validated and pre-reviewed as a new application would be."""
+    """The whole form with the holder's edits, validated and pre-reviewed as a new application would be; the new
+    materials may refer only to the holder's own uploads."""
     current = dict(original.answers or {})
     given = inputs.json_object(dict(answers or {}), "变更内容")
     if "uscc" in given and given["uscc"] != current.get("uscc"):
@@ -181,7 +183,9 @@ def _as_it_would_stand(
             [FieldError("uscc", "统一社会信用代码", "统一社会信用代码不能变更，请以新的主体重新申请")]
         )
     form = applications.form_for(license_.industry_code, {**current, **given})
-    merged_materials = {**dict(original.materials or {}), **inputs.json_object(dict(materials or {}), "申请材料")}
+    given_materials = inputs.json_object(dict(materials or {}), "申请材料")
+    uploads.check_owned(session, actor, given_materials)
+    merged_materials = {**dict(original.materials or {}), **given_materials}
     submission = validate_submission(form, {**current, **given}, merged_materials, commitment_accepted=True)
     if refused := blocking(prereview(form, submission.answers)):
         raise SubmissionRefused([f.as_dict() for f in refused])

@@ -15,12 +15,12 @@ import time_machine
 import yaml
 from sqlmodel import Session, select
 
-from forms.errors import SubmissionRefused
+from forms.errors import SubmissionRefused, ValidationFailed
 from licenses.keys import cached_keyset
 from licenses.status import LicenseStatus
 from licenses.token import verify_token
 from onelicense.clock import CHINA_TIME
-from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
+from onelicense.errors import Conflict, InvalidRequest, NotFound, TransitionNotAllowed
 from onelicense.settings import Settings
 from review.obligations import ObligationKind, ObligationStatus
 from review.transitions import ReviewStatus
@@ -140,8 +140,11 @@ def test_kept_commitment_closes_and_the_holder_is_reliable(
         others = {"sign_safety_report": upload(session, OTHER_APPLICANT), "premises_proof": upload(session)}
         with pytest.raises(NotFound):  # another applicant does not even see it
             obligations.submit_fulfilment(session, OTHER_APPLICANT, supply.id, others)
-        with pytest.raises(Forbidden):  # a file of another account
-            obligations.submit_fulfilment(session, APPLICANT, supply.id, others)
+        with pytest.raises(
+            ValidationFailed, match=r"（materials\.sign_safety_report）：引用的文件不存在或不属于当前账号"
+        ):
+            obligations.submit_fulfilment(session, APPLICANT, supply.id, others)  # a file of another account
+        assert the_obligation(session, ObligationKind.SUPPLY).status is ObligationStatus.OPEN  # nothing handed in
         files = {"sign_safety_report": upload(session), "premises_proof": upload(session)}
         handed = obligations.submit_fulfilment(session, APPLICANT, supply.id, files)
         assert handed.status is ObligationStatus.SUBMITTED
