@@ -42,9 +42,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def _seed(reviews: int) -> str:
     """The reviewer, the applicant with one HOTEL draft, `reviews` open reviews in DEPARTMENT; returns the draft id."""
     from demo.sample import sample_application
-    from review.roles import Role
+    from review.roles import Actor, Role
     from review.transitions import ApplicationStatus, ReviewStatus
-    from services import accounts, drafts, users
+    from services import accounts, drafts, registry, users
     from services.catalog import catalog, review_date_columns
     from store.db import migrate, session_scope
     from store.tables.application import Application, DepartmentReview
@@ -62,8 +62,12 @@ def _seed(reviews: int) -> str:
             login="desk1",
             password_hash=accounts.hash_password(PASSWORD),
         )
+        registry.import_entries(session, Actor("bench", Role.ADMIN), [
+            {"uscc": uscc, "name": "重庆山城宾馆有限公司", "legal_representative": "王五", "legal_rep_phone": "13900000009"}
+        ])  # fmt: skip
+        code = accounts.send_registration_code(session, PHONE).shown_code  # no SMS gateway here: shown
         applicant = accounts.register_applicant(
-            session, name="重庆山城宾馆有限公司", phone=PHONE, uscc=uscc, password=PASSWORD
+            session, name="王小二", phone=PHONE, uscc=uscc, password=PASSWORD, code=str(code)
         )
         draft_id = drafts.new_draft(session, users.actor_of(applicant), "HOTEL").id
         reviewer_id, applicant_id = reviewer.id, applicant.id

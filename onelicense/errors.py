@@ -13,6 +13,7 @@ only place that maps a kind to an HTTP status and a Chinese title, used alike by
     ├── Forbidden                           FORBIDDEN       403   the actor's role or department does not allow it
     ├── Conflict                            CONFLICT        409   someone changed it first; reload and retry
     │   └── TransitionNotAllowed            CONFLICT        409   the state table does not allow the change
+    ├── TooManyRequests                     TOO_MANY        429   a rate limit: `retry_after` seconds
     ├── Unavailable                         UNAVAILABLE     503   (licenses.errors.KeyStoreError ...) try later
     │   └── NotReady                                              work in progress (a certificate being rendered)
     └── Broken                              BROKEN          500   our own data is wrong (forms.errors.CatalogError)
@@ -36,6 +37,7 @@ class ErrorKind(Enum):
     NOT_FOUND = (404, "请求的资源不存在")
     CONFLICT = (409, "操作与当前状态冲突")
     TOO_LARGE = (413, "请求内容过大")
+    TOO_MANY = (429, "请求过于频繁，请稍后再试")
     UNAVAILABLE = (503, "服务暂时不可用，请稍后重试")
     BROKEN = (500, "服务器内部错误，请稍后重试")
 
@@ -125,6 +127,16 @@ class TransitionNotAllowed(Conflict):
     @property
     def public_message(self) -> str:
         return f"操作与当前状态冲突：{self.message}，请刷新后重试"
+
+
+class TooManyRequests(OneLicenseError):
+    """A rate limit was reached (sign-ins, registrations, SMS codes): try again after `retry_after` seconds."""
+
+    kind = ErrorKind.TOO_MANY
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
 
 
 class Unavailable(OneLicenseError):

@@ -68,9 +68,38 @@ class Settings(BaseSettings):
 
     session_hours: float = Field(default=8, gt=0, description="how long a portal sign-in lasts")
     secure_cookies: bool = Field(default=False, description="mark the portal's cookies Secure (behind https)")
-    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins in a row before a lockout")
-    login_lockout_minutes: float = Field(default=15, gt=0, description="how long a locked account or address waits")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins in a row (per account and address) before each next one waits"
+    )
+    login_lockout_minutes: float = Field(default=15, gt=0, description="the longest wait between two sign-in attempts")
+    login_address_limit: int = Field(
+        default=300, ge=1, description="sign-in attempts per client address in 15 minutes (a hall behind one NAT)"
+    )
+    register_address_limit: int = Field(
+        default=30, ge=1, description="registration codes and registrations per client address per hour"
+    )
+    password_hash_slots: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        ge=1,
+        description="password hashes (argon2) computed at once per process; past them a fast 503",
+    )
+    password_hash_wait_seconds: float = Field(default=2, ge=0, description="how long a sign-in waits for a slot")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="addresses of the reverse proxies whose X-Forwarded-For is believed (comma-separated, or *); "
+        "empty: none, the client address is the connection's",
+    )
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
+    registry_url: str | None = Field(
+        default=None,
+        description="the business registry (市场主体登记) lookup, GET <url>/<USCC> → JSON; unset: the local stand-in "
+        "table (registry_entries, `onelicense registry import`)",
+    )
+    registry_timeout_seconds: float = Field(default=5, gt=0, description="how long a registry lookup may take")
+    code_minutes: float = Field(default=10, gt=0, description="how long an SMS code (phone, binding) stays valid")
+    code_max_attempts: int = Field(default=5, ge=1, description="wrong entries before an SMS code is spent")
+    sms_per_number_per_hour: int = Field(default=5, ge=1, description="codes sent to one mobile number per hour")
+    sms_interval_seconds: float = Field(default=60, ge=0, description="least time between two codes to one number")
     rating_reply_days: int = Field(default=5, ge=1, description="working days a department has to answer a 差评")
 
     calendar_refresh_seconds: float = Field(

@@ -24,6 +24,8 @@ class Actor:
     # for an applicant authenticated from its account: the 统一社会信用代码 it may act for. None only for actors
     # built in code (the system, tests), never for one that authenticated
     usccs: frozenset[str] | None = None
+    # of those, the ones whose binding is verified (services.bindings); None as above: trusted code
+    verified_usccs: frozenset[str] | None = None
 
     @property
     def label(self) -> str:

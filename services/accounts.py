@@ -2,42 +2,56 @@
 throttling. The bearer tokens of the API are services/users.py; this module turns a password into a session and a
 session cookie back into the Actor every service function checks.
 
-    register_applicant  name, mobile, USCC, password → an applicant account (login = the mobile number)
-    set_password        an admin (or the CLI) sets a staff account's login and password
-    sign_in             throttled per account and per client address (N failures → locked for M minutes, audited);
+    send_registration_code  a code to the mobile number an applicant registers with (same answer for a number
+                        that has an account: registration reveals no one's number)
+    register_applicant  code, name, mobile, USCC, password → an applicant account (login = the mobile number,
+                        confirmed); the USCC a claim to verify (services.bindings)
+    set_password        an admin (or the CLI) sets or resets an account's login and password: its sessions end
+    change_password     the user changes its own: its other sessions end
+    sign_in             every attempt counted before the hash is checked (per account and address, per account,
+                        per address), progressive delays instead of lockouts; argon2 in a bounded pool;
                         a fresh random session id every time (no session fixation)
+    unlock              an admin lifts an account's delays
     session_actor       cookie value → (Actor, WebSession) while the session is neither expired nor revoked
     sign_out            revokes the session server-side
-"""
+
+Passwords (ASVS 2.1): 12–128 characters, not common, leaked or guessable (zxcvbn score ≥ 3, the account's own
+name and number counted as guessable)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
+from sqlalchemy import Engine, case, delete, literal, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
 
 from forms.errors import FieldError, ValidationFailed
 from forms.fieldtypes import invisible_characters
-from forms.identifiers import mobile_problem, uscc_problem
-from onelicense.clock import CHINA_TIME, utcnow
-from onelicense.errors import Conflict, InvalidRequest, NotFound, Unauthenticated
+from forms.identifiers import mobile_problem
+from onelicense.clock import utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, NotReady, TooManyRequests, Unauthenticated
 from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import users
-from store import audit, inputs
+from services import bindings, codes, users
+from store import audit, bulk, inputs, ratelimit
 from store.access import OVERSEERS, require_role
 from store.db import transaction
 from store.tables.portal import LoginThrottle, WebSession
+from store.tables.types import UTCDateTime
 from store.tables.user import User
 
 WRONG_CREDENTIALS = "账号或密码错误"
 _hasher = PasswordHash.recommended()  # argon2id with the library's current parameters
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))  # verified against for unknown accounts: same cost, no oracle
 
 
 @dataclass(frozen=True)
@@ -50,24 +64,63 @@ class SignedIn:
     user: User
 
 
-def password_problem(password: str) -> str | None:
-    if not isinstance(password, str) or not 8 <= len(password) <= 128:
-        return "密码长度应为 8–128 位"
-    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
-        return "密码须同时包含字母和数字"
+MIN_PASSWORD = 12  # ASVS 2.1.1
+MIN_STRENGTH = 3  # zxcvbn's score (0–4): 3 is "safely unguessable" against an online attack with throttling
+
+
+def password_problem(password: str, *user_inputs: str | None) -> str | None:
+    """What makes `password` unacceptable (ASVS 2.1): its length, or that it is common or guessable — a known
+    leaked or frequent password, a keyboard walk, a date, or the account's own name or number — or None."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 128:
+        return f"密码长度应为 {MIN_PASSWORD}–128 位"
+    inputs_ = [str(u) for u in user_inputs if u]
+    if zxcvbn(password[:100], user_inputs=inputs_)["score"] < MIN_STRENGTH:
+        return "密码过于简单或属于常见、已泄露的密码（也不能含账号、姓名或手机号码），请换一个更长、更不易猜到的密码"
     return None
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *user_inputs: str | None) -> str:
     """The argon2 hash of an acceptable password; InvalidRequest names what is wrong with it."""
-    if problem := password_problem(password):
-        raise InvalidRequest(f"密码：{problem}")
-    return _hasher.hash(password)
+    if problem := password_problem(password, *user_inputs):
+        raise InvalidRequest(f"密码：{problem}", errors=[{"key": "password", "label": "密码", "message": problem}])
+    with hashing():
+        return _hasher.hash(password)
 
 
-def register_applicant(session: Session, *, name: str, phone: str, uscc: str, password: str) -> User:
-    """An applicant registers itself: its mobile number is its login; the USCC is the business it acts for. Every
-    problem is named at once (ValidationFailed); nothing is stored unless all are right."""
+REGISTER = "register"
+
+
+def send_registration_code(session: Session, phone: str) -> codes.Sent:
+    """Step one of registering: a code to the mobile number the account will sign in with (proving it is the
+    registrant's). The answer is the same whether or not the number has an account — its owner alone learns
+    that, by SMS — so registration reveals no one's number."""
+    phone = str(phone or "").strip()
+    if problem := mobile_problem(phone):
+        raise ValidationFailed([FieldError("phone", "手机号码", problem)])
+    if session.exec(select(User.id).where(User.login == phone)).first() is not None:
+        return codes.send_code(
+            session, purpose=REGISTER, subject=phone, phone=phone, user_id=None, send=False,
+            text="该手机号码已注册一业一证账号，无需再次注册。如忘记密码，请到政务服务中心窗口重置。",
+        )  # fmt: skip
+    return codes.send_code(
+        session, purpose=REGISTER, subject=phone, phone=phone, user_id=None,
+        text=f"注册验证码 {{code}}，有效期 {int(get_settings().code_minutes)} 分钟。如非本人操作，请忽略。",
+    )  # fmt: skip
+
+
+def limit_registration(session: Session, client: str) -> None:
+    """At most REGISTER_ADDRESS_LIMIT codes and registrations per client address and hour (each costs an SMS or
+    a password hash): TooManyRequests beyond."""
+    verdict = ratelimit.hit(ratelimit.engine_of(session), ratelimit.key_of("register-address", client),
+                            limit=get_settings().register_address_limit, window=timedelta(hours=1))  # fmt: skip
+    if not verdict.allowed:
+        raise TooManyRequests(f"注册请求过于频繁，请 {_wait(verdict.retry_after)}后再试", retry_after=verdict.retry_after)
+
+
+def register_applicant(session: Session, *, name: str, phone: str, uscc: str, password: str, code: str) -> User:
+    """An applicant registers itself with the code texted to its mobile (its login). The USCC becomes a claim,
+    unverified until services.bindings confirms it; the registry must know the company. Every problem is named
+    at once (ValidationFailed); nothing is stored unless all are right."""
     problems = []
     name = str(name or "").strip()
     if not name or len(name) > 100 or invisible_characters(name):
@@ -76,66 +129,100 @@ def register_applicant(session: Session, *, name: str, phone: str, uscc: str, pa
     if problem := mobile_problem(phone):
         problems.append(FieldError("phone", "手机号码", problem))
     uscc = str(uscc or "").strip().upper()
-    if problem := uscc_problem(uscc):
-        problems.append(FieldError("uscc", "统一社会信用代码", problem))
-    if problem := password_problem(password):
+    try:
+        bindings.registered_company(session, uscc)
+    except ValidationFailed as exc:
+        problems.extend(FieldError(e["key"], e["label"], e["reason"]) for e in exc.error_dicts())
+    if problem := password_problem(password, name, phone):
         problems.append(FieldError("password", "密码", problem))
     if problems:
         raise ValidationFailed(problems)
+    if not codes.check_code(session, purpose=REGISTER, subject=phone, user_id=None, code=code):
+        raise ValidationFailed([FieldError("code", "验证码", codes.WRONG_CODE)])
     try:
         user, _token = users.create_user(
-            session, name, Role.APPLICANT, usccs=[uscc], login=phone, phone=phone, password_hash=_hasher.hash(password)
-        )
+            session, name, Role.APPLICANT, usccs=[uscc], login=phone, phone=phone, password_hash=hash_password(password),
+            vouched=False, phone_verified=True,
+        )  # fmt: skip
     except (Conflict, IntegrityError):
-        session.rollback()
-        raise Conflict(
-            "该手机号码已注册，请直接登录", errors=[FieldError("phone", "手机号码", "该手机号码已注册").as_dict()]
-        ) from None
+        session.rollback()  # registered meanwhile: its owner was told by SMS; nothing to tell here
+        raise ValidationFailed([FieldError("code", "验证码", codes.WRONG_CODE)]) from None
     return user
 
 
 def set_password(session: Session, user_id: str, login: str, password: str, *, actor: Actor) -> User:
-    """Give an account a portal login and password (admins and the CLI); a later call changes them."""
+    """Give an account a portal login and password, or reset a forgotten one (admins and the CLI): every session
+    the account had is ended, its sign-in delays are lifted."""
     require_role(actor, OVERSEERS, "设置登录密码")
     login = inputs.text(login, "登录名", max_length=100)
-    if problem := password_problem(password):
-        raise InvalidRequest(f"密码：{problem}")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    password_hash = hash_password(password, login, user.name, user.phone)
     try:
         with transaction(session):
             user = session.get(User, user_id)
-            if user is None:
-                raise NotFound(f"用户 {user_id} 不存在")
-            user.login, user.password_hash = login, _hasher.hash(password)
+            assert user is not None
+            user.login, user.password_hash, user.password_changed_at = login, password_hash, utcnow()
             session.add(user)
             session.flush()
+            _end_sessions(session, user.id)
             audit.record(session, actor, "user.set_password", "user", user.id, None, {"login": login})
     except IntegrityError:
         raise Conflict(f"登录名 {login} 已被其他账号使用") from None
+    unlock(session, actor, login)
     return user
 
 
+def change_password(session: Session, actor: Actor, current: str, new: str, *, keep: str | None = None) -> User:
+    """The signed-in user changes its own password (the current one checked like a sign-in): every other session
+    of the account ends; `keep` is the cookie of the one it is using."""
+    user = session.get(User, actor.user_id)
+    if user is None or user.password_hash is None or user.login is None:
+        raise Forbidden("该账号没有门户密码")
+    _reserve_attempt(session, user.login, "change")
+    with hashing():
+        ok = _hasher.verify(str(current or ""), user.password_hash)
+    if not ok:
+        raise InvalidRequest("当前密码不正确", errors=[{"key": "current", "label": "当前密码", "message": "当前密码不正确"}])
+    password_hash = hash_password(new, user.login, user.name, user.phone)
+    with transaction(session):
+        user.password_hash, user.password_changed_at = password_hash, utcnow()
+        session.add(user)
+        _end_sessions(session, user.id, keep=users.hash_token(keep) if keep else None)
+        audit.record(session, actor, "user.change_password", "user", user.id)
+    _forget_failures(session, user.login)
+    return user
+
+
+def unlock(session: Session, actor: Actor, login: str) -> None:
+    """Lift the sign-in delays of an account (admins): for an owner whom strangers' guesses keep waiting."""
+    require_role(actor, OVERSEERS, "解除登录限制")
+    _forget_failures(session, str(login or "").strip()[:100])
+    with transaction(session):
+        audit.record(session, actor, "login.unlock", "login_throttle", _digest(login), None, None)
+
+
 def sign_in(session: Session, login: str, password: str, *, client: str) -> SignedIn:
-    """Check the password and open a new session. Refused alike for an unknown account and a wrong password;
-    refused without checking while the account or the client address is locked."""
-    settings = get_settings()
+    """Check the password and open a new session. Refused alike for an unknown account and a wrong password.
+
+    Every attempt is counted before the password is checked, atomically, so guesses sent in parallel cannot slip
+    between the count and the check: per account and address pair (after LOGIN_MAX_FAILURES in a row each next
+    attempt waits twice as long, up to LOGIN_LOCKOUT_MINUTES), per account from every address (four times as many
+    before a delay, which stays short: strangers can slow an owner down, never lock it out), and per address
+    (LOGIN_ADDRESS_LIMIT attempts in 15 minutes: a whole service hall behind one NAT signs in). A refused attempt
+    is answered without hashing anything."""
     login = str(login or "").strip()[:100]
-    keys = [f"login:{login}", f"ip:{client}"[:300]]
-    now = utcnow()
-    locked = [t for t in (session.get(LoginThrottle, k) for k in keys) if t and t.locked_until and t.locked_until > now]
-    if locked:
-        until = max(t.locked_until for t in locked if t.locked_until).astimezone(CHINA_TIME)
-        session.rollback()
-        raise Unauthenticated(f"登录失败次数过多，已暂时锁定，请于 {until:%H:%M} 后再试")
+    _reserve_attempt(session, login, client)
     user = session.exec(select(User).where(User.login == login)).first() if login else None
-    ok = _hasher.verify(str(password or ""), user.password_hash if user and user.password_hash else _DUMMY_HASH)
+    with hashing():
+        ok = _hasher.verify(str(password or ""), user.password_hash if user and user.password_hash else _dummy_hash())
     if not ok or user is None or user.password_hash is None or user.revoked_at is not None:
-        _fail(session, keys, now, settings.login_max_failures, settings.login_lockout_minutes)
         raise Unauthenticated(WRONG_CREDENTIALS)
+    settings = get_settings()
+    now = utcnow()
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with transaction(session):
-        for key in keys:
-            if (row := session.get(LoginThrottle, key)) is not None:
-                session.delete(row)
         session.add(
             WebSession(
                 id_hash=users.hash_token(cookie),
@@ -145,6 +232,7 @@ def sign_in(session: Session, login: str, password: str, *, client: str) -> Sign
             )
         )
         audit.record(session, users.actor_of(user), "session.sign_in", "user", user.id)
+    _forget_failures(session, login, client)
     return SignedIn(cookie, csrf, users.actor_of(user), user)
 
 
@@ -175,23 +263,113 @@ def sign_out(session: Session, cookie: str | None) -> None:
         audit.record(session, SYSTEM_ACTOR, "session.sign_out", "user", web_session.user_id)
 
 
-def _fail(session: Session, keys: list[str], now: datetime, max_failures: int, lockout_minutes: float) -> None:
-    with transaction(session):
-        for key in keys:
-            row = session.get(LoginThrottle, key) or LoginThrottle(key=key)
-            row.failures += 1
-            row.updated_at = now
-            if row.failures >= max_failures:
-                row.failures = 0
-                row.locked_until = now + timedelta(minutes=lockout_minutes)
-                # the audit names the key kind, never the address or account typed
-                audit.record(
-                    session,
-                    SYSTEM_ACTOR,
-                    "login.lockout",
-                    "login_throttle",
-                    hashlib.sha256(key.encode()).hexdigest()[:32],
-                    None,
-                    {"kind": key.split(":", 1)[0], "locked_until": row.locked_until},
-                )
-            session.add(row)
+# ------------------------------------------------------------------------------------------------ the limits
+
+_hash_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+class HashingBusy(NotReady):
+    """Every password-hashing slot is busy: answered at once (503, retry shortly) instead of queueing argon2."""
+
+
+@contextmanager
+def hashing() -> Iterator[None]:
+    """One of PASSWORD_HASH_SLOTS concurrent argon2 computations per process (each takes ~0.1–0.8 s of a core and
+    64 MiB): past them, a fast 503 instead of a queue that anonymous clients could grow without bound."""
+    global _hash_slots
+    with _slots_lock:
+        if _hash_slots is None:
+            _hash_slots = threading.BoundedSemaphore(get_settings().password_hash_slots)
+        slots = _hash_slots
+    if not slots.acquire(timeout=get_settings().password_hash_wait_seconds):
+        raise HashingBusy("系统繁忙，请稍后重试")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown accounts: the same cost, so timing reveals no account."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(str(value).encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _keys(login: str, client: str) -> tuple[str, str]:
+    account = f"login:{_digest(login)}"
+    return account, f"pair:{_digest(login)}:{_digest(client)}"
+
+
+def _reserve_attempt(session: Session, login: str, client: str) -> None:
+    """Count one attempt before anything is checked; TooManyRequests (nothing hashed) when one must wait."""
+    settings = get_settings()
+    engine = ratelimit.engine_of(session)
+    now = utcnow()
+    verdict = ratelimit.hit(engine, ratelimit.key_of("login-address", client), limit=settings.login_address_limit,
+                            window=timedelta(minutes=15), now=now)  # fmt: skip
+    if not verdict.allowed:
+        raise TooManyRequests(f"该网络地址登录尝试过多，请 {_wait(verdict.retry_after)}后再试", retry_after=verdict.retry_after)
+    account, pair = _keys(login, client)
+    free = settings.login_max_failures
+    cap = timedelta(minutes=settings.login_lockout_minutes)
+    for key, allowed_free, longest in ((pair, free, cap), (account, 4 * free, min(cap, timedelta(seconds=60)))):
+        wait = _take(engine, key, allowed_free, longest, now)
+        if wait:
+            raise TooManyRequests(f"登录尝试过于频繁，请 {_wait(wait)}后再试", retry_after=wait)
+
+
+def _take(engine: Engine, key: str, free: int, longest: timedelta, now: datetime) -> int:
+    """Reserve one attempt of `key` (seconds to wait when it cannot be had now). The n-th failure in a row from
+    `free` on sets the next allowed time 2^(n-free) seconds ahead (at most `longest`), in the same UPDATE that
+    counts it, so concurrent attempts see it at once."""
+    table = LoginThrottle
+    with Session(engine) as session:
+        bulk.insert_missing(session, table, [{"key": key, "failures": 0, "locked_until": None, "updated_at": now}])
+        after = col(table.failures) + 1
+        steps = []
+        n, delay = free, timedelta(seconds=1)
+        while delay < longest and n < free + 32:
+            steps.append((after == n, literal(now + delay, UTCDateTime)))
+            n, delay = n + 1, delay * 2
+        next_allowed = case((after < free, literal(None, UTCDateTime)), *steps, else_=literal(now + longest, UTCDateTime))
+        statement = (
+            update(table)
+            .where(col(table.key) == key, or_(col(table.locked_until).is_(None), col(table.locked_until) <= now))
+            .values(failures=after, locked_until=next_allowed, updated_at=now)
+            .returning(col(table.failures))
+        )
+        taken = session.execute(statement).first()
+        if taken is not None and taken[0] == free:
+            audit.record(session, SYSTEM_ACTOR, "login.throttle", "login_throttle", key[-40:], None,
+                         {"kind": key.split(":", 1)[0]})  # fmt: skip
+        session.commit()
+        if taken is not None:
+            return 0
+        row = session.get(table, key)
+        until = row.locked_until if row is not None else None
+    return max(1, int((until - now).total_seconds()) + 1) if until else 1
+
+
+def _forget_failures(session: Session, login: str, client: str | None = None) -> None:
+    """A right password: the account's failures in a row end (the address's count does not)."""
+    account, _ = _keys(login, "")
+    with Session(ratelimit.engine_of(session)) as own:
+        own.execute(delete(LoginThrottle).where(or_(
+            col(LoginThrottle.key) == account, col(LoginThrottle.key).startswith(f"pair:{_digest(login)}:"))))  # fmt: skip
+        own.commit()
+
+
+def _end_sessions(session: Session, user_id: str, keep: str | None = None) -> None:
+    statement = update(WebSession).where(col(WebSession.user_id) == user_id, col(WebSession.revoked_at).is_(None))
+    if keep is not None:
+        statement = statement.where(col(WebSession.id_hash) != keep)
+    session.execute(statement.values(revoked_at=utcnow()))
+
+
+def _wait(seconds: int) -> str:
+    return f"{seconds} 秒" if seconds < 120 else f"{(seconds + 59) // 60} 分钟"

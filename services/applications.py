@@ -30,8 +30,8 @@ from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
+from services import bindings, notifications, obligations
 from services import catalog as catalogs
-from services import notifications, obligations
 from services.certificate import certificate_problems
 from store import audit, inputs, outbox
 from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
@@ -103,17 +103,20 @@ def submit(
     if problems := certificate_problems(submission.answers):
         raise ValidationFailed(problems)
     _require_declared(actor, str(submission.answers.get("uscc", "")))
-    open_key = open_key_of(submission.answers, form.industry.code)
-    if (holder := _open_holder(session, open_key)) is not None:
+    facts = bindings.holder_facts(session, actor, str(submission.answers.get("uscc", "")))
+    answers = registered_facts(submission.answers, facts)
+    # only a verified binding takes the premises: an unverified application never blocks the real holder's
+    open_key = open_key_of(answers, form.industry.code) if facts.verified else None
+    if open_key is not None and (holder := _open_holder(session, open_key)) is not None:
         if key is not None and holder.idempotency_key == key:  # our own retry won the race since we looked
             return _replay(session, holder, actor, digest)
         raise _duplicate(holder)
     application = Application(
         reference=new_reference(),
         industry_code=form.industry.code,
-        holder_name=inputs.text(submission.answers.get("holder_name"), "申请人名称", max_length=500),
-        uscc=inputs.text(submission.answers.get("uscc"), "统一社会信用代码", max_length=64),
-        answers=inputs.json_object(submission.answers, "表单内容"),
+        holder_name=inputs.text(answers.get("holder_name"), "申请人名称", max_length=500),
+        uscc=inputs.text(answers.get("uscc"), "统一社会信用代码", max_length=64),
+        answers=inputs.json_object(answers, "表单内容"),
         materials=inputs.json_object(submission.materials, "申请材料"),
         permit_codes=[p.code for p in form.permits],
         status=ApplicationStatus.SUBMITTED,
@@ -121,6 +124,7 @@ def submit(
         idempotency_key=key,
         request_digest=digest,
         open_key=open_key,
+        holder_verified=facts.verified,
         commitment_signature=dict(commitment_signature) if commitment_signature is not None else None,
     )
     try:
@@ -139,7 +143,7 @@ def submit(
         # refuse as if it had come first
         if key is not None and (existing := _by_idempotency_key(session, key)) is not None:
             return _replay(session, existing, actor, digest)
-        if (holder := _open_holder(session, open_key)) is not None:
+        if open_key is not None and (holder := _open_holder(session, open_key)) is not None:
             raise _duplicate(holder) from None
         raise Conflict("提交冲突，请重试") from None
     return Submitted(application, reviews, findings)
@@ -155,6 +159,17 @@ def request_digest(industry_code: object, answers: object, materials: object, co
     }
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def registered_facts(answers: Mapping[str, Any], facts: bindings.HolderFacts) -> dict[str, Any]:
+    """The answers with the registry's name and legal representative where the form asks for them: what the
+    registry says, never what was typed (the audit keeps both)."""
+    result = dict(answers)
+    if facts.name is not None:
+        for key, value in (("holder_name", facts.name), ("legal_representative", facts.legal_representative)):
+            if key in result and value:
+                result[key] = value
+    return result
 
 
 def _require_declared(actor: Actor, uscc: str) -> None:
@@ -292,8 +307,12 @@ def amend(
     amended = apply_patch(application.answers, answers_patch)
     if "uscc" in answers_patch:
         _require_declared(actor, str(amended.get("uscc", "")))
-    open_key = open_key_of(amended, application.industry_code)
-    if (holder := _open_holder(session, open_key)) is not None and holder.id != application.id:
+    facts = bindings.holder_facts(session, actor, str(amended.get("uscc", "")))
+    registered = registered_facts(amended, facts)
+    answers_patch = {**answers_patch, **{k: registered[k] for k in answers_patch if k in registered}}
+    amended = registered
+    open_key = open_key_of(amended, application.industry_code) if facts.verified else None
+    if open_key is not None and (holder := _open_holder(session, open_key)) is not None and holder.id != application.id:
         raise _duplicate(holder)
     with transaction(session):
         application = lock_application(session, application_id)
@@ -320,6 +339,7 @@ def amend(
             ),
             uscc=inputs.text(answers_patch.get("uscc", application.uscc), "统一社会信用代码", max_length=64),
             open_key=open_key,
+            holder_verified=facts.verified,
         )
         now = utcnow()
         for review in reopened:

@@ -34,11 +34,15 @@ def create_user(
     login: str | None = None,
     password_hash: str | None = None,
     phone: str | None = None,
+    vouched: bool = True,
+    phone_verified: bool = False,
 ) -> tuple[User, str]:
     """Create a user and return it with its API token (shown once: it cannot be recovered later).
 
     Reviewers need a department; other roles must not have one. An applicant declares the 统一社会信用代码 of the
-    business(es) it acts for (at least one): it can submit only for those."""
+    business(es) it acts for (at least one): it can submit only for those. An account an administrator creates is
+    vouched for (its bindings verified: the administrator checked them); a self-registered one (`vouched` False)
+    verifies them through services.bindings."""
     name = inputs.text(name, "用户名称", max_length=200)
     role = inputs.enum_value(Role, role, "角色")
     department = inputs.text(department_code, "部门代码", required=False, max_length=200) or None
@@ -59,6 +63,8 @@ def create_user(
         department_code=department,
         token_hash=hash_token(token),
         usccs=declared,
+        verified_usccs=list(declared) if vouched else [],
+        phone_verified_at=utcnow() if phone_verified and phone else None,
         login=login,
         password_hash=password_hash,
         phone=phone,
@@ -75,7 +81,7 @@ def create_user(
             "user",
             user.id,
             None,
-            audit.snapshot(user, "name", "role", "department_code", "usccs", "login"),
+            audit.snapshot(user, "name", "role", "department_code", "usccs", "verified_usccs", "login"),
         )
     return user, token
 
@@ -93,7 +99,10 @@ def authenticate(session: Session, token: str | None) -> Actor | None:
 def actor_of(user: User) -> Actor:
     """The Actor a user acts as, whether it authenticated by token (API) or by a portal session."""
     usccs = frozenset(user.usccs) if user.role is Role.APPLICANT else None
-    return Actor(user_id=user.id, role=user.role, department_code=user.department_code, usccs=usccs)
+    verified = frozenset(user.verified_usccs or ()) if user.role is Role.APPLICANT else None
+    return Actor(
+        user_id=user.id, role=user.role, department_code=user.department_code, usccs=usccs, verified_usccs=verified
+    )
 
 
 def revoke_user(session: Session, user_id: str, *, actor: Actor) -> User:

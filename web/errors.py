@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from onelicense.errors import ErrorKind, InvalidRequest, NotFound, NotReady, OneLicenseError
+from onelicense.errors import ErrorKind, InvalidRequest, NotFound, NotReady, OneLicenseError, TooManyRequests
 
 log = logging.getLogger("onelicense.web")
 
@@ -43,6 +43,8 @@ def error_response(exc: OneLicenseError, request: Request | None = None) -> JSON
     headers = None
     if isinstance(exc, NotReady):
         headers = {"Retry-After": "2", "Cache-Control": "no-store"}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
     elif exc.kind is ErrorKind.UNAVAILABLE:
         # an outage: its cause (paths, file modes) is for the log, not for the caller
         where = f" on {request.method} {request.url.path}" if request is not None else ""

@@ -13,7 +13,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from store.tables import application, calendar, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
+from store.tables import application, calendar, identity, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
 from store.tables.application import (  # noqa: E402
     Application,
     AuditEvent,
@@ -22,6 +22,7 @@ from store.tables.application import (  # noqa: E402
     OutboxMessage,
 )
 from store.tables.calendar import CalendarYear  # noqa: E402
+from store.tables.identity import OneTimeCode, RateCounter, RegistryEntry  # noqa: E402
 from store.tables.lifecycle import CreditRecord, InspectionDraw, Notification, Obligation  # noqa: E402
 from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
@@ -40,13 +41,17 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "Obligation",
+    "OneTimeCode",
     "OutboxMessage",
+    "RateCounter",
     "Rating",
+    "RegistryEntry",
     "Upload",
     "User",
     "WebSession",
     "application",
     "calendar",
+    "identity",
     "license",
     "lifecycle",
     "metadata",

@@ -38,6 +38,9 @@ class Application(SQLModel, table=True):
     # "USCC|industry|address" while the application or its license is active, NULL once it is not: one active
     # application or license per holder, industry and premises (migration 0004)
     open_key: str | None = Field(default=None, unique=True, max_length=700)
+    # the submitting account's binding to the USCC was verified when it submitted (migration 0011): only then may
+    # the application take the premises slot (open_key) and be granted instantly (秒批)
+    holder_verified: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     composite_opinion: dict[str, Any] | None = Field(default=None, sa_type=JSON, description="综合审批意见")

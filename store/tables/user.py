@@ -30,3 +30,9 @@ class User(SQLModel, table=True):
     login: str | None = Field(default=None, unique=True, max_length=100)
     password_hash: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
+    # identity (migration 0011): the USCCs of `usccs` whose binding is verified (services.bindings), when the
+    # phone was confirmed by a one-time code (nothing is sent to an unconfirmed number), and when the password
+    # last changed (sessions opened before are ended)
+    verified_usccs: list[str] = Field(default_factory=list, sa_type=JSON)
+    phone_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ import contextlib
 import email as email_parser
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -26,7 +27,8 @@ from sqlmodel import select
 
 from flows.dispatcher import Dispatcher
 from onelicense.settings import get_settings
-from services import accounts, aggregation, applications, licenses, notifications, users
+from review.roles import Actor, Role
+from services import accounts, aggregation, applications, licenses, notifications, registry, users
 from store import outbox
 from store.db import session_scope
 from store.tables.application import OutboxMessage
@@ -100,9 +102,17 @@ def issue_for_a_registered_holder() -> tuple[Any, str]:
     """A pharmacy license issued to a holder who registered with a mobile number; (application id, email)."""
     answers, materials = valid_application("PHARMACY")
     with session_scope() as session:
+        registry.import_entries(session, Actor("test-setup", Role.ADMIN), [{
+            "uscc": answers["uscc"], "name": answers["holder_name"],
+            "legal_representative": answers["legal_representative"], "legal_rep_phone": "13900000002"}])  # fmt: skip
+        accounts.send_registration_code(session, PHONE)
+        [texted] = Gateway.received  # the registration code went through the SMS gateway, to the number given
+        assert texted["to"] == PHONE and texted["text"].startswith("【一业一证】注册验证码")
+        Gateway.received.clear()
         user = accounts.register_applicant(
-            session, name="李四", phone=PHONE, uscc=answers["uscc"], password="correct horse battery 9"
-        )
+            session, name="李四", phone=PHONE, uscc=answers["uscc"], password="correct horse battery 9",
+            code=re.search(r"\d{6}", texted["text"]).group(0),  # type: ignore[union-attr]
+        )  # fmt: skip
         holder = users.actor_of(user)
         application = applications.submit(
             session, holder, industry_code="PHARMACY", answers=answers, materials=materials

@@ -21,8 +21,9 @@ def test_token_authenticates_as_the_users_actor(session: Session) -> None:
     user, token = users.create_user(session, "消防审批员 张三", Role.REVIEWER, FIRE)
     assert users.authenticate(session, token) == Actor(user.id, Role.REVIEWER, FIRE)
     applicant, applicant_token = users.create_user(session, "申请人", "applicant", usccs=[HOLDER])
+    # an account an administrator creates is vouched for: its binding is verified
     assert users.authenticate(session, applicant_token) == Actor(
-        applicant.id, Role.APPLICANT, None, usccs=frozenset({HOLDER})
+        applicant.id, Role.APPLICANT, None, usccs=frozenset({HOLDER}), verified_usccs=frozenset({HOLDER})
     )
 
 

@@ -24,12 +24,13 @@ from sqlmodel import func, select
 from flows.aggregation import aggregate
 from flows.dispatcher import dispatch_once
 from onelicense.settings import get_settings
-from review.roles import Role
+from review.roles import Actor, Role
+from services import registry
 from services.users import create_user
 from store.db import database_url, dispose_engine, migrate, session_scope
 from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 from tests.conftest import POSTGRES_URL
-from tests.web.sample import USCC, submission_body
+from tests.web.sample import REGISTERED, USCC, submission_body
 from web.app import create_app
 
 # the catalog departments of the small industry used by most tests, and one that it does not involve
@@ -48,9 +49,16 @@ def temporary_database(folder: Path, url: str | None = None) -> Iterator[str]:
             patch.delenv("ONELICENSE_DATABASE_URL", raising=False)
         patch.delenv("ONELICENSE_DEPARTMENT_ENDPOINTS", raising=False)
         patch.delenv("ONELICENSE_TOKEN", raising=False)
+        # many test accounts act for the one sample business: its representative's number is texted often (the
+        # limits themselves are tested in tests/web/portal/test_identity.py)
+        patch.setenv("ONELICENSE_SMS_INTERVAL_SECONDS", "0")
+        patch.setenv("ONELICENSE_SMS_PER_NUMBER_PER_HOUR", "10000")
+        patch.setenv("ONELICENSE_REGISTER_ADDRESS_LIMIT", "10000")
         get_settings.cache_clear()
         url = database_url()
         migrate(url)
+        with session_scope(url) as session:  # the business the test accounts act for, in the registry's stand-in
+            registry.import_entries(session, Actor("test-setup", Role.ADMIN), [REGISTERED])
         try:
             yield url
         finally:

@@ -14,7 +14,10 @@ import pytest
 import uvicorn
 
 from onelicense.settings import get_settings
-from store.db import dispose_engine, migrate
+from review.roles import Actor, Role
+from services import registry
+from store.db import dispose_engine, migrate, session_scope
+from tests.web.sample import REGISTERED
 from web.app import create_app
 
 CHROMIUM_ARGS = [
@@ -44,6 +47,8 @@ def live_server(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     monkeypatch.delenv("ONELICENSE_DEPARTMENT_ENDPOINTS", raising=False)
     get_settings.cache_clear()
     migrate(url)
+    with session_scope(url) as session:  # the business the sample answers name, in the registry's stand-in
+        registry.import_entries(session, Actor("test-setup", Role.ADMIN), [REGISTERED])
     uv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

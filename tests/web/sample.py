@@ -52,6 +52,15 @@ def sample_form(industry_code: str = SMALL_INDUSTRY, **conditions: Any) -> Merge
 
 _premises = itertools.count(1)
 USCC = USCC_BODY + uscc_check_char(USCC_BODY)  # the business every test applicant account acts for
+LEGAL_REP_PHONE = "13900000001"  # its legal representative's mobile in the registry's stand-in
+# the registry's record of it: the name and representative the sample answers give, so a submission reads the same
+REGISTERED = {
+    "uscc": USCC,
+    "name": "测试经营者名称",
+    "legal_representative": "测试法定代表人（负责人、经营者）",
+    "legal_rep_phone": LEGAL_REP_PHONE,
+    "status": "存续",
+}
 
 
 def submission_body(industry_code: str = SMALL_INDUSTRY, **conditions: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from onelicense.errors import OneLicenseError
-from web.portal import applicant, board, commitments, desk, files, license_life, ratings, signin
+from web.portal import account, applicant, board, commitments, desk, files, license_life, ratings, signin
 from web.portal.common import SignInRequired, error_page, redirect
 
 # the routes that take a material file: the body limit there is the upload cap, not the API's
@@ -22,10 +22,11 @@ UPLOAD_PATH_PATTERN = re.compile(r"/portal/(?:drafts|applications)/[0-9a-f]{32}/
 HAND_IN_PATH_PATTERN = re.compile(r"/portal/obligations/[0-9a-f]{32}/fulfil")
 HAND_IN_FILES = 4
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGE_PREFIXES = ("/portal", "/desk", "/board", "/login", "/logout", "/register", "/files", "/samples")
+PAGE_PREFIXES = ("/portal", "/desk", "/board", "/login", "/logout", "/register", "/files", "/samples", "/account")
 
 router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)
+router.include_router(account.router)
 router.include_router(applicant.router)
 router.include_router(desk.router)
 router.include_router(board.router)

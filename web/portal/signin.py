@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from forms.errors import ValidationFailed
-from onelicense.errors import Conflict, Unauthenticated
+from onelicense.errors import Conflict, TooManyRequests, Unauthenticated
 from onelicense.settings import get_settings
 from services import accounts
 from web.portal.common import (
@@ -51,13 +51,14 @@ def login(
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=600)] = "",
 ) -> Response:
-    client = request.client.host if request.client else "unknown"
     try:
-        signed = accounts.sign_in(session, login, password, client=client)
-    except Unauthenticated as exc:
-        return render(
-            request, who, "login.html.j2", status_code=401, next=safe_next(next) or "", error=exc.message, login=login
-        )
+        signed = accounts.sign_in(session, login, password, client=client_address(request))
+    except (Unauthenticated, TooManyRequests) as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        page = render(request, who, "login.html.j2", status_code=exc.http_status, next=safe_next(next) or "",
+                      error=exc.message, login=login)  # fmt: skip
+        page.headers.update(headers)
+        return page
     response = redirect(safe_next(next) or ROLE_HOME.get(signed.actor.role, "/"))
     # a new random id on every sign-in: a session id planted before sign-in is never the one signed in
     set_cookie(response, SESSION_COOKIE, signed.cookie, max_age=int(get_settings().session_hours * 3600))
@@ -72,9 +73,40 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn reports it: the connection's, or X-Forwarded-For only from the proxies
+    ONELICENSE_FORWARDED_ALLOW_IPS names (docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _register_page(request: Request, who: Viewer, status_code: int = 200, **context: object) -> Response:
+    context = {"errors": {}, "values": {}, "message": None, "sent": None, "code_minutes": int(get_settings().code_minutes), **context}
+    return render(request, who, "register.html.j2", status_code=status_code, **context)
+
+
 @router.get("/register")
 def register_page(request: Request, who: CurrentViewer) -> Response:
-    return render(request, who, "register.html.j2", errors={}, values={}, message=None)
+    return _register_page(request, who)
+
+
+@router.post("/register/code", dependencies=[Csrf])
+def register_code(
+    request: Request,
+    who: CurrentViewer,
+    session: DbSession,
+    phone: Annotated[str, Form(max_length=50)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    uscc: Annotated[str, Form(max_length=50)] = "",
+) -> Response:
+    """Step one: a code to the mobile number (the answer is the same whether it has an account or not)."""
+    values = {"name": name, "phone": phone, "uscc": uscc}
+    try:
+        accounts.limit_registration(session, client_address(request))
+        sent = accounts.send_registration_code(session, phone)
+    except (ValidationFailed, TooManyRequests) as exc:
+        errors = {e["key"]: e["reason"] for e in exc.error_dicts()}
+        return _register_page(request, who, exc.http_status, errors=errors, values=values, message=exc.message)
+    return _register_page(request, who, values=values, sent=sent)
 
 
 @router.post("/register", dependencies=[Csrf])
@@ -85,24 +117,18 @@ def register(
     name: Annotated[str, Form(max_length=200)] = "",
     phone: Annotated[str, Form(max_length=50)] = "",
     uscc: Annotated[str, Form(max_length=50)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     values = {"name": name, "phone": phone, "uscc": uscc}
     try:
-        accounts.register_applicant(session, name=name, phone=phone, uscc=uscc, password=password)
-        signed = accounts.sign_in(session, phone, password, client=request.client.host if request.client else "-")
-    except (ValidationFailed, Conflict) as exc:
+        accounts.limit_registration(session, client_address(request))
+        accounts.register_applicant(session, name=name, phone=phone, uscc=uscc, password=password, code=code)
+        signed = accounts.sign_in(session, phone, password, client=client_address(request))
+    except (ValidationFailed, Conflict, TooManyRequests, Unauthenticated) as exc:
         errors = {e["key"]: e["reason"] for e in exc.error_dicts()}
-        return render(
-            request,
-            who,
-            "register.html.j2",
-            status_code=exc.http_status,
-            errors=errors,
-            values=values,
-            message=exc.message,
-        )
-    response = redirect("/portal")
+        return _register_page(request, who, exc.http_status, errors=errors, values=values, message=exc.message)
+    response = redirect("/portal/companies")
     set_cookie(response, SESSION_COOKIE, signed.cookie, max_age=int(get_settings().session_hours * 3600))
     return response
 

@@ -23,6 +23,7 @@ from web.app import create_app
 
 PASSWORD = "Passw0rd-for-tests"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+DEV_CODE = re.compile(r'<strong id="dev-code">(\d{6})</strong>')
 STAFF: dict[str, tuple[Role, str | None]] = {
     "reviewer": (Role.REVIEWER, OWN),
     "reviewer2": (Role.REVIEWER, OWN),
@@ -58,12 +59,33 @@ class Browser:
         self.get(response.headers["location"])
         return response
 
-    def register(self, phone: str, uscc: str = USCC, name: str = "重庆山城宾馆有限公司") -> httpx.Response:
+    def register(
+        self, phone: str, uscc: str = USCC, name: str = "王小二", *, verify: bool = True
+    ) -> httpx.Response:
+        """Register as a person would: the code texted to the phone (shown on the page: no SMS gateway in tests),
+        then, unless `verify` is False, the binding to `uscc` confirmed with the code the legal representative
+        receives."""
         self.get("/register")
-        response = self.post("/register", {"name": name, "phone": phone, "uscc": uscc, "password": PASSWORD})
+        sent = self.post("/register/code", {"phone": phone})
+        assert sent.status_code == 200, sent.text
+        code = DEV_CODE.search(sent.text)
+        assert code, sent.text
+        response = self.post(
+            "/register", {"name": name, "phone": phone, "uscc": uscc, "password": PASSWORD, "code": code.group(1)}
+        )
         assert response.status_code == 303, response.text
         self.get(response.headers["location"])
+        if verify:
+            self.verify_company(uscc)
         return response
+
+    def verify_company(self, uscc: str = USCC) -> None:
+        page = self.post(f"/portal/companies/{uscc}/code")
+        assert page.status_code == 200, page.text
+        code = DEV_CODE.search(page.text)
+        assert code, page.text
+        confirmed = self.post(f"/portal/companies/{uscc}/confirm", {"code": code.group(1)})
+        assert confirmed.status_code == 200 and "核验成功" in confirmed.text, confirmed.text
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""The applicant's companies (我代表的经营主体) and everyone's own password: claim a USCC, have a code texted to the
+registered legal representative, confirm it; change the password (other sessions end). Glue around
+services.bindings and services.accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import Response
+
+from forms.errors import ValidationFailed
+from onelicense.errors import Conflict, InvalidRequest, NotFound, TooManyRequests, Unavailable
+from onelicense.settings import get_settings
+from review.roles import Role
+from services import accounts, bindings
+from services.codes import Sent
+from store.access import require_role
+from web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+
+router = APIRouter(include_in_schema=False)
+Csrf = [Depends(check_csrf)]
+Uscc = Annotated[str, Path(pattern=r"^[0-9A-Z]{18}$")]
+_REFUSALS = (ValidationFailed, Conflict, NotFound, InvalidRequest, TooManyRequests, Unavailable)
+
+
+def _companies_page(
+    request: Request, who: Viewer, session: DbSession, status_code: int = 200, **context: object
+) -> Response:
+    assert who.actor is not None
+    require_role(who.actor, {Role.APPLICANT}, "核验经营主体")
+    context = {"message": None, "notice": None, "sent": None, "sent_for": None, "errors": {}, "value": "", **context}
+    return render(request, who, "applicant/companies.html.j2", status_code=status_code,
+                  bindings=bindings.bindings(session, who.actor), code_minutes=int(get_settings().code_minutes),
+                  **context)  # fmt: skip
+
+
+@router.get("/portal/companies")
+def companies(request: Request, who: SignedInViewer, session: DbSession) -> Response:
+    return _companies_page(request, who, session)
+
+
+@router.post("/portal/companies", dependencies=Csrf)
+def add_company(
+    request: Request, who: SignedInViewer, session: DbSession, uscc: Annotated[str, Form(max_length=50)] = ""
+) -> Response:
+    assert who.actor is not None
+    try:
+        company = bindings.claim(session, who.actor, uscc)
+    except _REFUSALS as exc:
+        errors = {e["key"]: e["reason"] for e in exc.error_dicts()}
+        return _companies_page(request, who, session, exc.http_status, message=exc.message, errors=errors, value=uscc)
+    return _companies_page(request, who, session, notice=f"已添加：{company.name}，请核验")
+
+
+@router.post("/portal/companies/{uscc}/code", dependencies=Csrf)
+def send_code(request: Request, who: SignedInViewer, session: DbSession, uscc: Uscc) -> Response:
+    assert who.actor is not None
+    try:
+        sent: Sent = bindings.send_code(session, who.actor, uscc)
+    except _REFUSALS as exc:
+        return _companies_page(request, who, session, exc.http_status, message=exc.message)
+    return _companies_page(request, who, session, sent=sent, sent_for=uscc)
+
+
+@router.post("/portal/companies/{uscc}/confirm", dependencies=Csrf)
+def confirm(
+    request: Request, who: SignedInViewer, session: DbSession, uscc: Uscc, code: Annotated[str, Form(max_length=20)] = ""
+) -> Response:
+    assert who.actor is not None
+    try:
+        bindings.confirm(session, who.actor, uscc, code)
+    except _REFUSALS as exc:
+        return _companies_page(request, who, session, exc.http_status, message=exc.message, sent_for=uscc)
+    return _companies_page(request, who, session, notice="核验成功：您现在可以代表该经营主体办理，符合条件的许可可以秒批")
+
+
+@router.get("/account/password")
+def password_page(request: Request, who: SignedInViewer) -> Response:
+    return render(request, who, "password.html.j2", message=None, notice=None, errors={})
+
+
+@router.post("/account/password", dependencies=Csrf)
+def change_password(
+    request: Request,
+    who: SignedInViewer,
+    session: DbSession,
+    current: Annotated[str, Form(max_length=200)] = "",
+    new: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    assert who.actor is not None
+    try:
+        accounts.change_password(session, who.actor, current, new, keep=request.cookies.get(SESSION_COOKIE))
+    except (InvalidRequest, TooManyRequests, Unavailable) as exc:
+        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        return render(request, who, "password.html.j2", status_code=exc.http_status, message=exc.message,
+                      notice=None, errors=errors)  # fmt: skip
+    return render(request, who, "password.html.j2", message=None, errors={},
+                  notice="密码已修改，其他设备上的登录已退出")  # fmt: skip
+
+
+__all__ = ["redirect", "router"]
