@@ -80,6 +80,9 @@ def sample_application(
 
 
 def _fits(spec: FieldSpec, value: Any) -> bool:
+    """Whether a demo applicant's answer fits the field as the industry asks it (an enum may be narrowed)."""
+    if spec.type == FieldType.ENUM:
+        return value in (spec.choices or ())
     if spec.type in (FieldType.INTEGER, FieldType.DECIMAL):
         lo = spec.min if spec.min is not None else float("-inf")
         hi = spec.max if spec.max is not None else float("inf")

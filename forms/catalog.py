@@ -80,6 +80,7 @@ class _Loader:
         self._check_permits(permits, departments, fields, materials)
         self._check_follows(permits)
         self._check_industries(industries, permits, fields)
+        self._check_auto_approve(permits, industries)
         if self.problems:
             raise CatalogError(self.problems)
         return Catalog(
@@ -167,16 +168,6 @@ class _Loader:
                     self.problem("permits.yaml", code, f"follows 引用了未知许可 '{target}'")
             if (permit.supplement_days is None) == (permit.commitment == "要件后补"):
                 self.problem("permits.yaml", code, "supplement_days 必须且只能与承诺类别“要件后补”同时出现")
-            if permit.auto_approve and permit.commitment != "全信任":
-                self.problem(
-                    "permits.yaml", code, "auto_approve（秒批）仅适用于承诺类别“全信任”的许可：先予许可、事后核查"
-                )
-            for auto in permit.auto_approve:
-                for name in sorted(auto.check.names):
-                    if name not in permit.fields:
-                        self.problem(
-                            "permits.yaml", code, f"秒批规则 '{auto.check.source}' 引用了本许可未采集的字段 '{name}'"
-                        )
             for rule in permit.rules:
                 for name in sorted(rule.check.names):
                     if name not in fields:
@@ -218,6 +209,69 @@ class _Loader:
                     for name in sorted(item.when.names):
                         if name not in fields:
                             self.problem("industries.yaml", code, f"条件 '{item.when.source}' 引用了未知字段 '{name}'")
+            self._check_choices(industry, permits, fields)
+
+    def _check_choices(self, industry: Industry, permits: dict[str, Permit], fields: dict[str, FieldSpec]) -> None:
+        """An industry narrows an enum of its own form to a non-empty subset of the dictionary's choices."""
+        asked = set(industry.condition_keys)
+        asked.update(k for item in industry.permits if item.permit in permits for k in permits[item.permit].fields)
+        for key, narrowed in industry.choices.items():
+            spec = fields.get(key)
+            where = f"choices.{key}"
+            if spec is None:
+                self.problem("industries.yaml", industry.code, f"{where}: 未知字段 '{key}'")
+                continue
+            if spec.type != FieldType.ENUM:
+                self.problem("industries.yaml", industry.code, f"{where}: 只有枚举字段可以收窄选项")
+                continue
+            if key not in asked:
+                self.problem("industries.yaml", industry.code, f"{where}: 本行业的合并表单中没有此字段")
+            if not narrowed:
+                self.problem("industries.yaml", industry.code, f"{where}: 至少保留一个选项")
+            for choice in narrowed:
+                if choice not in (spec.choices or ()):
+                    self.problem(
+                        "industries.yaml", industry.code, f"{where}: '{choice}' 不是字段词典中“{spec.label}”的选项"
+                    )
+            for choice in _duplicates(narrowed):
+                self.problem("industries.yaml", industry.code, f"{where}: 选项 '{choice}' 重复列出")
+
+    def _check_auto_approve(self, permits: dict[str, Permit], industries: dict[str, Industry]) -> None:
+        """秒批 rules name the industries they were written for: each must exist and offer the permit."""
+        for code, permit in permits.items():
+            auto = permit.auto_approve
+            if auto is None:
+                continue
+            if permit.commitment != "全信任":
+                self.problem(
+                    "permits.yaml", code, "auto_approve（秒批）仅适用于承诺类别“全信任”的许可：先予许可、事后核查"
+                )
+            if not auto.industries:
+                self.problem(
+                    "permits.yaml",
+                    code,
+                    "auto_approve（秒批）须以 industries 列出规则所针对的行业，规则只对这些行业生效",
+                )
+            if not auto.rules:
+                self.problem("permits.yaml", code, "auto_approve（秒批）须以 rules 列出至少一条规则")
+            for industry_code in _duplicates(auto.industries):
+                self.problem("permits.yaml", code, f"auto_approve.industries: 行业 '{industry_code}' 重复列出")
+            for industry_code in auto.industries:
+                industry = industries.get(industry_code)
+                if industry is None:
+                    self.problem("permits.yaml", code, f"auto_approve.industries: 未知行业 '{industry_code}'")
+                elif all(item.permit != code for item in industry.permits):
+                    self.problem(
+                        "permits.yaml",
+                        code,
+                        f"auto_approve.industries: 行业 '{industry_code}' 不办理本许可（industries.yaml 中未列出 {code}）",
+                    )
+            for rule in auto.rules:
+                for name in sorted(rule.check.names):
+                    if name not in permit.fields:
+                        self.problem(
+                            "permits.yaml", code, f"秒批规则 '{rule.check.source}' 引用了本许可未采集的字段 '{name}'"
+                        )
 
 
 def _duplicates(values: Iterable[str]) -> list[str]:

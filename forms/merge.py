@@ -17,7 +17,9 @@ CONDITION_SECTION = "经营范围问答"
 
 @dataclass(frozen=True)
 class MergedField:
-    """A field of the merged form with its provenance: the permits and departments that need it."""
+    """A field of the merged form with its provenance: the permits and departments that need it. `spec` is the
+    field as the industry asks it (an enum narrowed to the industry's `choices`), which the API, the portal and
+    validation all read."""
 
     spec: FieldSpec
     section_name: str
@@ -137,7 +139,7 @@ def _merged_fields(industry: Industry, permits: list[Permit], catalog: Catalog) 
     keys.sort(key=lambda k: (k not in conditions, section_order[catalog.fields[k].section], dictionary_order[k]))
     return [
         MergedField(
-            spec=catalog.fields[key],
+            spec=industry.field_spec(catalog.fields[key]),  # an enum offers only the choices fitting the industry
             section_name=catalog.sections[catalog.fields[key].section].name,
             permits=tuple(p.code for p in needed_by.get(key, [])),
             departments=tuple(dict.fromkeys(p.department for p in needed_by.get(key, []))),

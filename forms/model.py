@@ -115,6 +115,23 @@ class AutoRule(_Entry):
     message: Name
 
 
+def _auto_approve_shape(value: object) -> object:
+    if isinstance(value, list):  # the rules alone: for which industry were they written?
+        raise ValueError("秒批规则须写明适用的行业，格式为 {industries: [行业编码], rules: [...]}")
+    return value
+
+
+class AutoApproval(_Entry):
+    """秒批 rules and the industries they were written for: the rules decide for an application of one of those
+    industries only, whatever its answers (a rule set for beauty shops must not grant a hotel)."""
+
+    industries: tuple[UpperCode, ...] = ()  # required, checked by the loader with a message naming the permit
+    rules: tuple[AutoRule, ...] = ()
+
+    def covers(self, industry_code: str) -> bool:
+        return industry_code in self.industries
+
+
 class Permit(_Entry):
     code: UpperCode
     name: Name
@@ -129,8 +146,8 @@ class Permit(_Entry):
     materials: tuple[PermitMaterial, ...] = ()
     follows: tuple[UpperCode, ...] = ()
     rules: tuple[Rule, ...] = ()
-    # 秒批: decided by the system at once when every rule holds (全信任 only: 先予许可、事后核查)
-    auto_approve: tuple[AutoRule, ...] = ()
+    # 秒批: decided by the system at once, for the listed industries, when every rule holds (全信任 only: 先予许可、事后核查)
+    auto_approve: Annotated[AutoApproval | None, BeforeValidator(_auto_approve_shape)] = None
 
 
 class IndustryPermit(_Entry):
@@ -143,6 +160,15 @@ class Industry(_Entry):
     name: Name
     description: str | None = None
     permits: tuple[IndustryPermit, ...]
+    # enum fields whose choices this industry narrows (a swimming pool is no beauty shop): key → the choices that fit
+    choices: dict[LowerKey, tuple[str, ...]] = {}
+
+    def field_spec(self, spec: FieldSpec) -> FieldSpec:
+        """The field as this industry asks it: an enum narrowed to the industry's choices, in the dictionary's order."""
+        narrowed = self.choices.get(spec.key)
+        if narrowed is None or spec.choices is None:
+            return spec
+        return spec.model_copy(update={"choices": tuple(c for c in spec.choices if c in narrowed)})
 
     @property
     def condition_keys(self) -> list[str]:

@@ -169,7 +169,7 @@ def worst_case(industry: Industry, catalog: Catalog) -> WorstCase:
     thresholds = _thresholds(industry)
     options: dict[str, list[Any]] = {}
     for key in industry.condition_keys:
-        values = _candidates(catalog.fields[key], thresholds.get(key, set()))
+        values = _candidates(industry.field_spec(catalog.fields[key]), thresholds.get(key, set()))
         if values:
             options[key] = values
     exhaustive = math.prod(len(v) for v in options.values()) <= MAX_COMBINATIONS

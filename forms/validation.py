@@ -48,7 +48,8 @@ def form_model(form: MergedForm) -> type[BaseModel]:
     if model is None:
         definitions: dict[str, Any] = {}
         for merged in form.fields:
-            annotated = Annotated[Any, BeforeValidator(_validator(merged.spec, merged.required))]
+            validator = _validator(form.industry, form.catalog.fields[merged.key], merged.required)
+            annotated = Annotated[Any, BeforeValidator(validator)]
             definitions[merged.key] = (annotated, ... if merged.required else None)
         model = create_model(
             f"Form_{form.industry.code}",
@@ -59,18 +60,31 @@ def form_model(form: MergedForm) -> type[BaseModel]:
     return model
 
 
-def _validator(spec: FieldSpec, required: bool):
+def _validator(industry: Industry, spec: FieldSpec, required: bool):
     def validate(value: Any) -> Any:
         if value is None or (isinstance(value, str) and value == "" and spec.type != "text"):
             if required:
                 raise PydanticCustomError("required", "必填项未填写")
             return None
         try:
-            return parse_value(spec, value)
+            return parse_answer(industry, spec, value)
         except Invalid as exc:
             raise PydanticCustomError("invalid", str(exc)) from None
 
     return validate
+
+
+def parse_answer(industry: Industry, spec: FieldSpec, value: Any) -> Any:
+    """Clean `value` for the dictionary field `spec` as `industry` asks it, or raise Invalid with a Chinese reason:
+    an enum the industry narrows refuses the dictionary's other choices, saying they do not fit the industry."""
+    asked = industry.field_spec(spec)
+    try:
+        return parse_value(asked, value)
+    except Invalid:
+        if asked is not spec and isinstance(value, str) and value in (spec.choices or ()):
+            fitting = "、".join(asked.choices or ())
+            raise Invalid(f"“{value}”不适用于本行业（{industry.name}），应为以下选项之一：{fitting}") from None
+        raise
 
 
 def parse_conditions(
@@ -88,7 +102,7 @@ def parse_conditions(
             continue
         spec = catalog.fields[key]
         try:
-            values[key] = parse_value(spec, value)
+            values[key] = parse_answer(industry, spec, value)
         except Invalid as exc:
             problems.append(FieldError(key, spec.label, str(exc)))
     return values, problems

@@ -1,7 +1,7 @@
 """Instant approval (秒批): whether the system may grant a department's permits at once, by the catalog's declared
-rules (`auto_approve`, the same safe expressions as pre-review). Pure: the permits and the answers come as
-arguments; the service adds what only the database knows (the applicant's credit) and records the decision with
-the rules and the inputs they read."""
+rules (`auto_approve`, the same safe expressions as pre-review), for the industries they were written for only.
+Pure: the permits, the answers and the industry come as arguments; the service adds what only the database knows
+(the applicant's credit) and records the decision with the rules and the inputs they read."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ class RuleResult:
 
 @dataclass(frozen=True)
 class AutoDecision:
-    eligible: bool  # every permit declares rules and every rule passed
+    eligible: bool  # every permit declares rules for the industry and every rule passed
     results: tuple[RuleResult, ...]
+    # permits without rules for the application's industry: their department decides, whatever the answers
+    uncovered: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
@@ -35,18 +37,26 @@ class AutoDecision:
         return f"符合秒批条件（{held}），系统先予许可，事后核查。"
 
 
-def auto_decision(permits: Sequence[Permit], answers: Mapping[str, Any]) -> AutoDecision:
-    """The instant-approval verdict for one department's permits of an application."""
+def auto_decision(permits: Sequence[Permit], answers: Mapping[str, Any], *, industry_code: str) -> AutoDecision:
+    """The instant-approval verdict for one department's permits of an application of `industry_code`. Rules
+    written for other industries are not evaluated: a rule set that holds for a beauty shop's answers says nothing
+    about a hotel giving the same answers."""
+    rule_sets = {
+        permit.code: permit.auto_approve.rules
+        for permit in permits
+        if permit.auto_approve is not None and permit.auto_approve.covers(industry_code)
+    }
     results = tuple(
         RuleResult(
-            permit_code=permit.code,
+            permit_code=code,
             rule=rule.check.source,
             message=rule.message,
             passed=rule.check.evaluate(answers) is True,
             inputs={name: answers.get(name) for name in sorted(rule.check.names)},
         )
-        for permit in permits
-        for rule in permit.auto_approve
+        for code, rules in rule_sets.items()
+        for rule in rules
     )
-    declared = bool(permits) and all(permit.auto_approve for permit in permits)
-    return AutoDecision(eligible=declared and all(r.passed for r in results), results=results)
+    uncovered = tuple(p.code for p in permits if p.code not in rule_sets)
+    eligible = bool(permits) and not uncovered and all(rule_sets.values()) and all(r.passed for r in results)
+    return AutoDecision(eligible=eligible, results=results, uncovered=uncovered)

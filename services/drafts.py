@@ -20,7 +20,7 @@ from forms.merge import MergedForm
 from forms.model import FieldType
 from forms.prereview import Finding, prereview
 from forms.stats import IndustryFigures, industry_figures
-from forms.validation import validate_submission
+from forms.validation import parse_answer, validate_submission
 from onelicense.clock import utcnow
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
@@ -129,7 +129,7 @@ def scope_answers(industry_code: str, typed: Mapping[str, Any]) -> dict[str, Any
         raw = typed.get(key)
         try:
             if raw not in (None, ""):
-                answers[key] = parse_value(spec, raw)
+                answers[key] = parse_answer(industry, spec, raw)
             elif spec.type is FieldType.BOOLEAN:
                 answers[key] = False
         except Invalid:
@@ -145,12 +145,13 @@ def form_of(draft: Draft) -> MergedForm:
 def field_problem(industry_code: str, key: str, raw: str) -> FieldError | None:
     """The inline check of one field as it is left: the same Chinese reason a submission would get."""
     spec = catalogs.catalog().fields.get(key)
-    if spec is None or industry_code not in catalogs.catalog().industries:
+    industry = catalogs.catalog().industries.get(industry_code)
+    if spec is None or industry is None:
         return FieldError(key[:64], key[:64], "未知字段：本行业的合并表单中没有此项")
     if raw in (None, ""):
         return FieldError(key, spec.label, "必填项未填写") if spec.required else None
     try:
-        parse_value(spec, raw)
+        parse_answer(industry, spec, raw)
     except Invalid as exc:
         return FieldError(key, spec.label, str(exc))
     return None

@@ -255,7 +255,7 @@ def auto_decide(session: Session, review_id: str) -> AutoDecision | None:
             return None
         catalog = catalogs.catalog()
         permits = [catalog.permits[c] for c in review.permit_codes if c in catalog.permits]
-        verdict = auto_decision(permits, application.answers or {})
+        verdict = auto_decision(permits, application.answers or {}, industry_code=application.industry_code)
         if not verdict.eligible:
             return verdict
         standing = obligations.credit_standing(session, application.uscc)

@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from flows.dispatcher import dispatch_once
+from forms.errors import ValidationFailed
 from review.obligations import ObligationKind
 from review.roles import SYSTEM_ACTOR
 from review.transitions import ReviewStatus
-from services import applications
+from services import applications, reviews
 from store import audit
 from store.db import session_scope
 from store.tables.application import DepartmentReview
@@ -75,4 +76,50 @@ def test_a_rule_that_fails_sends_the_permit_to_the_department(flow_settings, ove
     dispatch_once()
     review = the_review(application_id)
     assert review.status is ReviewStatus.PENDING and review.assignee is None
+    assert status_of(application_id) == "submitted"
+
+
+# ---------------------------------------------------------------- 秒批 rules bind to their industries (issue 17, H2)
+# industry → (a public venue category that fits it, the permits its answers select: PUBLIC_HEALTH among them)
+FITTING = {
+    "SWIMMING_POOL": ("游泳场所", ["HIGH_RISK_SPORTS", "PUBLIC_HEALTH", "FIRE_SAFETY_CHECK"]),
+    "HOTEL": ("宾馆旅店", ["HOTEL_SPECIAL_TRADE", "PUBLIC_HEALTH", "FIRE_SAFETY_CHECK"]),
+}
+
+
+def answers_as(industry_code: str, **overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """A valid application of the industry giving a small beauty shop's figures (area, staff, air conditioning)."""
+    category, permits = FITTING[industry_code]
+    conditions = builders.conditions_for(industry_code, permits)
+    small = {**SMALL_SHOP, "public_venue_category": category}
+    return builders.valid_application(industry_code, conditions=conditions, **{**small, **overrides})
+
+
+@pytest.mark.parametrize("industry_code", ["SWIMMING_POOL", "HOTEL"])
+def test_a_pool_or_hotel_declaring_itself_a_beauty_shop_is_refused_at_validation(flow_settings, industry_code) -> None:
+    answers, materials = answers_as(industry_code, public_venue_category="美容店")
+    with session_scope() as session, pytest.raises(ValidationFailed) as refused:
+        applications.submit(session, APPLICANT, industry_code=industry_code, answers=answers, materials=materials)
+    [error] = refused.value.errors
+    assert (error.key, error.label) == ("public_venue_category", "公共场所类别")
+    assert "“美容店”不适用于本行业" in error.reason and FITTING[industry_code][0] in error.reason
+
+
+@pytest.mark.parametrize("industry_code", ["SWIMMING_POOL", "HOTEL"])
+def test_a_small_pool_or_hotel_leaves_its_health_permit_to_the_department(flow_settings, industry_code) -> None:
+    answers, materials = answers_as(industry_code)
+    with session_scope() as session:
+        submitted = applications.submit(
+            session, APPLICANT, industry_code=industry_code, answers=answers, materials=materials
+        )
+        application_id = submitted.application.id
+        [health] = [r.id for r in submitted.reviews if "PUBLIC_HEALTH" in r.permit_codes]
+        verdict = reviews.auto_decide(session, health)  # what the fan-out asks, here directly
+    assert verdict is not None and not verdict.eligible and verdict.uncovered == ("PUBLIC_HEALTH",)
+    dispatch_once()  # the fan-out prepares every review and decides none of them
+    with session_scope() as session:
+        stored = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application_id)).all()
+        assert stored and all(r.status is ReviewStatus.PENDING and r.assignee is None for r in stored)
+        events = [e.action for r in stored for e in audit.events_for(session, "department_review", r.id)]
+    assert "review.auto_decide" not in events
     assert status_of(application_id) == "submitted"

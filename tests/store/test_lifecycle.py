@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from forms.errors import SubmissionRefused, ValidationFailed
+from forms.errors import ValidationFailed
 from forms.identifiers import uscc_check_char
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
@@ -269,9 +269,9 @@ def test_amend_with_nothing_or_a_stale_version_is_refused(session: Session) -> N
         pytest.param(
             {"public_venue_category": "美容店", "floor_area": 20},
             {},
-            SubmissionRefused,
-            "美容店营业面积应不少于30平方米",
-            id="refused-by-pre-review",
+            ValidationFailed,
+            "公共场所类别（public_venue_category）：“美容店”不适用于本行业",
+            id="category-not-fitting-the-industry",
         ),
     ],
 )

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from forms.errors import FieldError, UnknownIndustry, ValidationFailed
-from forms.fieldtypes import Invalid, parse_value
+from forms.fieldtypes import Invalid
+from forms.model import Industry
+from forms.validation import parse_answer
 from services import catalog as catalogs
 from web.api import schemas, views
 from web.api.responses import errors
@@ -41,13 +43,15 @@ def merged_form(industry_code: str, request: Request) -> schemas.MergedFormOut:
     industry = catalog.industries.get(industry_code)
     if industry is None:
         raise UnknownIndustry(industry_code)
-    conditions = _conditions(industry.condition_keys, request.query_params.multi_items())
+    conditions = _conditions(industry, request.query_params.multi_items())
     return views.merged_form(catalogs.merged_form(industry_code, conditions))
 
 
-def _conditions(keys: list[str], params: list[tuple[str, str]]) -> dict[str, Any]:
-    """Query parameters parsed by the catalog's field types; only the industry's condition questions."""
+def _conditions(industry: Industry, params: list[tuple[str, str]]) -> dict[str, Any]:
+    """Query parameters parsed by the catalog's field types as the industry asks them; only its condition
+    questions."""
     catalog = catalogs.catalog()
+    keys = industry.condition_keys
     answers: dict[str, Any] = {}
     problems: list[FieldError] = []
     for key, raw in params:
@@ -56,7 +60,7 @@ def _conditions(keys: list[str], params: list[tuple[str, str]]) -> dict[str, Any
             continue
         spec = catalog.fields[key]
         try:
-            answers[key] = parse_value(spec, raw)
+            answers[key] = parse_answer(industry, spec, raw)
         except Invalid as exc:
             problems.append(FieldError(key, spec.label, str(exc)))
     if problems:
