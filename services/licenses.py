@@ -564,7 +564,7 @@ def change_permit(
     renewal reissues the certificate (a new edition carrying the new date, `reissue`).
 
     Only an admin, the system, or a reviewer of the permit's own department may do it."""
-    check_operation(operation, reason)
+    reason = check_operation(operation, reason)
     with transaction(session):
         permit = session.exec(select(LicensePermit).where(LicensePermit.number == permit_no)).first()
         if permit is None:
@@ -591,7 +591,7 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
         raise Forbidden("仅管理员可变更整个综合许可证；持证人可申请注销")
     if operation is Operation.RENEW:
         raise InvalidRequest("延续针对分项许可，请指定许可编号")
-    check_operation(operation, reason)
+    reason = check_operation(operation, reason)
     with transaction(session):
         license_ = load_license(session, number)
         if holder_cancels and _holder_of(session, license_) != actor.user_id:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from licenses.status import TRANSITIONS, LicenseStatus, Operation, next_status
 from onelicense.errors import Conflict, InvalidRequest
 from review.roles import Actor
+from store import inputs
 from store.audit import record, snapshot
 from store.locking import update_versioned
 from store.tables.license import License, LicensePermit
@@ -19,11 +20,13 @@ TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseS
 PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
 
 
-def check_operation(operation: Operation, reason: str) -> None:
+def check_operation(operation: Operation, reason: object) -> str:
+    """`reason` as it may be stored (stripped; no invisible characters), if `operation` changes a permit."""
     if operation not in TRANSITIONS:
         raise InvalidRequest(f"「{operation.label}」不是变更操作")
-    if not reason or not reason.strip():
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidRequest(f"请填写{operation.label}原因")
+    return inputs.text(reason, f"{operation.label}原因", max_length=2000)
 
 
 def apply_permit_operation(
@@ -36,7 +39,7 @@ def apply_permit_operation(
     valid_until: date | None = None,
 ) -> LicensePermit:
     """Check and apply `operation` to `permit`, audited (no commit; the caller has checked who may do it)."""
-    check_operation(operation, reason)
+    reason = check_operation(operation, reason)
     license_ = session.get(License, permit.license_id)
     assert license_ is not None  # foreign key
     if license_.status in TERMINAL:

@@ -1,5 +1,7 @@
 """Checks on raw input that the database would otherwise reject with an unhelpful error (a 500): NUL
-characters, lone surrogates, values JSON cannot hold. Business validation of a form belongs to `forms`."""
+characters, lone surrogates, values JSON cannot hold; and, for the free text people type (opinions, notes,
+reasons, comments), the invisible characters that would make it read differently from what is stored.
+Business validation of a form belongs to `forms`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from forms.fieldtypes import invisible_characters
 from onelicense.errors import InvalidRequest
 
 E = TypeVar("E", bound=StrEnum)
@@ -26,13 +29,18 @@ def storable_problem(value: str) -> str | None:
 
 
 def text(value: object, label: str, *, required: bool = True, max_length: int = 10_000) -> str:
-    """A storable string: UTF-8 encodable, no NUL, not blank when required. Returns it stripped."""
+    """A storable string: UTF-8 encodable, no NUL, not blank when required, and nothing invisible but line breaks
+    and tabs: a bidirectional override (U+202E) or isolate, a zero-width character, a control character would let
+    an opinion or a reason read otherwise on screen, in print and in the audit than it was typed (the rule
+    `forms.fieldtypes` applies to the form's text fields). Returns it stripped."""
     if value is None and not required:
         return ""
     if not isinstance(value, str):
         raise InvalidRequest(f"{label}必须是文本")
     if problem := storable_problem(value):
         raise InvalidRequest(f"{label}{problem}")
+    if hidden := invisible_characters(value):
+        raise InvalidRequest(f"{label}含有不可见的控制字符（如双向文字控制符、零宽字符）：{'、'.join(hidden[:5])}")
     value = value.strip()
     if required and not value:
         raise InvalidRequest(f"{label}不能为空")

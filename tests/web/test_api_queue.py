@@ -150,6 +150,19 @@ def test_opinion_is_required_and_capped(api: Api) -> None:
     assert row_counts() == counts
 
 
+def test_an_opinion_with_a_right_to_left_override_is_refused_and_nothing_changes(api: Api) -> None:
+    review_id = api.review_id(api.submit())
+    before = api.get(f"/api/queue/{review_id}", "reviewer").json()
+    counts = row_counts()
+
+    refused = api.decide(review_id, opinion="同意\u202e。见意意同不")
+
+    assert refused.status_code == 422, refused.text
+    assert "审查意见" in refused.json()["detail"] and "U+202E" in refused.json()["detail"]
+    assert api.get(f"/api/queue/{review_id}", "reviewer").json() == before
+    assert row_counts() == counts
+
+
 def test_deciding_twice_and_stale_versions_are_conflicts(api: Api) -> None:
     review_id = api.review_id(api.submit())
     version = api.get(f"/api/queue/{review_id}", "reviewer").json()["version"]
