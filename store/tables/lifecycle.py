@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Index, Text
+from sqlalchemy import JSON, Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from review.obligations import ObligationKind, ObligationStatus
@@ -94,13 +94,19 @@ class Notification(SQLModel, table=True):
 
 class InspectionDraw(SQLModel, table=True):
     """One recorded random draw (双随机) of licenses issued on commitments for on-site checks: the seed, the quotas,
-    the population it drew from and what it chose, so the draw can be recomputed and audited."""
+    the population it drew from and what it chose, so the draw can be recomputed and audited. Every draw is kept;
+    a second draw of the same Beijing day (a redraw) carries the reason it was made, so drawing until a selection
+    suits someone shows."""
 
     __tablename__ = "inspection_draws"
+    __table_args__ = (UniqueConstraint("drawn_on", "day_sequence"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     seed: str = Field(max_length=64)
     drawn_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    drawn_on: date = Field(sa_type=Date, description="the Beijing date of drawn_at")
+    day_sequence: int = Field(description="1 for the first draw of drawn_on; 2, 3 ... are redraws")
+    reason: str | None = Field(default=None, sa_type=Text, description="why the day was drawn again (重抽原因)")
     drawn_by: str = Field(max_length=200, description="the actor's label")
     quotas: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     population: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON, description="permit numbers")

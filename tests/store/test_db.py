@@ -3,10 +3,12 @@ and PostgreSQL; the audit log is append-only; datetimes are aware UTC."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import psycopg
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -14,10 +16,12 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
 import store.tables
+from onelicense.clock import CHINA_TIME
 from onelicense.settings import Settings
 from store import audit
-from store.db import dispose_engine, get_engine, get_session, migrate, read_scope, session_scope
+from store.db import alembic_config, dispose_engine, get_engine, get_session, migrate, read_scope, session_scope
 from store.tables import Application
+from store.tables.types import UTCDateTime
 from tests.builders import APPLICANT
 from tests.store.conftest import SubmitFn
 
@@ -43,6 +47,46 @@ def test_migrated_schema_matches_the_models(db_url: str) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, store.tables.metadata)
     assert differences == []
+
+
+def test_migration_0012_numbers_the_draws_recorded_before_by_beijing_day(db_url: str) -> None:
+    """Draws recorded before a redraw needed a reason get their Beijing date and their place in that day; the
+    downgrade takes the columns away again."""
+    engine = get_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    draws = sa.table(
+        "inspection_draws",
+        *(sa.column(name) for name in ("id", "seed", "drawn_by", "population_digest")),
+        sa.column("drawn_at", UTCDateTime()),
+        *(sa.column(name, sa.JSON()) for name in ("quotas", "population", "selected")),
+    )
+    late = datetime(2026, 12, 10, 23, 59, tzinfo=CHINA_TIME)
+    recorded = {"a": late, "b": late + timedelta(minutes=2), "c": late + timedelta(hours=9), "d": late}
+    with engine.begin() as connection:
+        common = {
+            "drawn_by": "supervisor",
+            "population_digest": "0" * 64,
+            "quotas": {},
+            "population": {},
+            "selected": {},
+        }
+        rows = [{"id": key, "seed": key, "drawn_at": at, **common} for key, at in recorded.items()]
+        connection.execute(draws.insert(), rows)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        numbered = connection.execute(text("SELECT id, drawn_on, day_sequence, reason FROM inspection_draws")).all()
+
+    first, second = date(2026, 12, 10), date(2026, 12, 11)  # 00:01 in Beijing is still the 10th in UTC
+    assert {row[0]: (str(row[1]), row[2], row[3]) for row in numbered} == {
+        "a": (str(first), 1, None),
+        "d": (str(first), 2, None),  # drawn at the same instant as "a": ordered by id
+        "b": (str(second), 1, None),
+        "c": (str(second), 2, None),
+    }
 
 
 def test_migrate_twice_is_harmless(db_url: str) -> None:

@@ -4,13 +4,14 @@ counts, ratings, a chart, and the CSV exports."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from typing import Annotated
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from onelicense.errors import InvalidRequest
+from onelicense.errors import Conflict, InvalidRequest
 from review.roles import Role
 from review.sla import SlaLevel
 from services import calendar, inspections, supervision
@@ -27,6 +28,7 @@ LEVEL_FILL = {
     SlaLevel.PAST_STATUTORY: "#5c0a0e",
 }
 CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT, BAR_HEIGHT = 640, 150, 30, 20
+Page = Annotated[int, Query(ge=1, le=100_000, description="页码")]
 
 
 @dataclass(frozen=True)
@@ -108,47 +110,67 @@ def _csv(body: bytes, filename: str, ascii_name: str) -> Response:
 
 
 @router.get("/board/inspections")
-def inspections_page(request: Request, who: SignedInViewer, session: DbSession) -> Response:
-    return _inspections(request, who, session)
+def inspections_page(request: Request, who: SignedInViewer, session: DbSession, page: Page = 1) -> Response:
+    return _inspections(request, who, session, page=page)
 
 
 @router.post("/board/inspections", dependencies=[Depends(check_csrf)])
 async def draw(request: Request, who: SignedInViewer, session: DbSession) -> Response:
     assert who.actor is not None
     form = await request.form()
+    typed = {
+        k: v for k, v in form.items() if isinstance(v, str) and (k.startswith("quota_") or k in ("seed", "reason"))
+    }
     quotas: dict[str, int] = {}
     for code in catalogs.catalog().departments:
-        raw = str(form.get(f"quota_{code}") or "").strip()
+        raw = typed.get(f"quota_{code}", "").strip()
         if raw:
             if not raw.isdigit():
-                return _inspections(request, who, session, status_code=422, error=f"抽查数量应为整数（quota_{code}）")
+                error = f"抽查数量应为整数（quota_{code}）"
+                return _inspections(request, who, session, status_code=422, error=error, typed=typed)
             quotas[code] = int(raw)
     try:
-        record = inspections.draw_inspections(session, who.actor, quotas, seed=str(form.get("seed") or "") or None)
-    except InvalidRequest as exc:
-        return _inspections(request, who, session, status_code=exc.http_status, error=exc.message)
+        record = inspections.draw_inspections(
+            session, who.actor, quotas, seed=typed.get("seed") or None, reason=typed.get("reason") or None
+        )
+    except (InvalidRequest, Conflict) as exc:
+        session.rollback()
+        return _inspections(request, who, session, status_code=exc.http_status, error=exc.message, typed=typed)
     return redirect(f"/board/inspections#d-{record.id}", request)
 
 
 @router.get("/desk/inspections")
-def desk_inspections(request: Request, who: SignedInViewer, session: DbSession) -> Response:
-    return _inspections(request, who, session)
+def desk_inspections(request: Request, who: SignedInViewer, session: DbSession, page: Page = 1) -> Response:
+    return _inspections(request, who, session, page=page)
 
 
 def _inspections(
-    request: Request, who: Viewer, session: Session, status_code: int = 200, error: str | None = None
+    request: Request,
+    who: Viewer,
+    session: Session,
+    *,
+    page: int = 1,
+    status_code: int = 200,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     assert who.actor is not None
-    draws = inspections.list_draws(session, who.actor)
+    listing = inspections.list_draws(session, who.actor, page=page)
     department = who.actor.department_code if who.actor.role is Role.REVIEWER else None
+    path = request.url.path
     return render(
         request,
         who,
         "board/inspections.html.j2",
         status_code=status_code,
-        draws=[(d, inspections.drawn(session, d, department), inspections.replay(d) == d.selected) for d in draws],
+        listing=listing,
+        draws=[
+            (d, inspections.drawn(session, d, department), inspections.replay(d) == d.selected) for d in listing.draws
+        ],
         departments=catalogs.catalog().departments,
         population={k: len(v) for k, v in inspections.population(session).items()},
         may_draw=who.actor.role in inspections.DRAWERS,
         error=error,
+        typed=typed or {},
+        page_url=lambda n: f"{path}?{urlencode({'page': n})}",
     )
