@@ -218,14 +218,20 @@ def _serve_api(host: str, port: int, api_workers: int) -> None:
 
 
 def _run_api(host: str, port: int, api_workers: int) -> None:
+    # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
+    from onelicense.settings import get_settings
     from web.serving import run_api
 
-    # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
+    proxies = get_settings().forwarded_allow_ips.strip()
     run_api(
         "web.app:create_app",
         host=host,
         port=port,
         workers=api_workers,
+        # X-Forwarded-For is believed from the named reverse proxies only (none by default): a client cannot
+        # choose the address its sign-in attempts are counted against (docs/security.md)
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="warning",
         h11_max_incomplete_event_size=1 << 20,
         timeout_graceful_shutdown=10,

@@ -30,7 +30,7 @@ from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.aggregate import CompositeOpinion
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
-from services import bindings, notifications, obligations
+from services import bindings, notifications, obligations, uploads
 from services import catalog as catalogs
 from services.certificate import certificate_problems
 from store import audit, inputs, outbox
@@ -102,6 +102,7 @@ def submit(
         raise SubmissionRefused(listed)
     if problems := certificate_problems(submission.answers):
         raise ValidationFailed(problems)
+    uploads.check_owned(session, actor, submission.materials)
     _require_declared(actor, str(submission.answers.get("uscc", "")))
     facts = bindings.holder_facts(session, actor, str(submission.answers.get("uscc", "")))
     answers = registered_facts(submission.answers, facts)
@@ -304,6 +305,7 @@ def amend(
         raise Conflict(f"只有「待补正」的申请可以补正（当前状态：{application.status.label}）")
     asked = _reviews(session, application.id, ReviewStatus.SUPPLEMENT_REQUESTED)
     answers_patch, materials_patch = _check_amendment(application, asked, answers_patch, materials_patch)
+    uploads.check_owned(session, actor, materials_patch)
     amended = apply_patch(application.answers, answers_patch)
     if "uscc" in answers_patch:
         _require_declared(actor, str(amended.get("uscc", "")))

@@ -39,6 +39,7 @@ from store.tables.user import User
 log = logging.getLogger("onelicense.notifications")
 
 NOTIFY = outbox.NOTIFY
+SMS_PREFIX = "【一业一证】"
 CHANNELS = ("webhook", "email")
 
 EVENTS: dict[str, str] = {
@@ -232,7 +233,8 @@ def deliver(session: Session, message: OutboxMessage) -> None:
     settings = get_settings()
     if channel == "webhook":
         user = session.get(User, notification.user_id) if notification.user_id else None
-        if not settings.notify_webhook_url or user is None or not user.phone:
+        # a number nobody confirmed with a code receives nothing: a typed number is not a recipient
+        if not settings.notify_webhook_url or user is None or not user.phone or user.phone_verified_at is None:
             return
         _post_webhook(settings.notify_webhook_url, user.phone, rendered, notification.id)
     elif channel == "email":
@@ -249,7 +251,9 @@ def _post_webhook(url: str, phone: str, rendered: Rendered, key: str) -> None:
     try:
         response = httpx.post(
             url,
-            json={"to": phone, "subject": rendered.subject, "text": rendered.body, "id": key},
+            # the text leads with the sender's fixed signature and the subject, never with what a user typed
+            json={"to": phone, "subject": rendered.subject, "text": f"{SMS_PREFIX}{rendered.subject}：{rendered.body}",
+                  "id": key},
             headers={"Idempotency-Key": key},
             timeout=get_settings().department_push_timeout_seconds,
         )

@@ -244,8 +244,10 @@ def _record_decision(
 
 def auto_decide(session: Session, review_id: str) -> AutoDecision | None:
     """秒批: approve a pending review at once, as the system, when every permit it covers declares instant-approval
-    rules, every rule holds for the application as stored, and the holder is not on the dishonesty list. The audit
-    event carries each rule and the inputs it read. Returns the verdict (None: the review was not pending)."""
+    rules for the application's industry, every rule holds for the application as stored, the submitting account's
+    binding to the company was verified (services.bindings: no instant grant on a claim nobody proved), and the
+    holder is not on the dishonesty list. The audit event carries each rule, the inputs it read and the industry.
+    Returns the verdict (None: the review was not pending)."""
     with transaction(session):
         review = _get(session, review_id)
         if review.status is not ReviewStatus.PENDING or review.round != 1:
@@ -258,6 +260,8 @@ def auto_decide(session: Session, review_id: str) -> AutoDecision | None:
         verdict = auto_decision(permits, application.answers or {}, industry_code=application.industry_code)
         if not verdict.eligible:
             return verdict
+        if not application.holder_verified:
+            return AutoDecision(eligible=False, results=verdict.results)
         standing = obligations.credit_standing(session, application.uscc)
         if standing.blocked_until is not None:
             return AutoDecision(eligible=False, results=verdict.results)
@@ -267,6 +271,8 @@ def auto_decide(session: Session, review_id: str) -> AutoDecision | None:
                 for r in verdict.results
             ],
             "credit": standing.label,
+            "industry": application.industry_code,
+            "holder_verified": True,
         }
         _record_decision(session, SYSTEM_ACTOR, review, Decision.APPROVE, verdict.opinion(), [],
                          action="review.auto_decide", evidence=evidence)  # fmt: skip
