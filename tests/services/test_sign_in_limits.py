@@ -6,9 +6,9 @@ mistakes; argon2 runs in a bounded pool; passwords follow ASVS 2.1; a changed or
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 import time_machine

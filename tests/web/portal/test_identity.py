@@ -24,7 +24,7 @@ from review.roles import Actor, Role
 from review.transitions import ReviewStatus
 from services import applications, registry, reviews, users
 from store.db import session_scope
-from store.tables import AuditEvent, DepartmentReview, User
+from store.tables import AuditEvent, User
 from tests import builders
 from tests.web.portal.conftest import PASSWORD, Browser
 
