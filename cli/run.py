@@ -218,7 +218,7 @@ def _serve_api(host: str, port: int, api_workers: int) -> None:
 
 
 def _run_api(host: str, port: int, api_workers: int) -> None:
-    # a long request line reaches our own Chinese 414 instead of uvicorn's English refusal
+    # request heads up to 64 KB (web.serving): a long URL reaches our own Chinese 414 instead of uvicorn's refusal
     from onelicense.settings import get_settings
     from web.serving import run_api
 
@@ -233,7 +233,6 @@ def _run_api(host: str, port: int, api_workers: int) -> None:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         log_level="warning",
-        h11_max_incomplete_event_size=1 << 20,
         timeout_graceful_shutdown=10,
     )
 

@@ -5,6 +5,7 @@ wrote turned into outbox messages for their channels.
     recount-deadlines (services.calendar.recompute_pending: a holiday arrangement that arrived without an
                       import, e.g. shipped by a release: the open deadlines it touches are counted again)
     sweep-obligations (one set-based transaction: services.obligations.sweep)
+    remove-orphan-uploads (services.uploads.remove_orphans: files nothing refers to, after UPLOAD_ORPHAN_DAYS)
     dispatch-notifications (services.notifications.dispatch_pending, until none is left)
 
 Idempotent: run it any number of times a day (the dispatcher runs it every `sweep_interval_seconds`; the
@@ -17,7 +18,7 @@ from datetime import date
 from prefect import flow, task
 
 from review.roles import SYSTEM_ACTOR
-from services import calendar, notifications, obligations
+from services import calendar, notifications, obligations, uploads
 from store.db import session_scope
 
 
@@ -25,6 +26,12 @@ from store.db import session_scope
 def recount_deadlines() -> int:
     with session_scope() as session:
         return len(calendar.recompute_pending(session, SYSTEM_ACTOR))
+
+
+@task(name="remove-orphan-uploads")
+def remove_orphan_uploads() -> int:
+    with session_scope() as session:
+        return uploads.remove_orphans(session)
 
 
 @task(name="sweep-obligations")
@@ -56,5 +63,6 @@ def daily_sweep(day: str | None = None) -> dict[str, int | str]:
     recounted = recount_deadlines()
     result = sweep_obligations(day)
     result["deadlines_recounted"] = recounted
+    result["uploads_removed"] = remove_orphan_uploads()
     result["notifications_dispatched"] = dispatch_notifications()
     return result

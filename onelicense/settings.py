@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         "empty: none, the client address is the connection's",
     )
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest material file uploaded")
+    upload_quota_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="all files one account keeps uploaded (409 beyond)"
+    )
+    upload_orphan_days: int = Field(
+        default=7, ge=1, description="an upload nothing refers to is deleted by the daily sweep after this many days"
+    )
     registry_url: str | None = Field(
         default=None,
         description="the business registry (市场主体登记) lookup, GET <url>/<USCC> → JSON; unset: the local stand-in "

@@ -7,28 +7,31 @@ materials (the department's part of them) refer to it; admins."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 import unicodedata
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import filetype
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from forms.errors import FieldError, ValidationFailed
 from forms.validation import MATERIAL_PREFIX
-from onelicense.errors import Forbidden, InvalidRequest, NotFound
+from onelicense.clock import utcnow
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
+from review.roles import SYSTEM_ACTOR, Actor, Role
 from services import catalog as catalogs
 from store import audit
 from store.access import OVERSEERS, department_items
 from store.db import transaction
 from store.tables.application import Application, DepartmentReview
 from store.tables.lifecycle import Obligation
-from store.tables.portal import Upload
+from store.tables.portal import Draft, Upload
 
 REFERENCE_PREFIX = "upload:"
 ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
@@ -63,6 +66,11 @@ def store_upload(session: Session, actor: Actor, data: bytes, original_name: str
     if kind is None or kind.mime not in ALLOWED:
         found = f"（识别为 {kind.extension}）" if kind is not None else ""
         raise InvalidRequest(f"{what}：只接受 PDF、JPG、PNG 文件，按文件内容判断{found}，与文件名无关")
+    quota = get_settings().upload_quota_bytes
+    held = session.exec(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.owner_id == actor.user_id)).one()
+    if int(held) + len(data) > quota:
+        raise Conflict(f"{what}：您上传的文件总量已达上限（{quota // (1024 * 1024)} MB），未被使用的文件会在 "
+                       f"{get_settings().upload_orphan_days} 天后自动清理")  # fmt: skip
     digest = hashlib.sha256(data).hexdigest()
     _write_once(blob_path(digest), data)
     upload = Upload(owner_id=actor.user_id, sha256=digest, original_name=name, content_type=kind.mime, size=len(data))
@@ -114,6 +122,36 @@ def check_owned(session: Session, actor: Actor, materials: Mapping[str, object])
             [FieldError(f"{MATERIAL_PREFIX}{code}", catalogs.item_label(code), _FOREIGN) for code in foreign],
             prefix="申请材料有误",
         )
+
+
+def remove_orphans(session: Session, *, older_than_days: int | None = None) -> int:
+    """Delete uploads no draft, application or commitment hand-in refers to, older than UPLOAD_ORPHAN_DAYS, and the
+    stored bytes no upload refers to any more (the daily sweep; commits). Returns how many uploads went."""
+    days = get_settings().upload_orphan_days if older_than_days is None else older_than_days
+    cutoff = utcnow() - timedelta(days=days)
+    with transaction(session):
+        candidates = list(session.exec(select(Upload).where(col(Upload.created_at) < cutoff)))
+        if not candidates:
+            return 0
+        owners = sorted({u.owner_id for u in candidates})
+        used: set[str] = set()
+        for materials in (
+            *session.exec(select(Draft.materials).where(col(Draft.user_id).in_(owners))),
+            *session.exec(select(Application.materials).where(col(Application.submitted_by).in_(owners))),
+            *session.exec(select(Obligation.submitted).where(col(Obligation.holder_user_id).in_(owners))),
+        ):
+            used |= {i for v in (materials or {}).values() if isinstance(v, str) and (i := upload_id_of(v))}
+        orphans = [u for u in candidates if u.id not in used]
+        for upload in orphans:
+            session.delete(upload)
+            audit.record(session, SYSTEM_ACTOR, "upload.remove", "upload", upload.id, None, {"reason": "未被引用"})
+        session.flush()
+        digests = {u.sha256 for u in orphans}
+        kept = set(session.exec(select(Upload.sha256).where(col(Upload.sha256).in_(sorted(digests)))))
+    for digest in digests - kept:
+        with contextlib.suppress(FileNotFoundError):
+            blob_path(digest).unlink()
+    return len(orphans)
 
 
 def blob_path(digest: str) -> Path:

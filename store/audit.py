@@ -1,16 +1,24 @@
 """The append-only audit log (审计日志): who did what to which entity, with the state before and after.
 
-`record` only adds the row: the service function that changes the state commits both together."""
+`record` only adds the row: the service function that changes the state commits both together. ID numbers
+(身份证件号码: every field of the catalog's type id_number) never enter it: a snapshot keeps their first 4 and last
+4 characters, enough to tell one from another, so the append-only log (kept for years, read by auditors) holds no
+identity document numbers."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from forms.catalog import get_catalog
+from forms.model import FieldType
+from onelicense.settings import get_settings
 from review.roles import Actor
 from store.tables.application import AuditEvent
 from store.tables.types import utcnow
@@ -32,11 +40,35 @@ def record(
         action=action,
         entity_type=entity,
         entity_id=entity_id,
-        before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None,
+        before=_masked(jsonable(before)) if before is not None else None,
+        after=_masked(jsonable(after)) if after is not None else None,
     )
     session.add(event)
     return event
+
+
+def mask_id_number(value: str) -> str:
+    """1101**********002X: an ID number as the audit keeps it."""
+    return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "*" * len(value)
+
+
+@functools.cache
+def _id_number_keys(catalog_dir: str | None) -> frozenset[str]:
+    catalog = get_catalog(Path(catalog_dir) if catalog_dir else None)
+    return frozenset(key for key, spec in catalog.fields.items() if spec.type is FieldType.ID_NUMBER)
+
+
+def _masked(value: Any) -> Any:
+    keys = _id_number_keys(str(get_settings().catalog_dir) if get_settings().catalog_dir else None)
+    return _mask(value, keys)
+
+
+def _mask(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: mask_id_number(v) if k in keys and isinstance(v, str) else _mask(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, keys) for v in value]
+    return value
 
 
 def events_for(session: Session, entity: str, entity_id: str) -> list[AuditEvent]:

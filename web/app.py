@@ -11,6 +11,7 @@ from licenses.fonts import printable_codepoints
 from onelicense.settings import get_settings
 from services import catalog as catalogs
 from web import api, docs, portal, public
+from web.auth import has_credentials
 from web.errors import install_error_handlers
 from web.middleware import Admission, Guard
 
@@ -50,5 +51,6 @@ def create_app() -> FastAPI:
             (portal.UPLOAD_PATH_PATTERN, upload_limit),
             (portal.HAND_IN_PATH_PATTERN, upload_limit * portal.HAND_IN_FILES),
         ],
+        credentials=has_credentials,
     )
     return app

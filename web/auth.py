@@ -5,13 +5,15 @@ says *who* is calling; *what* they may do is decided server-side by the store's 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from review.roles import Actor
-from services import users
+from services import accounts, users
 from store.db import session_scope
 
 # auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403
@@ -46,6 +48,26 @@ def current_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+SESSION_COOKIE = "ol_session"  # the portal's session cookie (web.portal.common names the same)
+
+
+def has_credentials(headers: Mapping[bytes, bytes]) -> bool:
+    """Whether the raw request headers carry a live API token or portal session: asked before an upload's body is
+    read, so an anonymous client cannot make the server take megabytes."""
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.lower().startswith("bearer "):
+        return actor_for_token(authorization[7:].strip()) is not None
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+    except CookieError:
+        return False
+    morsel = cookies.get(SESSION_COOKIE)
+    if morsel is None:
+        return False
+    with session_scope() as session:
+        return accounts.session_actor(session, morsel.value) is not None
 
 
 def _unauthorized(message: str) -> HTTPException:

@@ -8,8 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from typing import IO, Any
+
+import anyio
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,6 +37,8 @@ _DOCS_CSP = (
     b"worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _DOCS = ("/docs", "/redoc")
+SPOOL_MEMORY = 1 << 20  # an upload's body beyond this much goes to a temporary file, not memory
+SPOOL_CHUNK = 1 << 16
 
 
 class Guard:
@@ -47,11 +52,14 @@ class Guard:
         max_body_bytes: int,
         max_url_bytes: int = 8192,
         larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
+        credentials: Callable[[Mapping[bytes, bytes]], bool] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_url_bytes = max_url_bytes
         self.larger_bodies = list(larger_bodies)  # (path pattern, limit): file uploads
+        # asked (in a worker thread: it reads the database) before an upload's body is read
+        self.credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,11 +86,21 @@ class Guard:
                     {"www-authenticate": "Bearer"},
                 )
                 return
-            body = await self._read(receive, limit)
-            if body is None:
-                await _refuse(send, 413, self._too_large(limit))
-                return
-            receive = _replay(body, receive)
+            if limit > self.max_body_bytes:  # an upload: who sends it is known before a byte of it is read
+                if self.credentials is not None and not await anyio.to_thread.run_sync(self.credentials, headers):
+                    await _refuse(send, 401, "未认证：请先登录后再上传文件")
+                    return
+                spooled = await self._spool(receive, limit)
+                if spooled is None:
+                    await _refuse(send, 413, self._too_large(limit))
+                    return
+                receive = _replay_file(spooled, receive)
+            else:
+                body = await self._read(receive, limit)
+                if body is None:
+                    await _refuse(send, 413, self._too_large(limit))
+                    return
+                receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
     def _limit(self, path: str) -> int:
@@ -108,6 +126,25 @@ class Guard:
             if not message.get("more_body"):
                 break
         return b"".join(chunks)
+
+    async def _spool(self, receive: Receive, limit: int) -> IO[bytes] | None:
+        """The whole body in a temporary file (memory up to SPOOL_MEMORY, disk beyond), or None past the limit."""
+        spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 (replayed later)
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                spooled.close()
+                return None
+            spooled.write(chunk)
+            if not message.get("more_body"):
+                break
+        spooled.seek(0)
+        return spooled
 
     def _with_headers(self, scope: Scope, send: Send) -> Send:
         csp = _DOCS_CSP if scope["path"] in _DOCS else _CSP
@@ -161,6 +198,28 @@ def _replay(body: bytes, original: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+def _replay_file(body: IO[bytes], original: Receive) -> Receive:
+    """A spooled body in chunks, closed once sent, then the connection's own messages."""
+
+    async def receive() -> Message:
+        if body.closed:
+            return await original()
+        chunk = body.read(SPOOL_CHUNK)
+        more = bool(chunk) and body.tell() < _size(body)
+        if not more:
+            body.close()
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return receive
+
+
+def _size(body: IO[bytes]) -> int:
+    here = body.tell()
+    end = body.seek(0, 2)
+    body.seek(here)
+    return end
 
 
 async def _refuse(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:

@@ -4,19 +4,68 @@ With several workers uvicorn binds the listening socket itself and hands it to i
 uvicorn 0.55.0 (the fix of issue #3149, the floor in pyproject.toml) that listener says ``IPPROTO_TCP``, so the
 connections it accepts get ``TCP_NODELAY`` from asyncio; before, Nagle's algorithm held every keep-alive response
 behind the client's delayed ACK (~40 ms). tests/web/test_serving.py checks the connections our workers accept.
+
+Request heads are bounded in size (h11's incomplete-event limit, above the 8 KB URL limit of web.middleware) and in
+time: uvicorn times out idle keep-alive connections only, so a client that opens a connection and sends its head a
+byte at a time would hold it for ever; `HeadLimitedH11` closes it after HEAD_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
+
+HEAD_TIMEOUT_SECONDS = 10.0
+HEAD_MAX_BYTES = 64 * 1024
+
+
+class HeadLimitedH11(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head has not arrived within
+    HEAD_TIMEOUT_SECONDS of the connection (or of the previous response)."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # the head arrived: the request's own time is the application's business
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _too_slow(self) -> None:
+        self._head_timer = None
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
 
 
 def api_config(target: str, *, host: str, port: int, workers: int = 1, **options: Any) -> uvicorn.Config:
     """The uvicorn configuration `run_api` serves with (`target`: an import string of an app factory)."""
+    options.setdefault("http", HeadLimitedH11)
+    options.setdefault("h11_max_incomplete_event_size", HEAD_MAX_BYTES)
     return uvicorn.Config(target, factory=True, host=host, port=port, workers=workers, **options)
 
 

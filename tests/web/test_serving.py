@@ -88,3 +88,35 @@ def test_serve_api_only_answers_without_a_prefect_server(tmp_path) -> None:  # t
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_request_head_that_never_completes_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slowloris: a connection that sends half a request head is closed after the head timeout; a whole request
+    on the same server is answered."""
+    import threading
+
+    import uvicorn
+
+    from web import serving
+
+    monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(serving.api_config("web.app:create_app", host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            started = time.monotonic()
+            assert slow.recv(1024) == b""  # closed by the server, without an answer
+            assert 0.5 < time.monotonic() - started < 5
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=10).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

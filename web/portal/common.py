@@ -26,8 +26,8 @@ from services import catalog as catalogs
 from store.db import session_scope
 from store.tables.portal import WebSession
 from store.tables.user import User
+from web.auth import SESSION_COOKIE  # one name for the cookie: web.auth reads it before an upload's body
 
-SESSION_COOKIE = "ol_session"
 ANON_CSRF_COOKIE = "ol_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
