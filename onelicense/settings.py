@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         description="the business registry (市场主体登记) lookup, GET <url>/<USCC> → JSON; unset: the local stand-in "
         "table (registry_entries, `onelicense registry import`)",
     )
+    oidc_issuer: str | None = Field(
+        default=None, description="the identity provider (统一身份认证 / 电子营业执照, OpenID Connect): its issuer URL"
+    )
+    oidc_client_id: str | None = Field(default=None, description="our client id at the identity provider")
+    oidc_client_secret: str | None = Field(default=None, description="our client secret there (client_secret_basic)")
+    oidc_uscc_claim: str = Field(default="uscc", description="the ID token claim carrying the 统一社会信用代码")
+    oidc_scopes: str = Field(default="openid profile phone uscc", description="the scopes asked for")
+    oidc_label: str = Field(default="统一身份认证", description="the sign-in button's name for the provider")
     registry_timeout_seconds: float = Field(default=5, gt=0, description="how long a registry lookup may take")
     code_minutes: float = Field(default=10, gt=0, description="how long an SMS code (phone, binding) stays valid")
     code_max_attempts: int = Field(default=5, ge=1, description="wrong entries before an SMS code is spent")

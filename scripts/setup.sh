@@ -43,8 +43,17 @@ if (( newest )); then
   rm -rf .venv-newest
   .tools/bin/uv venv -q --python "$PY" .venv-newest
   .tools/bin/uv pip install -q --python .venv-newest/bin/python --upgrade -e ".[test]"
+  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error >/dev/null
   echo "setup: the newest releases in .venv-newest ($(.venv-newest/bin/python --version)), not the lock"
   exit 0
 fi
 .tools/bin/uv sync -q --frozen --python "$PY" "${extras[@]}"
+if (( want_tests )); then
+  # the identity provider the OIDC tests sign in with (panva/node-oidc-provider), exactly as its lock says
+  if ! command -v npm >/dev/null; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error >/dev/null
+fi
 echo "setup: ok, the lock installed ($(.venv/bin/python --version))"

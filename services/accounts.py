@@ -42,7 +42,7 @@ from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, NotReady, TooManyRequests, Unauthenticated
 from onelicense.settings import get_settings
 from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import bindings, codes, users
+from services import bindings, codes, identity_provider, users
 from store import audit, bulk, inputs, ratelimit
 from store.access import OVERSEERS, require_role
 from store.db import transaction
@@ -219,7 +219,12 @@ def sign_in(session: Session, login: str, password: str, *, client: str) -> Sign
         ok = _hasher.verify(str(password or ""), user.password_hash if user and user.password_hash else _dummy_hash())
     if not ok or user is None or user.password_hash is None or user.revoked_at is not None:
         raise Unauthenticated(WRONG_CREDENTIALS)
-    settings = get_settings()
+    _forget_failures(session, login, client)
+    return _open_session(session, user)
+
+
+def _open_session(session: Session, user: User) -> SignedIn:
+    """A fresh random session id every time (no session fixation); only its hash is stored."""
     now = utcnow()
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with transaction(session):
@@ -228,12 +233,37 @@ def sign_in(session: Session, login: str, password: str, *, client: str) -> Sign
                 id_hash=users.hash_token(cookie),
                 user_id=user.id,
                 csrf_token=csrf,
-                expires_at=now + timedelta(hours=settings.session_hours),
+                expires_at=now + timedelta(hours=get_settings().session_hours),
             )
         )
         audit.record(session, users.actor_of(user), "session.sign_in", "user", user.id)
-    _forget_failures(session, login, client)
     return SignedIn(cookie, csrf, users.actor_of(user), user)
+
+
+def sign_in_with_idp(session: Session, asserted: identity_provider.Asserted) -> SignedIn:
+    """A person the identity provider vouched for: its applicant account (made on first sign-in, linked by issuer
+    and subject), the company the provider asserted it acts for verified (services.bindings), a new session."""
+    settings = get_settings()
+    subject = f"{asserted.issuer}|{asserted.subject}"[:300]
+    claims = asserted.claims
+    user = session.exec(select(User).where(User.oidc_subject == subject)).first()
+    if user is None:
+        name = str(claims.get("name") or "统一身份认证用户").strip()[:100]
+        phone = str(claims.get("phone_number") or "").strip() or None
+        if phone and mobile_problem(phone):
+            phone = None
+        user, _token = users.create_user(session, name, Role.APPLICANT, usccs=[], vouched=False,
+                                         phone=phone, phone_verified=bool(phone and claims.get("phone_number_verified")))  # fmt: skip
+        with transaction(session):
+            user.oidc_subject = subject
+            session.add(user)
+            audit.record(session, users.actor_of(user), "user.link_idp", "user", user.id, None, {"issuer": asserted.issuer})
+    if user.revoked_at is not None:
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    uscc = str(claims.get(settings.oidc_uscc_claim) or "").strip().upper()
+    if uscc:
+        user = bindings.verify_by_idp(session, users.actor_of(user), uscc, asserted.issuer)
+    return _open_session(session, user)
 
 
 def session_actor(session: Session, cookie: str | None) -> tuple[Actor, WebSession, User] | None:

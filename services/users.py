@@ -55,7 +55,8 @@ def create_user(
     departments = catalogs.catalog().departments
     if department is not None and department not in departments:
         raise InvalidRequest(f"未知的部门：{department}（可选：{'、'.join(departments)}）")
-    declared = _declared_usccs(role, usccs)
+    # an account an administrator vouches for names its companies; one a person makes adds them later
+    declared = _declared_usccs(role, usccs, required=vouched)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = User(
         name=name,
@@ -131,13 +132,13 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.created_at), col(User.id))))
 
 
-def _declared_usccs(role: Role, usccs: Sequence[str]) -> list[str]:
+def _declared_usccs(role: Role, usccs: Sequence[str], *, required: bool = True) -> list[str]:
     if role is not Role.APPLICANT:
         if usccs:
             raise InvalidRequest("只有申请人账号可以登记统一社会信用代码")
         return []
     declared = [str(u).strip().upper() for u in usccs]
-    if not declared:
+    if not declared and required:
         raise InvalidRequest("申请人账号须登记其代表的经营主体的统一社会信用代码")
     for uscc in declared:
         if problem := uscc_problem(uscc):

@@ -36,3 +36,5 @@ class User(SQLModel, table=True):
     verified_usccs: list[str] = Field(default_factory=list, sa_type=JSON)
     phone_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "<issuer>|<sub>" of the identity provider (统一身份认证, OIDC) the person signs in with, if any
+    oidc_subject: str | None = Field(default=None, unique=True, max_length=300)

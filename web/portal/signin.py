@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from forms.errors import ValidationFailed
-from onelicense.errors import Conflict, TooManyRequests, Unauthenticated
+from onelicense.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
 from onelicense.settings import get_settings
-from services import accounts
+from services import accounts, identity_provider
 from web.portal.common import (
     ROLE_HOME,
     SESSION_COOKIE,
@@ -39,7 +39,7 @@ def home(request: Request, who: CurrentViewer) -> Response:
 def login_page(request: Request, who: CurrentViewer, next: str | None = None) -> Response:
     if who.actor is not None:
         return redirect(safe_next(next) or ROLE_HOME.get(who.actor.role, "/"))
-    return render(request, who, "login.html.j2", next=safe_next(next) or "", error=None, login="")
+    return render(request, who, "login.html.j2", next=safe_next(next) or "", error=None, login="", idp_label=_idp_label())
 
 
 @router.post("/login", dependencies=[Csrf])
@@ -56,7 +56,7 @@ def login(
     except (Unauthenticated, TooManyRequests) as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
         page = render(request, who, "login.html.j2", status_code=exc.http_status, next=safe_next(next) or "",
-                      error=exc.message, login=login)  # fmt: skip
+                      error=exc.message, login=login, idp_label=_idp_label())  # fmt: skip
         page.headers.update(headers)
         return page
     response = redirect(safe_next(next) or ROLE_HOME.get(signed.actor.role, "/"))
@@ -70,6 +70,48 @@ def logout(request: Request, session: DbSession) -> Response:
     accounts.sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+OIDC_COOKIE = "ol_oidc"
+
+
+def _idp_label() -> str | None:
+    return get_settings().oidc_label if identity_provider.enabled() else None
+
+
+def _callback_url() -> str:
+    return get_settings().public_base_url.rstrip("/") + "/login/oidc/callback"
+
+
+@router.get("/login/oidc")
+def login_with_idp() -> Response:
+    """To the identity provider (统一身份认证); the state, nonce and PKCE verifier wait in a 10-minute cookie."""
+    if not identity_provider.enabled():
+        raise NotFound("未配置统一身份认证")
+    url, pending = identity_provider.begin(_callback_url())
+    response = RedirectResponse(url, status_code=303)
+    set_cookie(response, OIDC_COOKIE, pending.cookie(), max_age=600)
+    return response
+
+
+@router.get("/login/oidc/callback")
+def idp_callback(request: Request, who: CurrentViewer, session: DbSession, code: str = "", state: str = "") -> Response:
+    """Back from the identity provider: its code exchanged, its ID token checked, the person signed in."""
+    if not identity_provider.enabled():
+        raise NotFound("未配置统一身份认证")
+    pending = identity_provider.Pending.from_cookie(request.cookies.get(OIDC_COOKIE))
+    try:
+        asserted = identity_provider.finish(pending, state=state[:200], code=code[:2000], redirect_uri=_callback_url())
+        signed = accounts.sign_in_with_idp(session, asserted)
+    except (Unauthenticated, ValidationFailed) as exc:
+        page = render(request, who, "login.html.j2", status_code=401, next="", error=exc.message, login="",
+                      idp_label=_idp_label())  # fmt: skip
+        page.delete_cookie(OIDC_COOKIE, path="/")
+        return page
+    response = redirect("/portal/companies")
+    response.delete_cookie(OIDC_COOKIE, path="/")
+    set_cookie(response, SESSION_COOKIE, signed.cookie, max_age=int(get_settings().session_hours * 3600))
     return response
 
 

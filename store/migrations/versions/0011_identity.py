@@ -1,6 +1,6 @@
 """Who may act for a company: registry_entries (the local stand-in of the business registry), one_time_codes (SMS
 codes proving a phone or a binding), rate_counters (fixed-window limits); users.verified_usccs, phone_verified_at,
-password_changed_at; applications.holder_verified.
+password_changed_at, oidc_subject; applications.holder_verified.
 
 Accounts that existed before were created by an administrator (`users create`) or registered themselves; the
 former keep acting for their USCCs (the administrator vouched), the latter must verify (their claims stay in
@@ -62,6 +62,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("verified_usccs", sa.JSON(), nullable=False, server_default="[]"))
         batch.add_column(sa.Column("phone_verified_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("oidc_subject", sa.String(length=300), nullable=True))
+        batch.create_unique_constraint("uq_users_oidc_subject", ["oidc_subject"])
     with op.batch_alter_table("applications") as batch:
         batch.add_column(sa.Column("holder_verified", sa.Boolean(), nullable=False, server_default=sa.false()))
     # accounts an administrator created (no self-registration: no password set at registration with a phone as
@@ -82,6 +84,8 @@ def downgrade() -> None:
     with op.batch_alter_table("applications") as batch:
         batch.drop_column("holder_verified")
     with op.batch_alter_table("users") as batch:
+        batch.drop_constraint("uq_users_oidc_subject", type_="unique")
+        batch.drop_column("oidc_subject")
         batch.drop_column("password_changed_at")
         batch.drop_column("phone_verified_at")
         batch.drop_column("verified_usccs")
