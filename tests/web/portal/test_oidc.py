@@ -40,7 +40,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """Our server, and the identity provider configured with its callback."""
-    with live_server(tmp_path, monkeypatch) as (base_url, db_url):
+    with live_server(tmp_path, monkeypatch) as (base_url, _db_url):
         port = _free_port()
         env = {
             **os.environ,
@@ -49,7 +49,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
             "CLIENT_SECRET": "test-secret-of-the-client",
             "REDIRECT_URI": f"{base_url}/login/oidc/callback",
             "ACCOUNTS": json.dumps({SUBJECT: {"name": "赵六", "uscc": USCC, "phone_number": "13900000007",
-                                               "phone_number_verified": True}}),  # fmt: skip
+                                               "phone_number_verified": True}}),
         }
         provider = subprocess.Popen(["node", str(PROVIDER / "provider.mjs")], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT)  # fmt: skip
