@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from cli import calendar, catalog, db, licenses, obligations, queue, run, users
+from cli import calendar, catalog, db, licenses, obligations, queue, registry, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
 
@@ -41,6 +41,7 @@ app.add_typer(queue.app, name="queue", help="部门审批队列")
 app.add_typer(licenses.app, name="license", help="综合许可证管理")
 app.add_typer(obligations.app, name="obligations", help="承诺事项：每日巡检与清单")
 app.add_typer(users.app, name="users", help="用户与访问令牌")
+app.add_typer(registry.app, name="registry", help="本地市场主体登记（未配置 ONELICENSE_REGISTRY_URL 时）")
 app.add_typer(db.app, name="db", help="数据库结构")
 app.command("verify")(licenses.verify_command)
 run.register(app)  # top-level commands: demo, serve, worker

@@ -168,6 +168,7 @@ def serve(
         from store.db import migrate
         migrate()
         provision_keys()  # the published key set answers from the first request on
+        _demo_registry()
         from services.calendar import coverage_warning
 
         if calendar_warning := coverage_warning():
@@ -251,6 +252,16 @@ def _own_prefect() -> Iterator[str]:
         _fail(exc.message)
     with stack:
         yield url
+
+
+def _demo_registry() -> None:
+    """An empty local registry stand-in (no ONELICENSE_REGISTRY_URL, not production) gets the demo companies, so a
+    newcomer can register at /register and verify a binding on one machine."""
+    from demo.registry import seed_demo_registry
+
+    seeded = seed_demo_registry()
+    if seeded:
+        console.print(f"本地市场主体登记（演示数据）：{'、'.join(seeded)}（可用于 /register 注册）")
 
 
 def _warn_if_the_clock_is_moved() -> None:

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cli.common import database
 from onelicense.errors import OneLicenseError
+from review.roles import Actor, Role
 
 app = typer.Typer(no_args_is_help=True, help="用户与访问令牌")
 console = Console()
@@ -61,7 +62,7 @@ def create(
         else:
             password = typer.prompt("门户密码", hide_input=True, confirmation_prompt=True)
         try:
-            password_hash = hash_password(password)
+            password_hash = hash_password(password, login, name)
         except OneLicenseError as exc:
             _fail(exc.message)
     elif password_stdin:
@@ -124,18 +125,67 @@ def revoke(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """停用用户的访问令牌：立即生效，此后该令牌在 API 和命令行中均无效（不可恢复，需要时另建用户）。"""
-    from review.roles import Actor, Role
     from services.users import revoke_user
 
-    actor = Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
     with database() as session:
-        user = revoke_user(session, user_id, actor=actor)
+        user = revoke_user(session, user_id, actor=_operator())
         revoked_at = user.revoked_at.isoformat() if user.revoked_at else None
         name = user.name
     if as_json:
         typer.echo(json.dumps({"id": user_id, "name": name, "revoked_at": revoked_at}, ensure_ascii=False))
         return
     console.print(f"已停用用户 [bold]{escape(name)}[/bold]（{escape(user_id)}）的访问令牌，停用时间 {revoked_at}")
+
+
+def _operator() -> Actor:
+    return Actor(user_id=f"cli:{getpass.getuser()}", role=Role.ADMIN)
+
+
+@app.command("set-password")
+def set_password(
+    user_id: Annotated[str, typer.Argument(help="用户 ID（见 onelicense users list）")],
+    login: Annotated[str, typer.Option("--login", "-l", help="门户登录名")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取新密码")] = False,
+) -> None:
+    """设置或重置门户登录密码（管理员）：该账号的全部登录会话随即结束，登录限制解除。"""
+    from services.accounts import set_password as set_it
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "新密码", hide_input=True, confirmation_prompt=True
+    )
+    with database() as session:
+        try:
+            user = set_it(session, user_id, login, password, actor=_operator())
+        except OneLicenseError as exc:
+            _fail(exc.message)
+        console.print(f"已设置 [bold]{escape(user.name)}[/bold] 的门户密码，其原有登录会话均已结束")
+
+
+@app.command("unlock")
+def unlock(login: Annotated[str, typer.Argument(help="门户登录名")]) -> None:
+    """解除一个账号的登录等待（他人反复试错时，管理员为账号所有人解除）。"""
+    from services.accounts import unlock as unlock_it
+
+    with database() as session:
+        unlock_it(session, _operator(), login)
+    console.print(f"已解除 {escape(login)} 的登录限制")
+
+
+@app.command("vouch")
+def vouch(
+    user_id: Annotated[str, typer.Argument(help="申请人用户 ID")],
+    uscc: Annotated[str, typer.Option("--uscc", "-u", help="经营主体的统一社会信用代码")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="核验依据（如：窗口核验营业执照原件及授权委托书）")],
+) -> None:
+    """管理员核验申请人账号代表某经营主体（窗口现场核验后），写入审计日志。"""
+    from services.bindings import vouch as vouch_it
+
+    with database() as session:
+        try:
+            user = vouch_it(session, _operator(), user_id, uscc, reason=reason)
+        except OneLicenseError as exc:
+            _fail(exc.message)
+        console.print(f"已核验：{escape(user.name)} 代表 {escape(uscc)}")
 
 
 def _fail(message: str) -> NoReturn:
