@@ -55,6 +55,9 @@ class ApplicationStatus(LabelledEnum):
     APPROVED = "approved", "准予许可"
     REJECTED = "rejected", "不予许可"
     ISSUED = "issued", "已发证"
+    # a change or renewal application whose license ended (注销, 撤销, 吊销) before it was decided or applied:
+    # nothing is left to amend, so it is closed with the reason instead of failing later
+    CLOSED = "closed", "已终止办理"
 
 
 class ReviewStatus(LabelledEnum):
@@ -69,6 +72,7 @@ class ReviewStatus(LabelledEnum):
     APPROVED = "approved", "同意"
     REJECTED = "rejected", "不同意"
     SUPPLEMENT_REQUESTED = "supplement_requested", "需补正"
+    CLOSED = "closed", "已终止"  # its application was closed before the department decided
 
     @property
     def is_open(self) -> bool:
@@ -128,33 +132,38 @@ class StateKind(LabelledEnum):
 
 A, R = ApplicationStatus, ReviewStatus
 
+# CLOSED is reached from every state not yet final by one action: closing a change or renewal application whose
+# license ended (services.pending_changes)
 APPLICATION_TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]] = {
     # first claim or decision by any department
-    A.SUBMITTED: frozenset({A.IN_REVIEW}),
+    A.SUBMITTED: frozenset({A.IN_REVIEW, A.CLOSED}),
     # the same after an amendment: the first reopened department picks it up
-    A.RESUBMITTED: frozenset({A.IN_REVIEW}),
+    A.RESUBMITTED: frozenset({A.IN_REVIEW, A.CLOSED}),
     # the last open review was decided
-    A.IN_REVIEW: frozenset({A.AWAITING_AGGREGATION}),
+    A.IN_REVIEW: frozenset({A.AWAITING_AGGREGATION, A.CLOSED}),
     # aggregation records the composite opinion
-    A.AWAITING_AGGREGATION: frozenset({A.APPROVED, A.REJECTED, A.SUPPLEMENT_REQUESTED}),
+    A.AWAITING_AGGREGATION: frozenset({A.APPROVED, A.REJECTED, A.SUPPLEMENT_REQUESTED, A.CLOSED}),
     # the applicant amends; only the departments that asked review again
-    A.SUPPLEMENT_REQUESTED: frozenset({A.RESUBMITTED}),
-    A.APPROVED: frozenset({A.ISSUED}),
+    A.SUPPLEMENT_REQUESTED: frozenset({A.RESUBMITTED, A.CLOSED}),
+    A.APPROVED: frozenset({A.ISSUED, A.CLOSED}),
     A.REJECTED: frozenset(),
     A.ISSUED: frozenset(),
+    A.CLOSED: frozenset(),
 }
 
 REVIEW_TRANSITIONS: Mapping[ReviewStatus, frozenset[ReviewStatus]] = {
     # claim, or decide straight from the queue (the decider takes the review implicitly)
-    R.PENDING: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    R.PENDING: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED, R.CLOSED}),
     # the same for a review reopened by the applicant's amendment
-    R.RESUBMITTED: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    R.RESUBMITTED: frozenset({R.CLAIMED, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED, R.CLOSED}),
     # release back to the queue, or decide
-    R.CLAIMED: frozenset({R.PENDING, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED}),
+    R.CLAIMED: frozenset({R.PENDING, R.APPROVED, R.REJECTED, R.SUPPLEMENT_REQUESTED, R.CLOSED}),
     # reopened for the next round once the applicant has amended
-    R.SUPPLEMENT_REQUESTED: frozenset({R.RESUBMITTED}),
+    R.SUPPLEMENT_REQUESTED: frozenset({R.RESUBMITTED, R.CLOSED}),
     R.APPROVED: frozenset(),
     R.REJECTED: frozenset(),
+    # an undecided review of a closed application (a decided one keeps its decision)
+    R.CLOSED: frozenset(),
 }
 
 del A, R

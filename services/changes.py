@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from forms.errors import FieldError, SubmissionRefused, ValidationFailed
 from forms.merge import MergedForm, changed_fields
@@ -33,14 +33,15 @@ from review.transitions import ApplicationStatus
 from services import applications, licenses, obligations, uploads
 from services import catalog as catalogs
 from services.certificate import certificate_problems
+from services.pending_changes import pending_change
 from store import audit, inputs
 from store.access import require_role
 from store.db import transaction
+from store.locking import lock_license
 from store.tables.application import Application, DepartmentReview
 from store.tables.license import License
 
 _ACTIVE = (LicenseStatus.VALID, LicenseStatus.SUSPENDED)
-AMENDING_KINDS = ("change", "renewal")  # applications that amend an issued license instead of issuing one
 RENEWAL_WINDOW_DAYS = 90  # a permit may be renewed from this many days before its validity ends
 
 
@@ -52,16 +53,6 @@ class ChangeRequested:
     removed_permits: tuple[str, ...]
     application: Application | None  # the change application the departments review; None: applied at once
     reviews: tuple[DepartmentReview, ...]
-
-
-def pending_change(session: Session, license_id: str) -> Application | None:
-    return session.exec(
-        select(Application).where(
-            Application.license_id == license_id,
-            col(Application.kind).in_(AMENDING_KINDS),
-            col(Application.status).not_in([ApplicationStatus.ISSUED, ApplicationStatus.REJECTED]),
-        )
-    ).first()
 
 
 def request_change(
@@ -160,10 +151,14 @@ def _holders_license(session: Session, actor: Actor, number: str, what: str) -> 
     if license_ is None or original is None or original.submitted_by != actor.user_id:
         raise NotFound(f"许可证 {number} 不存在")
     if license_.status is not LicenseStatus.VALID:
-        raise Conflict(f"许可证当前状态为「{license_.status.label}」，不能办理{what}")
+        raise Conflict(_not_valid(license_, what))
     if (pending := pending_change(session, license_.id)) is not None:
         raise Conflict(f"该许可证已有办理中的变更或延续申请（申请编号 {pending.reference}），请待其办结后再申请")
     return license_, original
+
+
+def _not_valid(license_: License, what: str) -> str:
+    return f"许可证 {license_.number} 当前状态为「{license_.status.label}」，不能办理{what}"
 
 
 def _as_it_would_stand(
@@ -228,6 +223,11 @@ def _open_amendment(
     departments = tuple(d for d in form.departments if any(p.department == d.code for p in permits))
     try:
         with transaction(session):
+            # under the license's lock: ended meanwhile (注销, 撤销, 吊销), it takes no change; ending after us,
+            # it closes this application with it (services.pending_changes)
+            current = lock_license(session, license_.id)
+            if current.status is not LicenseStatus.VALID:
+                raise Conflict(_not_valid(current, "延续" if kind == "renewal" else "变更"))
             session.add(application)
             session.flush()
             reviews = applications.open_reviews(

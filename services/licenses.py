@@ -36,7 +36,7 @@ from onelicense.settings import Settings, get_settings
 from review.roles import Actor, Role
 from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
-from services import notifications, obligations
+from services import notifications, obligations, pending_changes
 from services.applications import mark_issued, open_key_of
 from services.permit_changes import TERMINAL, apply_permit_operation, check_operation
 from store import inputs, outbox
@@ -585,7 +585,8 @@ def change_permit(
 def change_license(session: Session, actor: Actor, number: str, operation: Operation, *, reason: str) -> License:
     """Suspend, restore, withdraw, cancel or revoke a whole composite license (admin only); its holder may cancel
     it (注销: it no longer operates there). Commitments not yet due or handed in end with it; one already broken
-    stays with its department."""
+    stays with its department; a change or renewal application still pending is closed (已终止办理) with the
+    reason, its undecided reviews with it."""
     holder_cancels = actor.role is Role.APPLICANT and operation is Operation.CANCEL
     if actor.role is not Role.ADMIN and actor.role is not Role.SYSTEM and not holder_cancels:
         raise Forbidden("仅管理员可变更整个综合许可证；持证人可申请注销")
@@ -609,8 +610,9 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
                 .execution_options(synchronize_session=False)
             )
             obligations.end_with_license(session, license_.id)
-            _notify_holder(session, license_, "license_ended", f"{license_.id}:{status.value}",
-                           detail=f"{status.label}（{reason}）")  # fmt: skip
+            closed = pending_changes.close_with_license(session, actor, license_, f"许可证已{status.label}（{reason}）")
+            detail = f"{status.label}（{reason}）" + (f"；办理中的申请 {closed.reference} 已终止办理" if closed else "")
+            _notify_holder(session, license_, "license_ended", f"{license_.id}:{status.value}", detail=detail)
     return license_
 
 

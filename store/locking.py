@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, NotFound
 from store.tables.application import Application
+from store.tables.license import License
 
 
 def lock_application(session: Session, application_id: str) -> Application:
@@ -34,6 +35,22 @@ def lock_application(session: Session, application_id: str) -> Application:
     if locked == 0:
         raise NotFound("申请不存在")
     statement = select(Application).where(Application.id == application_id)
+    return session.exec(statement.execution_options(populate_existing=True)).one()
+
+
+def lock_license(session: Session, license_id: str) -> License:
+    """The license row locked and read fresh (as `lock_application` does for an application): a change request
+    and the license's end (注销, 撤销, 吊销) take it in turn, so neither decides on a status the other is changing."""
+    locked = _rowcount(
+        session,
+        update(License)
+        .where(col(License.id) == license_id)
+        .values(version=License.version)
+        .execution_options(synchronize_session=False),
+    )
+    if locked == 0:
+        raise NotFound("许可证不存在")
+    statement = select(License).where(License.id == license_id)
     return session.exec(statement.execution_options(populate_existing=True)).one()
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
 from onelicense.errors import NotFound
@@ -145,6 +145,23 @@ def mark_done(session: Session, message_id: str, now: datetime | None = None) ->
         if message.done_at is None:
             message.done_at = now or utcnow()
             session.add(message)
+
+
+def drop_pending(session: Session, application_id: str, kinds: tuple[str, ...], why: str) -> int:
+    """The application's messages of `kinds` not yet done, marked done undelivered because their work became moot
+    (the application was closed), `why` kept as their last word. No commit: written with the caller's change, so
+    the dispatcher never starts that work (one already leased finds the application closed and does nothing)."""
+    statement = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.application_id) == application_id,
+            col(OutboxMessage.kind).in_(kinds),
+            col(OutboxMessage.done_at).is_(None),
+        )
+        .values(done_at=utcnow(), last_error=f"未执行：{why}"[:4000])
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def mark_failed(

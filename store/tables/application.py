@@ -50,6 +50,9 @@ class Application(SQLModel, table=True):
     # permits read a changed field, and its approval updates that license instead of issuing one (migration 0009)
     kind: str = Field(default="new", max_length=16)
     license_id: str | None = Field(default=None, index=True, max_length=32)
+    # why a change or renewal application was closed (已终止办理) without being decided: its license ended
+    # (migration 0012)
+    status_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class DepartmentReview(SQLModel, table=True):

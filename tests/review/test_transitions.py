@@ -31,6 +31,9 @@ EXPECTED_APPLICATION = {
     ("supplement_requested", "resubmitted"),
     ("resubmitted", "in_review"),
     ("approved", "issued"),
+    # a change or renewal application closed because its license ended, from any state not yet final
+    *((s, "closed") for s in ("submitted", "in_review", "awaiting_aggregation", "supplement_requested", "resubmitted")),
+    ("approved", "closed"),
 }
 EXPECTED_REVIEW = {
     ("pending", "claimed"),
@@ -46,6 +49,7 @@ EXPECTED_REVIEW = {
     ("resubmitted", "rejected"),
     ("resubmitted", "supplement_requested"),
     ("supplement_requested", "resubmitted"),
+    *((status, "closed") for status in ("pending", "claimed", "resubmitted", "supplement_requested")),  # undecided
 }
 
 
@@ -84,28 +88,31 @@ def test_refusal_message_names_both_states_in_chinese() -> None:
 @pytest.mark.parametrize("table", [APPLICATION_TRANSITIONS, REVIEW_TRANSITIONS])
 def test_each_target_is_reached_from_the_sources_of_one_action(table: dict) -> None:
     """A target reached from several sources is reached by one action from all of them: the only shared targets
-    are the start of review (from 已提交 / 已补正), claim and decisions (from every open review), release."""
+    are the start of review (from 已提交 / 已补正), claim and decisions (from every open review), release, and
+    closing (终止办理: an application not yet final, and its undecided reviews)."""
     sources: dict = {}
     for current, targets in table.items():
         for target in targets:
             sources.setdefault(target, set()).add(current)
     shared = {target.value: {s.value for s in srcs} for target, srcs in sources.items() if len(srcs) > 1}
     open_reviews = {"pending", "resubmitted", "claimed"}
+    not_final = {"submitted", "in_review", "awaiting_aggregation", "supplement_requested", "resubmitted", "approved"}
     assert shared in (
-        {"in_review": {"submitted", "resubmitted"}},
+        {"in_review": {"submitted", "resubmitted"}, "closed": not_final},
         {
             "claimed": {"pending", "resubmitted"},
             "approved": open_reviews,
             "rejected": open_reviews,
             "supplement_requested": open_reviews,
+            "closed": {*open_reviews, "supplement_requested"},
         },
     )
 
 
 def test_final_states_have_no_way_out() -> None:
-    for final in (ApplicationStatus.REJECTED, ApplicationStatus.ISSUED):
+    for final in (ApplicationStatus.REJECTED, ApplicationStatus.ISSUED, ApplicationStatus.CLOSED):
         assert allowed_targets(StateKind.APPLICATION, final) == frozenset()
-    for final in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
+    for final in (ReviewStatus.APPROVED, ReviewStatus.REJECTED, ReviewStatus.CLOSED):
         assert allowed_targets(StateKind.REVIEW, final) == frozenset()
 
 
@@ -130,7 +137,8 @@ def test_unclaimed_reviews_are_exactly_those_a_claim_can_start_from() -> None:
 
 
 def test_decisions_and_outcomes_map_onto_states() -> None:
-    assert {d.review_status for d in Decision} == set(ReviewStatus) - OPEN_REVIEW_STATUSES
+    # every state but the open ones and 已终止 (no decision closes a review) is what a decision leads to
+    assert {d.review_status for d in Decision} == set(ReviewStatus) - OPEN_REVIEW_STATUSES - {ReviewStatus.CLOSED}
     assert Outcome.APPROVE.application_status is ApplicationStatus.APPROVED
     assert Outcome.REJECT.application_status is ApplicationStatus.REJECTED
     assert Outcome.SUPPLEMENT.application_status is ApplicationStatus.SUPPLEMENT_REQUESTED

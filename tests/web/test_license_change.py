@@ -16,6 +16,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from flows.dispatcher import dispatch_once
 from forms.errors import ValidationFailed
 from licenses.qr import verify_url
 from licenses.status import Operation
@@ -23,14 +24,16 @@ from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, NotFound
 from review.obligations import ObligationKind, ObligationStatus
 from review.roles import SYSTEM_ACTOR, Role
-from review.transitions import ApplicationStatus, Decision
-from services import aggregation, changes, licenses, obligations, reviews, users
+from review.transitions import ApplicationStatus, Decision, ReviewStatus
+from services import aggregation, applications, changes, licenses, obligations, registry, reviews, users
 from services import catalog as catalogs
+from store import audit, outbox
 from store.tables.application import Application
 from store.tables.license import License
 from store.tables.lifecycle import Obligation
-from tests.builders import APPLICANT, OTHER_APPLICANT, approved, conditions_for, reviewer, valid_application
+from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, approved, conditions_for, reviewer, valid_application
 from tests.licenses.conftest import PUBLIC_BASE_URL, public_app_client
+from web.api import views
 
 CATALOG = Path(__file__).resolve().parents[2] / "forms" / "catalog"
 HOTEL = ("HOTEL_SPECIAL_TRADE", "PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH", "FIRE_SAFETY_CHECK")
@@ -50,6 +53,14 @@ def departments_reading(field: str, permits: tuple[str, ...]) -> set[str]:
 def issued_hotel(session: Session) -> License:
     application = approved(session, APPLICANT, "HOTEL", conditions=conditions_for("HOTEL", HOTEL))
     return licenses.issue_license(session, SYSTEM_ACTOR, application.id)
+
+
+def registered_as(session: Session, license_: License, name: str) -> None:
+    """The holder registered its new name with 市场监管 first: the registry's stand-in now says so."""
+    original = session.get(Application, license_.application_id)
+    assert original is not None
+    registry.import_entries(session, ADMIN, [{"uscc": license_.uscc, "name": name,
+                                              "legal_representative": original.answers["legal_representative"]}])  # fmt: skip
 
 
 def approve_change(session: Session, requested: changes.ChangeRequested) -> License:
@@ -103,6 +114,12 @@ def test_a_fact_one_permit_reads_goes_to_its_department_alone_and_a_registration
     assert {r.department_code for r in tank.reviews} == departments_reading("water_tank_volume", HOTEL) == {"WSJK"}
     assert [r.permit_codes for r in tank.reviews] == [["SECONDARY_WATER_SUPPLY_HEALTH"]]
     approve_change(session, tank)
+    # a name the registry does not hold is refused (M1: never from typed text), whatever the holder types
+    with pytest.raises(ValidationFailed, match="市场主体登记中查不到该主体"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "重庆市公安局"})
+    registered_as(session, license_, "重庆山城新宾馆有限公司")
+    with pytest.raises(ValidationFailed, match="须与市场主体登记一致（登记为“重庆山城新宾馆有限公司”）"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "重庆市公安局"})
     renamed = changes.request_change(
         session, APPLICANT, license_.number, answers={"holder_name": "重庆山城新宾馆有限公司"}
     )
@@ -231,6 +248,10 @@ def test_the_holder_changes_renews_and_cancels_through_the_api(client: TestClien
     application = approved(session, holder, "HOTEL", conditions=conditions_for("HOTEL", HOTEL), uscc=answers["uscc"])
     license_ = licenses.issue_license(session, SYSTEM_ACTOR, application.id)
     as_holder = {"Authorization": f"Bearer {token}"}
+    typed = client.post(f"/api/licenses/{license_.number}/change", json={"answers": {"holder_name": "新名称宾馆"}},
+                        headers=as_holder)  # fmt: skip
+    assert typed.status_code == 422 and typed.json()["errors"][0]["key"] == "holder_name"  # not in the registry
+    registered_as(session, license_, "新名称宾馆")
     renamed = client.post(f"/api/licenses/{license_.number}/change", json={"answers": {"holder_name": "新名称宾馆"}},
                           headers=as_holder)  # fmt: skip
     assert renamed.status_code == 201, renamed.text
@@ -247,3 +268,81 @@ def test_the_holder_changes_renews_and_cancels_through_the_api(client: TestClien
     assert (
         client.get(f"/v/{license_.token}", headers={"Accept": "application/json"}).json()["status"]["label"] == "注销"
     )
+    change = client.get(f"/api/applications/{moved.json()['application_id']}", headers=as_holder).json()
+    assert (change["status"], change["status_label"]) == ("closed", "已终止办理")
+    assert change["status_reason"].startswith("许可证已注销（不再经营），变更申请")
+    assert all(d["due_on"] is None for d in change["departments"])
+
+
+def _queued(session: Session, application_id: str) -> list[str]:
+    """The kinds of the application's outbox messages still to do, and any dead letter at all."""
+    session.expire_all()
+    pending = [m.kind for m in outbox.messages_for(session, application_id) if m.done_at is None]
+    return pending + [f"dead:{m.kind}:{m.last_error}" for m in outbox.dead_messages(session)]
+
+
+def test_cancelling_the_license_closes_its_pending_change_in_the_same_transaction(
+    client: TestClient, session: Session
+) -> None:
+    license_ = issued_hotel(session)
+    requested = changes.request_change(
+        session, APPLICANT, license_.number, answers={"business_address": "重庆市渝北区新牌坊二路9号"}, reason="搬迁"
+    )
+    assert requested.application is not None and len(requested.reviews) >= 2
+    first, second, *_ = requested.reviews
+    reviews.claim(session, reviewer(first.department_code), first.id)
+    reviews.decide(session, reviewer(second.department_code), second.id, Decision.APPROVE, "同意变更")
+    assert "department_push" in _queued(session, requested.application.id)
+
+    licenses.change_license(session, APPLICANT, license_.number, Operation.CANCEL, reason="不再经营")
+    dispatch_once()  # the license's own work (its notices); nothing of the closed change
+
+    assert _queued(session, requested.application.id) == []  # nothing left to do, nothing dead
+    closed = session.get(Application, requested.application.id)
+    assert closed is not None and closed.status is ApplicationStatus.CLOSED and closed.open_key is None
+    assert closed.status_reason == f"许可证已注销（不再经营），变更申请 {closed.reference} 终止办理"
+    statuses = {r.department_code: r.status for r in applications.list_progress(session, ADMIN, closed.id).reviews}
+    assert statuses.pop(second.department_code) is ReviewStatus.APPROVED  # a decision taken stays
+    assert set(statuses.values()) == {ReviewStatus.CLOSED}
+    with pytest.raises(Conflict):  # nothing to decide any more
+        reviews.decide(session, reviewer(first.department_code), first.id, Decision.APPROVE, "同意变更")
+    detail = views.application_detail(applications.list_progress(session, APPLICANT, closed.id))
+    assert (detail.status_label, detail.status_reason) == ("已终止办理", closed.status_reason)
+    assert [e.action for e in audit.events_for(session, "application", closed.id)][-1] == "application.close"
+    assert changes.pending_change(session, license_.id) is None
+
+
+def test_an_approved_change_of_a_revoked_license_is_closed_not_a_dead_letter(
+    client: TestClient, session: Session
+) -> None:
+    license_ = issued_hotel(session)
+    requested = changes.request_change(
+        session, APPLICANT, license_.number, answers={"business_address": "重庆市渝北区新牌坊二路9号"}, reason="搬迁"
+    )
+    assert requested.application is not None
+    for review in requested.reviews:  # every department approved: the aggregation is queued
+        reviews.decide(session, reviewer(review.department_code), review.id, Decision.APPROVE, "同意变更")
+    assert "aggregate" in _queued(session, requested.application.id)
+
+    licenses.change_license(session, ADMIN, license_.number, Operation.REVOKE, reason="严重违法")
+    dispatch_once()
+    dispatch_once()
+
+    assert _queued(session, requested.application.id) == []
+    closed = session.get(Application, requested.application.id)
+    assert closed is not None and closed.status is ApplicationStatus.CLOSED
+    assert closed.status_reason is not None and closed.status_reason.startswith("许可证已吊销（严重违法）")
+    session.refresh(license_)
+    assert license_.edition == 1 and license_.business_address != "重庆市渝北区新牌坊二路9号"  # never applied
+
+
+def test_a_change_or_renewal_of_an_ended_license_is_refused_naming_its_status(session: Session) -> None:
+    license_ = issued_hotel(session)
+    licenses.change_license(session, APPLICANT, license_.number, Operation.CANCEL, reason="不再经营")
+    refused = f"许可证 {license_.number} 当前状态为「注销」，不能办理"
+
+    with pytest.raises(Conflict, match=f"{refused}变更"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "新名称宾馆"})
+    with pytest.raises(Conflict, match=f"{refused}延续"):
+        changes.request_renewal(session, APPLICANT, license_.number)
+    assert changes.pending_change(session, license_.id) is None

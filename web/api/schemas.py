@@ -191,6 +191,9 @@ class ApplicationSummary(BaseModel):
     holder_name: str
     status: ApplicationStatus
     status_label: str
+    status_reason: str | None = Field(
+        default=None, description="终止办理的原因（变更或延续申请因许可证注销、撤销、吊销而「已终止办理」时）"
+    )
     version: int
     created_at: datetime
     updated_at: datetime

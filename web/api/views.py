@@ -68,6 +68,7 @@ def application_summary(application: Application) -> schemas.ApplicationSummary:
         holder_name=application.holder_name,
         status=application.status,
         status_label=application.status.label,
+        status_reason=application.status_reason,
         version=application.version,
         created_at=application.created_at,
         updated_at=application.updated_at,
@@ -89,8 +90,9 @@ def department_progress(review: DepartmentReview) -> schemas.DepartmentProgress:
         requested_items=[item_label(k) for k in review.requested_items] if decided else [],
         round=review.round,
         decided_at=review.decided_at if decided else None,
-        due_on=None if decided else review.due_on,
-        due_on_provisional=not decided and catalogs.calendar().provisional(review.due_on),
+        # a deadline only while the department still has to decide (not once decided, nor for a closed review)
+        due_on=review.due_on if review.status.is_open else None,
+        due_on_provisional=review.status.is_open and catalogs.calendar().provisional(review.due_on),
     )
 
 

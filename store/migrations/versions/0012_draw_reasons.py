@@ -1,7 +1,8 @@
-"""Redraws of 双随机 on the record: inspection_draws.drawn_on (the Beijing date of the draw) and day_sequence (1 for
-the day's first draw, unique per day, so two draws at once cannot both count as the first), and reason, which a
-redraw must give. Draws recorded before get their date and place in the day; their reason stays empty (not
-asked then).
+"""Reasons on the record. Redraws of 双随机: inspection_draws.drawn_on (the Beijing date of the draw) and
+day_sequence (1 for the day's first draw, unique per day, so two draws at once cannot both count as the first), and
+reason, which a redraw must give; draws recorded before get their date and place in the day, their reason stays
+empty (not asked then). applications.status_reason: why a change or renewal application was closed (已终止办理)
+when its license ended.
 
 Revision ID: 0012
 Revises: 0011
@@ -31,6 +32,8 @@ def upgrade() -> None:
         batch.alter_column("drawn_on", existing_type=sa.Date(), nullable=False)
         batch.alter_column("day_sequence", existing_type=sa.Integer(), nullable=False)
         batch.create_unique_constraint("uq_inspection_draws_drawn_on_day_sequence", ["drawn_on", "day_sequence"])
+    with op.batch_alter_table("applications") as batch:
+        batch.add_column(sa.Column("status_reason", sa.Text(), nullable=True))
 
 
 def _number_the_draws_of_each_day() -> None:
@@ -55,6 +58,8 @@ def _number_the_draws_of_each_day() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("applications") as batch:
+        batch.drop_column("status_reason")
     with op.batch_alter_table("inspection_draws") as batch:
         batch.drop_constraint("uq_inspection_draws_drawn_on_day_sequence", type_="unique")
         batch.drop_column("reason")
