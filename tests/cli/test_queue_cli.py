@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from cli import queue, users
 from flows.dispatcher import dispatch_once
 from review.roles import Actor, Role
-from services import applications
+from services import applications, registry
 from store.db import session_scope
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
-from tests.web.sample import USCC, submission_body
+from tests.web.sample import REGISTERED, USCC, submission_body
 
 runner = CliRunner()
 
@@ -67,6 +67,8 @@ def test_text_typed_by_users_is_shown_as_typed_not_read_as_markup(
 ) -> None:
     monkeypatch.setattr(queue.console, "width", 200)  # whole cells, not wrapped at 80 columns
     holder = "甲公司[/]"
+    with session_scope() as session:  # the name comes from the business registry, as registered there
+        registry.import_entries(session, Actor("test-setup", Role.ADMIN), [{**REGISTERED, "name": holder}])
     reviews = submit(people, holder_name=holder)
     token = people.tokens["reviewer"]
     opinion = "请补正[bold]床位数[/]"
