@@ -27,16 +27,46 @@ _LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,15}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# categories that are never visible text: controls, format (bidi controls, zero-width), surrogates, private use,
-# unassigned, line and paragraph separators
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# categories never shown yet changing how the text around them reads: controls, format characters (bidi
+# embeddings, overrides, isolates and marks; zero-width characters; tags), line and paragraph separators
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# and what is never visible text in a field of the form: those, surrogates, private use, unassigned
+_INVISIBLE = _HIDDEN | {"Cs", "Co", "Cn"}
+_ALLOWED_CONTROLS = "\n\r\t"
 EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
 
 
 def invisible_characters(value: str) -> list[str]:
     """The characters of `value` that are not visible text (line breaks and tabs are allowed), as U+XXXX."""
+    return _found(value, _INVISIBLE)
+
+
+def hidden_characters(value: str) -> list[str]:
+    """The control and format characters of `value` (line breaks and tabs are allowed), as U+XXXX: the rule for
+    free text (opinions, notes, reasons). Private-use and not yet assigned code points are let through there: a
+    rare character typed with a 造字 font, or one newer than this Python's Unicode tables, is still text."""
+    return _found(value, _HIDDEN)
+
+
+def hidden_character_class() -> str:
+    """The characters `hidden_characters` refuses in the Basic Multilingual Plane, as the body of a regular
+    expression character class (\\uXXXX ranges: the same in JSON Schema, Python and Rust), for a published schema
+    to state the rule."""
+    ranges: list[list[int]] = []
+    for point in range(0x10000):
+        char = chr(point)
+        if char in _ALLOWED_CONTROLS or 0xD800 <= point <= 0xDFFF or unicodedata.category(char) not in _HIDDEN:
+            continue
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+def _found(value: str, categories: frozenset[str]) -> list[str]:
     found = dict.fromkeys(
-        f"U+{ord(c):04X}" for c in value if c not in "\n\r\t" and unicodedata.category(c) in _INVISIBLE
+        f"U+{ord(c):04X}" for c in value if c not in _ALLOWED_CONTROLS and unicodedata.category(c) in categories
     )
     return list(found)
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from forms.fieldtypes import invisible_characters
+from forms.fieldtypes import hidden_characters
 from onelicense.errors import InvalidRequest
 
 E = TypeVar("E", bound=StrEnum)
@@ -29,17 +29,17 @@ def storable_problem(value: str) -> str | None:
 
 
 def text(value: object, label: str, *, required: bool = True, max_length: int = 10_000) -> str:
-    """A storable string: UTF-8 encodable, no NUL, not blank when required, and nothing invisible but line breaks
-    and tabs: a bidirectional override (U+202E) or isolate, a zero-width character, a control character would let
-    an opinion or a reason read otherwise on screen, in print and in the audit than it was typed (the rule
-    `forms.fieldtypes` applies to the form's text fields). Returns it stripped."""
+    """A storable string: UTF-8 encodable, no NUL, not blank when required, and no hidden character but line
+    breaks and tabs: a bidirectional override (U+202E) or isolate, a zero-width character, a control character
+    would let an opinion or a reason read otherwise on screen, in print and in the audit than it was typed
+    (`forms.fieldtypes.hidden_characters`, which the API's schema states as a pattern). Returns it stripped."""
     if value is None and not required:
         return ""
     if not isinstance(value, str):
         raise InvalidRequest(f"{label}必须是文本")
     if problem := storable_problem(value):
         raise InvalidRequest(f"{label}{problem}")
-    if hidden := invisible_characters(value):
+    if hidden := hidden_characters(value):
         raise InvalidRequest(f"{label}含有不可见的控制字符（如双向文字控制符、零宽字符）：{'、'.join(hidden[:5])}")
     value = value.strip()
     if required and not value:

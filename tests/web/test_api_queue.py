@@ -158,7 +158,7 @@ def test_an_opinion_with_a_right_to_left_override_is_refused_and_nothing_changes
     refused = api.decide(review_id, opinion="同意\u202e。见意意同不")
 
     assert refused.status_code == 422, refused.text
-    assert "审查意见" in refused.json()["detail"] and "U+202E" in refused.json()["detail"]
+    assert [e["key"] for e in refused.json()["errors"]] == ["opinion"] and "U+202E" in refused.json()["detail"]
     assert api.get(f"/api/queue/{review_id}", "reviewer").json() == before
     assert row_counts() == counts
 

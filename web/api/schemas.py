@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from forms.fieldtypes import hidden_character_class, hidden_characters
 from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
 from store.inputs import storable_problem
 
@@ -23,6 +24,14 @@ MAX_REQUESTED_ITEMS = 100
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"  # catalog codes: industries, departments, permits
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"  # field keys and material codes
+# free text people type (opinions, reasons, notes): no control or format character (bidi overrides and isolates,
+# zero-width characters) but line breaks and tabs, as store.inputs.text refuses them; the pattern states the
+# Basic Multilingual Plane part, the few such characters beyond it are refused all the same (docs/api.md)
+_HIDDEN = hidden_character_class()
+PLAIN_TEXT = f"^[^{_HIDDEN}]*$"
+# ... with at least one character that is not a space, by the reading of JSON Schema (ECMA \s), of the validator
+# and of Python's str.strip at once (the spaces only Python counts are hidden characters already)
+PLAIN_TEXT_NOT_BLANK = f"^[^{_HIDDEN}]*[^{_HIDDEN}\\s][^{_HIDDEN}]*$"
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +70,13 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _plain_text(value: str) -> str:
+    _clean_text(value)
+    if hidden := hidden_characters(value):
+        raise ValueError(f"含有不可见的控制字符（如双向文字控制符、零宽字符）：{'、'.join(hidden[:5])}")
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("不能为空")
@@ -71,7 +87,14 @@ Document = Annotated[dict[str, Any], Field(max_length=MAX_KEYS), AfterValidator(
 # material code → file reference (None in an amendment removes the material)
 Materials = Annotated[dict[str, str], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
 MaterialsPatch = Annotated[dict[str, str | None], Field(max_length=MAX_KEYS), AfterValidator(_storable)]
-Text = Annotated[str, AfterValidator(_clean_text)]
+# the patterns are published for clients (json_schema_extra); the validators check the same with a Chinese reason
+Text = Annotated[str, Field(json_schema_extra={"pattern": PLAIN_TEXT}), AfterValidator(_plain_text)]
+NotBlankText = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": PLAIN_TEXT_NOT_BLANK}),
+    AfterValidator(_plain_text),
+    AfterValidator(_not_blank),
+]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 ItemKey = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
 
@@ -91,7 +114,6 @@ Version = Annotated[
     Field(ge=1, le=2**31 - 1, description="乐观锁版本号：与当前版本不一致时返回 409"),
     BeforeValidator(_whole_number),
 ]
-NOT_BLANK = r"\S"  # at least one character that is not a space (JSON Schema patterns search, they are not anchored)
 
 
 class Request(BaseModel):
@@ -180,7 +202,9 @@ class DepartmentProgress(BaseModel):
     round: int = Field(description="审查轮次：补正后重新审查为第 2 轮起")
     decided_at: datetime | None = None
     due_on: date | None = Field(default=None, description="承诺办结日（按工作日计）")
-    due_on_provisional: bool = Field(default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）")
+    due_on_provisional: bool = Field(
+        default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）"
+    )
 
 
 class ApplicationSummary(BaseModel):
@@ -248,7 +272,9 @@ class QueueItemOut(BaseModel):
     sla_label: str = Field(description="督办等级（中文）")
     sla_remaining_days: int = Field(description="距承诺时限剩余工作日（负数为已超期）")
     due_on: date | None = Field(default=None, description="承诺办结日（按工作日计）")
-    due_on_provisional: bool = Field(default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）")
+    due_on_provisional: bool = Field(
+        default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）"
+    )
     version: int
 
 
@@ -279,9 +305,9 @@ class VersionRequest(Request):
 
 class DecideRequest(Request):
     decision: Decision = Field(description="approve 同意 | reject 不同意 | supplement 需补正")
-    opinion: Annotated[
-        Text, Field(min_length=1, max_length=MAX_OPINION_CHARS, pattern=NOT_BLANK), AfterValidator(_not_blank)
-    ] = Field(description="审查意见（必填）")
+    opinion: Annotated[NotBlankText, Field(min_length=1, max_length=MAX_OPINION_CHARS)] = Field(
+        description="审查意见（必填）"
+    )
     requested_items: list[ItemKey] = Field(
         default_factory=list,
         max_length=MAX_REQUESTED_ITEMS,
@@ -294,9 +320,7 @@ class DecideRequest(Request):
 
 
 class ReasonRequest(Request):
-    reason: Annotated[Text, Field(min_length=1, max_length=500, pattern=NOT_BLANK), AfterValidator(_not_blank)] = Field(
-        description="原因（写入审计日志）"
-    )
+    reason: Annotated[NotBlankText, Field(min_length=1, max_length=500)] = Field(description="原因（写入审计日志）")
 
 
 class DeadLetterOut(BaseModel):
@@ -408,20 +432,18 @@ class FulfilmentRequest(Request):
 
 class VerifyRequest(Request):
     accept: bool = Field(description="true 核验通过 | false 核验不通过（须填写原因）")
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Annotated[Text, Field(max_length=1000)] = ""
     expected_version: Version | None = None
 
 
 class InspectionRequest(Request):
     passed: bool = Field(description="true 核查合格 | false 不合格（责令限期整改）")
-    note: Annotated[str, Field(max_length=1000)] = ""
+    note: Annotated[Text, Field(max_length=1000)] = ""
     rectify_days: Annotated[int, Field(ge=1, le=180)] | None = Field(default=None, description="整改期限（工作日）")
     expected_version: Version | None = None
 
 
-# not blank, by the reading of "space" of JSON Schema (ECMA \s), of the validator and of Python's str.strip at once
-VISIBLE = r"[^\s\x1c-\x1f\x85]"
-Note = Annotated[Text, Field(min_length=1, max_length=1000, pattern=VISIBLE), AfterValidator(_not_blank)]
+Note = Annotated[NotBlankText, Field(min_length=1, max_length=1000)]
 
 
 class RectificationRequest(Request):
