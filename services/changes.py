@@ -30,7 +30,7 @@ from onelicense import clock
 from onelicense.errors import Conflict, NotFound
 from review.roles import Actor
 from review.transitions import ApplicationStatus
-from services import applications, licenses, obligations, uploads
+from services import applications, licenses, obligations, registry, uploads
 from services import catalog as catalogs
 from services.certificate import certificate_problems
 from services.pending_changes import pending_change
@@ -74,6 +74,7 @@ def request_change(
     changed = changed_fields(current, submission.answers)
     if not changed:
         raise ValidationFailed([FieldError("answers", "变更内容", "与现有许可证内容相同，没有需要变更的事项")])
+    _registration_facts_follow_the_registry(session, license_.uscc, submission.answers, changed)
     premises = applications.open_key_of(submission.answers, license_.industry_code)
     holder = session.exec(select(Application).where(Application.open_key == premises)).first()
     if holder is not None and holder.id != original.id:
@@ -100,6 +101,32 @@ def request_change(
         session, actor, license_, form, submission, affected, kind="change", details=details
     )
     return ChangeRequested(license_, changed, added, removed, application, tuple(reviews))
+
+
+REGISTRATION_FACTS = {"holder_name": "name", "legal_representative": "legal_representative"}
+
+
+def _registration_facts_follow_the_registry(
+    session: Session, uscc: str, answers: Mapping[str, Any], changed: tuple[str, ...]
+) -> None:
+    """登记事项 (the holder's name, its legal representative) change on the license only as the business registry
+    already records them: never from typed text. A holder that renamed itself first registers the change with
+    市场监管, then the license follows."""
+    asked = [key for key in changed if key in REGISTRATION_FACTS]
+    if not asked:
+        return
+    company = registry.lookup(session, uscc)
+    problems = []
+    for key in asked:
+        label = catalogs.item_label(key)
+        if company is None:
+            problems.append(FieldError(key, label, "市场主体登记中查不到该主体，登记事项不能在线变更，请到市场监管窗口办理"))
+            continue
+        registered = str(getattr(company, REGISTRATION_FACTS[key]))
+        if str(answers.get(key) or "").strip() != registered:
+            problems.append(FieldError(key, label, f"须与市场主体登记一致（登记为“{registered}”）：请先办理登记变更"))
+    if problems:
+        raise ValidationFailed(problems)
 
 
 def _reason(changed: tuple[str, ...], note: str) -> str:

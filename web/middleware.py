@@ -88,7 +88,15 @@ class Guard:
                 return
             if limit > self.max_body_bytes:  # an upload: who sends it is known before a byte of it is read
                 if self.credentials is not None and not await anyio.to_thread.run_sync(self.credentials, headers):
-                    await _refuse(send, 401, "未认证：请先登录后再上传文件")
+                    if scope["path"].startswith("/api/"):
+                        await _refuse(
+                            send,
+                            401,
+                            "未认证：请在 Authorization 请求头中提供有效的访问令牌（Bearer）后再上传文件",
+                            {"www-authenticate": "Bearer"},
+                        )
+                    else:
+                        await _refuse(send, 401, "未认证：请先登录后再上传文件")
                     return
                 spooled = await self._spool(receive, limit)
                 if spooled is None:

@@ -25,7 +25,7 @@ from onelicense.errors import Conflict, Forbidden, NotFound
 from review.obligations import ObligationKind, ObligationStatus
 from review.roles import SYSTEM_ACTOR, Role
 from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from services import aggregation, applications, changes, licenses, obligations, reviews, users
+from services import aggregation, applications, changes, licenses, obligations, registry, reviews, users
 from services import catalog as catalogs
 from store import audit, outbox
 from store.tables.application import Application
@@ -53,6 +53,14 @@ def departments_reading(field: str, permits: tuple[str, ...]) -> set[str]:
 def issued_hotel(session: Session) -> License:
     application = approved(session, APPLICANT, "HOTEL", conditions=conditions_for("HOTEL", HOTEL))
     return licenses.issue_license(session, SYSTEM_ACTOR, application.id)
+
+
+def registered_as(session: Session, license_: License, name: str) -> None:
+    """The holder registered its new name with 市场监管 first: the registry's stand-in now says so."""
+    original = session.get(Application, license_.application_id)
+    assert original is not None
+    registry.import_entries(session, ADMIN, [{"uscc": license_.uscc, "name": name,
+                                              "legal_representative": original.answers["legal_representative"]}])  # fmt: skip
 
 
 def approve_change(session: Session, requested: changes.ChangeRequested) -> License:
@@ -106,6 +114,12 @@ def test_a_fact_one_permit_reads_goes_to_its_department_alone_and_a_registration
     assert {r.department_code for r in tank.reviews} == departments_reading("water_tank_volume", HOTEL) == {"WSJK"}
     assert [r.permit_codes for r in tank.reviews] == [["SECONDARY_WATER_SUPPLY_HEALTH"]]
     approve_change(session, tank)
+    # a name the registry does not hold is refused (M1: never from typed text), whatever the holder types
+    with pytest.raises(ValidationFailed, match="市场主体登记中查不到该主体"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "重庆市公安局"})
+    registered_as(session, license_, "重庆山城新宾馆有限公司")
+    with pytest.raises(ValidationFailed, match="须与市场主体登记一致（登记为“重庆山城新宾馆有限公司”）"):
+        changes.request_change(session, APPLICANT, license_.number, answers={"holder_name": "重庆市公安局"})
     renamed = changes.request_change(
         session, APPLICANT, license_.number, answers={"holder_name": "重庆山城新宾馆有限公司"}
     )
@@ -234,6 +248,10 @@ def test_the_holder_changes_renews_and_cancels_through_the_api(client: TestClien
     application = approved(session, holder, "HOTEL", conditions=conditions_for("HOTEL", HOTEL), uscc=answers["uscc"])
     license_ = licenses.issue_license(session, SYSTEM_ACTOR, application.id)
     as_holder = {"Authorization": f"Bearer {token}"}
+    typed = client.post(f"/api/licenses/{license_.number}/change", json={"answers": {"holder_name": "新名称宾馆"}},
+                        headers=as_holder)  # fmt: skip
+    assert typed.status_code == 422 and typed.json()["errors"][0]["key"] == "holder_name"  # not in the registry
+    registered_as(session, license_, "新名称宾馆")
     renamed = client.post(f"/api/licenses/{license_.number}/change", json={"answers": {"holder_name": "新名称宾馆"}},
                           headers=as_holder)  # fmt: skip
     assert renamed.status_code == 201, renamed.text

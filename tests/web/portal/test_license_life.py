@@ -1,4 +1,5 @@
-"""The holder's license in the portal: a change of a registration fact is applied at once (new edition), a change
+"""The holder's license in the portal: a change of a registration fact is applied at once (new edition) once the
+business registry records it, a change
 of premises becomes a change application the departments review, and cancellation needs a confirmation; another
 account may do none of it."""
 
@@ -6,9 +7,11 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from services import registry
 from store.db import session_scope
 from store.tables.application import Application
 from store.tables.license import License
+from tests.builders import ADMIN
 from tests.web.portal.conftest import Browser
 from tests.web.portal.test_commitments import issue_to
 
@@ -34,6 +37,14 @@ def test_the_holder_changes_and_cancels_its_license_in_the_portal(new_browser, s
     stranger.get("/portal")
     assert stranger.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "冒名"}).status_code == 404
 
+    typed = holder.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "重庆新名称便利店"})
+    assert typed.status_code == 422 and "须与市场主体登记一致" in typed.text  # never from typed text
+    assert the_license().edition == 1
+    with session_scope() as session:  # the holder registers its new name with 市场监管 first
+        original = session.get(Application, license_.application_id)
+        assert original is not None
+        registry.import_entries(session, ADMIN, [{"uscc": license_.uscc, "name": "重庆新名称便利店",
+                                                  "legal_representative": original.answers["legal_representative"]}])  # fmt: skip
     renamed = holder.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "重庆新名称便利店"})
     assert renamed.status_code == 303 and renamed.headers["location"].endswith("changed=1")
     assert the_license().holder_name == "重庆新名称便利店" and the_license().edition == 2
