@@ -62,8 +62,9 @@ def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None
             table.add_column(header)
         for p in now.permits:
             valid = p.permit.valid_until.isoformat() if p.permit.valid_until else "长期"
+            status = p.status.label + (f"（{p.effective.note}）" if p.effective.note else "")
             table.add_row(p.permit.number, escape(p.permit.permit_name), escape(p.permit.department_name), valid,
-                          p.status.label, escape(p.permit.reason or ""))  # fmt: skip
+                          status, escape(p.permit.reason or ""))  # fmt: skip
         console.print(table)
 
 
@@ -273,7 +274,36 @@ def verify_command(
             soft_wrap=True,
         )
         raise typer.Exit(NOT_OFFICIAL_EXIT)
-    console.print(f"离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问官方核验网址：{escape(live)}", soft_wrap=True)
+    if offline or not _print_live_status(live):
+        console.print(
+            f"离线核验只证明签名内容真实；暂扣、吊销等实时状态请访问官方核验网址：{escape(live)}", soft_wrap=True
+        )
+
+
+def _print_live_status(live: str) -> bool:
+    """The live status from the official verification site (the same JSON its page shows); False when it cannot be
+    had now (the caller then says where to look)."""
+    import httpx
+
+    try:
+        response = httpx.get(live, headers={"Accept": "application/json"}, timeout=5)
+        view = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        view = None
+    if not isinstance(view, dict) or not isinstance(view.get("permits"), list):
+        console.print("[yellow]暂时无法从官方核验网站取得实时状态。[/yellow]")
+        return False
+    console.print(
+        f"官方核验网站的实时状态（{escape(str(view.get('checked_at', '')))}，北京时间）："
+        f"[bold]{escape(str(view['status']['label']))}[/bold]"
+    )
+    table = Table("许可编号", "许可事项", "有效期至", "状态")
+    for permit in view["permits"]:
+        status = str(permit["status"]["label"]) + (f"（{permit['status_note']}）" if permit.get("status_note") else "")
+        table.add_row(escape(str(permit["number"])), escape(str(permit["name"])),
+                      escape(str(permit.get("valid_until") or "长期")), escape(status))  # fmt: skip
+    console.print(table)
+    return True
 
 
 def _published_or_local(official: str, local: KeySet, offline: bool) -> KeySet:

@@ -102,6 +102,46 @@ def permit_status(stored: LicenseStatus, valid_until: date | None, today: date) 
     return stored
 
 
+TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
+
+
+@dataclass(frozen=True)
+class EffectiveStatus:
+    """A permit's status as every reader shows it (`status`), and the permit's own (`own`: its stored status, or 失效
+    by its dates). The stored permit row keeps what its department decided, so a restored license shows its permits
+    as they were."""
+
+    status: LicenseStatus
+    own: LicenseStatus
+
+    @property
+    def label(self) -> str:
+        return self.status.label
+
+    @property
+    def by_license(self) -> bool:
+        """True when the status comes from the whole license (e.g. 随许可证注销), not from the permit itself."""
+        return self.status is not self.own
+
+    @property
+    def note(self) -> str | None:
+        return f"随许可证{self.status.label}" if self.by_license else None
+
+
+def effective_permit_status(
+    license_stored: LicenseStatus, permit_stored: LicenseStatus, valid_until: date | None, today: date
+) -> EffectiveStatus:
+    """The more restrictive of the permit's own status on `today` and its license's stored status: a permit of a
+    暂扣 license reads 暂扣, of a 注销, 撤销 or 吊销 license that status; of two restrictions the more lasting one
+    (吊销 > 撤销 > 注销 > 失效 > 暂扣), the permit's own on a tie."""
+    own = permit_status(permit_stored, valid_until, today)
+    if license_stored is LicenseStatus.VALID or license_stored is LicenseStatus.EXPIRED:
+        return EffectiveStatus(own, own)
+    if own is LicenseStatus.VALID or _SEVERITY.index(license_stored) < _SEVERITY.index(own):
+        return EffectiveStatus(license_stored, own)
+    return EffectiveStatus(own, own)
+
+
 @dataclass(frozen=True)
 class PermitState:
     """What the composite derivation needs to know about one permit."""

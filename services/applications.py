@@ -33,9 +33,10 @@ from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKi
 from services import bindings, notifications, obligations, uploads
 from services import catalog as catalogs
 from services.certificate import certificate_problems
-from store import audit, inputs, outbox
+from store import audit, inputs, license_queries, outbox
 from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
 from store.db import transaction
+from store.license_queries import LicenseNow
 from store.locking import check_version, lock_application, update_versioned
 from store.tables.application import Application, DepartmentReview
 from store.tables.license import License
@@ -64,6 +65,7 @@ class ApplicationProgress:
     application: Application
     reviews: list[DepartmentReview]
     license: License | None = None
+    license_now: LicenseNow | None = None  # the license's live status, each permit's effective status with it
 
 
 # ------------------------------------------------------------------------------------------------ submitting
@@ -499,7 +501,8 @@ def list_progress(session: Session, actor: Actor, application_id: str) -> Applic
     """The application and every department's review of it, ordered by department."""
     application = get_application(session, actor, application_id)
     license_ = session.exec(select(License).where(License.application_id == application.id)).first()
-    return ApplicationProgress(application=application, reviews=_reviews(session, application.id), license=license_)
+    now = license_queries.current_status(session, license_.number) if license_ is not None else None
+    return ApplicationProgress(application, _reviews(session, application.id), license_, now)
 
 
 def list_applications(

@@ -27,7 +27,7 @@ from licenses.keys import cached_keyset, revoke_key
 from licenses.numbering import format_number, number_prefix, permit_number
 from licenses.pdf import render_pdf
 from licenses.qr import verify_url
-from licenses.status import LicenseStatus, Operation, next_status, validity_end
+from licenses.status import TERMINAL, LicenseStatus, Operation, next_status, validity_end
 from licenses.token import sign_token
 from onelicense import clock
 from onelicense.clock import china_date, utcnow
@@ -38,7 +38,7 @@ from review.transitions import ApplicationStatus, Decision
 from services import catalog as catalogs
 from services import notifications, obligations, pending_changes
 from services.applications import mark_issued, open_key_of
-from services.permit_changes import TERMINAL, apply_permit_operation, check_operation
+from services.permit_changes import apply_permit_operation, check_operation
 from store import inputs, outbox
 from store.access import OVERSEERS, require_role, require_view_application
 from store.audit import record, snapshot

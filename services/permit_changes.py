@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from licenses.status import TRANSITIONS, LicenseStatus, Operation, next_status
+from licenses.status import TERMINAL, TRANSITIONS, Operation, next_status
 from onelicense.errors import Conflict, InvalidRequest
 from review.roles import Actor
 from store import inputs
@@ -16,7 +16,6 @@ from store.audit import record, snapshot
 from store.locking import update_versioned
 from store.tables.license import License, LicensePermit
 
-TERMINAL = frozenset({LicenseStatus.WITHDRAWN, LicenseStatus.CANCELLED, LicenseStatus.REVOKED})
 PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from licenses.status import TRANSITIONS, LicenseStatus, Operation, permit_status
+from licenses.status import TERMINAL, TRANSITIONS, EffectiveStatus, LicenseStatus, Operation, effective_permit_status
 from onelicense import clock
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
@@ -205,8 +205,12 @@ class DeskPermit:
     """A permit of the department as it stands today, with the desk operations its stored status allows."""
 
     permit: LicensePermit
-    status: LicenseStatus  # stored, or 失效 once past its last valid day
+    effective: EffectiveStatus  # the more restrictive of the permit's own status and its license's
     operations: tuple[Operation, ...]
+
+    @property
+    def status(self) -> LicenseStatus:
+        return self.effective.status
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ def department_licenses(
     total, found, permits = license_queries.licenses_page(
         session, conditions, page, page_size, [col(LicensePermit.department_code) == department]
     )
-    items = tuple(DeskLicense(row, tuple(_desk_permit(p, today) for p in permits[row.id])) for row in found)
+    items = tuple(DeskLicense(row, tuple(_desk_permit(row, p, today) for p in permits[row.id])) for row in found)
     return LicensePage(department, items, total, page, page_size)
 
 
@@ -278,9 +282,15 @@ def change_department_permit(
     return licenses.change_permit(session, actor, permit.number, chosen, reason=reason)
 
 
-def _desk_permit(permit: LicensePermit, today: date) -> DeskPermit:
-    allowed = tuple(op for op in DESK_OPERATIONS if permit.status in TRANSITIONS[op][0])
-    return DeskPermit(permit, permit_status(permit.status, permit.valid_until, today), allowed)
+def _desk_permit(license_: License, permit: LicensePermit, today: date) -> DeskPermit:
+    """A permit of an ended license (注销, 撤销, 吊销) offers no operation: services.licenses refuses them."""
+    allowed = (
+        ()
+        if license_.status in TERMINAL
+        else tuple(op for op in DESK_OPERATIONS if permit.status in TRANSITIONS[op][0])
+    )
+    effective = effective_permit_status(license_.status, permit.status, permit.valid_until, today)
+    return DeskPermit(permit, effective, allowed)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -9,10 +9,7 @@ timeliness averages need the working-day calendar per decided review: they are c
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -26,6 +23,7 @@ from review.sla import SlaLevel, WorkingCalendar
 from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
 from services import catalog as catalogs
 from services.ratings import OVERALL, POOR_SCORE
+from services.spreadsheet import csv_bytes
 from store.access import require_role
 from store.tables.application import Application, DepartmentReview
 from store.tables.portal import Rating
@@ -325,7 +323,7 @@ def departments_csv(data: Board) -> bytes:
                 rated.poor if rated else 0,
             ]
         )
-    return _csv(header, rows)
+    return csv_bytes(header, rows)
 
 
 def cases_csv(data: Board) -> bytes:
@@ -343,17 +341,4 @@ def cases_csv(data: Board) -> bytes:
         ]
         for case_ in data.cases
     ]
-    return _csv(header, rows)
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(_neutralised(row) for row in rows)
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
-
-
-def _neutralised(row: Sequence[object]) -> list[object]:
-    # a cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection): prefix it with '
-    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+    return csv_bytes(header, rows)

@@ -10,7 +10,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, bindparam, func, or_
 from sqlmodel import Session, col, select
 
-from licenses.status import CompositeStatus, LicenseStatus, PermitState, composite_status, permit_status
+from licenses.status import (
+    CompositeStatus,
+    EffectiveStatus,
+    LicenseStatus,
+    PermitState,
+    composite_status,
+    effective_permit_status,
+)
 from onelicense.clock import china_date
 from onelicense.errors import NotFound
 from store.tables.application import AuditEvent
@@ -21,7 +28,17 @@ from store.tables.types import utcnow
 @dataclass(frozen=True)
 class PermitNow:
     permit: LicensePermit
-    status: LicenseStatus  # stored status, or 失效 when past its last valid day
+    effective: EffectiveStatus  # licenses.status.effective_permit_status: what every reader shows
+
+    @property
+    def status(self) -> LicenseStatus:
+        """The status shown for this permit: the more restrictive of its own and its license's."""
+        return self.effective.status
+
+    @property
+    def own(self) -> LicenseStatus:
+        """The permit's own status: stored, or 失效 when past its last valid day."""
+        return self.effective.own
 
 
 @dataclass(frozen=True)
@@ -57,9 +74,11 @@ def current_status(session: Session, number: str, *, at: datetime | None = None)
 
 def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:
     today = china_date(at)
-    states = tuple(PermitNow(p, permit_status(p.status, p.valid_until, today)) for p in permits)
+    states = tuple(
+        PermitNow(p, effective_permit_status(license_.status, p.status, p.valid_until, today)) for p in permits
+    )
     composite = composite_status(
-        license_.status, [PermitState(p.permit.permit_code, p.status, p.permit.mandatory) for p in states]
+        license_.status, [PermitState(p.permit.permit_code, p.own, p.permit.mandatory) for p in states]
     )
     return LicenseNow(license_, states, composite, at)
 
@@ -183,6 +202,6 @@ def public_history(session: Session, now: LicenseNow) -> list[HistoryEntry]:
         for at, action, entity_id in session.exec(statement)
     ]
     for p in now.permits:
-        if p.status is LicenseStatus.EXPIRED and p.permit.valid_until is not None:
+        if p.own is LicenseStatus.EXPIRED and p.permit.valid_until is not None:
             entries.append(HistoryEntry(p.permit.valid_until + timedelta(days=1), "失效", p.permit.permit_name))
     return sorted(entries, key=lambda e: e.day)  # stable: same-day events keep the order they happened in

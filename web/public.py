@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -33,6 +33,7 @@ from onelicense.errors import NotFound
 from onelicense.templating import environment
 from services import catalog as catalogs
 from services.licenses import LicenseConfig
+from services.publicity import publicity_csv
 from store import license_queries
 from store.db import read_scope, session_scope
 from store.license_queries import LicenseNow
@@ -97,7 +98,9 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
             "issued_on": _day(p.permit.issued_on),
             "valid_until": _day(p.permit.valid_until),
             "mandatory": p.permit.mandatory,
-            "status": _status(p.status),
+            "status": _status(p.status),  # the effective status: the more restrictive of the permit's and the license's
+            "by_license": p.effective.by_license,
+            "status_note": p.effective.note,  # e.g. 随许可证注销, when the status comes from the whole license
         }
         for p in now.permits
     ]
@@ -266,6 +269,17 @@ def publicity(
             "issued_on": _day(china_date(item.license.issued_at)),
             "authority_name": item.license.authority_name,
             "status": _status(item.composite.status),
+            "permits": [
+                {
+                    "name": p.permit.permit_name,
+                    "number": p.permit.number,
+                    "department": p.permit.department_name,
+                    "valid_until": _day(p.permit.valid_until),
+                    "status": _status(p.status),
+                    "status_note": p.effective.note,
+                }
+                for p in item.permits
+            ],
         }
         for item in result.items
     ]
@@ -277,6 +291,38 @@ def publicity(
     def link(target: int) -> str:
         return "/publicity?" + urlencode({"q": q, "industry": industry, "page": target})
 
+    csv_link = "/publicity.csv?" + urlencode({"q": q, "industry": industry})
     return _render(
-        "publicity.html.j2", page=result, rows=rows, q=q, industry=industry, industries=industries, link=link
+        "publicity.html.j2",
+        page=result,
+        rows=rows,
+        q=q,
+        industry=industry,
+        industries=industries,
+        link=link,
+        csv_link=csv_link,
     )
+
+
+@router.get(
+    "/publicity.csv",
+    summary="证照公示（CSV 下载）",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "每个分项许可一行，状态与扫码核验页一致",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        422: {"description": "查询参数有误", "content": {"application/json": {"schema": {"type": "object"}}}},
+    },
+)
+def publicity_download(
+    q: Annotated[str, Query(max_length=100)] = "",
+    industry: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    with read_scope() as session:
+        body = publicity_csv(session, q=q or None, industry=industry or None)
+    day = china_date(utcnow()).isoformat()
+    disposition = f"attachment; filename=\"publicity-{day}.csv\"; filename*=UTF-8''{quote(f'证照公示-{day}.csv')}"
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)

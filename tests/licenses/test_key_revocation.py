@@ -147,3 +147,23 @@ def test_the_public_page_and_the_offline_verifier_refuse_a_revoked_key(
     offline = runner.invoke(verify_app, [url, "--keys", str(stale_copy), "--offline"])
     assert offline.exit_code == 0  # the stale copy cannot know: the verifier says so
     assert "本地公钥副本" in offline.output and "可能未列出" in offline.output
+
+
+def test_the_verifier_online_shows_each_permits_effective_status(
+    session: Session, settings_env: LicenseConfig, live_site: str
+) -> None:
+    """`onelicense verify` with the official site at hand prints the live status as the page does (issue 26)."""
+    issued = licenses.issue_license(session, SYSTEM_ACTOR, make_approved_application(session).id)
+    url = verify_url(live_site, issued.token)
+    licenses.change_license(session, ADMIN, issued.number, Operation.SUSPEND, reason="依法暂扣")
+
+    online = runner.invoke(verify_app, [url])
+    assert online.exit_code == 0, online.output
+    assert "官方核验网站的实时状态" in online.output
+    permits = licenses.permits_of(session, issued.id)
+    for permit in permits:
+        row = [line for line in online.output.splitlines() if permit.number in line][-1]  # the live table
+        assert "暂扣（随许可证暂扣）" in row and "有效" not in row
+    offline = runner.invoke(verify_app, [url, "--offline"])
+    assert offline.exit_code == 0 and "官方核验网站的实时状态" not in offline.output
+    assert "离线核验只证明签名内容真实" in offline.output

@@ -10,6 +10,7 @@ from licenses.status import (
     Operation,
     PermitState,
     composite_status,
+    effective_permit_status,
     next_status,
     permit_status,
 )
@@ -62,6 +63,38 @@ def test_the_most_lasting_reason_is_shown_when_several_permits_block() -> None:
 
 def test_a_whole_license_status_overrides_its_permits() -> None:
     assert composite_status(S.SUSPENDED, [PermitState("A", S.VALID)]).status is S.SUSPENDED
+
+
+TODAY = date(2026, 12, 4)
+
+
+@pytest.mark.parametrize(
+    ("license_", "permit", "valid_until", "shown", "by_license"),
+    [
+        (S.VALID, S.VALID, None, S.VALID, False),
+        (S.VALID, S.SUSPENDED, None, S.SUSPENDED, False),
+        (S.VALID, S.VALID, date(2026, 12, 3), S.EXPIRED, False),
+        (S.SUSPENDED, S.VALID, None, S.SUSPENDED, True),
+        (S.CANCELLED, S.VALID, None, S.CANCELLED, True),
+        (S.WITHDRAWN, S.VALID, None, S.WITHDRAWN, True),
+        (S.REVOKED, S.SUSPENDED, None, S.REVOKED, True),
+        (S.CANCELLED, S.SUSPENDED, None, S.CANCELLED, True),
+        # the more lasting restriction wins; on a tie the permit's own
+        (S.SUSPENDED, S.WITHDRAWN, None, S.WITHDRAWN, False),
+        (S.SUSPENDED, S.VALID, date(2026, 12, 3), S.EXPIRED, False),
+        (S.CANCELLED, S.WITHDRAWN, None, S.WITHDRAWN, False),
+        (S.REVOKED, S.WITHDRAWN, None, S.REVOKED, True),
+        (S.SUSPENDED, S.SUSPENDED, None, S.SUSPENDED, False),
+        (S.CANCELLED, S.CANCELLED, None, S.CANCELLED, False),
+    ],
+)
+def test_a_permit_shows_the_more_restrictive_of_its_own_and_its_licenses_status(
+    license_: S, permit: S, valid_until: date | None, shown: S, by_license: bool
+) -> None:
+    effective = effective_permit_status(license_, permit, valid_until, TODAY)
+    assert (effective.status, effective.by_license) == (shown, by_license)
+    assert effective.own is permit_status(permit, valid_until, TODAY)  # what the department decided, kept
+    assert effective.note == (f"随许可证{shown.label}" if by_license else None)
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,16 @@ def test_only_public_fields_are_shown(client: TestClient, issued: list[License])
         "issued_on",
         "authority_name",
         "status",
+        "permits",
+    }
+    # of each permit what the certificate prints and the verify page shows, nothing of who or why
+    assert set(data["items"][0]["permits"][0]) == {
+        "name",
+        "number",
+        "department",
+        "valid_until",
+        "status",
+        "status_note",
     }
     html = client.get("/publicity").text
     assert "张三明" not in html and "张*明" not in html

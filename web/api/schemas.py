@@ -223,6 +223,32 @@ class ApplicationSummary(BaseModel):
     updated_at: datetime
 
 
+class LicenseStatusOut(BaseModel):
+    code: str = Field(description="电子证照状态代码：01 有效、02 暂扣、03 撤销、04 注销、05 失效、07 吊销")
+    label: str
+
+
+class LicensePermitOut(BaseModel):
+    code: str
+    name: str
+    number: str = Field(description="分项许可编号")
+    department: str
+    issued_on: date
+    valid_until: date | None = Field(description="有效期至；空为长期")
+    status: LicenseStatusOut = Field(
+        description="实际状态：分项许可本身的状态与许可证整体状态中较严格者（与扫码核验页一致）"
+    )
+    status_note: str | None = Field(description="状态来自许可证整体时的说明，如“随许可证注销”")
+
+
+class LicenseOut(BaseModel):
+    number: str
+    edition: int = Field(description="版次")
+    status: LicenseStatusOut = Field(description="综合状态（扫码核验页顶部所示）")
+    license_status: LicenseStatusOut = Field(description="许可证整体的状态（暂扣、注销、撤销、吊销等整证操作）")
+    permits: list[LicensePermitOut]
+
+
 class ApplicationDetail(ApplicationSummary):
     uscc: str
     permits: list[str] = Field(description="申请的许可事项名称")
@@ -237,6 +263,7 @@ class ApplicationDetail(ApplicationSummary):
     license_number: str | None = Field(default=None, description="行业综合许可证编号（发证后）")
     verify_url: str | None = Field(default=None, description="扫码核验网址（发证后，即许可证二维码的内容）")
     license_pdf: str | None = Field(default=None, description="许可证 PDF 的下载路径（发证后）")
+    license: LicenseOut | None = Field(default=None, description="许可证及各分项许可的实时状态（发证后）")
 
 
 class OpinionOut(BaseModel):

@@ -11,6 +11,7 @@ from datetime import datetime
 from forms.merge import MergedForm
 from forms.model import Catalog
 from licenses.qr import verify_url
+from licenses.status import LicenseStatus
 from onelicense.clock import utcnow
 from onelicense.settings import get_settings
 from review.transitions import Outcome
@@ -19,6 +20,7 @@ from services import reviews
 from services.applications import ApplicationProgress, Submitted
 from services.notifications import Rendered
 from services.reviews import QueueItem
+from store.license_queries import LicenseNow
 from store.tables.application import Application, DecisionRecord, DepartmentReview
 from store.tables.lifecycle import Obligation
 from web.api import schemas
@@ -111,6 +113,34 @@ def application_detail(progress: ApplicationProgress) -> schemas.ApplicationDeta
         license_number=progress.license.number if progress.license else None,
         verify_url=verify_url(get_settings().public_base_url, progress.license.token) if progress.license else None,
         license_pdf=f"/api/applications/{application.id}/license.pdf" if progress.license else None,
+        license=license_out(progress.license_now) if progress.license_now else None,
+    )
+
+
+def _status(status: LicenseStatus) -> schemas.LicenseStatusOut:
+    return schemas.LicenseStatusOut(code=status.value, label=status.label)
+
+
+def license_out(now: LicenseNow) -> schemas.LicenseOut:
+    """A license's live status as the verify page shows it: each permit's effective status (licenses.status)."""
+    return schemas.LicenseOut(
+        number=now.license.number,
+        edition=now.license.edition,
+        status=_status(now.composite.status),
+        license_status=_status(now.license.status),
+        permits=[
+            schemas.LicensePermitOut(
+                code=p.permit.permit_code,
+                name=p.permit.permit_name,
+                number=p.permit.number,
+                department=p.permit.department_name,
+                issued_on=p.permit.issued_on,
+                valid_until=p.permit.valid_until,
+                status=_status(p.status),
+                status_note=p.effective.note,
+            )
+            for p in now.permits
+        ],
     )
 
 
