@@ -59,7 +59,9 @@ def test_commitment_notice_lists_every_permit_and_commitment(small_catalog):
     for name in ("测试食品经营许可", "测试消防检查", "测试泳池卫生许可"):
         assert name in notice
     assert "非核心要件信任" in notice and "要件后补" in notice
-    assert "60 日内补交：健康证明" in notice
+    # the signed commitment states the deadline the obligation uses: working days from issuance, not calendar days
+    assert "自发证之日起 60 个工作日内" in notice and "补交：健康证明" in notice
+    assert "60 日内" not in notice
     without = merge_form("DINER", {"has_pool": False}, small_catalog).commitment_notice
     assert "测试泳池卫生许可" not in without
 
