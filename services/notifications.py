@@ -3,16 +3,18 @@ per further channel (webhook — an SMS gateway or 短信平台 —, email over 
 dispatcher with the outbox's leases, retries with backoff and dead letters: nothing is lost while a channel is
 down, and a message is sent once it is back.
 
-A notification's id is its dedupe key, so an event announced twice (a sweep run again) is stored once. Rows hold
-references only; the Chinese text is rendered from `templates/notifications/<event>.txt.j2` (first line: the
-subject) when it is read or sent, and addresses (phone, email) are looked up at sending time: no personal data in
-the outbox, the logs or a flow's parameters."""
+A notification's id is its dedupe key, so an event announced twice (a sweep run again) is stored once. The Chinese
+text is rendered from `templates/notifications/<event>.txt.j2` (first line: the subject) once, when the notice is
+made, and stored verbatim (rows a sweep inserts set-based get theirs when dispatched, in the same sweep): a notice is
+served with fixed content, later facts make new notices. Addresses (phone, email) are looked up at sending time: no
+personal data in the outbox, the logs or a flow's parameters."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -20,6 +22,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from onelicense import clock
@@ -84,8 +87,9 @@ def notify(
 ) -> None:
     """Announce `event` to the holder (no commit: written with the caller's change). `key` makes it unique."""
     assert event in EVENTS, event
+    notification_id = f"{event}:{key}"[:96]
     row = {
-        "id": f"{event}:{key}"[:96],
+        "id": notification_id,
         "event": event,
         "user_id": user_id,
         "application_id": application_id,
@@ -94,7 +98,18 @@ def notify(
         "detail": detail,
         "created_at": utcnow(),
     }
-    bulk.insert_missing(session, Notification, [row])
+    session.flush()  # the facts this change made are what the notice states
+    made = Notification(
+        id=notification_id,
+        event=event,
+        user_id=user_id,
+        application_id=application_id,
+        obligation_id=obligation_id,
+        permit_id=permit_id,
+        detail=detail,
+    )
+    subject, body = _text(session, made)
+    bulk.insert_missing(session, Notification, [{**row, "subject": subject, "body": body}])
 
 
 def dispatch_pending(session: Session, limit: int = 500) -> int:
@@ -110,6 +125,7 @@ def dispatch_pending(session: Session, limit: int = 500) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         now = utcnow()
+        _fix_texts(session, pending)
         for notification in pending:
             if notification.application_id and notification.user_id:
                 for channel in channels:
@@ -143,18 +159,42 @@ class Rendered:
 
 
 def render(session: Session, notification: Notification) -> Rendered:
-    """The notification's Chinese subject and text, from its template and the rows it refers to."""
-    context = _context(session, notification)
-    text = environment(catalogs.templates_dir()).get_template(f"notifications/{notification.event}.txt.j2")
-    subject, _, body = text.render(**context).strip().partition("\n")
+    """The notification's Chinese subject and text as served: stored when it was made; a row without (a sweep's,
+    or one made before migration 0013) gets its text now, kept from then on (the caller commits)."""
+    if notification.body is None:
+        _fix_texts(session, [notification])
     return Rendered(
         notification.id,
         notification.event,
-        subject.strip(),
-        body.strip(),
+        notification.subject or "",
+        notification.body or "",
         notification.created_at,
         notification.read_at is not None,
     )
+
+
+def _text(session: Session, notification: Notification) -> tuple[str, str]:
+    """(subject, body) from the event's template and the rows the notification refers to, as they stand now."""
+    context = _context(session, notification)
+    text = environment(catalogs.templates_dir()).get_template(f"notifications/{notification.event}.txt.j2")
+    subject, _, body = text.render(**context).strip().partition("\n")
+    return subject.strip(), body.strip()
+
+
+def _fix_texts(session: Session, rows: Sequence[Notification]) -> None:
+    """Render and store the text of the rows that have none yet (no commit), only where none was stored meanwhile."""
+    for notification in rows:
+        if notification.body is not None:
+            continue
+        subject, body = _text(session, notification)
+        session.execute(
+            update(Notification)
+            .where(col(Notification.id) == notification.id, col(Notification.body).is_(None))
+            .values(subject=subject, body=body)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(notification, "subject", subject)  # what the row holds now: no second UPDATE
+        set_committed_value(notification, "body", body)
 
 
 def _context(session: Session, notification: Notification) -> dict[str, Any]:
@@ -206,7 +246,9 @@ def inbox(session: Session, actor: Actor, limit: int = 50) -> tuple[list[Rendere
         .select_from(Notification)
         .where(Notification.user_id == actor.user_id, col(Notification.read_at).is_(None))
     ).one()
-    return [render(session, n) for n in rows], int(unread)
+    with transaction(session):  # a row shown for the first time keeps the text shown
+        shown = [render(session, n) for n in rows]
+    return shown, int(unread)
 
 
 def mark_read(session: Session, actor: Actor, notification_id: str) -> None:

@@ -75,7 +75,9 @@ class Notification(SQLModel, table=True):
     """One message to a license holder, shown in its portal inbox and sent by the configured channels (webhook,
     email) through the outbox. The id is its dedupe key (e.g. ``reminder:5:<obligation id>``), so the sweep may
     run again and the same event is never announced twice. The text is rendered from `templates/notifications/`
-    when it is read or sent: the row holds references, never personal data."""
+    once, when the notice is made (a sweep's set-based rows: when first dispatched or shown), and kept verbatim in
+    `subject` and `body`: a notice is a document served with fixed content; later facts make new notices
+    (migration 0013). Addresses are looked up at sending time, never stored here."""
 
     __tablename__ = "notifications"
 
@@ -86,6 +88,8 @@ class Notification(SQLModel, table=True):
     obligation_id: str | None = Field(default=None, max_length=32)
     permit_id: str | None = Field(default=None, max_length=32, description="license_permits.id")
     detail: str | None = Field(default=None, sa_type=Text, description="a reason or note the text quotes")
+    subject: str | None = Field(default=None, sa_type=Text, description="the subject as served (NULL: not yet)")
+    body: str | None = Field(default=None, sa_type=Text, description="the text as served (NULL: not yet)")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # set once the outbox messages of its channels are written (the sweep inserts rows only)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

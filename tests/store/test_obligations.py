@@ -289,3 +289,26 @@ def _working_days_before(due: date, n: int) -> date:
     while working_days_after(day, n) < due:
         day += timedelta(days=1)
     return day
+
+
+def test_a_notice_keeps_the_text_it_was_served_with(session: Session, issued: licenses.License) -> None:
+    """A 逾期 notice is a document served on its day: a rectification deadline set later is a new notice and never
+    appears in the old one (issue 19)."""
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    after = working_days_after(supply.due_on, 1)
+    with at(after):
+        assert obligations.sweep(session).overdue == 1
+        while notifications.dispatch_pending(session):  # as the sweep flow and the dispatcher do
+            pass
+        [overdue] = [n for n in notifications.inbox(session, APPLICANT)[0] if n.event == "obligation_overdue"]
+        assert "整改期限" not in overdue.body
+        ordered = obligations.order_rectification(
+            session, reviewer(SIGN_OFFICE), supply.id, reason="请补交招牌安全检测报告", days=3
+        )
+    assert ordered.rectify_due_on is not None
+    with at(working_days_after(after, 2)):
+        shown = {n.event: n for n in notifications.inbox(session, APPLICANT)[0]}
+    assert shown["obligation_overdue"].body == overdue.body  # verbatim, as served
+    assert "整改期限" in shown["rectification"].body
+    stored = session.get(Notification, overdue.id)
+    assert stored is not None and stored.body == overdue.body and stored.subject == overdue.subject
