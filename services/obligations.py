@@ -10,7 +10,7 @@ set-based statements, never row by row."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -70,12 +70,17 @@ def open_obligations(
         )
         for code in review.permit_codes
     }
+    handed_in = {code for code, value in (application.materials or {}).items() if value}
     rows = []
     for permit in permits:
         spec = catalog.permits.get(permit.permit_code)
         if spec is None:
             continue
         for item in obligations_of(spec, permit.issued_on, calendar, inspection_days=inspection_days):
+            if item.kind is ObligationKind.SUPPLY:  # what came with the application is not owed again
+                item = replace(item, materials=tuple(m for m in item.materials if m not in handed_in))
+                if not item.materials:
+                    continue
             rows.append(
                 Obligation(
                     license_id=license_.id,

@@ -112,7 +112,11 @@ def test_issuance_turns_each_commitment_into_an_obligation_due_on_the_working_da
     supply = the_obligation(session, ObligationKind.SUPPLY)
     assert supply.permit_code == "OUTDOOR_SIGN" and supply.department_code == SIGN_OFFICE
     assert supply.commitment == "要件后补" and supply.status is ObligationStatus.OPEN
-    assert set(supply.materials) == {"sign_safety_report", "premises_proof"}  # the non-core materials, not handed in
+    # the non-core materials not handed in: the premises proof came with the application (食品经营许可 needs it
+    # now), so it is not asked for again (issue 19)
+    application = session.get(applications.Application, issued.application_id)
+    assert application is not None and application.materials.get("premises_proof")
+    assert supply.materials == ["sign_safety_report"]
     assert supply.due_on == working_days_after(ISSUED.date(), 60)
     # the holidays move it: 60 weekdays would end earlier than 60 working days
     weekdays, day = 0, ISSUED.date()
@@ -132,12 +136,17 @@ def test_kept_commitment_closes_and_the_holder_is_reliable(
     supply = the_obligation(session, ObligationKind.SUPPLY)
     with at(supply.due_on - timedelta(days=3)):
         with pytest.raises(InvalidRequest, match=r"尚缺：.*（materials）"):
-            obligations.submit_fulfilment(session, APPLICANT, supply.id, {"sign_safety_report": upload(session)})
-        with pytest.raises(InvalidRequest, match="请上传文件"):
+            obligations.submit_fulfilment(session, APPLICANT, supply.id, {})
+        with pytest.raises(InvalidRequest, match="不属于该承诺事项：premises_proof"):  # came with the application
             obligations.submit_fulfilment(
-                session, APPLICANT, supply.id, {"sign_safety_report": "x.pdf", "premises_proof": "y.pdf"}
+                session,
+                APPLICANT,
+                supply.id,
+                {"sign_safety_report": upload(session), "premises_proof": upload(session)},
             )
-        others = {"sign_safety_report": upload(session, OTHER_APPLICANT), "premises_proof": upload(session)}
+        with pytest.raises(InvalidRequest, match="请上传文件"):
+            obligations.submit_fulfilment(session, APPLICANT, supply.id, {"sign_safety_report": "x.pdf"})
+        others = {"sign_safety_report": upload(session, OTHER_APPLICANT)}
         with pytest.raises(NotFound):  # another applicant does not even see it
             obligations.submit_fulfilment(session, OTHER_APPLICANT, supply.id, others)
         with pytest.raises(
@@ -145,7 +154,7 @@ def test_kept_commitment_closes_and_the_holder_is_reliable(
         ):
             obligations.submit_fulfilment(session, APPLICANT, supply.id, others)  # a file of another account
         assert the_obligation(session, ObligationKind.SUPPLY).status is ObligationStatus.OPEN  # nothing handed in
-        files = {"sign_safety_report": upload(session), "premises_proof": upload(session)}
+        files = {"sign_safety_report": upload(session)}
         handed = obligations.submit_fulfilment(session, APPLICANT, supply.id, files)
         assert handed.status is ObligationStatus.SUBMITTED
         with pytest.raises(NotFound):  # another department does not see it

@@ -18,6 +18,7 @@ from review.calendar import parse_arrangements
 from review.obligations import ObligationStatus
 from review.roles import SYSTEM_ACTOR, Role
 from services import aggregation, applications, calendar, licenses, users
+from services import catalog as catalogs
 from store.db import session_scope
 from store.tables.lifecycle import Obligation
 from store.tables.user import User
@@ -32,8 +33,13 @@ EXE = b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + b"\x00" * 200
 
 def issue_to(phone: str) -> str:
     """A convenience store with an outdoor sign, submitted by the registered applicant `phone`, approved by every
-    department and issued; returns the 要件后补 obligation's id."""
-    body = submission_body("CONVENIENCE_STORE", sells_ready_to_eat_food=True, has_outdoor_sign=True)
+    department and issued; returns the 要件后补 obligation's id. It sells prepackaged food only, so the sign's two
+    non-core materials (its safety report, the premises proof) are needed by no other permit now: the applicant
+    leaves them for later and owes both."""
+    body = submission_body("CONVENIENCE_STORE", sells_ready_to_eat_food=False, has_outdoor_sign=True)
+    later = {m.code for m in catalogs.merged_form("CONVENIENCE_STORE", body["answers"]).materials if not m.required_now}
+    assert later == {"sign_safety_report", "premises_proof"}
+    body["materials"] = {code: ref for code, ref in body["materials"].items() if code not in later}
     with session_scope() as session:
         user = session.exec(select(User).where(User.login == phone)).one()
         submitted = applications.submit(
