@@ -81,10 +81,9 @@ def request_change(
         raise Conflict(f"该经营场所已有本行业办理中的申请或有效许可证（申请编号 {holder.reference}），不能变更至此")
     on_license = {p.permit_code: p for p in licenses.permits_of(session, license_.id)}
     active = {code for code, p in on_license.items() if p.status in _ACTIVE}
+    # a permit the license carries as 撤销/注销/吊销 stays so: a change neither restores it nor is refused for it
+    # (restoring one is a new application for that permit); the change applies to the others
     wanted = [p.code for p in form.permits]
-    if ended := [c for c in wanted if c in on_license and c not in active]:
-        names = "、".join(on_license[c].permit_name for c in ended)
-        raise Conflict(f"{names}已{on_license[ended[0]].status.label}，不能通过变更恢复，请重新申请")
     added = tuple(c for c in wanted if c not in on_license)
     removed = tuple(sorted(active - set(wanted)))
     reviewed_fields = {k for k in changed if k in catalog.fields and catalog.fields[k].change_review}

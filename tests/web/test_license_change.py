@@ -75,6 +75,28 @@ def permit_dates(session: Session, license_: License) -> dict[str, tuple[object,
     return {p.permit_code: (p.issued_on, p.valid_until, p.number) for p in licenses.permits_of(session, license_.id)}
 
 
+def test_a_withdrawn_permit_stays_withdrawn_and_does_not_block_a_change_of_the_others(session: Session) -> None:
+    """One permit withdrawn by its department (e.g. the 二次供水 permit): the holder still moves its premises; the
+    change is reviewed by the departments of the permits in force and the withdrawn one stays 撤销 (issue 19)."""
+    license_ = issued_hotel(session)
+    water = next(
+        p for p in licenses.permits_of(session, license_.id) if p.permit_code == "SECONDARY_WATER_SUPPLY_HEALTH"
+    )
+    licenses.change_permit(session, reviewer(water.department_code), water.number, Operation.WITHDRAW, reason="违法")
+    in_force = tuple(code for code in HOTEL if code != water.permit_code)
+    requested = changes.request_change(
+        session, APPLICANT, license_.number, answers={"business_address": "重庆市渝北区新牌坊二路9号"}, reason="搬迁"
+    )
+    assert requested.added_permits == () and requested.removed_permits == ()
+    assert {r.department_code for r in requested.reviews} == departments_reading("business_address", in_force)
+    assert all(water.permit_code not in r.permit_codes for r in requested.reviews)
+    changed = approve_change(session, requested)
+    session.refresh(changed)
+    statuses = {p.permit_code: p.status.label for p in licenses.permits_of(session, changed.id)}
+    assert changed.business_address == "重庆市渝北区新牌坊二路9号" and statuses[water.permit_code] == "撤销"
+    assert {statuses[c] for c in in_force} == {"有效"}
+
+
 def test_an_address_change_is_reviewed_by_the_departments_that_read_it_and_issues_edition_two(
     client: TestClient, session: Session
 ) -> None:
