@@ -27,7 +27,7 @@ from forms.prereview import blocking, prereview
 from forms.validation import Submission, validate_submission
 from licenses.status import LicenseStatus
 from onelicense import clock
-from onelicense.errors import Conflict, NotFound
+from onelicense.errors import Conflict, Forbidden, NotFound
 from review.roles import Actor
 from review.transitions import ApplicationStatus
 from services import applications, licenses, obligations, registry, uploads
@@ -174,8 +174,10 @@ def _holders_license(session: Session, actor: Actor, number: str, what: str) -> 
     require_role(actor, applications.APPLICANTS, f"申请{what}")
     license_ = session.exec(select(License).where(License.number == number)).first()
     original = session.get(Application, license_.application_id) if license_ and license_.application_id else None
-    if license_ is None or original is None or original.submitted_by != actor.user_id:
+    if license_ is None:
         raise NotFound(f"许可证 {number} 不存在")
+    if original is None or original.submitted_by != actor.user_id:  # the license itself is public (证照公示)
+        raise Forbidden(f"您不是许可证 {number} 的持证人，不能申请{what}")
     if license_.status is not LicenseStatus.VALID:
         raise Conflict(_not_valid(license_, what))
     if (pending := pending_change(session, license_.id)) is not None:

@@ -595,8 +595,8 @@ def change_license(session: Session, actor: Actor, number: str, operation: Opera
     reason = check_operation(operation, reason)
     with transaction(session):
         license_ = load_license(session, number)
-        if holder_cancels and _holder_of(session, license_) != actor.user_id:
-            raise NotFound(f"许可证 {number} 不存在")
+        if holder_cancels and _holder_of(session, license_) != actor.user_id:  # the license itself is public
+            raise Forbidden(f"您不是许可证 {number} 的持证人，不能申请注销")
         before = snapshot(license_, *_LICENSE_FIELDS)
         status = next_status(operation, license_.status, f"许可证 {number}")
         update_versioned(session, license_, "该许可证已被他人变更，请刷新后重试", status=status, status_reason=reason)

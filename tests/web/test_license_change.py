@@ -176,8 +176,10 @@ def test_adding_to_the_scope_adds_permits_reviewed_by_their_departments(session:
 
 def test_refusals(session: Session) -> None:
     license_ = issued_hotel(session)
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden, match=r"您不是许可证 .* 的持证人"):  # the license is public: say why, not 不存在
         changes.request_change(session, OTHER_APPLICANT, license_.number, answers={"holder_name": "冒名"})
+    with pytest.raises(NotFound):
+        changes.request_change(session, APPLICANT, "500107209900000001", answers={"holder_name": "冒名"})
     with pytest.raises(ValidationFailed, match="统一社会信用代码不能变更"):
         changes.request_change(session, APPLICANT, license_.number, answers={"uscc": "91500000MA5U7K2X3X"})
     with pytest.raises(ValidationFailed, match="没有需要变更的事项"):
@@ -192,7 +194,7 @@ def test_the_holder_cancels_its_license_and_the_public_history_shows_each_step(
     license_ = issued_hotel(session)
     licenses.change_permit(session, reviewer("XFJY"), f"{license_.number}-03", Operation.SUSPEND, reason="整改")
     licenses.change_permit(session, reviewer("XFJY"), f"{license_.number}-03", Operation.RESTORE, reason="已整改")
-    with pytest.raises(NotFound):  # another applicant may not
+    with pytest.raises(Forbidden, match=r"不是许可证 .* 的持证人"):  # another applicant may not
         licenses.change_license(session, OTHER_APPLICANT, license_.number, Operation.CANCEL, reason="不再经营")
     with pytest.raises(Forbidden):  # the holder may cancel, not suspend
         licenses.change_license(session, APPLICANT, license_.number, Operation.SUSPEND, reason="暂停")

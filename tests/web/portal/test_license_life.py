@@ -35,7 +35,9 @@ def test_the_holder_changes_and_cancels_its_license_in_the_portal(new_browser, s
     stranger: Browser = new_browser()
     stranger.register("13700000012")
     stranger.get("/portal")
-    assert stranger.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "冒名"}).status_code == 404
+    refused = stranger.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "冒名"})
+    assert refused.status_code == 403 and "持证人" in refused.text  # the license is public: the refusal says why
+    assert the_license().edition == 1
 
     typed = holder.post(f"/portal/licenses/{license_.number}/change", {"holder_name": "重庆新名称便利店"})
     assert typed.status_code == 422 and "须与市场主体登记一致" in typed.text  # never from typed text
