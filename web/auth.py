@@ -19,8 +19,9 @@ from store.db import session_scope
 # auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    scheme_name="访问令牌",
-    description="由 `onelicense users create` 创建的令牌，放在 `Authorization: Bearer <令牌>` 请求头中",
+    # OpenAPI 3.1 allows only [a-zA-Z0-9._-] in a component's name: the Chinese name goes in the description
+    scheme_name="bearerAuth",
+    description="访问令牌：由 `onelicense users create` 创建，放在 `Authorization: Bearer <令牌>` 请求头中",
 )
 
 MISSING_TOKEN = "未认证：请在 Authorization 请求头中提供访问令牌（Bearer）"
