@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from licenses.fonts import printable_codepoints
 from onelicense.settings import get_settings
 from services import catalog as catalogs
-from web import api, docs, portal, public
+from web import api, credit, docs, portal, public
 from web.auth import has_credentials
 from web.errors import install_error_handlers
 from web.middleware import Admission, Guard
@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(public.router)
+    app.include_router(credit.router)
     portal.install(app)
     docs.install(app)
     install_error_handlers(app)
