@@ -42,6 +42,12 @@ class ObligationStatus(LabelledEnum):
     ENDED = "ended", "许可已终止"  # the license was cancelled, withdrawn or revoked before it fell due
 
 
+def inspection_overdue(kind: ObligationKind, status: ObligationStatus, due_on: date, today: date) -> bool:
+    """The department's own 事后核查 is past its working-day deadline and not yet done (核查逾期): computed from the
+    dates like 失效, never stored, and never the holder's breach."""
+    return kind is ObligationKind.INSPECTION and status is ObligationStatus.OPEN and today > due_on
+
+
 class ObligationStep(LabelledEnum):
     """What moves an obligation on: the holder, the department, or the daily sweep."""
 

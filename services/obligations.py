@@ -161,6 +161,39 @@ def list_obligations(
     return list(session.exec(statement))
 
 
+@dataclass(frozen=True)
+class OverdueInspections:
+    """A department's 事后核查 past their deadline (核查逾期), for the supervision board."""
+
+    department_code: str
+    count: int
+    oldest_due_on: date
+    permit_numbers: tuple[str, ...]  # the longest overdue first, at most 20
+
+
+def overdue_inspections(session: Session, today: date | None = None) -> list[OverdueInspections]:
+    """Per department, the checks it owes past their due date (review.obligations.inspection_overdue, in SQL), the
+    most overdue department first."""
+    today = today or clock.today()
+    statement = (
+        select(col(Obligation.department_code), col(Obligation.permit_number), col(Obligation.due_on))
+        .where(
+            col(Obligation.kind) == ObligationKind.INSPECTION,
+            col(Obligation.status) == ObligationStatus.OPEN,
+            col(Obligation.due_on) < today,
+        )
+        .order_by(col(Obligation.due_on), col(Obligation.id))
+    )
+    found: dict[str, list[tuple[str, date]]] = {}
+    for department, number, due_on in session.exec(statement):
+        found.setdefault(department, []).append((number, due_on))
+    rows = [
+        OverdueInspections(code, len(items), items[0][1], tuple(n for n, _ in items[:20]))
+        for code, items in found.items()
+    ]
+    return sorted(rows, key=lambda r: (r.oldest_due_on, r.department_code))
+
+
 def material_names(obligation: Obligation) -> list[str]:
     materials = catalogs.catalog().materials
     return [materials[m].name if m in materials else m for m in obligation.materials]

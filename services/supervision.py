@@ -22,6 +22,8 @@ from review.roles import Actor, Role
 from review.sla import SlaLevel, WorkingCalendar
 from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
 from services import catalog as catalogs
+from services import obligations
+from services.obligations import OverdueInspections
 from services.ratings import OVERALL, POOR_SCORE
 from services.spreadsheet import csv_bytes
 from store.access import require_role
@@ -99,6 +101,7 @@ class Board:
     by_industry: list[Timeliness]
     ratings: list[RatingSummary]
     timeliness_sample: int  # decided reviews the averages were computed from
+    overdue_inspections: list[OverdueInspections]  # the departments' own 事后核查 past their deadline
     lights_total: DepartmentLights = field(init=False)
 
     def __post_init__(self) -> None:
@@ -126,6 +129,7 @@ def board(session: Session, actor: Actor, today: date | None = None) -> Board:
         by_industry=by_industry,
         ratings=rating_summaries(session, today),
         timeliness_sample=sample,
+        overdue_inspections=obligations.overdue_inspections(session, today),
     )
 
 

@@ -321,3 +321,34 @@ def test_a_notice_keeps_the_text_it_was_served_with(session: Session, issued: li
     assert "整改期限" in shown["rectification"].body
     stored = session.get(Notification, overdue.id)
     assert stored is not None and stored.body == overdue.body and stored.subject == overdue.subject
+
+
+def test_a_departments_overdue_inspection_is_marked_and_on_the_board(
+    session: Session, issued: licenses.License
+) -> None:
+    """The department's own 事后核查 deadline is supervised (issue 19): the day after it, without a check, the
+    obligation is 核查逾期 (computed, the holder not in breach) and the board lists it under its department."""
+    from review.obligations import inspection_overdue
+    from services import supervision
+
+    inspection = the_obligation(session, ObligationKind.INSPECTION)
+    due = inspection.due_on
+    assert due == working_days_after(ISSUED.date(), 20)
+    assert not inspection_overdue(inspection.kind, inspection.status, due, due)
+    assert obligations.overdue_inspections(session, due) == []
+    after = due + timedelta(days=1)
+    assert inspection_overdue(inspection.kind, inspection.status, due, after)
+    [row] = obligations.overdue_inspections(session, after)
+    assert (row.department_code, row.count, row.oldest_due_on, row.permit_numbers) == (
+        "SCJG", 1, due, (inspection.permit_number,)
+    )  # fmt: skip
+    assert supervision.board(session, ADMIN, after).overdue_inspections == [row]
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    assert not inspection_overdue(supply.kind, supply.status, supply.due_on, supply.due_on + timedelta(days=1))
+    with at(after):
+        checked = obligations.record_inspection(
+            session, reviewer("SCJG"), inspection.id, passed=True, note="现场核查合格"
+        )
+        assert obligations.credit_standing(session, issued.uscc).label != "失信"  # never the holder's breach
+    assert not inspection_overdue(checked.kind, checked.status, checked.due_on, after)
+    assert obligations.overdue_inspections(session, after) == []

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+from onelicense import clock
 from onelicense.errors import Conflict, InvalidRequest, OneLicenseError
 from onelicense.settings import get_settings
-from review.obligations import ObligationKind, ObligationStatus
+from review.obligations import ObligationKind, ObligationStatus, inspection_overdue
 from review.roles import Actor, Role
 from services import catalog as catalogs
 from services import notifications, obligations, uploads
@@ -163,6 +164,7 @@ def _desk_page(
     wanted_status = ObligationStatus(status) if status in ObligationStatus._value2member_map_ else None
     wanted_kind = ObligationKind(kind) if kind in ObligationKind._value2member_map_ else None
     rows = obligations.list_obligations(session, actor, status=wanted_status, kind=wanted_kind, limit=500)
+    today = clock.today()
     return render(
         request,
         who,
@@ -175,6 +177,7 @@ def _desk_page(
         status=status,
         kind=kind,
         material_names=obligations.material_names,
+        overdue=lambda o: inspection_overdue(o.kind, o.status, o.due_on, today),
         **context,
     )
 
