@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from onelicense.errors import ErrorKind, InvalidRequest, NotFound, NotReady, OneLicenseError, TooManyRequests
 
@@ -97,14 +97,20 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    if "GET" in methods:
-        methods.add("HEAD")
-    return methods
+    """The methods some route serves at this path. Each method is tried against the app's routes as the router
+    would (a route knows its own methods only, and an included router none), so `Allow` lists them all."""
+    allowed = set()
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        for route in request.app.routes:
+            match, _ = route.matches(probe)
+            if isinstance(route, Mount) and match is not Match.NONE:
+                allowed |= {"GET"}  # the one mounted app serves files: GET (and HEAD), whatever it is asked
+            elif match is Match.FULL:
+                allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")  # web.middleware.Guard answers HEAD for every GET
+    return allowed
 
 
 async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
@@ -198,6 +204,7 @@ _CTX_REASONS = {
     "literal_error": "应为以下之一：{expected}",
 }
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # what a route of ours may serve; HEAD follows GET
 _HTTP_MESSAGES = {
     400: "请求体无法解析",
     401: "未认证：请提供有效的访问令牌",

@@ -1,5 +1,6 @@
-"""What every response and every request body goes through, before any route: security headers, and limits on
-the size of the request line and body (refused early, in Chinese, before a byte of an oversized body is held).
+"""What every response and every request body goes through, before any route: security headers (and
+`Cache-Control: no-store` unless an answer says otherwise), HEAD answered for every GET, and limits on the size of
+the request line and body (refused early, in Chinese, before a byte of an oversized body is held).
 
 Pure ASGI middleware, so a refused request never reaches the app, and nothing is parsed before it is allowed."""
 
@@ -41,9 +42,15 @@ SPOOL_MEMORY = 1 << 20  # an upload's body beyond this much goes to a temporary 
 SPOOL_CHUNK = 1 << 16
 
 
+# files that are the same for everyone may be kept by a cache; every other answer may carry personal data
+_CACHEABLE = ("/static/",)
+
+
 class Guard:
-    """Security headers on every response; 414 for an over-long URL, 413 for an oversized body, 401 for a body
-    without credentials on the API (so an anonymous client cannot make the server read megabytes)."""
+    """Security headers on every response, `Cache-Control: no-store` on every answer that does not set its own
+    (an application answer holds ID numbers, phones, addresses); HEAD answered as GET without the body (routes
+    declare GET only); 414 for an over-long URL, 413 for an oversized body, 401 for a body without credentials on
+    the API (so an anonymous client cannot make the server read megabytes)."""
 
     def __init__(
         self,
@@ -65,6 +72,9 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
         send = self._with_headers(scope, send)
         url_bytes = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
         if url_bytes > self.max_url_bytes:
@@ -161,6 +171,8 @@ class Guard:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(n, v) for n, v in [*_HEADERS, (b"content-security-policy", csp)] if n not in present]
+                if b"cache-control" not in present and not scope["path"].startswith(_CACHEABLE):
+                    extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -192,6 +204,17 @@ class Admission:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+
+
+def _without_body(send: Send) -> Send:
+    """The answer to GET with its headers (Content-Length included, as RFC 9110 allows for HEAD) and no body."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return sending
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
