@@ -72,22 +72,18 @@ class KeySet:
         return self.active_kid, self._private
 
     def to_jwks(self) -> dict[str, Any]:
-        keys = []
+        """The published key set: `keys` holds only the keys that verify (a standard JWKS, RFC 7517/8037), so a
+        library that looks a kid up never finds a leaked key there; `revoked_keys` lists the revoked ones with
+        when they were revoked, for verifiers that must say 签名密钥已停用 rather than 未知密钥."""
+        keys, revoked = [], []
         for kid, public in sorted(self.public_keys.items()):
             raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            keys.append(
-                {
-                    "kty": "OKP",
-                    "crv": "Ed25519",
-                    "alg": "EdDSA",
-                    "use": "sig",
-                    "kid": kid,
-                    "x": _b64url(raw),
-                    "status": self._status(kid),
-                    **({"revoked_at": self.revoked[kid]} if kid in self.revoked else {}),
-                }
-            )
-        return {"keys": keys, "updated_at": self.updated_at}
+            jwk = {"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": _b64url(raw)}
+            if kid in self.revoked:
+                revoked.append({**jwk, "status": "revoked", "revoked_at": self.revoked[kid]})
+            else:
+                keys.append({**jwk, "alg": "EdDSA", "use": "sig", "status": self._status(kid)})
+        return {"keys": keys, "revoked_keys": revoked, "updated_at": self.updated_at}
 
     def _status(self, kid: str) -> str:
         if kid in self.revoked:
@@ -96,23 +92,27 @@ class KeySet:
 
     @classmethod
     def from_jwks(cls, document: Mapping[str, Any]) -> KeySet:
-        """A verify-only key set from a published JWKS document; every kid is checked against its key."""
+        """A verify-only key set from a published JWKS document, its `revoked_keys` included (and a copy saved
+        before they had a member of their own, when `keys` marked them `status: revoked`); every kid is checked
+        against its key."""
         public: dict[str, Ed25519PublicKey] = {}
         revoked: dict[str, str] = {}
         active = None
         try:
-            for entry in document["keys"]:
+            listed = [(entry, False) for entry in document["keys"]]
+            listed += [(entry, True) for entry in document.get("revoked_keys") or []]
+            for entry, withdrawn in listed:
                 if entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
                     continue
                 key = Ed25519PublicKey.from_public_bytes(_b64url_decode(entry["x"]))
                 if key_id(key) != entry["kid"]:
                     raise KeyStoreError(f"公钥 {entry['kid']} 的编号与公钥内容不符")
                 public[entry["kid"]] = key
-                if entry.get("status") == "active":
-                    active = entry["kid"]
-                if entry.get("status") == "revoked":
+                if withdrawn or entry.get("status") == "revoked":
                     revoked[entry["kid"]] = str(entry.get("revoked_at", ""))
-        except (KeyError, TypeError, ValueError) as exc:
+                elif entry.get("status") == "active":
+                    active = entry["kid"]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise KeyStoreError(f"公钥集格式错误：{exc}") from exc
         updated = document.get("updated_at")
         return cls(public, active, revoked=revoked, updated_at=str(updated) if updated else None)

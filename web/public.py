@@ -6,6 +6,8 @@ every page answers in Chinese HTML or, with ``Accept: application/json``, in JSO
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -56,6 +58,7 @@ _UNAVAILABLE_PAGE = """{% extends "public_base.html.j2" %}
 """
 
 _NO_STORE = {"Cache-Control": "no-store"}
+KEYS_MAX_AGE = 60  # seconds a cache may serve the published keys: a revocation is seen within a minute
 _REASONS: dict[type[TokenError], str] = {
     MalformedToken: "malformed",
     UnknownKey: "unknown_key",
@@ -230,19 +233,39 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
     )
 
 
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+
+
 @router.get(
     "/.well-known/onelicense-keys.json",
     summary="公布的验签公钥（JWKS）",
     responses={
-        200: {"description": "公钥集（含停用的密钥）", "content": {"application/json": {"schema": {"type": "object"}}}},
-        503: {"description": "核验服务暂时不可用", "content": {"application/json": {"schema": {"type": "object"}}}},
+        200: {
+            "description": "公钥集：keys 为可验签的公钥（标准 JWKS），revoked_keys 为已停用的公钥及停用时间",
+            "content": _JSON_OBJECT,
+        },
+        304: {"description": "公钥集未变（If-None-Match 与 ETag 相同）"},
+        503: {"description": "核验服务暂时不可用", "content": _JSON_OBJECT},
     },
 )
-def published_keys() -> Response:
+def published_keys(request: Request) -> Response:
+    """Cacheable for a minute only, so a revocation reaches verifiers soon; a verifier that polls sends the ETag
+    back (If-None-Match) and gets 304 while the set is unchanged."""
     keyset = _public_keys()
     if keyset is None:
         return _unavailable(None)
-    return JSONResponse(keyset.to_jwks(), headers={"Cache-Control": "public, max-age=300"})
+    body = json.dumps(keyset.to_jwks(), ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={KEYS_MAX_AGE}", "ETag": etag}
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 13.1.2: `*`, or any listed entity tag equal under weak comparison."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 @router.get(

@@ -16,6 +16,9 @@ import httpx
 import pytest
 import typer
 import uvicorn
+from fastapi.testclient import TestClient
+from joserfc.errors import InvalidKeyIdError
+from joserfc.jwk import KeySet as JoseKeySet
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -58,6 +61,55 @@ def test_a_revoked_key_fails_every_token_it_signed_and_is_published_as_revoked(t
         verify_token(token, published)
     fresh = sign_token(sample_document().signed_content(), after)
     assert verify_token(fresh, published).kid == replacement
+
+
+def test_a_revoked_key_is_not_in_the_standard_jwks_but_listed_apart_with_its_revocation_time(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    old = load_keyset(folder).active_kid
+    assert old is not None
+    token = sign_token(sample_document().signed_content(), load_keyset(folder))
+    revoke_key(folder, old, "私钥文件外泄", datetime(2026, 11, 30, tzinfo=UTC))
+    document = json.loads(json.dumps(load_keyset(folder).to_jwks()))  # as served
+    assert old not in {key["kid"] for key in document["keys"]}
+    assert [(key["kid"], key["revoked_at"]) for key in document["revoked_keys"]] == [(old, "2026-11-30T00:00:00+00:00")]
+    # a standard library that looks the kid up no longer finds the leaked key
+    standard = JoseKeySet.import_key_set({"keys": document["keys"]})
+    with pytest.raises(InvalidKeyIdError):
+        standard.get_by_kid(old)
+    assert JoseKeySet.import_key_set(document).get_by_kid(load_keyset(folder).active_kid).kid  # extra members pass
+    # our verifier still tells a revoked key (签名密钥已停用) from an unknown one
+    with pytest.raises(KeyRevoked, match="签名密钥已停用"):
+        verify_token(token, KeySet.from_jwks(document))
+
+
+def test_a_key_set_copy_saved_before_revoked_keys_had_a_member_of_their_own_still_reads_as_revoked(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "keys"
+    old = load_keyset(folder).active_kid
+    assert old is not None
+    token = sign_token(sample_document().signed_content(), load_keyset(folder))
+    revoke_key(folder, old, "私钥文件外泄", datetime(2026, 11, 30, tzinfo=UTC))
+    document = load_keyset(folder).to_jwks()
+    document["keys"] += document.pop("revoked_keys")  # the earlier layout: one list, `status: revoked`
+    published = KeySet.from_jwks(document)
+    assert published.revoked == {old: "2026-11-30T00:00:00+00:00"}
+    with pytest.raises(KeyRevoked):
+        verify_token(token, published)
+
+
+def test_the_published_keys_are_cached_a_minute_and_revalidated_with_their_etag(settings_env: LicenseConfig) -> None:
+    load_keyset(settings_env.keys_dir)
+    with TestClient(create_app()) as client:
+        first = client.get("/.well-known/onelicense-keys.json")
+        assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=60"
+        etag = first.headers["etag"]
+        unchanged = client.get("/.well-known/onelicense-keys.json", headers={"If-None-Match": f'W/"x", {etag}'})
+        assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == etag
+        rotate_key(settings_env.keys_dir)
+        changed = client.get("/.well-known/onelicense-keys.json", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        assert len(changed.json()["keys"]) == 2
 
 
 def test_revoking_a_retired_key_keeps_the_active_one(tmp_path: Path) -> None:
