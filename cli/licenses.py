@@ -283,7 +283,12 @@ def verify_command(
 def _print_live_status(live: str) -> bool:
     """The live status from the official verification site (the same JSON its page shows); False when it cannot be
     had now (the caller then says where to look)."""
+    import contextlib
+    from datetime import datetime
+
     import httpx
+
+    from onelicense.clock import CHINA_TIME
 
     try:
         response = httpx.get(live, headers={"Accept": "application/json"}, timeout=5)
@@ -293,8 +298,11 @@ def _print_live_status(live: str) -> bool:
     if not isinstance(view, dict) or not isinstance(view.get("permits"), list):
         console.print("[yellow]暂时无法从官方核验网站取得实时状态。[/yellow]")
         return False
+    checked_at = str(view.get("checked_at", ""))
+    with contextlib.suppress(ValueError):  # ISO 8601 with its offset: shown as the page shows it
+        checked_at = datetime.fromisoformat(checked_at).astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
     console.print(
-        f"官方核验网站的实时状态（{escape(str(view.get('checked_at', '')))}，北京时间）："
+        f"官方核验网站的实时状态（{escape(checked_at)}，北京时间）："
         f"[bold]{escape(str(view['status']['label']))}[/bold]"
     )
     table = Table("许可编号", "许可事项", "有效期至", "状态")

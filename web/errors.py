@@ -157,7 +157,9 @@ def _reason(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "json_invalid":
-        return f"不是有效的 JSON（{ctx.get('error', '格式错误')}）"
+        # the parser's own text is English ("Expecting ',' delimiter"): only where it stopped is passed on
+        position = next((part for part in error.get("loc", ())[1:] if isinstance(part, int)), None)
+        return "不是有效的 JSON" + (f"（第 {position + 1} 个字符处格式错误）" if position is not None else "")
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
         return "不能为空"
     if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):

@@ -86,7 +86,13 @@ def _day(value: date | None) -> str | None:
 
 
 def _clock(at: datetime) -> str:
+    """A moment as people read it on the page: China time, to the second (the page says 北京时间)."""
     return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _instant(at: datetime) -> str:
+    """A moment in JSON: ISO 8601 in China time with its offset (2026-12-04T20:53:25+08:00), unambiguous anywhere."""
+    return at.astimezone(CHINA_TIME).isoformat(timespec="seconds")
 
 
 def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
@@ -123,7 +129,7 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
         "license_status": _status(license_.status),
         "blocking": [p for p in permits if p["code"] in now.composite.blocking],
         "permits": permits,
-        "checked_at": _clock(now.checked_at),
+        "checked_at": _instant(now.checked_at),
         "key_id": key_id,
         "edition": license_.edition,
         "edition_on": _day(china_date(license_.edition_at)) if license_.edition_at else None,
@@ -182,7 +188,7 @@ def verify_page(token: str, request: Request) -> Response:
         view["current_url"] = verify_url(LicenseConfig.from_settings().public_base_url, now.license.token)
     if _wants_json(request):
         return JSONResponse(view, headers=_NO_STORE)
-    return _render("verify.html.j2", v=view)
+    return _render("verify.html.j2", v=view, checked_at=_clock(now.checked_at))
 
 
 def _public_keys() -> KeySet | None:
@@ -214,7 +220,7 @@ def _not_genuine(request: Request, exc: TokenError) -> Response:
 
 def _unregistered(request: Request, verified: VerifiedToken) -> Response:
     content = verified.content
-    checked_at = _clock(utcnow())
+    checked = utcnow()
     issued_on = _day(china_date(content.issued_at))
     if _wants_json(request):
         body = {
@@ -224,12 +230,16 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
             "holder_name": content.holder_name,
             "uscc": content.uscc,
             "issued_on": issued_on,
-            "checked_at": checked_at,
+            "checked_at": _instant(checked),
             "message": "签名真实，但登记系统中无此许可证",
         }
         return JSONResponse(body, status_code=404, headers=_NO_STORE)
     return _render(
-        "verify_unregistered.html.j2", status_code=404, content=content, issued_on=issued_on, checked_at=checked_at
+        "verify_unregistered.html.j2",
+        status_code=404,
+        content=content,
+        issued_on=issued_on,
+        checked_at=_clock(checked),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from openapi_spec_validator import validate
 
 from tests.web.conftest import Api
@@ -63,3 +64,12 @@ def test_answers_with_personal_data_are_never_stored_by_a_cache(api: Api) -> Non
     assert api.request("HEAD", own, "applicant").headers["cache-control"] == "no-store"
     # a file that is the same for everyone keeps what its server says
     assert "no-store" not in api.get("/static/docs/swagger-ui-5.35.0.css").headers.get("cache-control", "")
+
+
+@pytest.mark.parametrize("body", [b"{bad", b"[1,", b'{"industry_code": tru}', b"\xff\xfe", b"nul"])
+def test_a_malformed_json_body_is_refused_in_chinese_saying_where(api: Api, body: bytes) -> None:
+    answer = api.post("/api/applications", "applicant", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert "不是有效的 JSON" in detail and re.search(r"第 \d+ 个字符处", detail), detail
+    assert not re.search(r"[a-z]{3,}", detail), detail  # none of the parser's English ("Expecting value")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,21 @@ def test_altered_content_is_rejected(client: TestClient, issued: License) -> Non
     altered = token[:position] + str((int(token[position]) + 1) % 10) + token[position + 1 :]
     page = client.get(f"/v/{altered}")
     assert page.status_code == 400 and "非真实有效的许可证" in page.text
+
+
+def test_the_json_answer_gives_the_check_time_in_iso_8601_with_its_offset_and_the_page_in_beijing_time(
+    client: TestClient, issued: License
+) -> None:
+    unregistered = sign_token(sample_document(serial=9_999_998).signed_content(), _server_keys())
+    for path in (_path(issued), f"/v/{unregistered}"):
+        before = datetime.now(UTC).replace(microsecond=0)
+        checked_at = datetime.fromisoformat(client.get(path, headers=JSON).json()["checked_at"])
+        assert checked_at.utcoffset() == timedelta(hours=8), path  # an instant, not a wall-clock reading
+        assert before <= checked_at <= datetime.now(UTC), path
+        page = client.get(path).text
+        shown = re.search(r"核验时间：(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})（北京时间）", page)
+        assert shown, path
+        assert abs(datetime.fromisoformat(shown.group(1)) - checked_at.replace(tzinfo=None)) < timedelta(seconds=5)
 
 
 @pytest.mark.parametrize("garbage", ["hello", "0000", "1" * 50, "%3Cscript%3E"])
