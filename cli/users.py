@@ -31,7 +31,7 @@ ROLES = {"applicant": "申请人", "reviewer": "部门审批人员", "supervisor
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", "-n", help="用户名称")],
-    role: Annotated[str, typer.Option("--role", "-r", help="applicant 申请人 | reviewer 部门审批人员 | admin 管理员")],
+    role: Annotated[str, typer.Option("--role", "-r", help=" | ".join(f"{k} {v}" for k, v in ROLES.items()))],
     department: Annotated[
         str | None, typer.Option("--department", "-d", help="部门代码（审批人员必填），见 onelicense catalog")
     ] = None,
@@ -45,6 +45,10 @@ def create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="从标准输入读取门户密码（脚本用；不出现在命令行历史中）")
     ] = False,
+    phone: Annotated[
+        str | None,
+        typer.Option("--phone", help="手机号码（管理员核实后登记，接收短信通知；申请人未登记时用申请表的联系电话）"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """创建用户并显示其访问令牌（只显示这一次）；带 --login 时同时设置门户登录密码。"""
@@ -71,8 +75,9 @@ def create(
     migrate()  # local administration, often the first command on a new machine: it may set the database up
     with database() as session:
         user, token = create_user(
-            session, name, role, department, usccs=uscc or (), login=login, password_hash=password_hash
-        )
+            session, name, role, department, usccs=uscc or (), login=login, password_hash=password_hash,
+            phone=phone, phone_verified=phone is not None,  # an administrator checked it
+        )  # fmt: skip
     if as_json:
         record = {"id": user.id, "name": user.name, "role": user.role.value, "department_code": user.department_code}
         typer.echo(json.dumps({**record, "token": token}, ensure_ascii=False))
@@ -150,8 +155,10 @@ def set_password(
     """设置或重置门户登录密码（管理员）：该账号的全部登录会话随即结束，登录限制解除。"""
     from services.accounts import set_password as set_it
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "新密码", hide_input=True, confirmation_prompt=True
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("新密码", hide_input=True, confirmation_prompt=True)
     )
     with database() as session:
         try:
@@ -159,6 +166,22 @@ def set_password(
         except OneLicenseError as exc:
             _fail(exc.message)
         console.print(f"已设置 [bold]{escape(user.name)}[/bold] 的门户密码，其原有登录会话均已结束")
+
+
+@app.command("set-phone")
+def set_phone(
+    user_id: Annotated[str, typer.Argument(help="用户 ID（见 onelicense users list）")],
+    phone: Annotated[str | None, typer.Argument(help="手机号码；省略则清除")] = None,
+) -> None:
+    """登记（管理员核实后）或清除账号接收短信通知的手机号码。"""
+    from services.users import set_phone as set_it
+
+    with database() as session:
+        try:
+            user = set_it(session, _operator(), user_id, phone)
+        except OneLicenseError as exc:
+            _fail(exc.message)
+        console.print(f"已{'登记' if phone else '清除'} [bold]{escape(user.name)}[/bold] 的通知手机号码")
 
 
 @app.command("unlock")

@@ -22,9 +22,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy import update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from forms.identifiers import mobile_problem
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import NotFound, Unavailable
@@ -36,7 +39,7 @@ from store import bulk, outbox
 from store.db import transaction
 from store.tables.application import Application, OutboxMessage
 from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import Notification, Obligation
+from store.tables.lifecycle import Notification, NotificationReceipt, Obligation
 from store.tables.user import User
 
 log = logging.getLogger("onelicense.notifications")
@@ -265,28 +268,112 @@ def mark_read(session: Session, actor: Actor, notification_id: str) -> None:
 
 
 def deliver(session: Session, message: OutboxMessage) -> None:
-    """Send one notification by one channel; raises ChannelFailed (retry later) when the channel does not take
-    it. A notification whose recipient has no address on that channel is done without sending."""
+    """Send one notification by one channel, with a receipt of the attempt (NotificationReceipt); raises
+    ChannelFailed (retry later, the failure's receipt kept) when the channel does not take it. With no address on
+    that channel the receipt says so (`no_address`): the notice shows as undelivered to the department and the
+    supervisor, it never passes as sent.
+
+    Addresses, looked up now: for SMS the account's phone once confirmed by a code (or set by an administrator),
+    else the application's 联系电话 — the applicant agreed in the signed 告知承诺书 to be notified there; for email
+    the application's 电子邮箱."""
     notification = session.get(Notification, str(message.payload.get("notification_id")))
     if notification is None:
         raise NotFound("通知不存在")
     channel = str(message.payload.get("channel"))
-    rendered = render(session, notification)
-    settings = get_settings()
-    if channel == "webhook":
-        user = session.get(User, notification.user_id) if notification.user_id else None
-        # a number nobody confirmed with a code receives nothing: a typed number is not a recipient
-        if not settings.notify_webhook_url or user is None or not user.phone or user.phone_verified_at is None:
-            return
-        _post_webhook(settings.notify_webhook_url, user.phone, rendered, notification.id)
-    elif channel == "email":
-        application = session.get(Application, notification.application_id) if notification.application_id else None
-        address = str((application.answers or {}).get("email") or "") if application else ""
-        if not settings.smtp_host or not address:
-            return
-        _send_email(address, rendered, notification.id)
-    else:
+    if channel not in CHANNELS:
         raise NotFound(f"未知的通知渠道：{channel}")
+    rendered = render(session, notification)
+    address, source = _address(session, notification, channel)
+    if address is None:
+        _receipt(session, notification, channel, "no_address", None)
+        return
+    try:
+        if channel == "webhook":
+            _post_webhook(str(get_settings().notify_webhook_url), address, rendered, notification.id)
+        else:
+            _send_email(address, rendered, notification.id)
+    except ChannelFailed as exc:
+        _receipt(session, notification, channel, "failed", source, str(exc))
+        session.commit()  # the attempt is on record even though the message is tried again
+        raise
+    _receipt(session, notification, channel, "sent", source)
+
+
+def _address(session: Session, notification: Notification, channel: str) -> tuple[str | None, str | None]:
+    """(address, where it came from) for `channel`, or (None, None) when the channel is not set up or nobody can
+    be reached on it."""
+    settings = get_settings()
+    application = session.get(Application, notification.application_id) if notification.application_id else None
+    answers = dict(application.answers or {}) if application else {}
+    if channel == "webhook":
+        if not settings.notify_webhook_url:
+            return None, None
+        user = session.get(User, notification.user_id) if notification.user_id else None
+        if user is not None and user.phone and user.phone_verified_at is not None:
+            return user.phone, "account"
+        contact = str(answers.get("contact_phone") or "").strip()  # a landline takes no SMS
+        return (contact, "application") if contact and mobile_problem(contact) is None else (None, None)
+    address = str(answers.get("email") or "").strip()
+    if not settings.smtp_host or not address:
+        return None, None
+    return address, "application"
+
+
+def _receipt(
+    session: Session, notification: Notification, channel: str, result: str, source: str | None, detail: str = ""
+) -> None:
+    session.add(
+        NotificationReceipt(
+            notification_id=notification.id, channel=channel, result=result, address_source=source,
+            detail=detail or None,
+        )
+    )  # fmt: skip
+
+
+def _undelivered_ids() -> SelectOfScalar[str]:
+    """The ids of notices with a `no_address` receipt and none `sent` (a subquery, on aliases of the receipts so
+    that it never correlates with an outer query on them)."""
+    tried, sent = aliased(NotificationReceipt), aliased(NotificationReceipt)
+    delivered = select(col(sent.notification_id)).where(col(sent.result) == "sent")
+    return select(col(tried.notification_id)).where(
+        col(tried.result) == "no_address", col(tried.notification_id).not_in(delivered)
+    )
+
+
+def undelivered_obligations(session: Session, department_code: str) -> set[str]:
+    """The department's obligations with a notice nobody could be reached by: the desk marks them."""
+    statement = (
+        select(Notification.obligation_id)
+        .join(Obligation, col(Obligation.id) == col(Notification.obligation_id))
+        .where(col(Obligation.department_code) == department_code, col(Notification.id).in_(_undelivered_ids()))
+    )
+    return {str(o) for o in session.exec(statement) if o}
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """Notices no channel delivered because nobody could be reached (no phone, no email): per channel."""
+
+    channel: str
+    count: int
+    notification_ids: tuple[str, ...]  # at most 20
+
+
+def undelivered(session: Session) -> list[Undelivered]:
+    """Notices no channel could deliver for want of an address, per channel, for the supervisor's board."""
+    statement = (
+        select(col(NotificationReceipt.channel), col(NotificationReceipt.notification_id))
+        .where(
+            col(NotificationReceipt.result) == "no_address",
+            col(NotificationReceipt.notification_id).in_(_undelivered_ids()),
+        )
+        .distinct()
+        .order_by(col(NotificationReceipt.channel), col(NotificationReceipt.notification_id))
+    )
+    found: dict[str, list[str]] = {}
+    for channel, notification_id in session.exec(statement):
+        found.setdefault(channel, []).append(notification_id)
+    return [Undelivered(c, len(ids), tuple(ids[:20])) for c, ids in sorted(found.items())]
 
 
 def _post_webhook(url: str, phone: str, rendered: Rendered, key: str) -> None:
@@ -294,8 +381,12 @@ def _post_webhook(url: str, phone: str, rendered: Rendered, key: str) -> None:
         response = httpx.post(
             url,
             # the text leads with the sender's fixed signature and the subject, never with what a user typed
-            json={"to": phone, "subject": rendered.subject, "text": f"{SMS_PREFIX}{rendered.subject}：{rendered.body}",
-                  "id": key},
+            json={
+                "to": phone,
+                "subject": rendered.subject,
+                "text": f"{SMS_PREFIX}{rendered.subject}：{rendered.body}",
+                "id": key,
+            },
             headers={"Idempotency-Key": key},
             timeout=get_settings().department_push_timeout_seconds,
         )

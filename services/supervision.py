@@ -22,7 +22,8 @@ from review.roles import Actor, Role
 from review.sla import SlaLevel, WorkingCalendar
 from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
 from services import catalog as catalogs
-from services import obligations
+from services import notifications, obligations
+from services.notifications import Undelivered
 from services.obligations import OverdueInspections
 from services.ratings import OVERALL, POOR_SCORE
 from services.spreadsheet import csv_bytes
@@ -102,6 +103,7 @@ class Board:
     ratings: list[RatingSummary]
     timeliness_sample: int  # decided reviews the averages were computed from
     overdue_inspections: list[OverdueInspections]  # the departments' own 事后核查 past their deadline
+    undelivered: list[Undelivered]  # notices nobody could be reached by, per channel
     lights_total: DepartmentLights = field(init=False)
 
     def __post_init__(self) -> None:
@@ -130,6 +132,7 @@ def board(session: Session, actor: Actor, today: date | None = None) -> Board:
         ratings=rating_summaries(session, today),
         timeliness_sample=sample,
         overdue_inspections=obligations.overdue_inspections(session, today),
+        undelivered=notifications.undelivered(session),
     )
 
 

@@ -23,7 +23,13 @@ from store.tables.application import (  # noqa: E402
 )
 from store.tables.calendar import CalendarYear  # noqa: E402
 from store.tables.identity import OneTimeCode, RateCounter, RegistryEntry  # noqa: E402
-from store.tables.lifecycle import CreditRecord, InspectionDraw, Notification, Obligation  # noqa: E402
+from store.tables.lifecycle import (  # noqa: E402
+    CreditRecord,
+    InspectionDraw,
+    Notification,
+    NotificationReceipt,
+    Obligation,
+)
 from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
 from store.tables.user import User  # noqa: E402
 
@@ -40,6 +46,7 @@ __all__ = [
     "InspectionDraw",
     "LoginThrottle",
     "Notification",
+    "NotificationReceipt",
     "Obligation",
     "OneTimeCode",
     "OutboxMessage",

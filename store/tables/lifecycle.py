@@ -96,6 +96,22 @@ class Notification(SQLModel, table=True):
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class NotificationReceipt(SQLModel, table=True):
+    """One attempt to deliver a notification by one channel (migration 0014): `sent`, `failed` (the channel did not
+    take it; the outbox tries again) or `no_address` (nobody to send it to on that channel). Which kind of address
+    was used (the account's confirmed phone, the application's contact), never the address itself."""
+
+    __tablename__ = "notification_receipts"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    notification_id: str = Field(index=True, max_length=96)
+    channel: str = Field(max_length=20)
+    result: str = Field(index=True, max_length=20, description="sent | failed | no_address")
+    address_source: str | None = Field(default=None, max_length=20, description="account | application")
+    detail: str | None = Field(default=None, sa_type=Text, description="why it failed (no personal data)")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class InspectionDraw(SQLModel, table=True):
     """One recorded random draw (双随机) of licenses issued on commitments for on-site checks: the seed, the quotas,
     the population it drew from and what it chose, so the draw can be recomputed and audited. Every draw is kept;

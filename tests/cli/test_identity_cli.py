@@ -35,7 +35,9 @@ def test_registry_import_and_show(people: Users, tmp_path: Path) -> None:
     loaded = runner.invoke(app, ["registry", "import", str(DATA)])
     assert loaded.exit_code == 0 and "已载入 3 家经营主体" in loaded.output
     shown = runner.invoke(app, ["registry", "show", "91500105MA61CD34EQ"])
-    assert "重庆解放碑美容有限公司" in shown.output and "139****0102" in shown.output and "13900000102" not in shown.output
+    assert (
+        "重庆解放碑美容有限公司" in shown.output and "139****0102" in shown.output and "13900000102" not in shown.output
+    )
     assert seed_demo_registry() == []  # not empty any more: serve loads nothing over it
 
 
@@ -46,7 +48,9 @@ def test_vouch_reset_and_unlock(people: Users) -> None:
         signed = accounts.sign_in(session, "13700000000", PASSWORD, client="192.0.2.1")
         user_id = user.id
     runner.invoke(app, ["registry", "import", str(DATA)])
-    vouched = runner.invoke(app, ["users", "vouch", user_id, "--uscc", "91500103MA60AB12CP", "--reason", "窗口核验营业执照原件"])
+    vouched = runner.invoke(
+        app, ["users", "vouch", user_id, "--uscc", "91500103MA60AB12CP", "--reason", "窗口核验营业执照原件"]
+    )
     assert vouched.exit_code == 0, vouched.output
     reset = runner.invoke(app, ["users", "set-password", user_id, "--login", "13700000000", "--password-stdin"],
                           input="Reset-By-The-Admin-77\n")  # fmt: skip
@@ -61,3 +65,25 @@ def test_vouch_reset_and_unlock(people: Users) -> None:
         assert session.get(WebSession, users.hash_token(signed.cookie)).revoked_at is not None  # type: ignore[union-attr]
         actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.entity_id == user_id))]
         assert "binding.verify" in actions and "user.set_password" in actions
+
+
+def test_an_account_created_on_the_command_line_gets_a_phone_to_be_notified_at(people: Users) -> None:
+    """`users create --phone` and `users set-phone` (issue 19): the number an administrator checked counts as
+    confirmed; a bad one is refused naming the field; the audit log records that it was set, never the number."""
+    made = runner.invoke(app, ["users", "create", "-n", "窗口申请人", "-r", "applicant", "-u", "91500103MA60AB12CP",
+                               "--phone", "13912340000", "--json"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    user_id = made.output.strip().splitlines()[-1].split('"id": "')[1].split('"')[0]
+    with session_scope() as session:
+        row = session.get(User, user_id)
+        assert row is not None and row.phone == "13912340000" and row.phone_verified_at is not None
+    bad = runner.invoke(app, ["users", "set-phone", user_id, "12345"])
+    assert bad.exit_code == 1 and "手机号码" in bad.output
+    assert runner.invoke(app, ["users", "set-phone", user_id, "13912349999"]).exit_code == 0
+    assert runner.invoke(app, ["users", "set-phone", user_id]).exit_code == 0  # cleared
+    with session_scope() as session:
+        row = session.get(User, user_id)
+        assert row is not None and row.phone is None and row.phone_verified_at is None
+        events = [e for e in session.exec(select(AuditEvent)) if e.action == "user.set_phone"]
+        assert len(events) == 2 and "13912349999" not in str([e.after for e in events])
+    assert "supervisor" in runner.invoke(app, ["users", "create", "--help"]).output

@@ -166,3 +166,62 @@ def test_a_channel_that_is_down_gets_every_message_exactly_once_when_it_is_back(
     traces = " ".join(ours) + json.dumps([m.payload for m in notify_messages()])
     traces += " ".join(m.last_error or "" for m in notify_messages())
     assert PHONE not in traces and email not in traces
+
+
+def issue_for(name: str, *, phone: str | None, contact_phone: str, email: bool = True) -> Actor:
+    """A pharmacy license issued to an account an administrator created (`users create`, with or without a
+    checked phone), whose application gives `contact_phone` (and an email address unless `email` is False)."""
+    answers, materials = valid_application("PHARMACY", contact_phone=contact_phone)
+    if not email:
+        answers.pop("email", None)
+    with session_scope() as session:
+        user, _ = users.create_user(
+            session, name, Role.APPLICANT, usccs=[answers["uscc"]], phone=phone, phone_verified=phone is not None
+        )
+        holder = users.actor_of(user)
+        application = applications.submit(
+            session, holder, industry_code="PHARMACY", answers=answers, materials=materials
+        ).application
+        decide_all(session, application.id)
+        aggregation.aggregate(session, application.id)
+        licenses.issue_license(session, SYSTEM, application.id)
+        return holder
+
+
+def test_every_holder_is_reached_at_an_address_it_gave_and_one_nobody_can_reach_shows_undelivered(
+    channels: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 19: an account made by `users create` with a checked phone gets its SMS there; one without gets them
+    at the application's 联系电话 (agreed to in the signed 告知承诺书); one that gave only a landline cannot get an
+    SMS, and gave no email: each such notice has `no_address` receipts and shows on the board as undelivered,
+    never as sent."""
+    from services import supervision
+    from store.tables.lifecycle import Notification, NotificationReceipt
+
+    caplog.set_level(logging.DEBUG)
+    with_phone = issue_for("持证人甲", phone="13911110001", contact_phone="13922220001")
+    contact_only = issue_for("持证人乙", phone=None, contact_phone="13922220002")
+    landline = issue_for("持证人丙", phone=None, contact_phone="023-68886888", email=False)
+    channels["smtp"].start()
+    dispatcher = Dispatcher()
+    for _ in range(3):
+        dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))
+    by_number: dict[str, int] = {}
+    for message in Gateway.received:
+        by_number[message["to"]] = by_number.get(message["to"], 0) + 1
+    assert by_number == {"13911110001": 3, "13922220002": 3}  # accepted, decided, issued; never the landline
+    with session_scope() as session:
+        receipts = list(session.exec(select(NotificationReceipt).where(NotificationReceipt.channel == "webhook")))
+        owner = {n.id: n.user_id for n in session.exec(select(Notification))}
+        results = {(owner[r.notification_id], r.result, r.address_source) for r in receipts}
+        assert results == {
+            (with_phone.user_id, "sent", "account"),
+            (contact_only.user_id, "sent", "application"),
+            (landline.user_id, "no_address", None),
+        }
+        undelivered = {row.channel: row for row in supervision.board(session, Actor("admin", Role.ADMIN)).undelivered}
+        assert {c: row.count for c, row in undelivered.items()} == {"webhook": 3, "email": 3}  # the same 3 notices
+        assert {owner[i] for row in undelivered.values() for i in row.notification_ids} == {landline.user_id}
+    assert all(m.done_at is not None for m in notify_messages())  # done, with a receipt saying how
+    traces = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    assert "13922220002" not in traces and "13911110001" not in traces

@@ -62,6 +62,8 @@ def test_commitment_notice_lists_every_permit_and_commitment(small_catalog):
     # the signed commitment states the deadline the obligation uses: working days from issuance, not calendar days
     assert "自发证之日起 60 个工作日内" in notice and "补交：健康证明" in notice
     assert "60 日内" not in notice
+    # the consent the notices rely on to reach the application's 联系电话 (services.notifications)
+    assert "同意审批机关通过本次申请所填联系电话、电子邮箱发送" in notice
     without = merge_form("DINER", {"has_pool": False}, small_catalog).commitment_notice
     assert "测试泳池卫生许可" not in without
 

@@ -178,6 +178,9 @@ def _desk_page(
         kind=kind,
         material_names=obligations.material_names,
         overdue=lambda o: inspection_overdue(o.kind, o.status, o.due_on, today),
+        undelivered=notifications.undelivered_obligations(session, actor.department_code or "")
+        if actor.department_code
+        else set(),
         **context,
     )
 
