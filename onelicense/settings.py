@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     rectification_days: int = Field(default=10, ge=1, description="default 限期整改 period in working days")
     publicity_days: int = Field(default=5, ge=1, description="公示 period in working days before a listing")
     dishonesty_block_years: int = Field(default=2, ge=1, description="years a listed holder loses 告知承诺制")
+    credit_repair_min_days: int = Field(
+        default=90, ge=0, description="days on the 失信名单 before the holder may apply for 信用修复"
+    )
+    credit_repair_review_days: int = Field(
+        default=5, ge=1, description="working days the department has to decide an application for 信用修复"
+    )
     renewal_reminder_days: list[int] = Field(
         default_factory=lambda: [90, 30], description="remind holders this many days before a permit expires"
     )

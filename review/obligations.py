@@ -38,6 +38,7 @@ class ObligationStatus(LabelledEnum):
     RECTIFY_LAPSED = "rectify_lapsed", "整改逾期"
     INVESTIGATING = "investigating", "调查公示"
     LISTED = "listed", "列入失信名单"
+    REPAIR_REQUESTED = "repair_requested", "信用修复审核中"
     RESTORED = "restored", "信用修复"
     ENDED = "ended", "许可已终止"  # the license was cancelled, withdrawn or revoked before it fell due
 
@@ -61,7 +62,11 @@ class ObligationStep(LabelledEnum):
     LAPSE = "lapse", "整改期满未整改"
     REFUSE = "refuse", "拒不整改"
     INVESTIGATE = "investigate", "立案调查并公示"
+    STATE = "state", "陈述申辩"
+    ANSWER = "answer", "答复陈述申辩"
     LIST = "list", "列入失信名单并撤销许可"
+    APPLY_REPAIR = "apply_repair", "申请信用修复"
+    DECLINE_REPAIR = "decline_repair", "不予信用修复"
     RESTORE = "restore", "信用修复"
 
 
@@ -82,13 +87,21 @@ OBLIGATION_TRANSITIONS: dict[ObligationStep, tuple[frozenset[ObligationStatus], 
     ObligationStep.LAPSE: (frozenset({S.RECTIFYING}), S.RECTIFY_LAPSED),
     ObligationStep.REFUSE: (frozenset({S.RECTIFYING}), S.RECTIFY_LAPSED),
     ObligationStep.INVESTIGATE: (frozenset({S.RECTIFY_LAPSED}), S.INVESTIGATING),
+    # during the 公示 the holder may make a statement (陈述申辩); the department answers it before it may list
+    ObligationStep.STATE: (frozenset({S.INVESTIGATING}), S.INVESTIGATING),
+    ObligationStep.ANSWER: (frozenset({S.INVESTIGATING}), S.INVESTIGATING),
     ObligationStep.LIST: (frozenset({S.INVESTIGATING}), S.LISTED),
-    ObligationStep.RESTORE: (frozenset({S.LISTED}), S.RESTORED),
+    # 信用修复 by application: the holder applies with evidence after the minimum period; the department decides
+    ObligationStep.APPLY_REPAIR: (frozenset({S.LISTED}), S.REPAIR_REQUESTED),
+    ObligationStep.DECLINE_REPAIR: (frozenset({S.REPAIR_REQUESTED}), S.LISTED),
+    ObligationStep.RESTORE: (frozenset({S.LISTED, S.REPAIR_REQUESTED}), S.RESTORED),
 }
 
 CLOSED = frozenset({S.FULFILLED, S.LISTED, S.RESTORED, S.ENDED})
 ENDS_WITH_LICENSE = frozenset({S.OPEN, S.SUBMITTED})  # not yet broken: nothing left to keep
-BROKEN = frozenset({S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING, S.LISTED, S.RESTORED})
+BROKEN = frozenset(
+    {S.OVERDUE, S.RECTIFYING, S.RECTIFY_LAPSED, S.INVESTIGATING, S.LISTED, S.REPAIR_REQUESTED, S.RESTORED}
+)
 
 
 def next_obligation_status(step: ObligationStep, current: ObligationStatus) -> ObligationStatus | None:

@@ -16,7 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -39,7 +39,7 @@ from store import bulk, outbox
 from store.db import transaction
 from store.tables.application import Application, OutboxMessage
 from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import Notification, NotificationReceipt, Obligation
+from store.tables.lifecycle import CreditRecord, Notification, NotificationReceipt, Obligation
 from store.tables.user import User
 
 log = logging.getLogger("onelicense.notifications")
@@ -70,6 +70,8 @@ EVENTS: dict[str, str] = {
     "permit_expired": "许可已失效",
     "reissued": "许可证已换发新版",
     "deadline_moved": "期限已按节假日安排校正",
+    "statement_answered": "陈述申辩已答复",
+    "repair_declined": "信用修复申请未通过",
 }
 
 
@@ -216,6 +218,11 @@ def _context(session: Session, notification: Notification) -> dict[str, Any]:
     materials = [
         catalog.materials[m].name if m in catalog.materials else m for m in (obligation.materials if obligation else [])
     ]
+    record = (
+        session.exec(select(CreditRecord).where(CreditRecord.obligation_id == obligation.id)).first()
+        if obligation is not None
+        else None
+    )
     return {
         "title": EVENTS[notification.event],
         "holder_name": license_.holder_name if license_ else application.holder_name if application else "",
@@ -227,6 +234,8 @@ def _context(session: Session, notification: Notification) -> dict[str, Any]:
         "obligation": obligation,
         "materials": materials,
         "detail": notification.detail or "",
+        "listed_until": record.blocked_until if record else None,
+        "repair_opens_on": record.listed_on + timedelta(days=get_settings().credit_repair_min_days) if record else None,
         "portal_url": get_settings().public_base_url.rstrip("/") + "/portal",
         "today": clock.today(),
         "provisional": catalogs.calendar(session).provisional,

@@ -47,7 +47,8 @@ from store.tables.application import Application, DepartmentReview
 from store.tables.license import License, LicensePermit
 from store.tables.lifecycle import CreditRecord, Notification, Obligation
 
-_FIELDS = ("status", "due_on", "rectify_due_on", "publicity_until", "note", "version")
+_FIELDS = ("status", "due_on", "rectify_due_on", "publicity_until", "note", "statement", "statement_answer",
+           "repair_requested_on", "repair_due_on", "version")  # fmt: skip
 _STALE = "该承诺事项已被他人处理，请刷新后重试"
 
 
@@ -391,6 +392,8 @@ def list_as_dishonest(
         day = clock.today()
         if obligation.publicity_until is None or day <= obligation.publicity_until:
             raise Conflict(f"公示期至 {obligation.publicity_until} 止，期满后方可列入失信名单")
+        if obligation.statement is not None and obligation.statement_answer is None:
+            raise Conflict("当事人在公示期内提出了陈述申辩，答复后方可列入失信名单")
         license_ = session.get(License, obligation.license_id)
         assert license_ is not None  # foreign key
         years = get_settings().dishonesty_block_years
@@ -420,11 +423,99 @@ def list_as_dishonest(
         return _finish(session, actor, obligation, step, before, "listed", status=status, note=text)
 
 
+def make_statement(
+    session: Session, actor: Actor, obligation_id: str, *, statement: str, expected_version: int | None = None
+) -> Obligation:
+    """陈述申辩: during the 公示 (up to its last day) the holder states its case, once; the department must answer
+    before it may list the holder."""
+    step = ObligationStep.STATE
+    with transaction(session):
+        obligation, status, before = _step(
+            session, actor, obligation_id, step, expected_version=expected_version, holder=True
+        )
+        if obligation.publicity_until is None or clock.today() > obligation.publicity_until:
+            raise Conflict(f"公示期已于 {obligation.publicity_until} 结束，不能再提出陈述申辩")
+        if obligation.statement is not None:
+            raise Conflict("已提出过陈述申辩，请等待部门答复")
+        text = inputs.text(statement, "陈述申辩", max_length=2000)
+        return _finish(session, actor, obligation, step, before, None, status=status, statement=text)
+
+
+def answer_statement(
+    session: Session, actor: Actor, obligation_id: str, *, answer: str, expected_version: int | None = None
+) -> Obligation:
+    """The department answers the holder's 陈述申辩 (the holder is told); only then may it list the holder."""
+    step = ObligationStep.ANSWER
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        if obligation.statement is None or obligation.statement_answer is not None:
+            raise Conflict("没有待答复的陈述申辩")
+        text = inputs.text(answer, "答复意见", max_length=2000)
+        return _finish(session, actor, obligation, step, before, "statement_answered", status=status,
+                       statement_answer=text, note=text)  # fmt: skip
+
+
+def repair_opens_on(obligation: Obligation, session: Session) -> date | None:
+    """The first day the holder may apply for 信用修复 (None: not listed)."""
+    record = session.exec(select(CreditRecord).where(CreditRecord.obligation_id == obligation.id)).first()
+    if record is None:
+        return None
+    return record.listed_on + timedelta(days=get_settings().credit_repair_min_days)
+
+
+def apply_for_repair(
+    session: Session,
+    actor: Actor,
+    obligation_id: str,
+    *,
+    statement: str,
+    evidence: Mapping[str, object],
+    expected_version: int | None = None,
+) -> Obligation:
+    """信用修复 by application: once the minimum period on the list has passed, the holder applies with a statement
+    and at least one uploaded file of evidence (its own); the department decides within
+    `credit_repair_review_days` working days."""
+    step = ObligationStep.APPLY_REPAIR
+    with transaction(session):
+        obligation, status, before = _step(
+            session, actor, obligation_id, step, expected_version=expected_version, holder=True
+        )
+        today = clock.today()
+        opens = repair_opens_on(obligation, session)
+        if opens is not None and today < opens:
+            raise Conflict(f"列入失信名单满 {get_settings().credit_repair_min_days} 日后（{opens} 起）方可申请信用修复")
+        text = inputs.text(statement, "信用修复申请说明", max_length=2000)
+        given = {str(k): v for k, v in dict(evidence or {}).items() if v}
+        if not given:
+            raise _invalid("evidence", "请上传整改到位或履行承诺的证明材料")
+        if not_files := [k for k, v in given.items() if uploads.upload_id_of(v) is None]:
+            raise _invalid("evidence", f"请上传文件：{'、'.join(not_files)}")
+        uploads.check_owned(session, actor, dict(given))
+        due = nth_working_day(today, get_settings().credit_repair_review_days, catalogs.calendar(session))
+        return _finish(session, actor, obligation, step, before, None, status=status, repair_statement=text,
+                       repair_evidence={k: str(v) for k, v in given.items()}, repair_requested_on=today,
+                       repair_due_on=due)  # fmt: skip
+
+
+def decline_repair(
+    session: Session, actor: Actor, obligation_id: str, *, reason: str, expected_version: int | None = None
+) -> Obligation:
+    """The department refuses the application for 信用修复 with a reason (the holder is told); the holder stays
+    listed and may apply again."""
+    step = ObligationStep.DECLINE_REPAIR
+    with transaction(session):
+        obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
+        text = _reason(reason, "不予信用修复的理由")
+        return _finish(session, actor, obligation, step, before, "repair_declined", status=status, note=text,
+                       repair_due_on=None)  # fmt: skip
+
+
 def restore_credit(
     session: Session, actor: Actor, obligation_id: str, *, note: str, expected_version: int | None = None
 ) -> Obligation:
-    """信用修复: the holder has made good; the listing ends today, with the record of why. The withdrawn permit
-    stays withdrawn (a new application restores the right to operate)."""
+    """信用修复: the holder has made good (its application approved, or the department's own finding); the listing
+    ends today, with the record of why. The withdrawn permit stays withdrawn (a new application restores the right
+    to operate)."""
     step = ObligationStep.RESTORE
     with transaction(session):
         obligation, status, before = _step(session, actor, obligation_id, step, expected_version=expected_version)
@@ -433,7 +524,8 @@ def restore_credit(
         record.restored_on = clock.today()
         record.restore_note = text
         session.add(record)
-        return _finish(session, actor, obligation, step, before, "restored", status=status, note=text)
+        return _finish(session, actor, obligation, step, before, "restored", status=status, note=text,
+                       repair_due_on=None)  # fmt: skip
 
 
 def _invalid(key: str, message: str) -> InvalidRequest:

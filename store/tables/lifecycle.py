@@ -49,6 +49,15 @@ class Obligation(SQLModel, table=True):
     publicity_from: date | None = Field(default=None, sa_type=Date, description="the day the 公示 began")
     publicity_days: int | None = Field(default=None, description="working days of the 公示 period")
     note: str | None = Field(default=None, sa_type=Text, description="the last reason, finding or record")
+    # migration 0015: the holder's 陈述申辩 during the 公示 and the department's answer (listing waits for it)
+    statement: str | None = Field(default=None, sa_type=Text, description="陈述申辩")
+    statement_answer: str | None = Field(default=None, sa_type=Text, description="the department's answer")
+    # 信用修复 by application: the holder's statement and evidence (material label → upload ref), when it applied
+    # and the working day by which the department decides
+    repair_statement: str | None = Field(default=None, sa_type=Text)
+    repair_evidence: dict[str, str] | None = Field(default=None, sa_type=JSON)
+    repair_requested_on: date | None = Field(default=None, sa_type=Date)
+    repair_due_on: date | None = Field(default=None, sa_type=Date)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -15,14 +15,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from review.obligations import ObligationKind
-from services import aggregation, licenses, obligations
+from onelicense.errors import Conflict, Forbidden, InvalidRequest
+from review.obligations import ObligationKind, ObligationStatus
+from services import aggregation, licenses, notifications, obligations
 from services.credit_publicity import EXCHANGE_COLUMNS
 from store.tables.license import License
-from store.tables.lifecycle import CreditRecord, Obligation
-from tests.builders import ADMIN, APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
+from store.tables.lifecycle import CreditRecord, Notification, Obligation
+from tests.builders import APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 from tests.licenses.conftest import public_app_client
-from tests.store.test_obligations import ISSUED, SIGN_OFFICE, at, working_days_after
+from tests.store.test_obligations import ISSUED, SIGN_OFFICE, at, upload, working_days_after
 
 JSON = {"Accept": "application/json"}
 
@@ -88,8 +89,17 @@ def test_a_broken_commitment_is_published_in_its_publicity_period_then_on_the_li
         assert issued.uscc in page and "资金不足" not in page  # the investigation's notes stay inside
         assert lists(client, "91500000000000000X")[0]["publicity"] == []  # another USCC: nothing
 
+    with at(supply.publicity_until):  # 陈述申辩 within the 公示, once
+        obligations.make_statement(session, APPLICANT, supply.id, statement="检测机构排期延误，已预约下周检测")
+        with pytest.raises(Conflict, match="已提出过陈述申辩"):
+            obligations.make_statement(session, APPLICANT, supply.id, statement="再说一次")
     listed_on = supply.publicity_until + timedelta(days=1)
     with at(listed_on):
+        with pytest.raises(Conflict, match="公示期已于"):
+            obligations.make_statement(session, APPLICANT, supply.id, statement="迟到的申辩")
+        with pytest.raises(Conflict, match="答复后方可列入失信名单"):  # the statement is answered first
+            obligations.list_as_dishonest(session, office, supply.id, reason="逾期未补交")
+        obligations.answer_statement(session, office, supply.id, answer="经核实，检测排期非不可抗力，申辩理由不成立")
         obligations.list_as_dishonest(session, office, supply.id, reason="逾期未补交招牌安全检测报告，整改期满仍未补交")
         body, rows = lists(client)
         assert body["publicity"] == []
@@ -99,11 +109,37 @@ def test_a_broken_commitment_is_published_in_its_publicity_period_then_on_the_li
         assert entry["reason"].startswith("逾期未补交") and entry["permit_name"] == "户外招牌设置审批"
         assert [r["名单类型"] for r in rows] == ["失信名单"] and rows[0]["统一社会信用代码"] == issued.uscc
 
-    with at(listed_on + timedelta(days=30)):
-        obligations.restore_credit(session, ADMIN, supply.id, note="已补交材料并整改到位")
+    # 信用修复 by application, after the minimum period, with evidence; the department decides
+    with at(listed_on + timedelta(days=30)), pytest.raises(Conflict, match="方可申请信用修复"):
+        obligations.apply_for_repair(
+            session, APPLICANT, supply.id, statement="已整改", evidence={"证明": upload(session)}
+        )
+    opens = listed_on + timedelta(days=90)
+    with at(opens):
+        with pytest.raises(InvalidRequest, match="证明材料"):
+            obligations.apply_for_repair(session, APPLICANT, supply.id, statement="已整改", evidence={})
+        with pytest.raises(Forbidden):  # only the holder applies
+            obligations.apply_for_repair(
+                session, office, supply.id, statement="代为申请", evidence={"证明": upload(session)}
+            )
+        applied = obligations.apply_for_repair(
+            session, APPLICANT, supply.id, statement="已补交检测报告并整改", evidence={"检测报告": upload(session)}
+        )
+        assert applied.status is ObligationStatus.REPAIR_REQUESTED and applied.repair_due_on is not None
+        assert applied.repair_due_on == working_days_after(opens, 5)
+        assert len(lists(client)[0]["listed"]) == 1  # still listed while the department decides
+        obligations.decline_repair(session, office, supply.id, reason="检测报告未加盖资质章")
+        again = obligations.apply_for_repair(
+            session, APPLICANT, supply.id, statement="已补交盖章报告", evidence={"检测报告": upload(session)}
+        )
+        obligations.restore_credit(session, office, again.id, note="证明材料齐全，同意信用修复")
         body, rows = lists(client)
         assert body["listed"] == [] and rows == []  # off the list at once
     assert session.exec(select(CreditRecord)).one().restored_on is not None  # the record is kept
+    events = [n.event for n in session.exec(select(Notification).where(Notification.obligation_id == supply.id))]
+    assert {"statement_answered", "listed", "repair_declined", "restored"} <= set(events)
+    listed_text = next(n for n in notifications.inbox(session, APPLICANT)[0] if n.event == "listed").body
+    assert record.blocked_until.isoformat() in listed_text and opens.isoformat() in listed_text  # end and how
 
 
 def test_a_listing_runs_out_by_itself(client: TestClient, session: Session, issued: License) -> None:

@@ -26,7 +26,12 @@ from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, for
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
-HOLDER_DONE = {"submitted": "履约材料已提交，等待部门核验。", "read": "已全部标为已读。"}
+HOLDER_DONE = {
+    "submitted": "履约材料已提交，等待部门核验。",
+    "read": "已全部标为已读。",
+    "statement": "陈述申辩已提交，部门答复后会通知您。",
+    "repair": "信用修复申请已提交，部门将在期限内审核。",
+}
 DESK_DONE = "已办理，持证人将收到通知。"
 # what a department may do in each status (the forms the desk page shows)
 DESK_STEPS: dict[ObligationStatus, tuple[str, ...]] = {
@@ -35,8 +40,9 @@ DESK_STEPS: dict[ObligationStatus, tuple[str, ...]] = {
     ObligationStatus.OVERDUE: ("inspection", "rectification"),
     ObligationStatus.RECTIFYING: ("refusal",),
     ObligationStatus.RECTIFY_LAPSED: ("investigation",),
-    ObligationStatus.INVESTIGATING: ("listing",),
+    ObligationStatus.INVESTIGATING: ("answer", "listing"),
     ObligationStatus.LISTED: ("restoration",),
+    ObligationStatus.REPAIR_REQUESTED: ("restoration", "decline_repair"),
 }
 HOLDER_MAY_HAND_IN = frozenset(
     {
@@ -90,6 +96,8 @@ def _holder_page(request: Request, who: Viewer, session: Session, status_code: i
         rows=rows,
         standings=standings,
         may_hand_in=may_hand_in,
+        repair_opens_on=lambda o: obligations.repair_opens_on(o, session),
+        today=clock.today(),
         material_names=obligations.material_names,
         upload_cap_mb=get_settings().upload_max_bytes // (1024 * 1024),
         **context,
@@ -116,6 +124,50 @@ async def hand_in(request: Request, who: SignedInViewer, session: DbSession, obl
     except (InvalidRequest, Conflict) as exc:
         return _holder_page(request, who, session, status_code=exc.http_status, error=_reason(exc))
     return redirect("/portal/obligations?done=submitted", request)
+
+
+@router.post("/portal/obligations/{obligation_id}/statement", dependencies=[Csrf])
+def statement(
+    request: Request,
+    who: SignedInViewer,
+    session: DbSession,
+    obligation_id: str,
+    text: Annotated[str, Form(max_length=2000)] = "",
+    expected_version: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """陈述申辩 during the 公示."""
+    actor = _holder(who)
+    try:
+        obligations.make_statement(
+            session, actor, obligation_id, statement=text, expected_version=form_version(expected_version)
+        )
+    except (InvalidRequest, Conflict) as exc:
+        return _holder_page(request, who, session, status_code=exc.http_status, error=_reason(exc))
+    return redirect("/portal/obligations?done=statement", request)
+
+
+@router.post("/portal/obligations/{obligation_id}/repair", dependencies=[Csrf])
+async def repair(request: Request, who: SignedInViewer, session: DbSession, obligation_id: str) -> Response:
+    """信用修复 by application: a statement and the evidence (uploaded files)."""
+    actor = _holder(who)
+    form = await request.form(max_files=5, max_fields=10)
+    try:
+        obligations.get_obligation(session, actor, obligation_id)
+        evidence: dict[str, str] = {}
+        for n, part in enumerate(form.getlist("evidence"), start=1):
+            if not isinstance(part, UploadFile) or not part.filename:
+                continue
+            data = await part.read(get_settings().upload_max_bytes + 1)
+            label = f"证明材料{n}"
+            evidence[label] = uploads.reference(uploads.store_upload(session, actor, data, part.filename, what=label))
+        text = form.get("text")
+        obligations.apply_for_repair(
+            session, actor, obligation_id, statement=text if isinstance(text, str) else "", evidence=evidence,
+            expected_version=form_version(form.get("expected_version")),
+        )  # fmt: skip
+    except (InvalidRequest, Conflict) as exc:
+        return _holder_page(request, who, session, status_code=exc.http_status, error=_reason(exc))
+    return redirect("/portal/obligations?done=repair", request)
 
 
 @router.get("/portal/inbox")
@@ -220,8 +272,12 @@ def desk_step(
                 obligations.open_investigation(session, actor, obligation_id, note=text, expected_version=version)
             case "listing":
                 obligations.list_as_dishonest(session, actor, obligation_id, reason=text, expected_version=version)
+            case "answer":
+                obligations.answer_statement(session, actor, obligation_id, answer=text, expected_version=version)
             case "restoration":
                 obligations.restore_credit(session, actor, obligation_id, note=text, expected_version=version)
+            case "decline_repair":
+                obligations.decline_repair(session, actor, obligation_id, reason=text, expected_version=version)
             case _:
                 raise InvalidRequest(f"未知的办理步骤：{step}")
     except OneLicenseError as exc:

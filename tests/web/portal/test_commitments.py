@@ -220,3 +220,77 @@ def test_a_deadline_past_the_calendar_says_it_is_provisional_on_every_door(new_b
                                   source="test")  # fmt: skip
         page = holder.get("/portal/obligations").text
         assert note not in page and cn_date(obligation(obligation_id).due_on) in page
+
+
+def test_a_statement_in_the_publicity_and_credit_repair_by_application_through_the_portal(
+    new_browser, staff, app
+) -> None:
+    """Issue 19: the holder makes its 陈述申辩 on its page during the 公示; the department cannot list it before
+    answering; listed, the holder applies for 信用修复 with evidence once the minimum period has passed and the
+    department grants it on its desk. The clock is moved, never slept on."""
+    from datetime import timedelta
+
+    from services import obligations
+
+    holder: Browser = new_browser()
+    holder.register("13700000021")
+    obligation_id = issue_to("13700000021")
+    sign_office_reviewer("cgj21")
+    office = builders.reviewer(SIGN_OFFICE)
+    row = obligation(obligation_id)
+
+    def at(day):  # type: ignore[no-untyped-def]
+        return time_machine.travel(datetime(day.year, day.month, day.day, 10, tzinfo=CHINA_TIME), tick=False)
+
+    day = row.due_on + timedelta(days=3)
+    with at(day), session_scope() as session:
+        obligations.sweep(session)
+        obligations.order_rectification(session, office, obligation_id, reason="补交", days=1)
+    day = obligation(obligation_id).rectify_due_on + timedelta(days=3)  # type: ignore[operator]
+    with at(day), session_scope() as session:
+        obligations.sweep(session)
+        obligations.open_investigation(session, office, obligation_id, note="调查")
+    publicity_until = obligation(obligation_id).publicity_until
+    assert publicity_until is not None
+    with at(publicity_until):
+        holder.sign_in("13700000021")
+        page = holder.get("/portal/obligations").text
+        assert f"/portal/obligations/{obligation_id}/statement" in page
+        made = holder.post(f"/portal/obligations/{obligation_id}/statement",
+                           {"text": "检测机构排期延误", "expected_version": obligation(obligation_id).version})  # fmt: skip
+        assert made.status_code == 303, made.text
+    listed_on = publicity_until + timedelta(days=1)
+    with at(listed_on):
+        desk = new_browser()
+        desk.sign_in("cgj21")
+        page = desk.get("/desk/obligations").text
+        assert "检测机构排期延误" in page and "待答复" in page
+        url = f"/desk/obligations/{obligation_id}"
+        version = obligation(obligation_id).version
+        early = desk.post(f"{url}/listing", {"text": "逾期未补交", "expected_version": version})
+        assert early.status_code == 409 and "答复后方可列入失信名单" in early.text
+        assert desk.post(f"{url}/answer", {"text": "理由不成立", "expected_version": version}).status_code == 303
+        version = obligation(obligation_id).version
+        assert desk.post(f"{url}/listing", {"text": "逾期未补交", "expected_version": version}).status_code == 303
+    assert obligation(obligation_id).status is ObligationStatus.LISTED
+    opens = listed_on + timedelta(days=90)
+    with at(opens):
+        holder.sign_in("13700000021")
+        assert f"/portal/obligations/{obligation_id}/repair" in holder.get("/portal/obligations").text
+        applied = holder.post(
+            f"/portal/obligations/{obligation_id}/repair",
+            {"text": "已补交检测报告", "expected_version": obligation(obligation_id).version},
+            files=[("evidence", ("检测报告.pdf", PDF, "application/pdf"))],
+        )
+        assert applied.status_code == 303, applied.text
+        assert obligation(obligation_id).status is ObligationStatus.REPAIR_REQUESTED
+        desk = new_browser()
+        desk.sign_in("cgj21")
+        page = desk.get("/desk/obligations").text
+        assert "已补交检测报告" in page and re.search(r'href="/files/[0-9a-f]{32}">证明材料1</a>', page)
+        version = obligation(obligation_id).version
+        granted = desk.post(
+            f"/desk/obligations/{obligation_id}/restoration", {"text": "同意", "expected_version": version}
+        )
+        assert granted.status_code == 303
+    assert obligation(obligation_id).status is ObligationStatus.RESTORED
