@@ -49,6 +49,49 @@ def inspection_overdue(kind: ObligationKind, status: ObligationStatus, due_on: d
     return kind is ObligationKind.INSPECTION and status is ObligationStatus.OPEN and today > due_on
 
 
+@dataclass(frozen=True)
+class DepartmentTask:
+    """What an obligation waits for from its department today (its to-do), and by when, if a date binds it."""
+
+    label: str
+    due_on: date | None
+
+
+def department_task(
+    kind: ObligationKind,
+    status: ObligationStatus,
+    *,
+    due_on: date,
+    publicity_until: date | None,
+    statement_pending: bool,
+    repair_due_on: date | None,
+    today: date,
+) -> DepartmentTask | None:
+    """The department's next move on an obligation, or None when it waits for the holder or the calendar."""
+    if status is ObligationStatus.OPEN and kind is ObligationKind.INSPECTION:
+        return DepartmentTask("事后核查", due_on)
+    if status is ObligationStatus.SUBMITTED:
+        return DepartmentTask("核验履约材料", None)
+    if status is ObligationStatus.OVERDUE:
+        return DepartmentTask("逾期未履行，责令限期整改", None)
+    if status is ObligationStatus.RECTIFY_LAPSED:
+        return DepartmentTask("整改期满，立案调查", None)
+    if status is ObligationStatus.INVESTIGATING and statement_pending:
+        return DepartmentTask("答复陈述申辩", publicity_until)
+    if status is ObligationStatus.INVESTIGATING and publicity_until is not None and today > publicity_until:
+        return DepartmentTask("公示期满，决定是否列入失信名单", None)
+    if status is ObligationStatus.REPAIR_REQUESTED:
+        return DepartmentTask("审核信用修复申请", repair_due_on)
+    return None
+
+
+def task_level(due_on: date | None, today: date, calendar: WorkingCalendar) -> str:
+    """red past the date, yellow on it or the working day before, green otherwise (no date: green)."""
+    if due_on is None or nth_working_day(today, 1, calendar) < due_on:
+        return "green"
+    return "red" if today > due_on else "yellow"
+
+
 class ObligationStep(LabelledEnum):
     """What moves an obligation on: the holder, the department, or the daily sweep."""
 

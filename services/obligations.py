@@ -31,9 +31,11 @@ from review.obligations import (
     ObligationStatus,
     ObligationStep,
     after_rejection,
+    department_task,
     next_obligation_status,
     obligations_of,
     reminder_windows,
+    task_level,
 )
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from review.sla import nth_working_day
@@ -193,6 +195,43 @@ def overdue_inspections(session: Session, today: date | None = None) -> list[Ove
         for code, items in found.items()
     ]
     return sorted(rows, key=lambda r: (r.oldest_due_on, r.department_code))
+
+
+@dataclass(frozen=True)
+class Task:
+    """One item of a department's to-do on its obligations (review.obligations.department_task), coloured."""
+
+    obligation: Obligation
+    label: str
+    due_on: date | None
+    level: str  # green | yellow | red
+
+
+def department_tasks(session: Session, actor: Actor, today: date | None = None) -> list[Task]:
+    """What waits for the actor's department (an overseer: every department) among the obligations, the most
+    urgent first: hand-ins to verify, 事后核查 due, lapsed rectifications, statements to answer, 公示 periods ended,
+    credit repairs to decide."""
+    today = today or clock.today()
+    calendar = catalogs.calendar(session)
+    waiting = (
+        ObligationStatus.OPEN, ObligationStatus.SUBMITTED, ObligationStatus.OVERDUE, ObligationStatus.RECTIFY_LAPSED,
+        ObligationStatus.INVESTIGATING, ObligationStatus.REPAIR_REQUESTED,
+    )  # fmt: skip
+    statement = select(Obligation).where(col(Obligation.status).in_(waiting))
+    if actor.role is Role.REVIEWER:
+        statement = statement.where(Obligation.department_code == (actor.department_code or ""))
+    elif actor.role not in (Role.ADMIN, Role.SYSTEM, Role.SUPERVISOR):
+        raise Forbidden("无权查看承诺事项")
+    tasks = []
+    for o in session.exec(statement.order_by(col(Obligation.due_on), col(Obligation.id))):
+        task = department_task(
+            o.kind, o.status, due_on=o.due_on, publicity_until=o.publicity_until, repair_due_on=o.repair_due_on,
+            statement_pending=o.statement is not None and o.statement_answer is None, today=today,
+        )  # fmt: skip
+        if task is not None:
+            tasks.append(Task(o, task.label, task.due_on, task_level(task.due_on, today, calendar)))
+    order = {"red": 0, "yellow": 1, "green": 2}
+    return sorted(tasks, key=lambda t: (order[t.level], t.due_on or date.max))
 
 
 def material_names(obligation: Obligation) -> list[str]:

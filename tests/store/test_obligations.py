@@ -20,7 +20,7 @@ from licenses.keys import cached_keyset
 from licenses.status import LicenseStatus
 from licenses.token import verify_token
 from onelicense.clock import CHINA_TIME
-from onelicense.errors import Conflict, InvalidRequest, NotFound, TransitionNotAllowed
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
 from onelicense.settings import Settings
 from review.obligations import ObligationKind, ObligationStatus
 from review.transitions import ReviewStatus
@@ -352,3 +352,34 @@ def test_a_departments_overdue_inspection_is_marked_and_on_the_board(
         assert obligations.credit_standing(session, issued.uscc).label != "失信"  # never the holder's breach
     assert not inspection_overdue(checked.kind, checked.status, checked.due_on, after)
     assert obligations.overdue_inspections(session, after) == []
+
+
+def test_the_departments_to_do_names_what_waits_for_it_with_a_colour(
+    session: Session, issued: licenses.License
+) -> None:
+    """Issue 19: the department is told what waits for it — the 事后核查 it owes (yellow the working day before,
+    red past), a hand-in to verify, a lapsed rectification — on its desk's to-do, never the holder's moves."""
+    inspection = the_obligation(session, ObligationKind.INSPECTION)
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    scjg, cgj = reviewer("SCJG"), reviewer(SIGN_OFFICE)
+    early = ISSUED.date() + timedelta(days=1)
+    [task] = obligations.department_tasks(session, scjg, early)
+    assert (task.obligation.id, task.label, task.due_on, task.level) == (
+        inspection.id,
+        "事后核查",
+        inspection.due_on,
+        "green",
+    )
+    assert obligations.department_tasks(session, cgj, early) == []  # the holder owes the supply: nothing to do yet
+    day_before = _working_days_before(inspection.due_on, 1)
+    assert [t.level for t in obligations.department_tasks(session, scjg, day_before)] == ["yellow"]
+    assert [t.level for t in obligations.department_tasks(session, scjg, inspection.due_on + timedelta(days=1))] == [
+        "red"
+    ]
+    with at(early):
+        obligations.submit_fulfilment(session, APPLICANT, supply.id, {"sign_safety_report": upload(session)})
+    [handed] = obligations.department_tasks(session, cgj, early)
+    assert (handed.obligation.id, handed.label) == (supply.id, "核验履约材料")
+    assert {t.obligation.id for t in obligations.department_tasks(session, ADMIN, early)} == {inspection.id, supply.id}
+    with pytest.raises(Forbidden):
+        obligations.department_tasks(session, APPLICANT, early)

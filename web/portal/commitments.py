@@ -230,6 +230,7 @@ def _desk_page(
         kind=kind,
         material_names=obligations.material_names,
         overdue=lambda o: inspection_overdue(o.kind, o.status, o.due_on, today),
+        tasks=obligations.department_tasks(session, actor, today),
         undelivered=notifications.undelivered_obligations(session, actor.department_code or "")
         if actor.department_code
         else set(),
