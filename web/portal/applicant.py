@@ -170,8 +170,8 @@ async def upload_material(
             problem=problem,
             status_code=422 if problem else 200,
         )
-    if problem:
-        return _form_page(request, who, session, draft, problem=problem, status_code=422)
+    if problem:  # without scripts: the whole page again, the reason in the material's block (the form's #anchor)
+        return _form_page(request, who, session, draft, material_problems={code: problem}, status_code=422)
     return redirect(f"/portal/drafts/{draft_id}#material-{code}")
 
 
@@ -190,6 +190,7 @@ def _form_page(
     *,
     check: drafts.Check | None = None,
     problem: str | None = None,
+    material_problems: dict[str, str] | None = None,
     status_code: int = 200,
     signer: str = "",
 ) -> HTMLResponse:
@@ -213,6 +214,7 @@ def _form_page(
         errors=errors,
         check=check,
         problem=problem,
+        material_problems=material_problems or {},
         names=_upload_names(session, who, dict(draft.materials)),
         signer=signer,
         saved=request.query_params.get("saved") == "1",

@@ -1,0 +1,149 @@
+"""The applicant's portal on a 360 px phone in Debian's Chromium, with scripts on and off: a refused request shows its
+message where the person acted, the pages fit the screen (no sideways scrolling), and axe-core finds nothing
+serious. The data is built through the services; the person signs in and acts through the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from review.roles import Actor, Role
+from services import drafts
+from services.users import create_user
+from store.db import session_scope
+from tests.web.live import CHROMIUM_ARGS, live_server
+from tests.web.portal.conftest import PASSWORD, password_hash
+from tests.web.sample import USCC
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+UPLOAD_CAP = 64 * 1024
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("ONELICENSE_UPLOAD_MAX_BYTES", str(UPLOAD_CAP))  # an oversized file need not be 10 MB
+    with live_server(tmp_path, monkeypatch) as (base_url, _):
+        yield base_url
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def make_applicant(login: str) -> Actor:
+    with session_scope() as session:
+        user, _ = create_user(
+            session, f"{login}公司", Role.APPLICANT, usccs=[USCC], login=login, password_hash=password_hash()
+        )
+    return Actor(user.id, Role.APPLICANT, usccs=frozenset({USCC}))
+
+
+def signed_in(chromium: Any, base_url: str, login: str, *, scripts: bool = True) -> Any:
+    page = chromium.new_context(viewport=PHONE, base_url=base_url, java_script_enabled=scripts).new_page()
+    page.goto("/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url("**/portal**")
+    return page
+
+
+def fits_the_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width} px wide on a {PHONE['width']} px phone"
+
+
+def no_serious_violations(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    serious = [f"{v['id']} {[n.get('target') for n in v['nodes']][:3]}" for v in found if v.get("impact") in ("serious", "critical")]  # fmt: skip
+    assert serious == [], f"{page.url}: {serious}"
+
+
+def a_draft(applicant: Actor, industry: str = "HOTEL") -> str:
+    with session_scope() as session:
+        return drafts.new_draft(session, applicant, industry).id
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "no-scripts"])
+def test_a_refused_upload_shows_its_reason_in_the_material_block(server: str, chromium: Any, scripts: bool) -> None:
+    applicant = make_applicant("phone-uploader")
+    draft = a_draft(applicant)
+    page = signed_in(chromium, server, "phone-uploader", scripts=scripts)
+    page.goto(f"/portal/drafts/{draft}")
+    block = page.locator("li.material").nth(2)
+    block_id = block.get_attribute("id")
+    block.locator("input[type=file]").set_input_files(
+        files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": EXE}]
+    )
+    block.locator("button[type=submit]").click()
+    reason = page.locator(f"#{block_id} .field-error")
+    reason.wait_for()
+    assert "只接受 PDF、JPG、PNG" in reason.inner_text()
+    assert reason.is_visible() and reason.get_attribute("role") == "alert"
+    box = page.locator(f"#{block_id}").bounding_box()  # where the person acted: on screen, not the form's top
+    assert box is not None and box["y"] < PHONE["height"] and box["y"] + box["height"] > 0, box
+    if scripts:  # (Playwright's evaluate and axe need the page's scripts)
+        fits_the_phone(page)
+        no_serious_violations(page)
+    # then a good file replaces the reason with the file's name
+    block = page.locator(f"#{block_id}")
+    block.locator("input[type=file]").set_input_files(
+        files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    block.locator("button[type=submit]").click()
+    page.locator(f"#{block_id} .ok").wait_for()
+    assert page.locator(f"#{block_id} .field-error").count() == 0
+
+
+def test_an_oversized_file_refused_before_any_route_shows_its_reason_with_scripts(server: str, chromium: Any) -> None:
+    applicant = make_applicant("phone-big-file")
+    draft = a_draft(applicant)
+    page = signed_in(chromium, server, "phone-big-file")
+    page.goto(f"/portal/drafts/{draft}")
+    block = page.locator("li.material").first
+    block.locator("input[type=file]").set_input_files(
+        files=[{"name": "大文件.pdf", "mimeType": "application/pdf", "buffer": PDF + b"0" * (UPLOAD_CAP * 3)}]
+    )
+    with page.expect_response(lambda r: "/materials/" in r.url) as answered:
+        block.locator("button[type=submit]").click()
+    assert answered.value.status == 413
+    reason = block.locator("[data-request-problem]")
+    reason.wait_for()
+    assert "请求内容过大" in reason.inner_text()
+    assert block.locator("input[type=file]").count() == 1  # the chooser stays: the person can pick another file
+
+
+def test_a_server_error_or_lost_connection_shows_a_generic_message(server: str, chromium: Any) -> None:
+    applicant = make_applicant("phone-offline")
+    draft = a_draft(applicant)
+    page = signed_in(chromium, server, "phone-offline")
+    page.goto(f"/portal/drafts/{draft}")
+    block = page.locator("li.material").first
+    block.locator("input[type=file]").set_input_files(
+        files=[{"name": "x.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.route("**/materials/**", lambda route: route.fulfill(status=500, body="boom", content_type="text/plain"))
+    block.locator("button[type=submit]").click()
+    block.locator("[data-request-problem]").wait_for()
+    assert "服务器暂时无法处理" in block.locator("[data-request-problem]").inner_text()
+    page.unroute("**/materials/**")
+    page.route("**/materials/**", lambda route: route.abort("internetdisconnected"))
+    block.locator("button[type=submit]").click()
+    page.wait_for_function("document.querySelector('[data-request-problem]')?.innerText.includes('网络连接失败')")
