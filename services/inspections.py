@@ -24,6 +24,7 @@ from store import audit, inputs
 from store.db import transaction
 from store.tables.license import License, LicensePermit
 from store.tables.lifecycle import InspectionDraw, Obligation
+from store.tables.user import User
 
 DRAWERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
@@ -162,6 +163,11 @@ def list_draws(session: Session, actor: Actor, *, page: int = 1, page_size: int 
     return DrawPage([found[i] for i in wanted], len(ids), page, page_size)
 
 
+def department_scope(actor: Actor) -> str | None:
+    """The department whose part of a draw the actor sees (None: every department's); Forbidden for others."""
+    return _department_filter(actor)
+
+
 def _department_filter(actor: Actor) -> str | None:
     """None: the actor sees every draw; a department code: only the draws that include it."""
     if actor.role in DRAWERS:
@@ -185,6 +191,17 @@ def drawn(session: Session, record: InspectionDraw, department: str | None = Non
         ).all()
         result[dept] = [Drawn(p.number, p.permit_name, lic.holder_name, lic.number) for p, lic in rows]
     return result
+
+
+ROLE_NAMES = {Role.SUPERVISOR: "督办人员", Role.ADMIN: "管理员", Role.REVIEWER: "审批人员", Role.SYSTEM: "系统"}
+
+
+def drawer_name(session: Session, record: InspectionDraw) -> str:
+    """Who drew, as a person reads it: the account's name and role (the record keeps the actor's label)."""
+    role, _, rest = record.drawn_by.partition(":")
+    user = session.get(User, rest.partition("@")[0]) if rest else None
+    role_name = ROLE_NAMES.get(Role(role), role) if role in Role._value2member_map_ else role
+    return f"{user.name}（{role_name}）" if user is not None else record.drawn_by
 
 
 def get_draw(session: Session, actor: Actor, draw_id: str) -> InspectionDraw:

@@ -608,6 +608,16 @@ class CreditStanding:
         return "守信" if self.reliable else "无记录"
 
 
+def credit_of(session: Session, actor: Actor, uscc: str) -> CreditStanding:
+    """A holder's credit standing as the actor may read it: staff any holder's, an applicant its own businesses'."""
+    if actor.role is Role.APPLICANT:
+        if uscc not in (actor.usccs or frozenset()):
+            raise Forbidden("只能查询本账号代表的经营主体的信用状况")
+    elif actor.role not in (Role.REVIEWER, Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM):
+        raise Forbidden("无权查询信用状况")
+    return credit_standing(session, uscc)
+
+
 def credit_standing(session: Session, uscc: str, on: date | None = None) -> CreditStanding:
     on = on or clock.today()
     record = session.exec(

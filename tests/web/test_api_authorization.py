@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import OTHER, OWN, Api, make_users, temporary_database
-from tests.web.sample import submission_body
+from tests.web.sample import USCC, submission_body
 from web.app import create_app
 
 ROLES = [
@@ -177,7 +177,20 @@ ENDPOINTS = [
             ("investigation", {"note": "立案"}),
             ("restoration", {"note": "修复"}),
             ("listing", {"note": "列入"}),
+            ("statement", {"statement": "陈述申辩"}),
+            ("answer", {"answer": "答复"}),
+            ("repair", {"statement": "已整改", "evidence": {}}),
+            ("repair-declined", {"note": "材料不足"}),
         )
+    ),
+    # credit standing: staff may read any holder's, an applicant only the businesses its account acts for
+    Endpoint("credit of its own business", "GET", f"/api/credit/{USCC}", SIGNED_IN_200),
+    # 双随机 draws: reviewers see their department's part, admins all; applicants none
+    Endpoint(
+        "inspection draws",
+        "GET",
+        "/api/inspection-draws",
+        {r: 200 for r in ROLES if r and "reviewer" in r} | {"admin": 200},
     ),
     Endpoint("notifications", "GET", "/api/notifications", SIGNED_IN_200),
     Endpoint("mark a notification read", "POST", "/api/notifications/issued:nothing/read", SIGNED_IN_404),
@@ -241,6 +254,7 @@ def test_every_api_route_is_in_the_matrix() -> None:
         "{obligation_id}": NO_SUCH,
         "{notification_id}": "issued:nothing",
         "{number}": NO_LICENSE,
+        "{uscc}": USCC,
     }
     routes = {
         (method.upper(), functools.reduce(lambda p, kv: p.replace(*kv), concrete.items(), path))
@@ -287,3 +301,14 @@ def test_reviewer_cannot_read_another_departments_queue(world: World) -> None:
 
     assert response.status_code == 403
     assert "本部门" in response.json()["detail"]
+
+
+def test_an_applicant_reads_the_credit_of_its_own_businesses_only(world: World) -> None:
+    """Staff read any holder's credit standing; an applicant only that of the businesses its account acts for."""
+    other = "/api/credit/91500000MA5U7K2X3X"
+    for role in ROLES:
+        answer = world.api.get(other, role)
+        expected = 401 if role is None else 403 if role.endswith("applicant") else 200
+        assert answer.status_code == expected, (role, answer.text)
+    own = world.api.get(f"/api/credit/{USCC}", "applicant").json()
+    assert own == {"uscc": USCC, "standing": "无记录", "blocked_until": None, "reliable": False}

@@ -1,8 +1,10 @@
-"""Commitments after issuance (承诺事项) and the holder's notifications.
+"""Commitments after issuance (承诺事项), credit standing, 双随机 draws and the holder's notifications.
 
-A holder sees and fulfils its own obligations; a department reviewer sees its department's and verifies, inspects,
-orders rectification, records a refusal, opens an investigation, lists the holder as dishonest (withdrawing the
-permit) or restores its credit; admins may do what a department does. Another's obligation answers 404."""
+A holder sees and fulfils its own obligations, makes its 陈述申辩 during the 公示 and applies for 信用修复; a
+department reviewer sees its department's and verifies, inspects, orders rectification, records a refusal, opens an
+investigation, answers a statement, lists the holder as dishonest (withdrawing the permit), and grants or declines
+a credit repair; admins may do what a department does. Another's obligation answers 404. The same authorization
+as the pages (services.obligations, services.inspections)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from review.obligations import ObligationStatus
-from services import notifications, obligations
+from services import inspections, notifications, obligations
 from web.api import schemas, views
 from web.api.deps import ID_PATTERN, CurrentActor, DbSession
 from web.api.responses import errors
@@ -144,6 +146,103 @@ def list_holder(
         session, actor, obligation_id, reason=body.note, expected_version=body.expected_version
     )
     return views.obligation(row)
+
+
+@router.post(
+    "/obligations/{obligation_id}/statement",
+    summary="陈述申辩（持证人，公示期内一次）",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def make_statement(
+    obligation_id: ObligationId, body: schemas.StatementRequest, session: DbSession, actor: CurrentActor
+) -> schemas.ObligationOut:
+    row = obligations.make_statement(
+        session, actor, obligation_id, statement=body.statement, expected_version=body.expected_version
+    )
+    return views.obligation(row)
+
+
+@router.post(
+    "/obligations/{obligation_id}/answer",
+    summary="答复陈述申辩（部门；答复后方可列入失信名单）",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def answer_statement(
+    obligation_id: ObligationId, body: schemas.AnswerRequest, session: DbSession, actor: CurrentActor
+) -> schemas.ObligationOut:
+    row = obligations.answer_statement(
+        session, actor, obligation_id, answer=body.answer, expected_version=body.expected_version
+    )
+    return views.obligation(row)
+
+
+@router.post(
+    "/obligations/{obligation_id}/repair",
+    summary="申请信用修复（持证人）",
+    description="列入失信名单满规定日数后，附说明和至少一份证明材料（文件须先上传）；部门在期限内审核。",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def apply_for_repair(
+    obligation_id: ObligationId, body: schemas.RepairRequest, session: DbSession, actor: CurrentActor
+) -> schemas.ObligationOut:
+    row = obligations.apply_for_repair(
+        session, actor, obligation_id, statement=body.statement, evidence=body.evidence,
+        expected_version=body.expected_version,
+    )  # fmt: skip
+    return views.obligation(row)
+
+
+@router.post(
+    "/obligations/{obligation_id}/repair-declined",
+    summary="不予信用修复（部门，须说明理由）",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def decline_repair(
+    obligation_id: ObligationId, body: schemas.NoteRequest, session: DbSession, actor: CurrentActor
+) -> schemas.ObligationOut:
+    row = obligations.decline_repair(
+        session, actor, obligation_id, reason=body.note, expected_version=body.expected_version
+    )
+    return views.obligation(row)
+
+
+@router.get(
+    "/credit/{uscc}",
+    summary="信用状况（守信、失信、无记录）",
+    description="审批人员、督办人员和管理员可查任一主体；申请人只能查自己代表的主体。",
+    responses=errors(401, 403, 422),
+)
+def credit(
+    uscc: Annotated[str, Path(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码")],
+    session: DbSession,
+    actor: CurrentActor,
+) -> schemas.CreditOut:
+    standing = obligations.credit_of(session, actor, uscc)
+    return schemas.CreditOut(
+        uscc=standing.uscc, standing=standing.label, blocked_until=standing.blocked_until, reliable=standing.reliable
+    )
+
+
+@router.get(
+    "/inspection-draws",
+    summary="双随机抽查记录",
+    description="督办人员和管理员看到全部；审批人员只看到含本部门的抽取及本部门抽中的许可；最新的在前。",
+    responses=errors(401, 403, 422),
+)
+def inspection_draws(
+    session: DbSession,
+    actor: CurrentActor,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> schemas.DrawPageOut:
+    listing = inspections.list_draws(session, actor, page=page, page_size=page_size)
+    department = inspections.department_scope(actor)
+    return schemas.DrawPageOut(
+        total=listing.total,
+        page=listing.page,
+        pages=listing.pages,
+        items=[views.draw(session, record, department) for record in listing.draws],
+    )
 
 
 @router.get("/notifications", summary="我的通知", responses=errors(401, 422))

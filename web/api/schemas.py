@@ -445,6 +445,10 @@ class ObligationOut(BaseModel):
     rectify_due_on: date | None = Field(description="限期整改的期限")
     publicity_until: date | None = Field(description="公示期最后一天")
     note: str | None = Field(description="最近一次的意见、问题或记录")
+    statement: str | None = Field(default=None, description="持证人在公示期内的陈述申辩")
+    statement_answer: str | None = Field(default=None, description="部门对陈述申辩的答复")
+    repair_requested_on: date | None = Field(default=None, description="申请信用修复的日期")
+    repair_due_on: date | None = Field(default=None, description="部门审核信用修复申请的期限（工作日）")
     provisional_dates: list[str] = Field(
         default_factory=list,
         description="其中按常规工作日推算、待节假日安排公布后校正的日期字段（due_on、rectify_due_on、publicity_until）",
@@ -489,6 +493,51 @@ class CreditOut(BaseModel):
     standing: str = Field(description="守信 | 失信（至…） | 无记录")
     blocked_until: date | None
     reliable: bool
+
+
+class StatementRequest(Request):
+    statement: Annotated[NotBlankText, Field(max_length=2000, description="陈述申辩")]
+    expected_version: Version | None = None
+
+
+class AnswerRequest(Request):
+    answer: Annotated[NotBlankText, Field(max_length=2000, description="对陈述申辩的答复")]
+    expected_version: Version | None = None
+
+
+class RepairRequest(Request):
+    statement: Annotated[NotBlankText, Field(max_length=2000, description="信用修复申请说明")]
+    evidence: Materials = Field(description="证明材料：名称 → 文件引用（upload:<id>），至少一份")
+    expected_version: Version | None = None
+
+
+class DrawnOut(BaseModel):
+    department_code: str
+    permit_number: str
+    permit_name: str
+    holder_name: str
+    license_number: str
+
+
+class DrawOut(BaseModel):
+    id: str
+    drawn_at: datetime
+    drawn_on: date
+    day_sequence: int = Field(description="当日第几次抽取（大于 1 为重抽）")
+    reason: str | None = Field(description="重抽原因")
+    drawn_by: str = Field(description="抽取人")
+    seed: str
+    quotas: dict[str, int] = Field(description="部门代码 → 抽取数量")
+    population_digest: str = Field(description="抽取对象范围的摘要，可据以复算")
+    reproducible: bool = Field(description="按种子复算结果一致")
+    selected: list[DrawnOut] = Field(description="抽中的许可（审批人员只看到本部门的）")
+
+
+class DrawPageOut(BaseModel):
+    total: int
+    page: int
+    pages: int
+    items: list[DrawOut]
 
 
 class NotificationOut(BaseModel):

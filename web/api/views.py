@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from sqlmodel import Session
+
 from forms.merge import MergedForm
 from forms.model import Catalog
 from licenses.qr import verify_url
@@ -16,13 +18,13 @@ from onelicense.clock import utcnow
 from onelicense.settings import get_settings
 from review.transitions import Outcome
 from services import catalog as catalogs
-from services import reviews
+from services import inspections, reviews
 from services.applications import ApplicationProgress, Submitted
 from services.notifications import Rendered
 from services.reviews import QueueItem
 from store.license_queries import LicenseNow
 from store.tables.application import Application, DecisionRecord, DepartmentReview
-from store.tables.lifecycle import Obligation
+from store.tables.lifecycle import InspectionDraw, Obligation
 from web.api import schemas
 
 department_name = catalogs.department_name
@@ -307,12 +309,43 @@ def obligation(row: Obligation) -> schemas.ObligationOut:
         rectify_due_on=row.rectify_due_on,
         publicity_until=row.publicity_until,
         note=row.note,
+        statement=row.statement,
+        statement_answer=row.statement_answer,
+        repair_requested_on=row.repair_requested_on,
+        repair_due_on=row.repair_due_on,
         provisional_dates=[
             name
             for name in ("due_on", "rectify_due_on", "publicity_until")
             if catalogs.calendar().provisional(getattr(row, name))
         ],
         version=row.version,
+    )
+
+
+def draw(session: Session, record: InspectionDraw, department: str | None) -> schemas.DrawOut:
+    """A 双随机 draw as the actor may see it (a reviewer: its department's part of the selection)."""
+    return schemas.DrawOut(
+        id=record.id,
+        drawn_at=record.drawn_at,
+        drawn_on=record.drawn_on,
+        day_sequence=record.day_sequence,
+        reason=record.reason,
+        drawn_by=inspections.drawer_name(session, record),
+        seed=record.seed,
+        quotas=dict(record.quotas),
+        population_digest=record.population_digest,
+        reproducible=inspections.replay(record) == record.selected,
+        selected=[
+            schemas.DrawnOut(
+                department_code=code,
+                permit_number=d.permit_number,
+                permit_name=d.permit_name,
+                holder_name=d.holder_name,
+                license_number=d.license_number,
+            )
+            for code, items in inspections.drawn(session, record, department).items()
+            for d in items
+        ],
     )
 
 

@@ -170,6 +170,7 @@ def _inspections(
         departments=catalogs.catalog().departments,
         population={k: len(v) for k, v in inspections.population(session).items()},
         may_draw=who.actor.role in inspections.DRAWERS,
+        drawer=lambda record: inspections.drawer_name(session, record),
         error=error,
         typed=typed or {},
         page_url=lambda n: f"{path}?{urlencode({'page': n})}",
