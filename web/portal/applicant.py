@@ -21,10 +21,11 @@ from onelicense.clock import utcnow
 from onelicense.errors import Conflict, InvalidRequest
 from onelicense.settings import get_settings
 from review.roles import Role
-from review.transitions import Outcome
+from review.transitions import Outcome, ReviewStatus
 from services import applications, changes, drafts, licenses, ratings, uploads
 from services import catalog as catalogs
 from store.access import require_role
+from store.tables import DepartmentReview
 from store.tables.license import License, LicensePermit
 from store.tables.portal import Rating
 from web import downloads
@@ -231,7 +232,7 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
     found = applications.list_progress(session, who.actor, application_id)
     application = found.application
     now = utcnow()
-    rows = [(r, catalogs.review_sla(r, now)) for r in found.reviews]
+    rows = [(r, catalogs.review_sla(r, now), _settled(r)) for r in found.reviews]
     license_ = found.license
     link = verify_url(get_settings().public_base_url, license_.token) if license_ else None
     return render(
@@ -256,6 +257,16 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         item_label=catalogs.item_label,
         outcome_label=lambda value: Outcome(value).label if value in {o.value for o in Outcome} else "",
     )
+
+
+def _settled(review: DepartmentReview) -> str | None:
+    """What the 时限 column says of a review whose clock is not running, or None while the department must decide.
+    A department waiting for the applicant's 补正 has not finished: its clock starts afresh on the amendment."""
+    if review.status is ReviewStatus.SUPPLEMENT_REQUESTED:
+        return "等待申请人补正（补正期间不计时）"
+    if review.status.is_open:
+        return None
+    return "已办结" if review.decided_at else review.status.label
 
 
 def _expiring(session: Session, license_: License | None) -> list[LicensePermit]:

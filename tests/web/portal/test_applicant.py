@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from flows.dispatcher import dispatch_once
+from services.catalog import department_name
 from store.db import session_scope
 from store.tables import Application, Draft, Upload
 from tests.web.portal.conftest import Browser
@@ -246,6 +247,9 @@ def test_supplement_asks_and_the_applicant_amends_only_those_items(browser: Brow
     aggregate([application.id])
     progress = browser.get(application_path)
     assert "待补正" in progress.text and "去补正" in progress.text
+    wsjk_row = re.search(rf"{department_name('WSJK')}</th>(.*?)</tr>", progress.text, re.S)
+    assert wsjk_row, progress.text
+    assert "已办结" not in wsjk_row.group(1) and "等待申请人补正" in wsjk_row.group(1)  # not finished: it waits
     amend = browser.get(f"{application_path}/amend")
     assert 'name="bed_count"' in amend.text and f'name="material_{material}"' in amend.text
     assert 'name="contact_phone"' not in amend.text  # only what was asked

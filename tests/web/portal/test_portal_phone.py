@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from review.roles import Actor, Role
-from services import drafts
+from review.roles import SYSTEM_ACTOR, Actor, Role
+from services import aggregation, applications, drafts, licenses
 from services.users import create_user
 from store.db import session_scope
+from tests import builders
 from tests.web.live import CHROMIUM_ARGS, live_server
 from tests.web.portal.conftest import PASSWORD, password_hash
-from tests.web.sample import USCC
+from tests.web.sample import USCC, submission_body
 
 pytestmark = pytest.mark.browser
 
@@ -147,3 +148,36 @@ def test_a_server_error_or_lost_connection_shows_a_generic_message(server: str, 
     page.route("**/materials/**", lambda route: route.abort("internetdisconnected"))
     block.locator("button[type=submit]").click()
     page.wait_for_function("document.querySelector('[data-request-problem]')?.innerText.includes('网络连接失败')")
+
+
+def an_issued_license(applicant: Actor) -> str:
+    """A convenience store with several permits, approved by every department and issued; its application id."""
+    body = submission_body("CONVENIENCE_STORE", sells_ready_to_eat_food=True, has_outdoor_sign=True)
+    with session_scope() as session:
+        submitted = applications.submit(
+            session,
+            applicant,
+            industry_code=body["industry_code"],
+            answers=body["answers"],
+            materials=body["materials"],
+        )
+        builders.decide_all(session, submitted.application.id)
+        aggregation.aggregate(session, submitted.application.id)
+        licenses.issue_license(session, SYSTEM_ACTOR, submitted.application.id)
+        return submitted.application.id
+
+
+def test_the_issued_progress_page_fits_a_phone(server: str, chromium: Any) -> None:
+    applicant = make_applicant("phone-holder")
+    application_id = an_issued_license(applicant)
+    page = signed_in(chromium, server, "phone-holder")
+    page.goto(f"/portal/applications/{application_id}")
+    fits_the_phone(page)
+    link = page.locator("#verify-link")
+    assert link.inner_text() == "扫码核验页" and "/v/" in (link.get_attribute("href") or "")
+    page.locator("a:has-text('下载许可证 PDF')").click(trial=True)  # visible, on screen, nothing covering it
+    first_row = page.locator("h2#h-depts + table tbody tr").first
+    assert first_row.evaluate("e => getComputedStyle(e).display") == "block"  # a card per department, not columns
+    time_limit = first_row.locator("td[data-label='时限']")
+    assert time_limit.bounding_box()["width"] > 200  # readable, not one character wide
+    no_serious_violations(page)
