@@ -57,7 +57,9 @@ def every_door(client: TestClient, session: Session, license_: License, as_holde
     table = page[page.index("<h1>许可事项</h1>") :]
     doors["verify.html"] = {}
     for number in doors["verify.json"]:
-        row = table[table.index(f"<td>{number}</td>") :]
+        cell = re.search(rf"<td[^>]*>{re.escape(number)}</td>", table)
+        assert cell is not None, number
+        row = table[cell.start() :]
         row = row[: row.index("</tr>")]
         label = re.search(r'<span class="status s\d\d">([^<]+)</span>', row)
         note = re.search(r'<span class="muted">([^<]+)</span>', row)
