@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from licenses.status import Operation
 from review.roles import SYSTEM_ACTOR, Actor, Role
 from services import aggregation, applications, drafts, licenses
 from services.users import create_user
@@ -181,3 +182,27 @@ def test_the_issued_progress_page_fits_a_phone(server: str, chromium: Any) -> No
     time_limit = first_row.locator("td[data-label='时限']")
     assert time_limit.bounding_box()["width"] > 200  # readable, not one character wide
     no_serious_violations(page)
+
+
+def test_the_public_verify_page_fits_a_phone_with_every_column(server: str, chromium: Any) -> None:
+    applicant = make_applicant("phone-public")
+    application_id = an_issued_license(applicant)
+    holder = signed_in(chromium, server, "phone-public")
+    holder.goto(f"/portal/applications/{application_id}")
+    verify_url = holder.locator("#verify-link").get_attribute("href")
+    with session_scope() as session:
+        number = licenses.license_of_application(session, applicant, application_id).number
+        licenses.change_license(session, builders.ADMIN, number, Operation.SUSPEND, reason="停业整顿")
+    scanner = chromium.new_context(viewport=PHONE).new_page()
+    scanner.goto(verify_url)
+    assert scanner.locator("#composite-status").inner_text().strip() == "暂扣"
+    fits_the_phone(scanner)
+    rows = scanner.locator("#permits tbody tr")
+    assert rows.count() >= 2
+    for i in range(rows.count()):
+        status = rows.nth(i).locator("td[data-label='状态']")
+        box = status.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert status.is_visible() and "暂扣" in status.inner_text()
+        assert "随许可证暂扣" in status.inner_text()  # the note under the status stays
+    no_serious_violations(scanner)
