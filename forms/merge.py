@@ -50,6 +50,16 @@ class MergedMaterial:
     due_days: int | None = None  # for materials deferred under 要件后补
     has_sample: bool = False  # a 示范文本 may be downloaded beside the upload
 
+    @property
+    def deferred(self) -> bool:
+        """Handed in after the license, within `due_days` working days (要件后补)."""
+        return not self.required_now and self.due_days is not None
+
+    @property
+    def waived(self) -> bool:
+        """Not handed in at all: the applicant's commitment stands for it (全信任, 非核心要件信任), no deadline."""
+        return not self.required_now and self.due_days is None
+
 
 @dataclass(frozen=True)
 class CommitmentItem:

@@ -10,6 +10,8 @@ from typing import Any
 from sqlmodel import select
 
 from flows.dispatcher import dispatch_once
+from forms.catalog import get_catalog
+from forms.stats import industry_figures
 from services.catalog import department_name
 from store.db import session_scope
 from store.tables import Application, Draft, Upload
@@ -136,6 +138,27 @@ def test_an_upload_over_the_cap_is_refused_before_it_is_read(browser: Browser, m
     assert response.status_code == 413
     with session_scope() as session:
         assert session.exec(select(Upload)).all() == []
+
+
+def test_material_tags_never_show_none_nor_contradict_each_other(browser: Browser):
+    """Every industry with every scope question answered yes: a deferred material states its working days, one the
+    commitment stands for says so, and none is tagged both 核心要件 and 可容缺后补."""
+    browser.register("13800138030")
+    catalog = get_catalog()
+    seen = {"deferred": 0, "waived": 0}
+    for code, industry in catalog.industries.items():
+        draft = _new_draft(browser, code)
+        scope = industry_figures(industry, catalog).answers
+        typed = {k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in scope.items()}
+        browser.get(f"/portal/drafts/{draft}")
+        assert browser.post(f"/portal/drafts/{draft}", {**typed, "action": "scope"}).status_code == 303
+        page = browser.get(f"/portal/drafts/{draft}")
+        assert "None" not in page.text, code
+        for block in re.findall(r'<li id="material-.*?</li>', page.text, re.S):
+            assert not ('tag red">核心要件' in block and "可容缺后补" in block), block
+            seen["deferred"] += "可容缺后补：自发证之日起" in block
+            seen["waived"] += "以承诺代替" in block
+    assert seen["deferred"] and seen["waived"], seen
 
 
 def test_submit_stores_the_signed_notice_verbatim_and_deletes_the_draft(browser: Browser):
