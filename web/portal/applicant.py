@@ -49,7 +49,12 @@ def home(request: Request, who: SignedInViewer, session: DbSession) -> Response:
     assert who.actor is not None
     mine = applications.list_applications(session, who.actor, limit=100)
     return render(
-        request, who, "applicant/home.html.j2", applications=mine, drafts=drafts.list_drafts(session, who.actor)
+        request,
+        who,
+        "applicant/home.html.j2",
+        applications=mine,
+        drafts=drafts.list_drafts(session, who.actor),
+        deleted=request.query_params.get("deleted") == "1",
     )
 
 
@@ -94,16 +99,16 @@ def scope_preview(request: Request, who: SignedInViewer, session: DbSession, dra
 
 @router.post("/portal/drafts/{draft_id}", dependencies=Csrf)
 async def save(request: Request, who: SignedInViewer, session: DbSession, draft_id: Id) -> Response:
-    """One form, several buttons: 保存草稿 (save), 更新许可事项 (scope), 检查 (check), 提交 (submit), 删除 (delete)."""
+    """One form, several buttons: 保存草稿 (save), 更新许可事项 (scope), 检查 (check), 提交 (submit), and 删除 (delete),
+    which saves what was typed and asks for a confirmation first (nothing is lost if the applicant goes back)."""
     _applicant(who)
     assert who.actor is not None
     body = await request.form()
     action = str(body.get("action") or "save")
-    if action == "delete":
-        drafts.delete_draft(session, who.actor, draft_id)
-        return redirect("/portal", request)
     typed = {k: v for k, v in body.items() if isinstance(v, str) and k not in ("csrf_token", "action", "signer")}
     draft = drafts.save_draft(session, who.actor, draft_id, typed)
+    if action == "delete":
+        return redirect(f"/portal/drafts/{draft_id}/delete", request)
     if action == "check":
         return _form_page(request, who, session, draft, check=drafts.check(draft))
     if action == "submit":
@@ -125,6 +130,27 @@ async def save(request: Request, who: SignedInViewer, session: DbSession, draft_
             )
         return redirect(f"/portal/applications/{submitted.application.id}?submitted=1", request)
     return redirect(f"/portal/drafts/{draft_id}?saved=1", request)
+
+
+@router.get("/portal/drafts/{draft_id}/delete")
+def delete_page(request: Request, who: SignedInViewer, session: DbSession, draft_id: Id) -> Response:
+    """删除草稿 asks first: a page of its own, so the confirmation works without scripts."""
+    _applicant(who)
+    assert who.actor is not None
+    draft = drafts.get_draft(session, who.actor, draft_id)
+    return render(request, who, "applicant/delete.html.j2", draft=draft)
+
+
+@router.post("/portal/drafts/{draft_id}/delete", dependencies=Csrf)
+def delete(
+    request: Request, who: SignedInViewer, session: DbSession, draft_id: Id, confirm: Annotated[str, Form()] = ""
+) -> Response:
+    _applicant(who)
+    assert who.actor is not None
+    if confirm != "yes":
+        return redirect(f"/portal/drafts/{draft_id}/delete", request)
+    drafts.delete_draft(session, who.actor, draft_id)
+    return redirect("/portal?deleted=1", request)
 
 
 @router.post("/portal/validate/{industry_code}/{key}")

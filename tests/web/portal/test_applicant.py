@@ -161,6 +161,28 @@ def test_material_tags_never_show_none_nor_contradict_each_other(browser: Browse
     assert seen["deferred"] and seen["waived"], seen
 
 
+def test_deleting_a_draft_asks_first_and_keeps_what_was_typed(browser: Browser):
+    browser.register("13800138031")
+    draft = _new_draft(browser)
+    browser.get(f"/portal/drafts/{draft}")
+    asked = browser.post(f"/portal/drafts/{draft}", {"contact_phone": "13900000000", "action": "delete"})
+    assert asked.status_code == 303 and asked.headers["location"] == f"/portal/drafts/{draft}/delete"
+    page = browser.get(asked.headers["location"])
+    assert "删除后不能恢复" in page.text and "返回继续填写" in page.text
+    with session_scope() as session:  # nothing deleted yet, and what was typed is kept for going back
+        kept = session.get(Draft, draft)
+        assert kept is not None and kept.answers["contact_phone"] == "13900000000"
+    unticked = browser.post(f"/portal/drafts/{draft}/delete")
+    assert unticked.status_code == 303
+    with session_scope() as session:
+        assert session.get(Draft, draft) is not None
+    deleted = browser.post(f"/portal/drafts/{draft}/delete", {"confirm": "yes"})
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/portal?deleted=1"
+    with session_scope() as session:
+        assert session.get(Draft, draft) is None
+    assert "草稿已删除" in browser.get("/portal?deleted=1").text
+
+
 def test_submit_stores_the_signed_notice_verbatim_and_deletes_the_draft(browser: Browser):
     browser.register("13800138016")
     draft = _new_draft(browser)
