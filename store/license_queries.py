@@ -20,8 +20,10 @@ from licenses.status import (
 )
 from onelicense.clock import china_date
 from onelicense.errors import NotFound
+from review.obligations import ObligationKind, ObligationStatus
 from store.tables.application import AuditEvent
 from store.tables.license import License, LicensePermit
+from store.tables.lifecycle import Obligation
 from store.tables.types import utcnow
 
 
@@ -205,3 +207,14 @@ def public_history(session: Session, now: LicenseNow) -> list[HistoryEntry]:
         if p.own is LicenseStatus.EXPIRED and p.permit.valid_until is not None:
             entries.append(HistoryEntry(p.permit.valid_until + timedelta(days=1), "失效", p.permit.permit_name))
     return sorted(entries, key=lambda e: e.day)  # stable: same-day events keep the order they happened in
+
+
+def pending_inspections(session: Session, license_id: str) -> frozenset[str]:
+    """The permit numbers of the license granted on a commitment (先予许可) whose 事后核查 is not done yet: the public
+    page says so beside their status. One indexed query."""
+    statement = select(Obligation.permit_number).where(
+        col(Obligation.license_id) == license_id,
+        col(Obligation.kind) == ObligationKind.INSPECTION,
+        col(Obligation.status) == ObligationStatus.OPEN,
+    )
+    return frozenset(session.exec(statement))

@@ -95,8 +95,9 @@ def _instant(at: datetime) -> str:
     return at.astimezone(CHINA_TIME).isoformat(timespec="seconds")
 
 
-def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
-    """The public fields of a license and its live status; the JSON answer and the page's context."""
+def public_view(now: LicenseNow, key_id: str, pending: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The public fields of a license and its live status; the JSON answer and the page's context. `pending`: the
+    numbers of the permits granted on a commitment whose 事后核查 is not done yet (先予许可、待核查)."""
     license_ = now.license
     permits = [
         {
@@ -110,6 +111,7 @@ def public_view(now: LicenseNow, key_id: str) -> dict[str, Any]:
             "status": _status(p.status),  # the effective status: the more restrictive of the permit's and the license's
             "by_license": p.effective.by_license,
             "status_note": p.effective.note,  # e.g. 随许可证注销, when the status comes from the whole license
+            "pending_inspection": p.permit.number in pending,  # 先予许可、待核查
         }
         for p in now.permits
     ]
@@ -181,7 +183,8 @@ def verify_page(token: str, request: Request) -> Response:
         except NotFound:
             return _unregistered(request, verified)
         history = license_queries.public_history(session, now)
-    view = public_view(now, verified.kid)
+        pending = license_queries.pending_inspections(session, now.license.id)
+    view = public_view(now, verified.kid, pending)
     view["history"] = [{"date": h.day.isoformat(), "event": h.label, "permit": h.permit_name} for h in history]
     if token != now.license.token:  # a genuine older edition: the license was changed or renewed since
         view["current"] = False

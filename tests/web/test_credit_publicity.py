@@ -162,3 +162,20 @@ def test_a_listing_runs_out_by_itself(client: TestClient, session: Session, issu
         assert len(lists(client)[0]["listed"]) == 1
     with at(record.blocked_until + timedelta(days=1)):
         assert lists(client)[0]["listed"] == []
+
+
+def test_the_public_page_marks_permits_granted_on_trust_until_checked(
+    client: TestClient, session: Session, issued: License
+) -> None:
+    """先予许可、待核查 (issue 19): a permit granted on a commitment reads 有效 with that mark on the verify page and
+    in its JSON until its department has done the 事后核查."""
+    inspection = session.exec(select(Obligation).where(Obligation.kind == ObligationKind.INSPECTION)).one()
+    view = client.get(f"/v/{issued.token}", headers=JSON).json()
+    marks = {p["number"]: p["pending_inspection"] for p in view["permits"]}
+    assert marks == {p: p == inspection.permit_number for p in marks} and any(marks.values())
+    assert client.get(f"/v/{issued.token}").text.count("先予许可、待核查") == 1
+    with at(ISSUED.date() + timedelta(days=3)):
+        obligations.record_inspection(session, reviewer("SCJG"), inspection.id, passed=True, note="现场核查合格")
+    view = client.get(f"/v/{issued.token}", headers=JSON).json()
+    assert not any(p["pending_inspection"] for p in view["permits"])
+    assert "先予许可、待核查" not in client.get(f"/v/{issued.token}").text
