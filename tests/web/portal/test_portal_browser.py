@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 INDUSTRY = "HOTEL"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SUPPLEMENTING = "WSJK"
+PHONE_WIDTH = 360
 
 
 @pytest.fixture
@@ -67,9 +68,15 @@ class Journey:
         )
         return context.new_page()
 
-    def look(self, page: Any, name: str) -> None:
+    def look(self, page: Any, name: str, *, staff: bool = False) -> None:
+        """Screenshot and axe-core; on a phone, an applicant's or the public's page must not scroll sideways
+        (`staff`: a reviewer's or supervisor's page, used at a desk)."""
         self.shots += 1
         page.screenshot(path=str(self.artifacts / f"{self.width}px-{self.shots:02d}-{name}.png"), full_page=True)
+        if self.width <= PHONE_WIDTH and not staff:
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            if wide > self.width:
+                self.problems.append(f"{name}: {wide} px wide on a {self.width} px phone ({page.url})")
         results = self.axe.run(page)
         for violation in results.response["violations"]:
             if violation.get("impact") in ("serious", "critical"):
@@ -124,7 +131,7 @@ def _review_ids() -> dict[str, str]:
         return {r.department_code: r.id for r in session.exec(select(DepartmentReview))}
 
 
-@pytest.mark.parametrize("width", [1280, 360])
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
 def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -200,6 +207,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             applicant.wait_for_function(
                 "document.body && ['预审通过', '提示'].some(t => document.body.innerText.includes(t))"
             )
+            journey.look(applicant, "checked")
             applicant.fill("#signer", "张三")
             applicant.check("input[name='commitment']")
             applicant.click("button[value='submit']")
@@ -214,7 +222,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             asking = reviewers[SUPPLEMENTING]
             _sign_in(asking, f"r-{SUPPLEMENTING}")
             asking.wait_for_url("**/desk")
-            journey.look(asking, "queue")
+            journey.look(asking, "queue", staff=True)
             asking.goto(f"/desk/reviews/{ids[SUPPLEMENTING]}")
             asking.click("button:has-text('认领')")
             asking.wait_for_url("**done=claimed")
@@ -223,7 +231,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             asked_key = asked.get_attribute("value")
             asked.check()
             asking.fill("#opinion", "请补正所勾选的内容。")
-            journey.look(asking, "review")
+            journey.look(asking, "review", staff=True)
             with asking.expect_response(lambda r: r.url.endswith("/decide")) as decided:
                 asking.click("button:has-text('提交审查决定')")
             assert decided.value.status == 303, decided.value.text()
@@ -267,6 +275,8 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             public.goto(code.text)
             journey.look(public, "verify")
             assert public.locator("#composite-status").inner_text().strip() == "有效"
+            public.goto("/publicity")
+            journey.look(public, "publicity")
 
             # --- after the license: the holder hands in what a commitment deferred, the department accepts it
             supply = _supply_obligation()
@@ -281,7 +291,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             applicant.wait_for_url("**done=submitted")
             clerk = reviewers[supply.department_code]
             clerk.goto("/desk/obligations")
-            journey.look(clerk, "desk-obligations")
+            journey.look(clerk, "desk-obligations", staff=True)
             verify = clerk.locator(f"#o-{supply.id} form[action$='/verification']")
             verify.locator("input[value='accept']").check()
             verify.locator("textarea").fill("材料齐全，核验通过。")
@@ -301,7 +311,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             supervisor.fill(f"#q-{supply.department_code}", "1")
             supervisor.click("button:has-text('抽取')")
             supervisor.wait_for_url("**/board/inspections**")
-            journey.look(supervisor, "inspections")
+            journey.look(supervisor, "inspections", staff=True)
             assert "复算一致" in supervisor.content()
         except Exception:
             for i, ctx in enumerate(chromium.contexts):
