@@ -272,6 +272,20 @@ def _finish(
     **values: object,
 ) -> Obligation:
     update_versioned(session, obligation, _STALE, **values)
+    return _recorded(session, actor, obligation, step, before, event, note=values.get("note"))
+
+
+def _recorded(
+    session: Session,
+    actor: Actor,
+    obligation: Obligation,
+    step: ObligationStep,
+    before: dict[str, object],
+    event: str | None,
+    *,
+    note: object = None,
+) -> Obligation:
+    """Audit a step already written to `obligation` and tell the holder (`event`)."""
     audit.record(session, actor, f"obligation.{step.value}", "obligation", obligation.id, before,
                  audit.snapshot(obligation, *_FIELDS))  # fmt: skip
     if event is not None:
@@ -282,7 +296,7 @@ def _finish(
             user_id=obligation.holder_user_id,
             application_id=obligation.application_id,
             obligation_id=obligation.id,
-            detail=str(values.get("note") or "") or None,
+            detail=str(note or "") or None,
         )
     return obligation
 
@@ -435,6 +449,9 @@ def list_as_dishonest(
             raise Conflict("当事人在公示期内提出了陈述申辩，答复后方可列入失信名单")
         license_ = session.get(License, obligation.license_id)
         assert license_ is not None  # foreign key
+        # the obligation's row first: of two officers listing at once, the second is refused here (409) before it
+        # writes a credit record or touches the permit
+        update_versioned(session, obligation, _STALE, status=status, note=text)
         years = get_settings().dishonesty_block_years
         session.add(
             CreditRecord(
@@ -459,7 +476,8 @@ def list_as_dishonest(
                 permit_id=permit.id,
                 detail=text,
             )
-        return _finish(session, actor, obligation, step, before, "listed", status=status, note=text)
+        session.flush()  # the notice states the record (until when, from when a repair may be asked)
+        return _recorded(session, actor, obligation, step, before, "listed", note=text)
 
 
 def make_statement(

@@ -29,7 +29,7 @@ from services import catalog as catalogs
 from services.licenses import LicenseConfig
 from store import audit
 from store.license_queries import current_status
-from store.tables.lifecycle import Notification, Obligation
+from store.tables.lifecycle import CreditRecord, Notification, Obligation
 from tests.builders import (
     ADMIN,
     APPLICANT,
@@ -383,3 +383,71 @@ def test_the_departments_to_do_names_what_waits_for_it_with_a_colour(
     assert {t.obligation.id for t in obligations.department_tasks(session, ADMIN, early)} == {inspection.id, supply.id}
     with pytest.raises(Forbidden):
         obligations.department_tasks(session, APPLICANT, early)
+
+
+def _listed(session: Session, supply: Obligation) -> date:
+    """Walk `supply` to 调查公示 (overdue → rectification → lapse → investigation); returns the first day it may be
+    listed."""
+    office = reviewer(SIGN_OFFICE)
+    with at(working_days_after(supply.due_on, 1)):
+        obligations.sweep(session)
+        obligations.order_rectification(session, office, supply.id, reason="补交", days=1)
+    session.refresh(supply)
+    assert supply.rectify_due_on is not None
+    with at(working_days_after(supply.rectify_due_on, 1)):
+        obligations.sweep(session)
+        obligations.open_investigation(session, office, supply.id, note="调查")
+    session.refresh(supply)
+    assert supply.publicity_until is not None
+    return supply.publicity_until + timedelta(days=1)
+
+
+def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
+    db_url: str, session: Session, issued: licenses.License
+) -> None:
+    """Issue 19's races, on both databases: two officers listing the same holder at once → one listing, one credit
+    record, the other refused (409); then a grant and a refusal of its credit repair at once → exactly one wins and
+    the record agrees with it; a sweep running meanwhile changes nothing of it."""
+    from tests.store.test_concurrency import run_together
+
+    supply = the_obligation(session, ObligationKind.SUPPLY)
+    listed_on = _listed(session, supply)
+    first, second = reviewer(SIGN_OFFICE, 1), reviewer(SIGN_OFFICE, 2)
+    with at(listed_on):
+        results = run_together(
+            db_url,
+            [
+                lambda s: obligations.list_as_dishonest(s, first, supply.id, reason="逾期未补交"),
+                lambda s: obligations.list_as_dishonest(s, second, supply.id, reason="逾期未补交（二）"),
+            ],
+        )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Obligation"], results
+    session.expire_all()
+    assert len(session.exec(select(CreditRecord)).all()) == 1
+    withdrawn = [e for e in audit.events_for(session, "obligation", supply.id) if e.action == "obligation.list"]
+    assert len(withdrawn) == 1
+
+    opens = listed_on + timedelta(days=90)
+    with at(opens):
+        obligations.apply_for_repair(
+            session, APPLICANT, supply.id, statement="已整改", evidence={"证明": upload(session)}
+        )
+        results = run_together(
+            db_url,
+            [
+                lambda s: obligations.restore_credit(s, first, supply.id, note="同意修复"),
+                lambda s: obligations.decline_repair(s, second, supply.id, reason="材料不足"),
+                lambda s: obligations.sweep(s),
+            ],
+        )
+    decisions = results[:2]
+    assert sorted(type(r).__name__ for r in decisions) == ["Conflict", "Obligation"], results
+    assert not isinstance(results[2], Exception), results[2]
+    session.expire_all()
+    row = session.get(Obligation, supply.id)
+    record = session.exec(select(CreditRecord)).one()
+    assert row is not None
+    if isinstance(decisions[0], Obligation):  # the grant won
+        assert row.status is ObligationStatus.RESTORED and record.restored_on == opens
+    else:
+        assert row.status is ObligationStatus.LISTED and record.restored_on is None
