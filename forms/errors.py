@@ -45,6 +45,11 @@ class FieldError:
     def __str__(self) -> str:
         return f"{self.label}（{self.key}）：{self.reason}"
 
+    @property
+    def for_person(self) -> str:
+        """The problem as a page tells the applicant: the label and the reason, no key (the API keeps the key)."""
+        return f"{self.label}：{self.reason}"
+
     def as_dict(self) -> dict[str, str]:
         return {"key": self.key, "label": self.label, "reason": self.reason, "message": str(self)}
 
@@ -63,7 +68,13 @@ class ValidationFailed(InvalidRequest):
 
     def __init__(self, errors: list[FieldError], prefix: str = "表单校验未通过"):
         self.errors = errors
+        self.prefix = prefix
         super().__init__(f"{prefix}：" + "；".join(str(e) for e in errors))
+
+    @property
+    def for_person(self) -> str:
+        """The message without field keys, for a page."""
+        return f"{self.prefix}：" + "；".join(e.for_person for e in self.errors)
 
     def error_dicts(self) -> list[dict[str, Any]]:
         return [e.as_dict() for e in self.errors]

@@ -34,7 +34,17 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
     env.globals["moved_clock"] = moved_notice  # the banner every page shows while the clock is moved
     env.filters["deadline"] = _deadline_html
     env.filters["deadline_text"] = _deadline_text
+    env.filters["answer"] = plain_answer
     return env
+
+
+def plain_answer(value: object) -> str:
+    """An answer as a person reads it: a whole number without ".0" (3200, not 3200.0), 是/否 for a yes/no."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 Provisional = Callable[[date | None], bool]

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from forms.errors import SubmissionRefused, ValidationFailed
 from forms.fieldtypes import parse_value
+from forms.validation import MATERIAL_PREFIX
 from licenses.qr import qr_png, verify_url
 from licenses.status import LicenseStatus
 from onelicense import clock
@@ -124,7 +125,7 @@ async def save(request: Request, who: SignedInViewer, session: DbSession, draft_
                 session,
                 draft,
                 check=drafts.check(draft),
-                problem=exc.message,
+                problem=_for_person(exc),
                 status_code=exc.http_status,
                 signer=signer,
             )
@@ -242,6 +243,7 @@ def _form_page(
         check=check,
         problem=problem,
         material_problems=material_problems or {},
+        anchor=lambda key: _anchor(key, {f.key for f in form.fields}),
         names=_upload_names(session, who, dict(draft.materials)),
         signer=signer,
         saved=request.query_params.get("saved") == "1",
@@ -353,7 +355,7 @@ async def amend(request: Request, who: SignedInViewer, session: DbSession, appli
             if problem is None:
                 answers[key] = parse_value(by_key[key].spec, raw)
             else:
-                problems.append(str(problem))
+                problems.append(problem.for_person)
     for code in materials:
         file = body.get(f"material_{code}")
         if file is not None and not isinstance(file, str) and file.filename:
@@ -372,7 +374,7 @@ async def amend(request: Request, who: SignedInViewer, session: DbSession, appli
     except (ValidationFailed, Conflict, InvalidRequest) as exc:
         session.rollback()
         found = applications.list_progress(session, who.actor, application_id)
-        return _amend_page(request, who, found, problem=exc.message, status_code=exc.http_status)
+        return _amend_page(request, who, found, problem=_for_person(exc), status_code=exc.http_status)
     return redirect(f"/portal/applications/{application_id}?amended=1")
 
 
@@ -400,6 +402,20 @@ def _amend_page(
         item_label=catalogs.item_label,
         asked=[r for r in found.reviews if r.requested_items],
     )
+
+
+def _for_person(exc: InvalidRequest | Conflict) -> str:
+    """An error's message on a page: field labels, not keys (the API's answer keeps the keys)."""
+    return exc.for_person if isinstance(exc, ValidationFailed) else exc.message
+
+
+def _anchor(key: str, form_keys: set[str]) -> str:
+    """Where a pre-review problem is fixed on the form page: the field, the material, or the commitment notice."""
+    if key in form_keys:
+        return f"field-{key}"
+    if key.startswith(MATERIAL_PREFIX):
+        return f"material-{key.removeprefix(MATERIAL_PREFIX)}"
+    return "h-commit"
 
 
 def _requested(found: applications.ApplicationProgress) -> tuple[list[str], list[str]]:

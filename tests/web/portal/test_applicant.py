@@ -73,6 +73,37 @@ def test_a_draft_keeps_what_was_typed_even_when_wrong_and_check_names_every_prob
     assert "必填项未填写" in checked.text
 
 
+def test_the_pre_review_result_comes_first_with_working_links_and_no_field_keys(browser: Browser):
+    browser.register("13800138032")
+    draft = _new_draft(browser)
+    browser.get(f"/portal/drafts/{draft}")
+    browser.post(f"/portal/drafts/{draft}", {"contact_phone": "12345", "action": "save"})
+    checked = browser.post(f"/portal/drafts/{draft}", {"action": "check"})
+    page = checked.text
+    assert page.index('id="check"') < page.index('id="h-scope"')  # on top, not twenty screens down
+    result = page[page.index('id="check"') : page.index("</section>", page.index('id="check"'))]
+    links = re.findall(r'href="#([^"]+)"', result)
+    assert len(links) >= 2 and any(t.startswith("material-") for t in links), result
+    for target in links:
+        assert f'id="{target}"' in page, f"#{target} points nowhere"
+    keys = {key for key, _ in _typed_answers()[0].items()} | {"contact_phone"}
+    assert not any(f"（{key}）" in page for key in keys), "field keys are for the API, not for people"
+    assert "不是有效的电话号码" in result and 'formaction="/portal/drafts/' in page  # the check returns to #check
+
+
+def test_whole_numbers_are_shown_without_a_decimal_point():
+    from onelicense.templating import plain_answer
+
+    assert [plain_answer(v) for v in (3200.0, 12.5, 30, True, None, "3200.0")] == [
+        "3200",
+        "12.5",
+        "30",
+        "是",
+        "",
+        "3200.0",
+    ]
+
+
 def test_inline_check_gives_the_same_chinese_reason_as_the_api(browser: Browser, client, users):
     browser.register("13800138012")
     _new_draft(browser)
