@@ -206,3 +206,23 @@ def test_the_public_verify_page_fits_a_phone_with_every_column(server: str, chro
         assert status.is_visible() and "暂扣" in status.inner_text()
         assert "随许可证暂扣" in status.inner_text()  # the note under the status stays
     no_serious_violations(scanner)
+
+
+def test_deleting_a_draft_asks_first_on_a_phone(server: str, chromium: Any) -> None:
+    applicant = make_applicant("phone-deleter")
+    draft = a_draft(applicant)
+    page = signed_in(chromium, server, "phone-deleter")
+    page.goto(f"/portal/drafts/{draft}")
+    page.click("button[value='delete']")
+    page.wait_for_url(f"**/portal/drafts/{draft}/delete")
+    assert "删除后不能恢复" in page.locator("main").inner_text()
+    fits_the_phone(page)
+    no_serious_violations(page)
+    page.click("button:has-text('确认删除')")  # not ticked: the browser holds the form back
+    assert page.url.endswith(f"/portal/drafts/{draft}/delete")
+    page.check("input[name='confirm']")
+    page.click("button:has-text('确认删除')")
+    page.wait_for_url("**/portal?deleted=1")
+    assert "草稿已删除" in page.locator("main").inner_text()
+    with session_scope() as session:
+        assert drafts.list_drafts(session, applicant) == []
