@@ -214,6 +214,8 @@ ENDPOINTS = [
     Endpoint("upload", "POST", "/api/uploads", {"applicant": 422, "other_applicant": 422}),
     Endpoint("departments", "GET", "/api/departments", {r: 200 for r in ROLES}),
     Endpoint("merged form", "GET", "/api/industries/HOTEL/form", {r: 200 for r in ROLES}),
+    # the same with the answers in a body: any signed-in caller (a POST with a body needs a token)
+    Endpoint("merged form by body", "POST", "/api/industries/HOTEL/form", SIGNED_IN_200, body={"answers": {}}),
 ]
 
 CASES = [pytest.param(e, role, id=f"{e.name}-{role or 'anonymous'}") for e in ENDPOINTS for role in ROLES]

@@ -64,3 +64,22 @@ def test_openapi_documents_every_api_operation_in_chinese(api: Api) -> None:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in operation["summary"]), operation["summary"]
     assert "SubmitRequest" in spec["components"]["schemas"]
     assert "ErrorBody" in spec["components"]["schemas"]
+
+
+def test_the_scope_answers_may_come_typed_in_a_json_body(api: Api) -> None:
+    """Issue 21: POST /api/industries/{code}/form takes the scope answers as a typed body the schema declares, so
+    a generated client gets the same form the query parameters give."""
+    keys = api.get("/api/industries/HOTEL/form").json()["industry"]["condition_keys"]
+    by_query = api.get("/api/industries/HOTEL/form", params={key: "true" for key in keys}).json()
+    by_body = api.post("/api/industries/HOTEL/form", "applicant", json={"answers": {key: True for key in keys}})
+    assert by_body.status_code == 200, by_body.text
+    assert by_body.json() == by_query
+    small = api.post("/api/industries/RESTAURANT/form", "applicant", json={"answers": {"floor_area": 40}}).json()
+    assert small["conditions"] == {"floor_area": 40.0}
+    refused = api.post(
+        "/api/industries/HOTEL/form", "applicant", json={"answers": {"bed_count": 3, "has_pool": "大概"}}
+    )
+    assert refused.status_code == 422
+    assert {e["key"] for e in refused.json()["errors"]} == {"bed_count", "has_pool"}
+    schema = api.get("/openapi.json").json()["paths"]["/api/industries/{industry_code}/form"]["post"]
+    assert "requestBody" in schema

@@ -1,5 +1,6 @@
 """The catalog for applicants (public, no token needed): industries, departments, and the merged form of an
-industry for the answers to its condition questions (经营范围问答), passed as query parameters."""
+industry for the answers to its condition questions (经营范围问答), passed as query parameters (GET) or, typed, in a
+JSON body (POST: what a client generated from the OpenAPI document can send)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from fastapi import APIRouter, Request
 from forms.errors import FieldError, UnknownIndustry, ValidationFailed
 from forms.fieldtypes import Invalid
 from forms.model import Industry
-from forms.validation import parse_answer
+from forms.validation import parse_answer, parse_conditions
 from services import catalog as catalogs
 from web.api import schemas, views
+from web.api.deps import CurrentActor
 from web.api.responses import errors
 
 router = APIRouter(tags=["行业目录与合并表单"])
@@ -44,6 +46,33 @@ def merged_form(industry_code: str, request: Request) -> schemas.MergedFormOut:
     if industry is None:
         raise UnknownIndustry(industry_code)
     conditions = _conditions(industry, request.query_params.multi_items())
+    return views.merged_form(catalogs.merged_form(industry_code, conditions))
+
+
+@router.post(
+    "/industries/{industry_code}/form",
+    summary="合并表单（经营范围问答在请求体中）",
+    description=(
+        "与 GET 相同的合并表单，经营范围问答以 JSON 请求体传入（类型明确，便于生成的客户端调用）："
+        '{"answers": {"has_restaurant": true, "floor_area": 120}}。不属于本行业的问答字段或无效的回答返回 422。'
+        "带请求体的调用须携带访问令牌（任一角色）。"
+    ),
+    responses=errors(401, 404, 422),
+)
+def merged_form_for(industry_code: str, body: schemas.ScopeRequest, actor: CurrentActor) -> schemas.MergedFormOut:
+    catalog = catalogs.catalog()
+    industry = catalog.industries.get(industry_code)
+    if industry is None:
+        raise UnknownIndustry(industry_code)
+    keys = industry.condition_keys
+    problems = [
+        FieldError(key, key, f"不是本行业的经营范围问答（可用：{'、'.join(keys) or '无'}）")
+        for key in body.answers
+        if key not in keys
+    ]
+    conditions, invalid = parse_conditions(industry, body.answers, catalog)
+    if problems or invalid:
+        raise ValidationFailed([*problems, *invalid])
     return views.merged_form(catalogs.merged_form(industry_code, conditions))
 
 

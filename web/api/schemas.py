@@ -223,6 +223,14 @@ class ApplicationSummary(BaseModel):
     updated_at: datetime
 
 
+class ScopeRequest(Request):
+    answers: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="经营范围问答：问答字段键 → 回答（见 GET /api/industries 的 condition_keys）；未回答的条件视为不办理",
+    )
+
+
 class LicenseStatusOut(BaseModel):
     code: str = Field(description="电子证照状态代码：01 有效、02 暂扣、03 撤销、04 注销、05 失效、07 吊销")
     label: str
