@@ -7,6 +7,7 @@ are cached across renders."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,7 +36,23 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
     env.filters["deadline"] = _deadline_html
     env.filters["deadline_text"] = _deadline_text
     env.filters["answer"] = plain_answer
+    env.filters["links"] = linked_text
     return env
+
+
+_URL = re.compile(r"https?://[^\s，。；）」』]+")
+
+
+def linked_text(text: str) -> Markup:
+    """Plain text (a notice) as HTML: escaped, with each web address a link a person can tap."""
+    parts, last = [], 0
+    for found in _URL.finditer(text):
+        parts.append(Markup.escape(text[last : found.start()]))
+        url = found.group(0)
+        parts.append(Markup('<a href="{0}">{0}</a>').format(url))
+        last = found.end()
+    parts.append(Markup.escape(text[last:]))
+    return Markup("").join(parts)
 
 
 def plain_answer(value: object) -> str:

@@ -49,7 +49,7 @@ SMS_PREFIX = "【一业一证】"
 CHANNELS = ("webhook", "email")
 
 EVENTS: dict[str, str] = {
-    "accepted": "申请已受理",
+    "accepted": "申请已提交",
     "supplement_requested": "请补正材料",
     "decided": "审批结果",
     "issued": "许可证已签发",

@@ -136,7 +136,7 @@ def test_a_channel_that_is_down_gets_every_message_exactly_once_when_it_is_back(
     dispatcher = Dispatcher()
     dispatcher.dispatch_once(kinds=(outbox.NOTIFY,))  # the SMTP server is down
     sms = list(Gateway.received)
-    events = ["申请已受理", "审批结果", "许可证已签发"]  # in the order they happened
+    events = ["申请已提交", "审批结果", "许可证已签发"]  # in the order they happened
     assert [m["to"] for m in sms] == [PHONE] * 3 and sorted(m["subject"] for m in sms) == sorted(events)
     messages = notify_messages()
     assert {m.payload["channel"] for m in messages} == {"webhook", "email"}

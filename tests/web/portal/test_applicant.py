@@ -362,3 +362,13 @@ def test_every_user_string_is_escaped(browser: Browser):
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     checked = browser.post(f"/portal/drafts/{draft}", {"action": "check"})
     assert "不可见的控制字符" in checked.text  # RTL override and zero-width space are named, not stored silently
+
+
+def test_web_addresses_in_a_notice_become_links_and_nothing_else_does():
+    from onelicense.templating import linked_text
+
+    shown = linked_text('办理进度：https://zwfw.example.cn/portal。<b>"x"</b> http://a.cn/"onmouseover=')
+    assert str(shown) == (
+        '办理进度：<a href="https://zwfw.example.cn/portal">https://zwfw.example.cn/portal</a>。'
+        '&lt;b&gt;&#34;x&#34;&lt;/b&gt; <a href="http://a.cn/&#34;onmouseover=">http://a.cn/&#34;onmouseover=</a>'
+    )

@@ -132,8 +132,10 @@ def test_the_holder_hands_in_what_it_owes_and_the_department_verifies_it(new_bro
 
     inbox = holder.get("/portal/inbox")
     subjects = re.findall(r"<h2>([^<]+?)(?: <span|</h2>)", inbox.text)
-    assert subjects == ["履约材料核验通过", "许可证已签发", "审批结果", "申请已受理"]  # newest first
+    assert subjects == ["履约材料核验通过", "许可证已签发", "审批结果", "申请已提交"]  # newest first
     assert "4 条未读" in inbox.text
+    # the portal address in each notice is a link a person can tap (issue 20)
+    assert re.search(r'<a href="http[^"]+/portal">http[^<]+/portal</a>', inbox.text)
     read = holder.post(
         "/portal/inbox/read", {"notification_id": re.findall(r'name="notification_id" value="([^"]+)"', inbox.text)[0]}
     )
