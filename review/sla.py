@@ -107,14 +107,15 @@ def sla_state(
     tz: tzinfo = CHINA_TIME,
 ) -> SlaState:
     """The supervision level: yellow when at most `yellow_remaining_days` are left or `yellow_used_fraction` of
-    the promised limit is used; red past the promised limit; a further level past the statutory limit."""
+    the promised limit is used — never on the day the work started (a 1-day promise is not yellow from its first
+    minute); red past the promised limit; a further level past the statutory limit."""
     used = working_days_used(started, now, calendar, paused, tz)
     remaining = promised_days - used
     if statutory_days is not None and used > statutory_days:
         level = SlaLevel.PAST_STATUTORY
     elif remaining < 0:
         level = SlaLevel.RED
-    elif remaining <= yellow_remaining_days or used >= yellow_used_fraction * promised_days:
+    elif used > 0 and (remaining <= yellow_remaining_days or used >= yellow_used_fraction * promised_days):
         level = SlaLevel.YELLOW
     else:
         level = SlaLevel.GREEN
@@ -156,14 +157,14 @@ def sla_dates(
     """The colour-change days of a review started at `started` (no pause: a reopened review starts afresh). A
     level holds once `used` working days reach a threshold, and `used` reaches n on the n-th working day."""
     start = started.astimezone(tz).date()
-    # yellow once used >= k, the smallest k with remaining <= N or used >= fraction * promised
+    # yellow once used >= k, the smallest k >= 1 with remaining <= N or used >= fraction * promised
     k = next(
         (
             used
-            for used in range(0, promised_days + 1)
+            for used in range(1, promised_days + 1)
             if promised_days - used <= yellow_remaining_days or used >= yellow_used_fraction * promised_days
         ),
-        promised_days,
+        max(1, promised_days),
     )
     return SlaDates(
         yellow_on=nth_working_day(start, k, calendar),

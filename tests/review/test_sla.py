@@ -59,5 +59,23 @@ def test_levels(days_later: int, level: SlaLevel) -> None:
 
 def test_one_day_left_is_yellow_even_for_short_limits() -> None:
     monday = date(2025, 6, 9)
-    assert sla_state(at(monday), at(monday), 1, CALENDAR).level is SlaLevel.YELLOW
+    assert sla_state(at(monday), at(monday), 2, CALENDAR).level is SlaLevel.GREEN
+    assert sla_state(at(monday), at(monday + timedelta(days=1)), 2, CALENDAR).level is SlaLevel.YELLOW
     assert SlaLevel.RED.label.startswith("红灯")
+
+
+def test_a_one_day_promise_is_green_on_its_first_day_and_yellow_on_its_last() -> None:
+    """Issue 20: a 1-day promise was yellow from its first minute. It is green the day the work starts, yellow
+    when its single working day is being used up, red after; the stored dates agree (SQL colours)."""
+    from datetime import datetime as dt
+
+    from review.sla import nth_working_day, sla_dates
+
+    calendar = CALENDAR
+    started = dt(2025, 6, 9, 9, tzinfo=CHINA_TIME)  # a Monday
+    dates = sla_dates(started, 1, calendar)
+    for day, level in ((started.date(), SlaLevel.GREEN), (nth_working_day(started.date(), 1, calendar), SlaLevel.YELLOW),
+                       (nth_working_day(started.date(), 2, calendar), SlaLevel.RED)):  # fmt: skip
+        now = dt(day.year, day.month, day.day, 17, tzinfo=CHINA_TIME)
+        assert sla_state(started, now, 1, calendar).level is level, day
+        assert dates.level_on(day) is level, day
