@@ -22,7 +22,7 @@ from forms.prereview import Finding, prereview
 from forms.stats import IndustryFigures, industry_figures
 from forms.validation import parse_answer, validate_submission
 from onelicense.clock import utcnow
-from onelicense.errors import Forbidden, InvalidRequest, NotFound
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from review.roles import Actor, Role
 from services import applications, uploads
 from services import catalog as catalogs
@@ -73,6 +73,19 @@ def get_draft(session: Session, actor: Actor, draft_id: str) -> Draft:
     if draft is None or draft.user_id != actor.user_id:
         raise Forbidden("无权查看该草稿，或草稿不存在")
     return draft
+
+
+def submitted_as(session: Session, actor: Actor, draft_id: str) -> str | None:
+    """The id of the application a submitted (hence deleted) draft of the actor became, if any: reopening the
+    draft's address leads there rather than to a refusal."""
+    _require_applicant(actor)
+    if session.get(Draft, draft_id) is not None:
+        return None
+    try:
+        found = applications.find_by_idempotency_key(session, actor, f"draft:{draft_id}")
+    except Conflict:  # someone else's: say nothing
+        return None
+    return found.id if found is not None else None
 
 
 def list_drafts(session: Session, actor: Actor) -> list[Draft]:

@@ -82,6 +82,8 @@ def start(
 def draft_page(request: Request, who: SignedInViewer, session: DbSession, draft_id: Id, checked: int = 0) -> Response:
     _applicant(who)
     assert who.actor is not None
+    if (application_id := drafts.submitted_as(session, who.actor, draft_id)) is not None:
+        return redirect(f"/portal/applications/{application_id}", request)  # submitted: its progress
     draft = drafts.get_draft(session, who.actor, draft_id)
     return _form_page(request, who, session, draft, check=drafts.check(draft) if checked else None)
 

@@ -231,6 +231,9 @@ def test_submit_stores_the_signed_notice_verbatim_and_deletes_the_draft(browser:
     assert all(v.startswith("upload:") for v in application.materials.values())
     progress = browser.get(done.headers["location"])
     assert application.reference in progress.text and "各部门办理情况" in progress.text
+    # the draft's old address (a bookmark, the back button) leads to the application, not to a refusal (issue 20)
+    reopened = browser.get(f"/portal/drafts/{draft}")
+    assert reopened.status_code == 303 and reopened.headers["location"] == f"/portal/applications/{application.id}"
 
 
 def test_another_applicant_cannot_open_my_application_draft_or_files(browser: Browser, new_browser):
@@ -251,6 +254,7 @@ def test_another_applicant_cannot_open_my_application_draft_or_files(browser: Br
         f"{application_path}/license.pdf",
         f"/files/{upload_id}",
         f"/files/{'0' * 32}",
+        f"/portal/drafts/{draft}",  # the submitted draft's address does not lead another to the application
     ):
         response = other.get(path)
         assert response.status_code == 403, path
