@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
@@ -37,7 +37,7 @@ from review.roles import Actor
 from services import catalog as catalogs
 from store import bulk, outbox
 from store.db import transaction
-from store.tables.application import Application, OutboxMessage
+from store.tables.application import Application, DepartmentReview, OutboxMessage
 from store.tables.license import License, LicensePermit
 from store.tables.lifecycle import CreditRecord, Notification, NotificationReceipt, Obligation
 from store.tables.user import User
@@ -357,6 +357,38 @@ def undelivered_obligations(session: Session, department_code: str) -> set[str]:
         .where(col(Obligation.department_code) == department_code, col(Notification.id).in_(_undelivered_ids()))
     )
     return {str(o) for o in session.exec(statement) if o}
+
+
+@dataclass(frozen=True)
+class UndeliveredNotice:
+    """A notice about the department's work that nobody could be reached by: the desk lists it."""
+
+    reference: str  # the application's 申请编号
+    holder_name: str
+    subject: str
+    created_at: datetime
+
+
+def undelivered_for_department(session: Session, department_code: str, limit: int = 50) -> list[UndeliveredNotice]:
+    """Notices nobody could be reached by about an application the department reviews or an obligation it owns,
+    newest first: the department can then reach the holder another way."""
+    reviewed = select(DepartmentReview.application_id).where(col(DepartmentReview.department_code) == department_code)
+    owned = select(Obligation.id).where(col(Obligation.department_code) == department_code)
+    statement = (
+        select(Notification, Application)
+        .join(Application, col(Application.id) == col(Notification.application_id))
+        .where(
+            col(Notification.id).in_(_undelivered_ids()),
+            or_(col(Notification.application_id).in_(reviewed), col(Notification.obligation_id).in_(owned)),
+        )
+        .order_by(col(Notification.created_at).desc())
+        .limit(limit)
+    )
+    return [
+        UndeliveredNotice(application.reference, application.holder_name, notice.subject or notice.event,
+                          notice.created_at)
+        for notice, application in session.exec(statement)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,17 @@ def test_every_holder_is_reached_at_an_address_it_gave_and_one_nobody_can_reach_
         undelivered = {row.channel: row for row in supervision.board(session, Actor("admin", Role.ADMIN)).undelivered}
         assert {c: row.count for c, row in undelivered.items()} == {"webhook": 3, "email": 3}  # the same 3 notices
         assert {owner[i] for row in undelivered.values() for i in row.notification_ids} == {landline.user_id}
+        # and on the desk of each department that reviewed the application, to reach the holder another way
+        from store.tables.application import Application, DepartmentReview
+
+        [pharmacy] = [a for a in session.exec(select(Application)) if a.submitted_by == landline.user_id]
+        departments = {
+            r.department_code for r in session.exec(select(DepartmentReview)) if r.application_id == pharmacy.id
+        }
+        for department in departments:
+            listed = notifications.undelivered_for_department(session, department)
+            assert sorted(n.subject for n in listed) == sorted(["申请已提交", "审批结果", "许可证已签发"])
+            assert {n.reference for n in listed} == {pharmacy.reference}
     assert all(m.done_at is not None for m in notify_messages())  # done, with a receipt saying how
     traces = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
     assert "13922220002" not in traces and "13911110001" not in traces

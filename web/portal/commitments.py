@@ -231,6 +231,9 @@ def _desk_page(
         material_names=obligations.material_names,
         overdue=lambda o: inspection_overdue(o.kind, o.status, o.due_on, today),
         tasks=obligations.department_tasks(session, actor, today),
+        undelivered_notices=notifications.undelivered_for_department(session, actor.department_code)
+        if actor.department_code
+        else [],
         undelivered=notifications.undelivered_obligations(session, actor.department_code or "")
         if actor.department_code
         else set(),
