@@ -108,6 +108,39 @@ def send_registration_code(session: Session, phone: str) -> codes.Sent:
     )  # fmt: skip
 
 
+NOTIFY_PHONE = "notify-phone"
+
+
+def send_phone_code(session: Session, actor: Actor, phone: str) -> codes.Sent:
+    """Step one of changing the mobile number an account is notified at: a code to the new number (a number is a
+    recipient only once its owner has typed the code back)."""
+    if actor.user_id is None or actor.role is Role.SYSTEM:
+        raise InvalidRequest("无法为该账号设置手机号码")
+    phone = str(phone or "").strip()
+    if problem := mobile_problem(phone):
+        raise ValidationFailed([FieldError("phone", "手机号码", problem)])
+    return codes.send_code(
+        session, purpose=NOTIFY_PHONE, subject=phone, phone=phone, user_id=actor.user_id,
+        text=f"验证码 {{code}}，用于设置接收通知的手机号码，有效期 {int(get_settings().code_minutes)} 分钟。",
+    )  # fmt: skip
+
+
+def confirm_phone(session: Session, actor: Actor, phone: str, code: str) -> User:
+    """Step two: with the code texted to `phone`, it becomes the account's confirmed number for notices."""
+    phone = str(phone or "").strip()
+    if problem := mobile_problem(phone):
+        raise ValidationFailed([FieldError("phone", "手机号码", problem)])
+    codes.require_code(session, purpose=NOTIFY_PHONE, subject=phone, user_id=actor.user_id, code=str(code or ""))
+    with transaction(session):
+        user = session.get(User, actor.user_id)
+        if user is None:
+            raise NotFound("用户不存在")
+        user.phone, user.phone_verified_at = phone, utcnow()
+        session.add(user)
+        audit.record(session, actor, "user.confirm_phone", "user", user.id, None, {"phone_set": True})
+    return user
+
+
 def limit_registration(session: Session, client: str) -> None:
     """At most REGISTER_ADDRESS_LIMIT codes and registrations per client address and hour (each costs an SMS or
     a password hash): TooManyRequests beyond."""

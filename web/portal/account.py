@@ -14,8 +14,9 @@ from onelicense.errors import Conflict, InvalidRequest, NotFound, TooManyRequest
 from onelicense.settings import get_settings
 from review.roles import Role
 from services import accounts, bindings
-from services.codes import Sent
+from services.codes import Sent, mask_phone
 from store.access import require_role
+from store.tables.user import User
 from web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -97,6 +98,54 @@ def change_password(
                       notice=None, errors=errors)  # fmt: skip
     return render(request, who, "password.html.j2", message=None, errors={},
                   notice="密码已修改，其他设备上的登录已退出")  # fmt: skip
+
+
+def _phone_page(request: Request, who: Viewer, session: DbSession, status_code: int = 200, **context: object) -> Response:
+    assert who.actor is not None
+    user = session.get(User, who.actor.user_id) if who.actor.user_id else None
+    current = mask_phone(user.phone) if user and user.phone and user.phone_verified_at else None
+    context = {"message": None, "notice": None, "errors": {}, "sent": None, "phone": "", **context}
+    return render(request, who, "phone.html.j2", status_code=status_code, current=current,
+                  code_minutes=int(get_settings().code_minutes), **context)  # fmt: skip
+
+
+@router.get("/account/phone")
+def phone_page(request: Request, who: SignedInViewer, session: DbSession) -> Response:
+    """The mobile number notices are texted to: set with a code sent to it."""
+    return _phone_page(request, who, session)
+
+
+@router.post("/account/phone/code", dependencies=Csrf)
+def phone_code(
+    request: Request, who: SignedInViewer, session: DbSession, phone: Annotated[str, Form(max_length=20)] = ""
+) -> Response:
+    assert who.actor is not None
+    try:
+        sent = accounts.send_phone_code(session, who.actor, phone)
+    except _REFUSALS as exc:
+        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        return _phone_page(request, who, session, status_code=exc.http_status, message=exc.message, errors=errors,
+                           phone=phone)  # fmt: skip
+    return _phone_page(request, who, session, sent=sent, phone=phone.strip())
+
+
+@router.post("/account/phone", dependencies=Csrf)
+def phone_confirm(
+    request: Request,
+    who: SignedInViewer,
+    session: DbSession,
+    phone: Annotated[str, Form(max_length=20)] = "",
+    code: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    assert who.actor is not None
+    try:
+        accounts.confirm_phone(session, who.actor, phone, code)
+    except _REFUSALS as exc:
+        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        placeholder = Sent(mask_phone(phone.strip()), None)  # keep the code form on the page
+        return _phone_page(request, who, session, status_code=exc.http_status, message=exc.message, errors=errors,
+                           sent=placeholder, phone=phone.strip())  # fmt: skip
+    return _phone_page(request, who, session, notice="手机号码已确认，此后的短信通知发往该号码")
 
 
 __all__ = ["redirect", "router"]
