@@ -236,6 +236,6 @@ def test_queue_items_carry_the_red_yellow_green_level(api: Api) -> None:
     catalog = get_catalog()
     promised = max(p.promised_days for p in catalog.permits.values() if p.name in item["permits"])
     assert item["sla_remaining_days"] == promised  # opened today: no working day used yet
-    # yellow once at most one working day is left, green before
-    assert item["sla_level"] == ("yellow" if promised <= 1 else "green")
-    assert item["sla_label"].startswith("黄灯" if promised <= 1 else "绿灯")
+    # opened today: green, even for a 1-day promise (yellow once a working day is used: review.sla)
+    assert item["sla_level"] == "green"
+    assert item["sla_label"].startswith("绿灯")
