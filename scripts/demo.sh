@@ -8,4 +8,5 @@ export PREFECT_LOGGING_LEVEL="${PREFECT_LOGGING_LEVEL:-WARNING}"
 .venv/bin/onelicense catalog stats
 .venv/bin/onelicense demo "$@"
 pdf=$(ls -t data/licenses/*.pdf | head -n 1)
-.venv/bin/onelicense verify "$pdf"
+# offline: no server runs after the demo, so the live status is not asked for (with `serve` running, drop --offline)
+.venv/bin/onelicense verify --offline "$pdf"
