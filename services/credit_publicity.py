@@ -79,9 +79,9 @@ def _publicity(session: Session, today: date, uscc: str | None) -> Iterator[Cred
     )
     for obligation, holder_name in session.exec(statement):
         assert obligation.publicity_from is not None and obligation.publicity_until is not None  # set together
-        department = _department(obligation.department_code)
+        department = catalogs.department_name(obligation.department_code)
         yield CreditEntry(
-            "publicity", holder_name, obligation.uscc, department, _permit(obligation.permit_code),
+            "publicity", holder_name, obligation.uscc, department, catalogs.permit_names([obligation.permit_code])[0],
             obligation.permit_number, obligation.commitment, BASIS.format(commitment=obligation.commitment),
             obligation.publicity_from, obligation.publicity_until, None, STATEMENT.format(department=department),
         )  # fmt: skip
@@ -101,20 +101,10 @@ def _listed(session: Session, today: date, uscc: str | None) -> Iterator[CreditE
     )
     for record, obligation in session.exec(statement):
         yield CreditEntry(
-            "listed", record.holder_name, record.uscc, _department(obligation.department_code),
-            _permit(obligation.permit_code), obligation.permit_number, obligation.commitment,
+            "listed", record.holder_name, record.uscc, catalogs.department_name(obligation.department_code),
+            catalogs.permit_names([obligation.permit_code])[0], obligation.permit_number, obligation.commitment,
             BASIS.format(commitment=obligation.commitment), record.listed_on, record.blocked_until, record.reason, None,
         )  # fmt: skip
-
-
-def _department(code: str) -> str:
-    departments = catalogs.catalog().departments
-    return departments[code].name if code in departments else code
-
-
-def _permit(code: str) -> str:
-    permits = catalogs.catalog().permits
-    return permits[code].name if code in permits else code
 
 
 # The exchange format of the CSV (one row per entry; UTF-8 with BOM; dates ISO 8601): column names and meaning are

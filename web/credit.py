@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -15,10 +15,11 @@ from onelicense.templating import environment
 from services import catalog as catalogs
 from services.credit_publicity import EXCHANGE_COLUMNS, CreditEntry, credit_csv, credit_lists
 from store.db import read_scope
+from web.downloads import csv_download
+from web.public import NO_STORE, wants_json
 
 router = APIRouter(tags=["信用公示"])
 
-_NO_STORE = {"Cache-Control": "no-store"}
 _USCC = Query(max_length=18, pattern=r"^[0-9A-Za-z]*$", description="只看该统一社会信用代码")
 _CONTENT = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
 
@@ -39,20 +40,19 @@ def _entry(entry: CreditEntry) -> dict[str, Any]:
 def credit_page(request: Request, uscc: Annotated[str, _USCC] = "") -> Response:
     with read_scope() as session:
         lists = credit_lists(session, uscc=uscc or None)
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "text/html" not in accept:
+    if wants_json(request):
         body = {
             "today": lists.today.isoformat(),
             "publicity": [_entry(e) for e in lists.publicity],
             "listed": [_entry(e) for e in lists.listed],
         }
-        return JSONResponse(body, headers=_NO_STORE)
+        return JSONResponse(body, headers=NO_STORE)
     html = (
         environment(catalogs.templates_dir())
         .get_template("credit.html.j2")
         .render(lists=lists, uscc=uscc, csv_link="/credit.csv?" + urlencode({"uscc": uscc}), columns=EXCHANGE_COLUMNS)
     )
-    return HTMLResponse(html, headers=_NO_STORE)
+    return HTMLResponse(html, headers=NO_STORE)
 
 
 @router.get(
@@ -71,6 +71,4 @@ def credit_download(uscc: Annotated[str, _USCC] = "") -> Response:
     with read_scope() as session:
         lists = credit_lists(session, uscc=uscc or None)
     day = lists.today.isoformat()
-    disposition = f"attachment; filename=\"credit-{day}.csv\"; filename*=UTF-8''{quote(f'信用公示-{day}.csv')}"
-    headers = {"Content-Disposition": disposition, **_NO_STORE}
-    return Response(credit_csv(lists), media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(credit_csv(lists), f"信用公示-{day}.csv", f"credit-{day}.csv")

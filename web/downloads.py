@@ -1,9 +1,11 @@
-"""The license PDF as a download, the same for the API and the portal: who may fetch it is decided by the
-service layer; before issuance 409, while it is being rendered 503 with Retry-After."""
+"""Downloads: the license PDF, the same for the API and the portal (who may fetch it is decided by the service
+layer; before issuance 409, while it is being rendered 503 with Retry-After), and CSV exports."""
 
 from __future__ import annotations
 
-from fastapi.responses import FileResponse
+from urllib.parse import quote
+
+from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
 from onelicense.errors import Conflict, NotReady
@@ -25,3 +27,11 @@ def license_pdf(session: Session, actor: Actor, application_id: str) -> FileResp
         filename=f"行业综合许可证-{license_.number}.pdf",
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+def csv_download(body: bytes, filename: str, ascii_name: str) -> Response:
+    """A CSV export as an attachment, never cached: the Chinese file name in UTF-8 and an ASCII one for old clients
+    (RFC 6266)."""
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)

@@ -11,7 +11,7 @@ import json
 import logging
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -40,6 +40,7 @@ from store import license_queries
 from store.db import read_scope, session_scope
 from store.license_queries import LicenseNow
 from store.tables.types import utcnow
+from web.downloads import csv_download
 from web.errors import error_body
 
 router = APIRouter(tags=["公开核验"])
@@ -57,7 +58,7 @@ _UNAVAILABLE_PAGE = """{% extends "public_base.html.j2" %}
 {% endblock %}
 """
 
-_NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = {"Cache-Control": "no-store"}
 KEYS_MAX_AGE = 60  # seconds a cache may serve the published keys: a revocation is seen within a minute
 _REASONS: dict[type[TokenError], str] = {
     MalformedToken: "malformed",
@@ -67,14 +68,14 @@ _REASONS: dict[type[TokenError], str] = {
 }
 
 
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 
 
 def _render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env = environment(catalogs.templates_dir())
-    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code, headers=_NO_STORE)
+    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code, headers=NO_STORE)
 
 
 def _status(status: LicenseStatus) -> dict[str, str]:
@@ -189,8 +190,8 @@ def verify_page(token: str, request: Request) -> Response:
     if token != now.license.token:  # a genuine older edition: the license was changed or renewed since
         view["current"] = False
         view["current_url"] = verify_url(LicenseConfig.from_settings().public_base_url, now.license.token)
-    if _wants_json(request):
-        return JSONResponse(view, headers=_NO_STORE)
+    if wants_json(request):
+        return JSONResponse(view, headers=NO_STORE)
     return _render("verify.html.j2", v=view, checked_at=_clock(now.checked_at))
 
 
@@ -205,8 +206,8 @@ def _public_keys() -> KeySet | None:
 
 
 def _unavailable(request: Request | None) -> Response:
-    headers = {**_NO_STORE, "Retry-After": "60"}
-    if request is None or _wants_json(request):
+    headers = {**NO_STORE, "Retry-After": "60"}
+    if request is None or wants_json(request):
         return JSONResponse(error_body(UNAVAILABLE), status_code=503, headers=headers)
     env = environment(catalogs.templates_dir())
     html = env.from_string(_UNAVAILABLE_PAGE).render(message=UNAVAILABLE)
@@ -215,9 +216,9 @@ def _unavailable(request: Request | None) -> Response:
 
 def _not_genuine(request: Request, exc: TokenError) -> Response:
     reason = next((code for kind, code in _REASONS.items() if isinstance(exc, kind)), "invalid")
-    if _wants_json(request):
+    if wants_json(request):
         body = {"genuine": False, "reason": reason, "message": str(exc)}
-        return JSONResponse(body, status_code=400, headers=_NO_STORE)
+        return JSONResponse(body, status_code=400, headers=NO_STORE)
     return _render("verify_invalid.html.j2", status_code=400, message=str(exc))
 
 
@@ -225,7 +226,7 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
     content = verified.content
     checked = utcnow()
     issued_on = _day(china_date(content.issued_at))
-    if _wants_json(request):
+    if wants_json(request):
         body = {
             "genuine": True,
             "registered": False,
@@ -236,7 +237,7 @@ def _unregistered(request: Request, verified: VerifiedToken) -> Response:
             "checked_at": _instant(checked),
             "message": "签名真实，但登记系统中无此许可证",
         }
-        return JSONResponse(body, status_code=404, headers=_NO_STORE)
+        return JSONResponse(body, status_code=404, headers=NO_STORE)
     return _render(
         "verify_unregistered.html.j2",
         status_code=404,
@@ -319,9 +320,9 @@ def publicity(
         }
         for item in result.items
     ]
-    if _wants_json(request):
+    if wants_json(request):
         body = {"total": result.total, "page": result.page, "pages": result.pages, "items": rows}
-        return JSONResponse(body, headers=_NO_STORE)
+        return JSONResponse(body, headers=NO_STORE)
     industries = [(code, spec.name) for code, spec in catalogs.catalog().industries.items()]
 
     def link(target: int) -> str:
@@ -359,6 +360,4 @@ def publicity_download(
     with read_scope() as session:
         body = publicity_csv(session, q=q or None, industry=industry or None)
     day = china_date(utcnow()).isoformat()
-    disposition = f"attachment; filename=\"publicity-{day}.csv\"; filename*=UTF-8''{quote(f'证照公示-{day}.csv')}"
-    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(body, f"证照公示-{day}.csv", f"publicity-{day}.csv")

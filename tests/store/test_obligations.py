@@ -385,7 +385,7 @@ def test_the_departments_to_do_names_what_waits_for_it_with_a_colour(
         obligations.department_tasks(session, APPLICANT, early)
 
 
-def _listed(session: Session, supply: Obligation) -> date:
+def walk_to_investigation(session: Session, supply: Obligation) -> date:
     """Walk `supply` to 调查公示 (overdue → rectification → lapse → investigation); returns the first day it may be
     listed."""
     office = reviewer(SIGN_OFFICE)
@@ -411,7 +411,7 @@ def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
     from tests.store.test_concurrency import run_together
 
     supply = the_obligation(session, ObligationKind.SUPPLY)
-    listed_on = _listed(session, supply)
+    listed_on = walk_to_investigation(session, supply)
     first, second = reviewer(SIGN_OFFICE, 1), reviewer(SIGN_OFFICE, 2)
     with at(listed_on):
         results = run_together(

@@ -23,7 +23,7 @@ from store.tables.license import License
 from store.tables.lifecycle import CreditRecord, Notification, Obligation
 from tests.builders import APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 from tests.licenses.conftest import public_app_client
-from tests.store.test_obligations import ISSUED, SIGN_OFFICE, at, upload, working_days_after
+from tests.store.test_obligations import ISSUED, SIGN_OFFICE, at, upload, walk_to_investigation, working_days_after
 
 JSON = {"Accept": "application/json"}
 
@@ -144,19 +144,8 @@ def test_a_broken_commitment_is_published_in_its_publicity_period_then_on_the_li
 
 def test_a_listing_runs_out_by_itself(client: TestClient, session: Session, issued: License) -> None:
     supply = session.exec(select(Obligation).where(Obligation.kind == ObligationKind.SUPPLY)).one()
-    office = reviewer(SIGN_OFFICE)
-    with at(working_days_after(supply.due_on, 1)):
-        obligations.sweep(session)
-        obligations.order_rectification(session, office, supply.id, reason="补交", days=1)
-    session.refresh(supply)
-    assert supply.rectify_due_on is not None
-    with at(working_days_after(supply.rectify_due_on, 1)):
-        obligations.sweep(session)
-        obligations.open_investigation(session, office, supply.id, note="调查")
-    session.refresh(supply)
-    assert supply.publicity_until is not None
-    with at(supply.publicity_until + timedelta(days=1)):
-        obligations.list_as_dishonest(session, office, supply.id, reason="逾期未补交")
+    with at(walk_to_investigation(session, supply)):
+        obligations.list_as_dishonest(session, reviewer(SIGN_OFFICE), supply.id, reason="逾期未补交")
     record = session.exec(select(CreditRecord)).one()
     with at(record.blocked_until):
         assert len(lists(client)[0]["listed"]) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from review.roles import Role
 from review.sla import SlaLevel
 from services import calendar, inspections, supervision
 from services import catalog as catalogs
+from web.downloads import csv_download
 from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -89,21 +90,14 @@ def board(request: Request, who: SignedInViewer, session: DbSession) -> Response
 def board_csv(who: SignedInViewer, session: DbSession) -> Response:
     assert who.actor is not None
     data = supervision.board(session, who.actor)
-    return _csv(supervision.departments_csv(data), f"督办看板-部门-{data.today.isoformat()}.csv", "board.csv")
+    return csv_download(supervision.departments_csv(data), f"督办看板-部门-{data.today.isoformat()}.csv", "board.csv")
 
 
 @router.get("/board/cases.csv")
 def cases_csv(who: SignedInViewer, session: DbSession) -> Response:
     assert who.actor is not None
     data = supervision.board(session, who.actor)
-    return _csv(supervision.cases_csv(data), f"督办看板-督办件-{data.today.isoformat()}.csv", "board-cases.csv")
-
-
-def _csv(body: bytes, filename: str, ascii_name: str) -> Response:
-    # RFC 6266: an ASCII name for old clients and the Chinese one in UTF-8
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(supervision.cases_csv(data), f"督办看板-督办件-{data.today.isoformat()}.csv", "board-cases.csv")
 
 
 # ---------------------------------------------------------------------------------------------- 双随机 draws
