@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from forms.errors import ValidationFailed
-from onelicense.errors import Conflict, InvalidRequest, NotFound, TooManyRequests, Unavailable
+from onelicense.errors import Conflict, InvalidRequest, NotFound, OneLicenseError, TooManyRequests, Unavailable
 from onelicense.settings import get_settings
 from review.roles import Role
 from services import accounts, bindings
@@ -66,14 +66,20 @@ def send_code(request: Request, who: SignedInViewer, session: DbSession, uscc: U
 
 @router.post("/portal/companies/{uscc}/confirm", dependencies=Csrf)
 def confirm(
-    request: Request, who: SignedInViewer, session: DbSession, uscc: Uscc, code: Annotated[str, Form(max_length=20)] = ""
+    request: Request,
+    who: SignedInViewer,
+    session: DbSession,
+    uscc: Uscc,
+    code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     assert who.actor is not None
     try:
         bindings.confirm(session, who.actor, uscc, code)
     except _REFUSALS as exc:
         return _companies_page(request, who, session, exc.http_status, message=exc.message, sent_for=uscc)
-    return _companies_page(request, who, session, notice="核验成功：您现在可以代表该经营主体办理，符合条件的许可可以秒批")
+    return _companies_page(
+        request, who, session, notice="核验成功：您现在可以代表该经营主体办理，符合条件的许可可以秒批"
+    )
 
 
 @router.get("/account/password")
@@ -93,14 +99,16 @@ def change_password(
     try:
         accounts.change_password(session, who.actor, current, new, keep=request.cookies.get(SESSION_COOKIE))
     except (InvalidRequest, TooManyRequests, Unavailable) as exc:
-        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        errors = _field_errors(exc)
         return render(request, who, "password.html.j2", status_code=exc.http_status, message=exc.message,
                       notice=None, errors=errors)  # fmt: skip
     return render(request, who, "password.html.j2", message=None, errors={},
                   notice="密码已修改，其他设备上的登录已退出")  # fmt: skip
 
 
-def _phone_page(request: Request, who: Viewer, session: DbSession, status_code: int = 200, **context: object) -> Response:
+def _phone_page(
+    request: Request, who: Viewer, session: DbSession, status_code: int = 200, **context: object
+) -> Response:
     assert who.actor is not None
     user = session.get(User, who.actor.user_id) if who.actor.user_id else None
     current = mask_phone(user.phone) if user and user.phone and user.phone_verified_at else None
@@ -123,7 +131,7 @@ def phone_code(
     try:
         sent = accounts.send_phone_code(session, who.actor, phone)
     except _REFUSALS as exc:
-        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        errors = _field_errors(exc)
         return _phone_page(request, who, session, status_code=exc.http_status, message=exc.message, errors=errors,
                            phone=phone)  # fmt: skip
     return _phone_page(request, who, session, sent=sent, phone=phone.strip())
@@ -141,11 +149,16 @@ def phone_confirm(
     try:
         accounts.confirm_phone(session, who.actor, phone, code)
     except _REFUSALS as exc:
-        errors = {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
+        errors = _field_errors(exc)
         placeholder = Sent(mask_phone(phone.strip()), None)  # keep the code form on the page
         return _phone_page(request, who, session, status_code=exc.http_status, message=exc.message, errors=errors,
                            sent=placeholder, phone=phone.strip())  # fmt: skip
     return _phone_page(request, who, session, notice="手机号码已确认，此后的短信通知发往该号码")
+
+
+def _field_errors(exc: OneLicenseError) -> dict[str, object]:
+    """Each refused field's message by its key, for the page to show beside the field."""
+    return {e["key"]: e.get("message") or e.get("reason") for e in exc.error_dicts()}
 
 
 __all__ = ["redirect", "router"]
