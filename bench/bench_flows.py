@@ -60,8 +60,8 @@ def _configure(args: argparse.Namespace) -> None:
 
 
 def _users(n: int) -> tuple[object, list[object]]:
-    from review.roles import Actor, Role
-    from services.catalog import catalog
+    from onelicense.review.roles import Actor, Role
+    from onelicense.services.catalog import catalog
 
     applicant = Actor("bench-applicant", Role.APPLICANT)  # built in code: acts for any USCC (see review.roles)
     reviewers = [Actor(f"bench-{d}", Role.REVIEWER, d) for d in catalog().departments]
@@ -69,9 +69,9 @@ def _users(n: int) -> tuple[object, list[object]]:
 
 
 def _submit(applicant: object, serial: int) -> str:
-    from demo.sample import sample_application
-    from services import applications
-    from store.db import session_scope
+    from onelicense.demo.sample import sample_application
+    from onelicense.services import applications
+    from onelicense.store.db import session_scope
 
     sample = sample_application(INDUSTRY, serial=serial)
     with session_scope() as session:
@@ -89,10 +89,10 @@ def _decide_prepared(reviewers: list[object]) -> list[str]:
     query finds them (a reviewer's queue page would cost the benchmark more than the work it measures)."""
     from sqlmodel import col, select
 
-    from review.transitions import Decision, ReviewStatus
-    from services import reviews
-    from store.db import session_scope
-    from store.tables.application import DepartmentReview
+    from onelicense.review.transitions import Decision, ReviewStatus
+    from onelicense.services import reviews
+    from onelicense.store.db import session_scope
+    from onelicense.store.tables.application import DepartmentReview
 
     by_department = {r.department_code: r for r in reviewers}  # type: ignore[attr-defined]
     touched = []
@@ -113,8 +113,8 @@ def _progress(run: Run) -> None:
     """Fill in the issue and render times of the run's applications from what is stored."""
     from sqlmodel import select
 
-    from store.db import session_scope
-    from store.tables.license import License
+    from onelicense.store.db import session_scope
+    from onelicense.store.tables.license import License
 
     now = time.perf_counter()
     waiting = [a for a, t in run.apps.items() if not t.rendered]
@@ -159,10 +159,10 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
 
 def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecutor) -> Run:
     """The same work without Prefect: the service functions orchestrated by asyncio."""
-    from review.roles import SYSTEM_ACTOR
-    from review.transitions import Decision
-    from services import aggregation, licenses, reviews
-    from store.db import session_scope
+    from onelicense.review.roles import SYSTEM_ACTOR
+    from onelicense.review.transitions import Decision
+    from onelicense.services import aggregation, licenses, reviews
+    from onelicense.store.db import session_scope
 
     applicant, reviewers = _users(n)
     by_department = {r.department_code: r for r in reviewers}  # type: ignore[attr-defined]
@@ -189,7 +189,7 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
             timeline.accepted = time.perf_counter()
             run.apps[app_id] = timeline
         with session_scope() as session:
-            from services import applications
+            from onelicense.services import applications
 
             departments = [r.department_code for r in applications.list_progress(session, SYSTEM_ACTOR, app_id).reviews]
         review_ids = await asyncio.gather(*(asyncio.to_thread(prepare, app_id, d) for d in departments))
@@ -238,11 +238,11 @@ def main() -> None:
     args = parser.parse_args()
     _configure(args)
 
-    from flows.runtime import owned_prefect
+    from onelicense.flows.runtime import owned_prefect
     from onelicense.settings import get_settings
 
     with owned_prefect(get_settings(), progress=print):
-        from store.db import database_url, migrate
+        from onelicense.store.db import database_url, migrate
 
         migrate()
         backend = database_url().split(":", 1)[0]

@@ -37,14 +37,14 @@ from sqlalchemy.pool import NullPool
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from forms.catalog import get_catalog  # noqa: E402
-from licenses.document import LicenseDocument, PermitEntry, numbered_permits  # noqa: E402
-from licenses.keys import KeySet, load_keyset  # noqa: E402
-from licenses.numbering import format_number  # noqa: E402
-from licenses.pdf import render_pdf  # noqa: E402
-from licenses.qr import verify_url  # noqa: E402
-from licenses.status import validity_end  # noqa: E402
-from licenses.token import sign_token, verify_token  # noqa: E402
+from onelicense.forms.catalog import get_catalog  # noqa: E402
+from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits  # noqa: E402
+from onelicense.licenses.keys import KeySet, load_keyset  # noqa: E402
+from onelicense.licenses.numbering import format_number  # noqa: E402
+from onelicense.licenses.pdf import render_pdf  # noqa: E402
+from onelicense.licenses.qr import verify_url  # noqa: E402
+from onelicense.licenses.status import validity_end  # noqa: E402
+from onelicense.licenses.token import sign_token, verify_token  # noqa: E402
 
 REGION = "500107"
 YEAR = 2025
@@ -210,8 +210,8 @@ def permit_rows(first: int, last: int) -> Iterator[tuple[object, ...]]:
 
 def bulk_insert(url: str, first: int, last: int, batch: int = 50_000) -> None:
     """Licenses first..last with 3 permits each: COPY on PostgreSQL, executemany on SQLite."""
-    from store.db import get_engine
-    from store.tables.license import License, LicensePermit
+    from onelicense.store.db import get_engine
+    from onelicense.store.tables.license import License, LicensePermit
 
     engine = get_engine(url)
     for start in range(first, last + 1, batch):
@@ -248,7 +248,7 @@ class Lookups:
     measured in alternation (background load then weighs on both alike)."""
 
     def __init__(self, url: str, keyset: KeySet, rows: int, lookups: int) -> None:
-        from store.db import get_session
+        from onelicense.store.db import get_session
 
         rng = random.Random(rows)
         self.keyset = keyset
@@ -258,7 +258,7 @@ class Lookups:
         self.run(self.tokens[:100], record=False)  # warm the pool and the statement cache
 
     def run(self, tokens: list[str], *, record: bool = True) -> None:
-        from store import license_queries
+        from onelicense.store import license_queries
 
         for token in tokens:
             started = time.perf_counter()
@@ -290,11 +290,11 @@ def compare_lookups(small: Lookups, large: Lookups, rounds: int = 20) -> tuple[f
 def bench_app() -> object:
     """The real app plus empty and profiling endpoints (a factory, so that uvicorn's worker processes each build
     one)."""
-    from licenses.keys import cached_public_keyset
-    from services.licenses import LicenseConfig
-    from store import license_queries
-    from store.db import read_scope
-    from web.app import create_app
+    from onelicense.licenses.keys import cached_public_keyset
+    from onelicense.services.licenses import LicenseConfig
+    from onelicense.store import license_queries
+    from onelicense.store.db import read_scope
+    from onelicense.web.app import create_app
 
     app = create_app()
 
@@ -327,7 +327,7 @@ def bench_app() -> object:
 
 def serve(port: int, workers: int) -> None:
     """Child process: uvicorn serving bench_app with `workers` worker processes."""
-    from web.serving import run_api
+    from onelicense.web.serving import run_api
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     run_api(
@@ -531,7 +531,7 @@ def main() -> None:
                 f" {'OK' if p50 <= 300 else 'MISSED'}"
             )
 
-        from store.db import dispose_engine, migrate
+        from onelicense.store.db import dispose_engine, migrate
 
         def http(label: str, url: str) -> None:
             rates = bench_http(url, data_dir, keyset, args.small, args.seconds, args.workers)

@@ -36,9 +36,9 @@ SMALL_SHOP = {
 
 
 def _prepare(count: int) -> list[dict]:
-    from demo.sample import sample_application
-    from services import users
-    from store.db import migrate, session_scope
+    from onelicense.demo.sample import sample_application
+    from onelicense.services import users
+    from onelicense.store.db import migrate, session_scope
 
     migrate()
     shops = []

@@ -56,9 +56,9 @@ class Calls:
 
 def _prepare(clients: int, data: Path) -> tuple[list[dict], dict[str, list[str]]]:
     """Users and the applicants' valid applications, made through the services before the server starts."""
-    from demo.sample import sample_application
-    from services import users
-    from store.db import migrate, session_scope
+    from onelicense.demo.sample import sample_application
+    from onelicense.services import users
+    from onelicense.store.db import migrate, session_scope
 
     migrate()
     journeys, reviewers = [], {}
@@ -152,9 +152,9 @@ def _check(outcomes: list[dict], calls: Calls) -> list[str]:
     """What the responses said against what is stored."""
     from sqlmodel import select
 
-    from store.db import session_scope
-    from store.tables import Application
-    from store.tables.license import License
+    from onelicense.store.db import session_scope
+    from onelicense.store.tables import Application
+    from onelicense.store.tables.license import License
 
     problems = []
     with session_scope() as session:

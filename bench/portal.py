@@ -41,14 +41,14 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def _seed(reviews: int) -> str:
     """The reviewer, the applicant with one HOTEL draft, `reviews` open reviews in DEPARTMENT; returns the draft id."""
-    from demo.sample import sample_application
-    from review.roles import Actor, Role
-    from review.transitions import ApplicationStatus, ReviewStatus
-    from services import accounts, drafts, registry, users
-    from services.catalog import catalog, review_date_columns
-    from store.db import migrate, session_scope
-    from store.tables.application import Application, DepartmentReview
-    from store.tables.types import new_id
+    from onelicense.demo.sample import sample_application
+    from onelicense.review.roles import Actor, Role
+    from onelicense.review.transitions import ApplicationStatus, ReviewStatus
+    from onelicense.services import accounts, drafts, registry, users
+    from onelicense.services.catalog import catalog, review_date_columns
+    from onelicense.store.db import migrate, session_scope
+    from onelicense.store.tables.application import Application, DepartmentReview
+    from onelicense.store.tables.types import new_id
 
     migrate()
     rng = random.Random(7)

@@ -36,9 +36,9 @@ from sqlalchemy.pool import NullPool
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from onelicense.services import obligations  # noqa: E402
 from onelicense.settings import get_settings  # noqa: E402
-from services import obligations  # noqa: E402
-from store.db import dispose_engine, migrate, session_scope  # noqa: E402
+from onelicense.store.db import dispose_engine, migrate, session_scope  # noqa: E402
 
 DAY = date(2026, 12, 1)  # a Tuesday
 LICENSES = 2000

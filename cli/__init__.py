@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from cli import calendar, catalog, db, licenses, obligations, queue, registry, run, users
+from onelicense.cli import calendar, catalog, db, licenses, obligations, queue, registry, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
 

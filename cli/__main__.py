@@ -1,5 +1,5 @@
 """`python -m cli …`: the `onelicense` command, for child processes started with the same interpreter."""
 
-from cli import app
+from onelicense.cli import app
 
 app()

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import as_user, database, fail
+from onelicense.cli.common import as_user, database, fail
 
 if TYPE_CHECKING:
-    from review.calendar import YearArrangement
+    from onelicense.review.calendar import YearArrangement
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -30,9 +30,9 @@ TokenOption = Annotated[
 @app.command("show")
 def show() -> None:
     """列出数据库中各年度的节假日安排（放假日、调休上班日、来源）与覆盖范围。"""
-    from services import calendar
-    from store import calendar as rows
-    from store.tables.calendar import CalendarYear
+    from onelicense.services import calendar
+    from onelicense.store import calendar as rows
+    from onelicense.store.tables.calendar import CalendarYear
 
     with database() as session:
         arrangements = rows.arrangements(session)
@@ -68,9 +68,9 @@ def import_command(
     token: TokenOption = None,
 ) -> None:
     """导入节假日安排：先显示与数据库的差异；加 --apply 写入，并按新安排重新计算受影响的未到期期限（写审计日志、通知当事人）。"""
-    from forms.errors import CatalogError
-    from review.calendar import parse_arrangements
-    from services import calendar
+    from onelicense.forms.errors import CatalogError
+    from onelicense.review.calendar import parse_arrangements
+    from onelicense.services import calendar
 
     if (file is None) == (source is None):
         fail("请给出一个 YAML 文件，或用 --from chinesecalendar（二者选一）")
@@ -114,7 +114,7 @@ def _from_package(name: str, years: list[int]) -> tuple[dict[int, YearArrangemen
     from datetime import date, timedelta
 
     from onelicense import clock
-    from review.calendar import parse_arrangements
+    from onelicense.review.calendar import parse_arrangements
 
     if name != "chinesecalendar":
         fail(f"不支持的来源：{name}（可用：chinesecalendar）")

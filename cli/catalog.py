@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forms.catalog import load_catalog
-from forms.errors import CatalogError, UnknownIndustry
-from forms.merge import merge_form
-from forms.stats import Comparison, catalog_figures
-from services.catalog import catalog as current_catalog
+from onelicense.forms.catalog import load_catalog
+from onelicense.forms.errors import CatalogError, UnknownIndustry
+from onelicense.forms.merge import merge_form
+from onelicense.forms.stats import Comparison, catalog_figures
+from onelicense.services.catalog import catalog as current_catalog
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -50,10 +50,10 @@ def check(catalog: CatalogDir = None) -> None:
 
 def _check_calendar(folder: Path | None) -> None:
     """The calendar shipped in the folder (checked), and the one in use: a warning when it runs out soon."""
-    from forms.catalog import SHIPPED_CATALOG
+    from onelicense.forms.catalog import SHIPPED_CATALOG
+    from onelicense.review.calendar import calendar_of, load_arrangements
+    from onelicense.services.calendar import coverage_warning, working_calendar
     from onelicense.settings import get_settings
-    from review.calendar import calendar_of, load_arrangements
-    from services.calendar import coverage_warning, working_calendar
 
     settings = get_settings()
     try:

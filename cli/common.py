@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from review.roles import Actor
+    from onelicense.review.roles import Actor
 
 errors = Console(stderr=True)
 NO_TOKEN = "访问令牌无效或缺失：用 --token 或环境变量 ONELICENSE_TOKEN 提供（由 onelicense users create 创建）"
@@ -45,7 +45,7 @@ def database() -> Iterator[Session]:
     """A session on a database whose schema is current. Only `serve`, `worker`, `demo`, `users create` and
     `db upgrade` migrate: any other command refuses an outdated database instead of changing it behind the
     operator's back."""
-    from store.db import require_schema, session_scope
+    from onelicense.store.db import require_schema, session_scope
 
     with refusals():
         require_schema()
@@ -56,7 +56,7 @@ def database() -> Iterator[Session]:
 @contextmanager
 def as_user(token: str | None) -> Iterator[tuple[Session, Actor]]:
     """A session and the Actor of an API token; refusals of the services become messages and exit 1."""
-    from services.users import authenticate
+    from onelicense.services.users import authenticate
 
     with database() as session:
         actor = authenticate(session, token) if token else None

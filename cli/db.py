@@ -12,8 +12,8 @@ console = Console()
 @app.command("upgrade")
 def upgrade() -> None:
     """把数据库结构升级到最新版本（幂等；serve、worker、demo 启动时也会执行）。"""
-    from cli.common import refusals
-    from store.db import database_url, migrate
+    from onelicense.cli.common import refusals
+    from onelicense.store.db import database_url, migrate
 
     with refusals():
         migrate()

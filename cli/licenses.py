@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import as_user, database
+from onelicense.cli.common import as_user, database
 
 if TYPE_CHECKING:
-    from licenses.keys import KeySet
+    from onelicense.licenses.keys import KeySet
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -47,7 +47,7 @@ def _fail(message: str) -> NoReturn:
 @app.command("show")
 def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
     """显示许可证及各分项许可的实时状态。"""
-    from store import license_queries
+    from onelicense.store import license_queries
 
     with database() as session:
         now = license_queries.current_status(session, number)
@@ -69,11 +69,11 @@ def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None
 
 
 def _change(target: str, operation_name: str, reason: str, token: str | None, valid_until: date | None = None) -> None:
-    from licenses.errors import InvalidLicenseNumber
-    from licenses.numbering import split_permit_number
-    from licenses.status import Operation
-    from services import licenses
-    from store import license_queries
+    from onelicense.licenses.errors import InvalidLicenseNumber
+    from onelicense.licenses.numbering import split_permit_number
+    from onelicense.licenses.status import Operation
+    from onelicense.services import licenses
+    from onelicense.store import license_queries
 
     operation = Operation(operation_name)
     try:
@@ -140,7 +140,7 @@ def renew(
 @app.command("pdf")
 def pdf(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
     """输出许可证 PDF 的路径（文件缺失时重新生成）。"""
-    from services import licenses
+    from onelicense.services import licenses
 
     with database() as session:
         console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
@@ -153,8 +153,8 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("show")
 def keys_show(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS），供离线核验使用")] = None) -> None:
     """输出公布的验签公钥（JWKS，含已停用的密钥及停用时间）。"""
-    from licenses.keys import load_keyset, write_jwks
-    from services.licenses import LicenseConfig
+    from onelicense.licenses.keys import load_keyset, write_jwks
+    from onelicense.services.licenses import LicenseConfig
 
     keyset = load_keyset(LicenseConfig.from_settings().keys_dir)
     if out:
@@ -166,8 +166,8 @@ def keys_show(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """生成新的签名密钥；旧密钥保留，已发许可证仍可验证。"""
-    from licenses.keys import load_keyset, rotate_key
-    from services.licenses import LicenseConfig
+    from onelicense.licenses.keys import load_keyset, rotate_key
+    from onelicense.services.licenses import LicenseConfig
 
     folder = LicenseConfig.from_settings().keys_dir
     load_keyset(folder)  # a first run creates the initial key, so the rotation is to a second one
@@ -181,7 +181,7 @@ def keys_revoke(
     token: TokenOption = None,
 ) -> None:
     """停用泄露的签名密钥（管理员，写入审计日志）：其签发的核验码在线、离线均不再通过；随后请运行 license resign。"""
-    from services import licenses
+    from onelicense.services import licenses
 
     with as_user(token) as (session, actor):
         replacement = licenses.revoke_signing_key(session, actor, kid, reason=reason)
@@ -194,7 +194,7 @@ def keys_revoke(
 @app.command("resign")
 def resign(token: TokenOption = None) -> None:
     """用当前签名密钥重新签发所有仍有效（有效、暂扣）但不是由当前密钥签发的许可证，并重新生成 PDF（管理员）。"""
-    from services import licenses
+    from onelicense.services import licenses
 
     with as_user(token) as (session, actor):
         numbers = licenses.resign_licenses(session, actor)
@@ -223,12 +223,12 @@ def verify_command(
 
     能联网时先取官方网站公布的最新公钥（含已停用的密钥），取不到时用本地副本并说明其更新时间。
     退出状态：0 签名有效；1 非真实有效或无法读取；2 签名有效但二维码中的网址不是官方核验网站。"""
-    from licenses.errors import KeyStoreError, LicenseError
-    from licenses.keys import KeySet, load_public_keyset
-    from licenses.qr import verify_url
-    from licenses.verify import is_official_url, is_url, token_from_text, verify_target
+    from onelicense.licenses.errors import KeyStoreError, LicenseError
+    from onelicense.licenses.keys import KeySet, load_public_keyset
+    from onelicense.licenses.qr import verify_url
+    from onelicense.licenses.verify import is_official_url, is_url, token_from_text, verify_target
+    from onelicense.services.licenses import LicenseConfig
     from onelicense.settings import get_settings
-    from services.licenses import LicenseConfig
 
     official = (base_url or get_settings().public_base_url).rstrip("/")
     try:
@@ -319,8 +319,8 @@ def _published_or_local(official: str, local: KeySet, offline: bool) -> KeySet:
     how old it is: a stale copy may not list a key revoked since."""
     import httpx
 
-    from licenses.errors import KeyStoreError
-    from licenses.keys import KeySet as PublishedKeySet
+    from onelicense.licenses.errors import KeyStoreError
+    from onelicense.licenses.keys import KeySet as PublishedKeySet
 
     if not offline:
         try:

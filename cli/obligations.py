@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import as_user, database, fail
+from onelicense.cli.common import as_user, database, fail
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -23,8 +23,8 @@ def sweep(
     ] = None,
 ) -> None:
     """每日巡检：承诺到期提醒、逾期、整改期满、许可延续提醒（可重复执行，不会重复通知）。"""
-    from review.roles import SYSTEM_ACTOR
-    from services import calendar, notifications, obligations
+    from onelicense.review.roles import SYSTEM_ACTOR
+    from onelicense.services import calendar, notifications, obligations
 
     try:
         when = date.fromisoformat(day) if day else None
@@ -49,9 +49,9 @@ def list_obligations(
     status: Annotated[str | None, typer.Option("--status", help="按状态筛选，如 overdue", show_default=False)] = None,
 ) -> None:
     """列出当前账号可见的承诺事项（部门只见本部门），按到期日排序。"""
-    from review.obligations import ObligationStatus
-    from services import obligations
-    from store import inputs
+    from onelicense.review.obligations import ObligationStatus
+    from onelicense.services import obligations
+    from onelicense.store import inputs
 
     with as_user(token) as (session, actor):
         wanted = inputs.enum_value(ObligationStatus, status, "状态") if status else None

@@ -16,11 +16,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from cli.common import as_user, fail
+from onelicense.cli.common import as_user, fail
 
 if TYPE_CHECKING:
-    from review.roles import Actor
-    from web.api import schemas
+    from onelicense.review.roles import Actor
+    from onelicense.web.api import schemas
 
 app = typer.Typer(no_args_is_help=True, help="部门审批队列：查看、受理、退回、审查决定")
 console = Console()
@@ -49,8 +49,8 @@ def list_queue(
     as_json: JsonOption = False,
 ) -> None:
     """列出本部门的审查队列（默认只列未办结的）。"""
-    from services import reviews
-    from web.api import views
+    from onelicense.services import reviews
+    from onelicense.web.api import views
 
     with as_user(token) as (session, actor):
         items = views.queue(
@@ -88,7 +88,7 @@ def list_queue(
 @app.command("show")
 def show(review_id: ReviewArgument, token: TokenOption = None, as_json: JsonOption = False) -> None:
     """显示审查任务：关键字段、系统建议意见、可要求补正的事项、历次决定。"""
-    from services import reviews
+    from onelicense.services import reviews
 
     with as_user(token) as (session, actor):
         detail = _detail(session, actor, reviews.get_review(session, actor, review_id))
@@ -103,7 +103,7 @@ def claim(
     as_json: JsonOption = False,
 ) -> None:
     """受理：把审查任务领到自己名下。"""
-    from services import reviews
+    from onelicense.services import reviews
 
     with as_user(token) as (session, actor):
         review = reviews.claim(session, actor, review_id, expected_version=expected_version)
@@ -119,7 +119,7 @@ def release(
     as_json: JsonOption = False,
 ) -> None:
     """退回队列：放弃已受理的审查任务。"""
-    from services import reviews
+    from onelicense.services import reviews
 
     with as_user(token) as (session, actor):
         review = reviews.release(session, actor, review_id, expected_version=expected_version)
@@ -142,9 +142,9 @@ def decide(
     """作出审查决定：同意、不同意或要求补正，并填写审查意见。"""
     from pydantic import ValidationError
 
-    from services import reviews
-    from web.api import schemas
-    from web.errors import field_errors
+    from onelicense.services import reviews
+    from onelicense.web.api import schemas
+    from onelicense.web.errors import field_errors
 
     try:
         request = schemas.DecideRequest(
@@ -170,8 +170,8 @@ def decide(
 
 
 def _detail(session: Any, actor: Actor, review: Any) -> schemas.ReviewDetail:
-    from services import applications, reviews
-    from web.api import views
+    from onelicense.services import applications, reviews
+    from onelicense.web.api import views
 
     application = applications.get_application(session, actor, review.application_id)
     return views.review_detail(review, application, reviews.decision_history(session, actor, review.id))

@@ -12,7 +12,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from cli.common import database, fail
+from onelicense.cli.common import database, fail
 from onelicense.errors import OneLicenseError
 
 app = typer.Typer(no_args_is_help=True)
@@ -24,8 +24,8 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="YAML：companies 列表，每项 uscc、name、legal_representative、legal_rep_phone、status")],
 ) -> None:
     """把企业登记信息载入本地市场主体登记（管理员；全部有效才载入）。"""
-    from review.roles import Actor, Role
-    from services import registry
+    from onelicense.review.roles import Actor, Role
+    from onelicense.services import registry
 
     if not file.is_file():
         fail(f"文件不存在：{file}")
@@ -44,7 +44,7 @@ def import_file(
 @app.command("show")
 def show(uscc: Annotated[str, typer.Argument(help="统一社会信用代码")]) -> None:
     """查询一个统一社会信用代码在市场主体登记中的信息。"""
-    from services import registry
+    from onelicense.services import registry
 
     with database() as session:
         company = registry.lookup(session, uscc)

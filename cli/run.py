@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress_table(progress) -> Table:
-    from services.catalog import catalog
+    from onelicense.services.catalog import catalog
 
     departments = catalog().departments
     app = progress.application
@@ -53,7 +53,7 @@ def demo(
     console.print("[bold]一业一证 演示[/bold]：提交合并申请 → 预审 → 各部门并联审查 → 综合审批意见 → 综合许可证")
     with _own_prefect() as prefect_url:
         console.print(f"Prefect 服务器：{prefect_url}")
-        from demo.run import ReviewerPlan, run_demo
+        from onelicense.demo.run import ReviewerPlan, run_demo
 
         plan = ReviewerPlan(min_delay, max_delay, tuple(supplement or ()), tuple(reject or ()), seed)
         with Live(console=console, refresh_per_second=5, transient=False) as live:
@@ -74,7 +74,7 @@ def demo(
 
 
 def _print_timeline(result) -> None:
-    from services.catalog import catalog
+    from onelicense.services.catalog import catalog
 
     departments = catalog().departments
     table = Table(title="时间线（Prefect 任务运行 与 部门审查）")
@@ -112,7 +112,7 @@ def worker(
     """只运行调度器：分发到各部门、汇总审批意见、发证、生成许可证 PDF（可多实例、多机器运行）。
 
     使用 ONELICENSE_PREFECT_API_URL（或 PREFECT_API_URL）指定的 Prefect 服务器。"""
-    from flows.runtime import configure
+    from onelicense.flows.runtime import configure
     from onelicense.settings import get_settings
 
     settings = get_settings()
@@ -122,8 +122,8 @@ def worker(
         )
     configure(settings)
     _warn_if_the_clock_is_moved()
-    from flows.dispatcher import run_dispatcher
-    from store.db import migrate
+    from onelicense.flows.dispatcher import run_dispatcher
+    from onelicense.store.db import migrate
 
     migrate()
     stop = threading.Event()
@@ -161,15 +161,15 @@ def serve(
         _serve_api(host, port, api_workers)
         return
     with _own_prefect() as prefect_url:
-        from flows.runtime import spawn_child, stop_children
         from onelicense.errors import OneLicenseError
+        from onelicense.flows.runtime import spawn_child, stop_children
+        from onelicense.services.licenses import provision_keys
         from onelicense.settings import get_settings
-        from services.licenses import provision_keys
-        from store.db import migrate
+        from onelicense.store.db import migrate
         migrate()
         provision_keys()  # the published key set answers from the first request on
         _demo_registry()
-        from services.calendar import coverage_warning
+        from onelicense.services.calendar import coverage_warning
 
         if calendar_warning := coverage_warning():
             console.print(f"[bold yellow]警告：{calendar_warning}[/bold yellow]", soft_wrap=True)
@@ -177,8 +177,8 @@ def serve(
         logs = settings.data_dir / "logs"
         children = []
         if workers:
-            from flows.deployments import PREFECT_FILE, pool_name
-            from flows.deployments import register as deploy
+            from onelicense.flows.deployments import PREFECT_FILE, pool_name
+            from onelicense.flows.deployments import register as deploy
 
             pool = pool_name()
             try:
@@ -206,9 +206,9 @@ def serve(
 
 def _serve_api(host: str, port: int, api_workers: int) -> None:
     """The API alone: no Prefect, no dispatcher (they run elsewhere and share the database)."""
-    from services.calendar import coverage_warning
-    from services.licenses import provision_keys
-    from store.db import migrate
+    from onelicense.services.calendar import coverage_warning
+    from onelicense.services.licenses import provision_keys
+    from onelicense.store.db import migrate
 
     migrate()
     provision_keys()
@@ -221,11 +221,11 @@ def _serve_api(host: str, port: int, api_workers: int) -> None:
 def _run_api(host: str, port: int, api_workers: int) -> None:
     # request heads up to 64 KB (web.serving): a long URL reaches our own Chinese 414 instead of uvicorn's refusal
     from onelicense.settings import get_settings
-    from web.serving import run_api
+    from onelicense.web.serving import run_api
 
     proxies = get_settings().forwarded_allow_ips.strip()
     run_api(
-        "web.app:create_app",
+        "onelicense.web.app:create_app",
         host=host,
         port=port,
         workers=api_workers,
@@ -241,8 +241,8 @@ def _run_api(host: str, port: int, api_workers: int) -> None:
 @contextlib.contextmanager
 def _own_prefect() -> Iterator[str]:
     """The one Prefect API of this process (started here unless the settings name one), or exit with the reason."""
-    from flows.runtime import owned_prefect
     from onelicense.errors import OneLicenseError
+    from onelicense.flows.runtime import owned_prefect
     from onelicense.settings import get_settings
 
     stack = contextlib.ExitStack()
@@ -257,7 +257,7 @@ def _own_prefect() -> Iterator[str]:
 def _demo_registry() -> None:
     """An empty local registry stand-in (no ONELICENSE_REGISTRY_URL, not production) gets the demo companies, so a
     newcomer can register at /register and verify a binding on one machine."""
-    from demo.registry import seed_demo_registry
+    from onelicense.demo.registry import seed_demo_registry
 
     seeded = seed_demo_registry()
     if seeded:

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import database
+from onelicense.cli.common import database
 from onelicense.errors import OneLicenseError
-from review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role
 
 app = typer.Typer(no_args_is_help=True, help="用户与访问令牌")
 console = Console()
@@ -52,10 +52,10 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """创建用户并显示其访问令牌（只显示这一次）；带 --login 时同时设置门户登录密码。"""
-    from services.accounts import hash_password
-    from services.catalog import catalog
-    from services.users import create_user
-    from store.db import migrate
+    from onelicense.services.accounts import hash_password
+    from onelicense.services.catalog import catalog
+    from onelicense.services.users import create_user
+    from onelicense.store.db import migrate
 
     if role not in ROLES:
         _fail(f"未知的角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLES.items())}）")
@@ -91,7 +91,7 @@ def create(
 @app.command("list")
 def list_users(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
     """列出所有用户（不含令牌）。"""
-    from services.users import list_users as stored_users
+    from onelicense.services.users import list_users as stored_users
 
     with database() as session:
         rows = [
@@ -130,7 +130,7 @@ def revoke(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """停用用户的访问令牌：立即生效，此后该令牌在 API 和命令行中均无效（不可恢复，需要时另建用户）。"""
-    from services.users import revoke_user
+    from onelicense.services.users import revoke_user
 
     with database() as session:
         user = revoke_user(session, user_id, actor=_operator())
@@ -153,7 +153,7 @@ def set_password(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取新密码")] = False,
 ) -> None:
     """设置或重置门户登录密码（管理员）：该账号的全部登录会话随即结束，登录限制解除。"""
-    from services.accounts import set_password as set_it
+    from onelicense.services.accounts import set_password as set_it
 
     password = (
         sys.stdin.readline().rstrip("\n")
@@ -174,7 +174,7 @@ def set_phone(
     phone: Annotated[str | None, typer.Argument(help="手机号码；省略则清除")] = None,
 ) -> None:
     """登记（管理员核实后）或清除账号接收短信通知的手机号码。"""
-    from services.users import set_phone as set_it
+    from onelicense.services.users import set_phone as set_it
 
     with database() as session:
         try:
@@ -187,7 +187,7 @@ def set_phone(
 @app.command("unlock")
 def unlock(login: Annotated[str, typer.Argument(help="门户登录名")]) -> None:
     """解除一个账号的登录等待（他人反复试错时，管理员为账号所有人解除）。"""
-    from services.accounts import unlock as unlock_it
+    from onelicense.services.accounts import unlock as unlock_it
 
     with database() as session:
         unlock_it(session, _operator(), login)
@@ -201,7 +201,7 @@ def vouch(
     reason: Annotated[str, typer.Option("--reason", "-r", help="核验依据（如：窗口核验营业执照原件及授权委托书）")],
 ) -> None:
     """管理员核验申请人账号代表某经营主体（窗口现场核验后），写入审计日志。"""
-    from services.bindings import vouch as vouch_it
+    from onelicense.services.bindings import vouch as vouch_it
 
     with database() as session:
         try:

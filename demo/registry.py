@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
+from onelicense.review.roles import Actor, Role
+from onelicense.services import registry
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from services import registry
-from store.db import session_scope
+from onelicense.store.db import session_scope
 
 DATA = Path(__file__).resolve().parent / "data" / "registry.yaml"
 

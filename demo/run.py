@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from demo.department_systems import DepartmentSystems
-from demo.timeline import TaskSpan, department_task_spans
-from flows.dispatcher import run_dispatcher
-from licenses.qr import verify_url
+from onelicense.demo.department_systems import DepartmentSystems
+from onelicense.demo.timeline import TaskSpan, department_task_spans
+from onelicense.flows.dispatcher import run_dispatcher
+from onelicense.licenses.qr import verify_url
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import UNCLAIMED_REVIEW_STATUSES, ApplicationStatus, Decision
+from onelicense.services import applications, licenses, reviews, users
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from review.transitions import UNCLAIMED_REVIEW_STATUSES, ApplicationStatus, Decision
-from services import applications, licenses, reviews, users
-from store.db import migrate, session_scope
+from onelicense.store.db import migrate, session_scope
 
 
 @dataclass
@@ -109,7 +109,7 @@ def _setup_users(uscc: str, department_codes: list[str]) -> tuple[Actor, list[Ac
 def run_demo(
     plan: ReviewerPlan | None = None, *, industry_code: str | None = None, on_progress=None, timeout: float = 300
 ) -> DemoResult:
-    from demo.sample import sample_application
+    from onelicense.demo.sample import sample_application
 
     plan = plan or ReviewerPlan()
     rng = random.Random(plan.seed)

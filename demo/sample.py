@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from forms.identifiers import id_number_check_char, uscc_check_char
-from forms.merge import MergedForm, merge_form
-from forms.model import Catalog, FieldSpec, FieldType
-from services.catalog import catalog as current_catalog
+from onelicense.forms.identifiers import id_number_check_char, uscc_check_char
+from onelicense.forms.merge import MergedForm, merge_form
+from onelicense.forms.model import Catalog, FieldSpec, FieldType
+from onelicense.services.catalog import catalog as current_catalog
 
 APPLICANT_FILE = Path(__file__).with_name("data") / "demo_applicant.yaml"
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from prefect import flow, task
 
-from flows.outcomes import record_failure
-from review.roles import SYSTEM_ACTOR
-from review.transitions import ApplicationStatus
-from services import aggregation, licenses
-from store import outbox
-from store.db import session_scope
+from onelicense.flows.outcomes import record_failure
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import aggregation, licenses
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
 
 
 @dataclass(frozen=True)

@@ -30,16 +30,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from flows.aggregation import aggregate
-from flows.fan_out import fan_out
-from flows.outcomes import record_failure
-from flows.runtime import without_heartbeats
-from flows.sweep import daily_sweep
+from onelicense.flows.aggregation import aggregate
+from onelicense.flows.fan_out import fan_out
+from onelicense.flows.outcomes import record_failure
+from onelicense.flows.runtime import without_heartbeats
+from onelicense.flows.sweep import daily_sweep
+from onelicense.services import licenses, notifications
 from onelicense.settings import get_settings
-from services import licenses, notifications
-from store import outbox
-from store.db import session_scope
-from store.tables.application import OutboxMessage
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
+from onelicense.store.tables.application import OutboxMessage
 
 log = logging.getLogger("onelicense.dispatcher")
 KINDS = (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF, outbox.NOTIFY)
@@ -116,7 +116,7 @@ class Dispatcher:
             if self.deployments:
                 from prefect.deployments import run_deployment
 
-                from flows.deployments import deployment_name
+                from onelicense.flows.deployments import deployment_name
 
                 run_deployment(deployment_name(name), parameters=parameters, timeout=0)
             else:

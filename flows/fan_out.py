@@ -20,13 +20,13 @@ from prefect import flow, task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows.departments import DepartmentUnreachable, department_systems
-from flows.outcomes import record_failure
 from onelicense.errors import Conflict
+from onelicense.flows.departments import DepartmentUnreachable, department_systems
+from onelicense.flows.outcomes import record_failure
+from onelicense.services import pushes, reviews
 from onelicense.settings import get_settings
-from services import pushes, reviews
-from store import outbox
-from store.db import session_scope
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
 
 
 @dataclass(frozen=True)

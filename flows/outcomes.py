@@ -7,8 +7,8 @@ import logging
 
 from onelicense.errors import ErrorKind, OneLicenseError
 from onelicense.settings import get_settings
-from store import outbox
-from store.db import session_scope
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
 
 log = logging.getLogger("onelicense.dispatcher")
 

@@ -17,9 +17,9 @@ from datetime import date
 
 from prefect import flow, task
 
-from review.roles import SYSTEM_ACTOR
-from services import calendar, notifications, obligations, uploads
-from store.db import session_scope
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import calendar, notifications, obligations, uploads
+from onelicense.store.db import session_scope
 
 
 @task(name="recount-deadlines")

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from forms.errors import CatalogError, CatalogProblem
-from forms.model import (
+from onelicense.forms.errors import CatalogError, CatalogProblem
+from onelicense.forms.model import (
     Catalog,
     Department,
     FieldSpec,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms.errors import ExpressionError
+from onelicense.forms.errors import ExpressionError
 
 _COMPARE = {
     ast.Eq: operator.eq,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from forms.merge import MergedForm
+from onelicense.forms.merge import MergedForm
 
 
 def department_payload(

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from forms.identifiers import id_number_problem, uscc_problem
-from forms.model import FieldSpec, FieldType
+from onelicense.forms.identifiers import id_number_problem, uscc_problem
+from onelicense.forms.model import FieldSpec, FieldType
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")

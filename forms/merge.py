@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forms.catalog import get_catalog
-from forms.errors import UnknownIndustry
-from forms.model import Catalog, Commitment, Department, FieldSpec, Industry, Permit
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.errors import UnknownIndustry
+from onelicense.forms.model import Catalog, Commitment, Department, FieldSpec, Industry, Permit
 from onelicense.templating import environment
 
 CONDITION_SECTION = "经营范围问答"

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from forms.errors import ExpressionError
-from forms.expressions import Expression, parse_expression
+from onelicense.forms.errors import ExpressionError
+from onelicense.forms.expressions import Expression, parse_expression
 
 UpperCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
 LowerKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forms.merge import MergedForm
-from forms.model import Severity
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.model import Severity
 
 
 @dataclass(frozen=True)

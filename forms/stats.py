@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms.catalog import get_catalog
-from forms.merge import select_permits
-from forms.model import Catalog, FieldSpec, FieldType, Industry, Permit
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.merge import select_permits
+from onelicense.forms.model import Catalog, FieldSpec, FieldType, Industry, Permit
 
 # Up to this many combinations of candidate answers are tried one by one; above it booleans are fixed to True.
 MAX_COMBINATIONS = 20_000

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
-from forms.errors import FieldError, ValidationFailed
-from forms.fieldtypes import CONTROL_CHARACTERS, Invalid, parse_value
-from forms.merge import MergedForm
-from forms.model import Catalog, FieldSpec, Industry
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.forms.fieldtypes import CONTROL_CHARACTERS, Invalid, parse_value
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.model import Catalog, FieldSpec, Industry
 
 MATERIAL_PREFIX = "materials."
 COMMITMENT_KEY = "commitment_accepted"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from datetime import date
 
-from licenses.errors import LicenseError, MalformedToken
+from onelicense.licenses.errors import LicenseError, MalformedToken
 
 PACK_ALPHABET = "\x000123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-."  # index 0 pads the last group
 _RADIX = len(PACK_ALPHABET)

@@ -10,8 +10,8 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from licenses.numbering import permit_number
-from licenses.token import SignedContent, SignedPermit
+from onelicense.licenses.numbering import permit_number
+from onelicense.licenses.token import SignedContent, SignedPermit
 
 
 @dataclass(frozen=True)

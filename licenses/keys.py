@@ -26,7 +26,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from licenses.errors import KeyRevoked, KeyStoreError, UnknownKey
+from onelicense.licenses.errors import KeyRevoked, KeyStoreError, UnknownKey
 
 KID_BYTES = 4
 _ACTIVE_FILE = "ACTIVE"

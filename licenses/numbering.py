@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from forms.identifiers import id_number_check_char
-from licenses.errors import InvalidLicenseNumber
+from onelicense.forms.identifiers import id_number_check_char
+from onelicense.licenses.errors import InvalidLicenseNumber
 
 CHECK_ALPHABET = "0123456789X"
 SERIAL_DIGITS = 7

@@ -15,8 +15,8 @@ from pathlib import Path
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from licenses.document import LicenseDocument
-from licenses.qr import qr_png
+from onelicense.licenses.document import LicenseDocument
+from onelicense.licenses.qr import qr_png
 from onelicense.templating import PACKAGED_TEMPLATES, environment
 
 TEMPLATE = "license.html.j2"

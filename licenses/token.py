@@ -20,10 +20,10 @@ from datetime import UTC, date, datetime
 
 from cryptography.exceptions import InvalidSignature
 
-from licenses.codec import Reader, Writer
-from licenses.errors import LicenseError, MalformedToken, SignatureInvalid
-from licenses.keys import KID_BYTES, KeySet
-from licenses.numbering import permit_number
+from onelicense.licenses.codec import Reader, Writer
+from onelicense.licenses.errors import LicenseError, MalformedToken, SignatureInvalid
+from onelicense.licenses.keys import KID_BYTES, KeySet
+from onelicense.licenses.numbering import permit_number
 
 FORMAT_VERSION = 1
 SIGNATURE_BYTES = 64

@@ -16,10 +16,10 @@ import pypdfium2
 import zxingcpp
 from PIL import Image
 
-from licenses.errors import MalformedToken, NoQRCodeFound
-from licenses.keys import KeySet
-from licenses.qr import VERIFY_PATH
-from licenses.token import VerifiedToken, verify_token
+from onelicense.licenses.errors import MalformedToken, NoQRCodeFound
+from onelicense.licenses.keys import KeySet
+from onelicense.licenses.qr import VERIFY_PATH
+from onelicense.licenses.token import VerifiedToken, verify_token
 
 PDF_RENDER_DPI = 200
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}

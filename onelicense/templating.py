@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from onelicense.clock import PROVISIONAL_NOTE, china_time, cn_date, moved_notice
-from templates import FOLDER as PACKAGED_TEMPLATES
+from onelicense.templates import FOLDER as PACKAGED_TEMPLATES
 
 
 @functools.cache

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from onelicense.errors import Conflict
+from onelicense.review.transitions import Decision, Outcome
 from onelicense.templating import environment
-from review.transitions import Decision, Outcome
 
 
 class AggregationNotReady(Conflict):

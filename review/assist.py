@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from forms.merge import MergedForm
-from forms.prereview import Finding
-from forms.validation import PendingMaterial
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.prereview import Finding
+from onelicense.forms.validation import PendingMaterial
 
 
 def suggested_opinion(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from forms.model import Permit
+from onelicense.forms.model import Permit
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from forms.catalog import SHIPPED_CATALOG
-from forms.errors import CatalogError, CatalogProblem
-from review.sla import WorkingCalendar
+from onelicense.forms.catalog import SHIPPED_CATALOG
+from onelicense.forms.errors import CatalogError, CatalogProblem
+from onelicense.review.sla import WorkingCalendar
 
 FILE = "calendar.yaml"
 # the statutory days off of a year (元旦 1, 春节 4, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3 since 2025): a year

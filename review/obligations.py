@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from forms.model import Commitment, Permit
 from onelicense.errors import TransitionNotAllowed
-from review.sla import WorkingCalendar, nth_working_day
-from review.transitions import LabelledEnum
+from onelicense.forms.model import Commitment, Permit
+from onelicense.review.sla import WorkingCalendar, nth_working_day
+from onelicense.review.transitions import LabelledEnum
 
 
 class ObligationKind(LabelledEnum):

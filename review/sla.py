@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from onelicense.clock import CHINA_TIME, PROVISIONAL_NOTE
-from review.transitions import LabelledEnum
+from onelicense.review.transitions import LabelledEnum
 
 
 class SlaLevel(LabelledEnum):

@@ -35,20 +35,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
-from forms.errors import FieldError, ValidationFailed
-from forms.fieldtypes import invisible_characters
-from forms.identifiers import mobile_problem
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, NotReady, TooManyRequests, Unauthenticated
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.forms.fieldtypes import invisible_characters
+from onelicense.forms.identifiers import mobile_problem
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.services import bindings, codes, identity_provider, users
 from onelicense.settings import get_settings
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import bindings, codes, identity_provider, users
-from store import audit, bulk, inputs, ratelimit
-from store.access import OVERSEERS, require_role
-from store.db import transaction
-from store.tables.portal import LoginThrottle, WebSession
-from store.tables.types import UTCDateTime
-from store.tables.user import User
+from onelicense.store import audit, bulk, inputs, ratelimit
+from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.db import transaction
+from onelicense.store.tables.portal import LoginThrottle, WebSession
+from onelicense.store.tables.types import UTCDateTime
+from onelicense.store.tables.user import User
 
 WRONG_CREDENTIALS = "账号或密码错误"
 _hasher = PasswordHash.recommended()  # argon2id with the library's current parameters

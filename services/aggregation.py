@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from review.aggregate import ApplicationFacts, PermitFact, composite_opinion, render_composite_opinion
-from review.roles import SYSTEM_ACTOR, Actor
-from review.transitions import ApplicationStatus
-from services import applications, reviews
-from services import catalog as catalogs
-from store.tables.application import Application
+from onelicense.review.aggregate import ApplicationFacts, PermitFact, composite_opinion, render_composite_opinion
+from onelicense.review.roles import SYSTEM_ACTOR, Actor
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import applications, reviews
+from onelicense.services import catalog as catalogs
+from onelicense.store.tables.application import Application
 
 
 def application_facts(application: Application) -> ApplicationFacts:

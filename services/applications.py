@@ -21,25 +21,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from forms.errors import FieldError, SubmissionRefused, UnknownIndustry, ValidationFailed
-from forms.merge import MergedForm
-from forms.prereview import Finding, blocking, prereview
-from forms.validation import MATERIAL_PREFIX, parse_conditions, validate_submission
 from onelicense.clock import CHINA_TIME, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.aggregate import CompositeOpinion
-from review.roles import Actor, Role
-from review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
-from services import bindings, notifications, obligations, uploads
-from services import catalog as catalogs
-from services.certificate import certificate_problems
-from store import audit, inputs, license_queries, outbox
-from store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
-from store.db import transaction
-from store.license_queries import LicenseNow
-from store.locking import check_version, lock_application, update_versioned
-from store.tables.application import Application, DepartmentReview
-from store.tables.license import License
+from onelicense.forms.errors import FieldError, SubmissionRefused, UnknownIndustry, ValidationFailed
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.prereview import Finding, blocking, prereview
+from onelicense.forms.validation import MATERIAL_PREFIX, parse_conditions, validate_submission
+from onelicense.review.aggregate import CompositeOpinion
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
+from onelicense.services import bindings, notifications, obligations, uploads
+from onelicense.services import catalog as catalogs
+from onelicense.services.certificate import certificate_problems
+from onelicense.store import audit, inputs, license_queries, outbox
+from onelicense.store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
+from onelicense.store.db import transaction
+from onelicense.store.license_queries import LicenseNow
+from onelicense.store.locking import check_version, lock_application, update_versioned
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.license import License
 
 APPLICANTS = frozenset({Role.APPLICANT})
 _APPLICATION_FIELDS = ("reference", "status", "version", "industry_code", "holder_name", "uscc", "permit_codes")

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from forms.errors import FieldError, ValidationFailed
-from forms.identifiers import uscc_problem
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.roles import Actor, Role
-from services import codes, registry
-from services.registry import Company
-from store import audit, inputs
-from store.access import require_role
-from store.db import transaction
-from store.tables.user import User
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.forms.identifiers import uscc_problem
+from onelicense.review.roles import Actor, Role
+from onelicense.services import codes, registry
+from onelicense.services.registry import Company
+from onelicense.store import audit, inputs
+from onelicense.store.access import require_role
+from onelicense.store.db import transaction
+from onelicense.store.tables.user import User
 
 PURPOSE = "binding"
 MAX_CLAIMS = 10

@@ -28,21 +28,21 @@ from sqlmodel import Session, col, func, select
 
 from onelicense import clock
 from onelicense.clock import utcnow
+from onelicense.review.calendar import YearArrangement, calendar_of
+from onelicense.review.obligations import ObligationStatus, obligations_of
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import PROVISIONAL_NOTE, WorkingCalendar, nth_working_day
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES
 from onelicense.settings import get_settings
-from review.calendar import YearArrangement, calendar_of
-from review.obligations import ObligationStatus, obligations_of
-from review.roles import Actor, Role
-from review.sla import PROVISIONAL_NOTE, WorkingCalendar, nth_working_day
-from review.transitions import OPEN_REVIEW_STATUSES
-from store import audit
-from store import calendar as rows
-from store.access import require_role
-from store.db import read_scope, transaction
-from store.tables.application import Application, DepartmentReview
-from store.tables.calendar import CalendarYear
-from store.tables.license import LicensePermit
-from store.tables.lifecycle import Obligation
-from store.tables.portal import Rating
+from onelicense.store import audit
+from onelicense.store import calendar as rows
+from onelicense.store.access import require_role
+from onelicense.store.db import read_scope, transaction
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.calendar import CalendarYear
+from onelicense.store.tables.license import LicensePermit
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.store.tables.portal import Rating
 
 log = logging.getLogger("onelicense.calendar")
 
@@ -260,7 +260,7 @@ def _recompute(session: Session, actor: Actor, years: set[int]) -> list[MovedDea
 
 def _reviews(session: Session, calendar: WorkingCalendar, first: date) -> list[MovedDeadline]:
     """Open reviews not yet past their promised day whose colour-change days reach the changed years."""
-    from services import catalog as catalogs
+    from onelicense.services import catalog as catalogs
 
     today = clock.today()
     moved = []
@@ -288,7 +288,7 @@ def _reviews(session: Session, calendar: WorkingCalendar, first: date) -> list[M
 def _obligations(session: Session, calendar: WorkingCalendar, first: date) -> list[MovedDeadline]:
     """Open obligations' deadlines not yet passed that reach the changed years: the due date of one not yet
     overdue, a rectification deadline while rectifying, the end of the 公示 while investigating."""
-    from services import catalog as catalogs
+    from onelicense.services import catalog as catalogs
 
     catalog = catalogs.catalog()
     inspection_days = get_settings().inspection_days
@@ -365,7 +365,7 @@ _PROMISED = {
 
 def _notify_moves(session: Session, moved: Sequence[MovedDeadline]) -> None:
     """A notice to the applicant or holder for each date promised to it that moved."""
-    from services import notifications
+    from onelicense.services import notifications
 
     for item in moved:
         what = _PROMISED.get((item.kind, item.column))

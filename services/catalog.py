@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from forms.catalog import get_catalog
-from forms.merge import MergedForm, merge_form
-from forms.model import Catalog
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.merge import MergedForm, merge_form
+from onelicense.forms.model import Catalog
+from onelicense.review.sla import SlaDates, SlaState, WorkingCalendar, sla_dates, sla_state
+from onelicense.services.calendar import working_calendar
 from onelicense.settings import get_settings
-from review.sla import SlaDates, SlaState, WorkingCalendar, sla_dates, sla_state
-from services.calendar import working_calendar
-from store.tables.application import DepartmentReview
+from onelicense.store.tables.application import DepartmentReview
 
 
 def catalog() -> Catalog:

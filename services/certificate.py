@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from forms.errors import FieldError
-from licenses.codec import text_problem
-from licenses.fonts import unprintable
-from services import catalog as catalogs
+from onelicense.forms.errors import FieldError
+from onelicense.licenses.codec import text_problem
+from onelicense.licenses.fonts import unprintable
+from onelicense.services import catalog as catalogs
 
 SIGNED = ("holder_name",)
 PRINTED = ("holder_name", "legal_representative", "business_address")

@@ -20,26 +20,26 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from forms.errors import FieldError, SubmissionRefused, ValidationFailed
-from forms.merge import MergedForm, changed_fields
-from forms.model import Permit
-from forms.prereview import blocking, prereview
-from forms.validation import Submission, validate_submission
-from licenses.status import LicenseStatus
 from onelicense import clock
 from onelicense.errors import Conflict, Forbidden, NotFound
-from review.roles import Actor
-from review.transitions import ApplicationStatus
-from services import applications, licenses, obligations, registry, uploads
-from services import catalog as catalogs
-from services.certificate import certificate_problems
-from services.pending_changes import pending_change
-from store import audit, inputs
-from store.access import require_role
-from store.db import transaction
-from store.locking import lock_license
-from store.tables.application import Application, DepartmentReview
-from store.tables.license import License
+from onelicense.forms.errors import FieldError, SubmissionRefused, ValidationFailed
+from onelicense.forms.merge import MergedForm, changed_fields
+from onelicense.forms.model import Permit
+from onelicense.forms.prereview import blocking, prereview
+from onelicense.forms.validation import Submission, validate_submission
+from onelicense.licenses.status import LicenseStatus
+from onelicense.review.roles import Actor
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import applications, licenses, obligations, registry, uploads
+from onelicense.services import catalog as catalogs
+from onelicense.services.certificate import certificate_problems
+from onelicense.services.pending_changes import pending_change
+from onelicense.store import audit, inputs
+from onelicense.store.access import require_role
+from onelicense.store.db import transaction
+from onelicense.store.locking import lock_license
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.license import License
 
 _ACTIVE = (LicenseStatus.VALID, LicenseStatus.SUSPENDED)
 RENEWAL_WINDOW_DAYS = 90  # a permit may be renewed from this many days before its validity ends

@@ -24,9 +24,9 @@ from sqlmodel import Session, col, select
 from onelicense.clock import utcnow
 from onelicense.errors import InvalidRequest, TooManyRequests, Unavailable
 from onelicense.settings import get_settings
-from store import ratelimit
-from store.db import transaction
-from store.tables.identity import OneTimeCode
+from onelicense.store import ratelimit
+from onelicense.store.db import transaction
+from onelicense.store.tables.identity import OneTimeCode
 
 PREFIX = "【一业一证】"
 WRONG_CODE = "验证码错误或已过期，请重新获取"

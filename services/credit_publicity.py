@@ -18,11 +18,11 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from onelicense import clock
-from review.obligations import ObligationStatus
-from services import catalog as catalogs
-from services.spreadsheet import csv_bytes
-from store.tables.license import License
-from store.tables.lifecycle import CreditRecord, Obligation
+from onelicense.review.obligations import ObligationStatus
+from onelicense.services import catalog as catalogs
+from onelicense.services.spreadsheet import csv_bytes
+from onelicense.store.tables.license import License
+from onelicense.store.tables.lifecycle import CreditRecord, Obligation
 
 BASIS = "申请人在告知承诺书中承诺按期履行{commitment}义务；未履行的，审批机关依法撤销相关许可，并将失信信息记入信用记录"
 STATEMENT = "公示期内，当事人可向{department}提出陈述、申辩（可登录“一业一证”服务平台或到政务服务中心窗口提交）"

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from onelicense.errors import Conflict, Forbidden
-from review.roles import Actor, Role
-from store import audit, inputs, outbox
-from store.db import transaction
-from store.tables.application import Application
+from onelicense.review.roles import Actor, Role
+from onelicense.store import audit, inputs, outbox
+from onelicense.store.db import transaction
+from onelicense.store.tables.application import Application
 
 _KIND_LABELS = {
     outbox.DEPARTMENT_PUSH: "推送至部门系统",

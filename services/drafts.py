@@ -14,21 +14,21 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from forms.errors import FieldError, UnknownIndustry, ValidationFailed
-from forms.fieldtypes import Invalid, parse_value
-from forms.merge import MergedForm
-from forms.model import FieldType
-from forms.prereview import Finding, prereview
-from forms.stats import IndustryFigures, industry_figures
-from forms.validation import parse_answer, validate_submission
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.roles import Actor, Role
-from services import applications, uploads
-from services import catalog as catalogs
-from store import audit
-from store.db import transaction
-from store.tables.portal import Draft, Upload
+from onelicense.forms.errors import FieldError, UnknownIndustry, ValidationFailed
+from onelicense.forms.fieldtypes import Invalid, parse_value
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.model import FieldType
+from onelicense.forms.prereview import Finding, prereview
+from onelicense.forms.stats import IndustryFigures, industry_figures
+from onelicense.forms.validation import parse_answer, validate_submission
+from onelicense.review.roles import Actor, Role
+from onelicense.services import applications, uploads
+from onelicense.services import catalog as catalogs
+from onelicense.store import audit
+from onelicense.store.db import transaction
+from onelicense.store.tables.portal import Draft, Upload
 
 MAX_VALUE_CHARS = 10_000
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from licenses.status import LicenseStatus
 from onelicense import clock
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.roles import Actor, Role
-from review.sampling import draw, population_digest
-from services import catalog as catalogs
-from store import audit, inputs
-from store.db import transaction
-from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import InspectionDraw, Obligation
-from store.tables.user import User
+from onelicense.licenses.status import LicenseStatus
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sampling import draw, population_digest
+from onelicense.services import catalog as catalogs
+from onelicense.store import audit, inputs
+from onelicense.store.db import transaction
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.lifecycle import InspectionDraw, Obligation
+from onelicense.store.tables.user import User
 
 DRAWERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 

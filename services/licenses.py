@@ -21,31 +21,31 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forms.merge import changed_fields
-from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
-from licenses.keys import cached_keyset, revoke_key
-from licenses.numbering import format_number, number_prefix, permit_number
-from licenses.pdf import render_pdf
-from licenses.qr import verify_url
-from licenses.status import TERMINAL, LicenseStatus, Operation, next_status, validity_end
-from licenses.token import sign_token
 from onelicense import clock
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from onelicense.forms.merge import changed_fields
+from onelicense.licenses.document import IssuingAuthority, LicenseDocument, PermitEntry
+from onelicense.licenses.keys import cached_keyset, revoke_key
+from onelicense.licenses.numbering import format_number, number_prefix, permit_number
+from onelicense.licenses.pdf import render_pdf
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.status import TERMINAL, LicenseStatus, Operation, next_status, validity_end
+from onelicense.licenses.token import sign_token
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import ApplicationStatus, Decision
+from onelicense.services import catalog as catalogs
+from onelicense.services import notifications, obligations, pending_changes
+from onelicense.services.applications import mark_issued, open_key_of
+from onelicense.services.permit_changes import apply_permit_operation, check_operation
 from onelicense.settings import Settings, get_settings
-from review.roles import Actor, Role
-from review.transitions import ApplicationStatus, Decision
-from services import catalog as catalogs
-from services import notifications, obligations, pending_changes
-from services.applications import mark_issued, open_key_of
-from services.permit_changes import apply_permit_operation, check_operation
-from store import inputs, outbox
-from store.access import OVERSEERS, require_role, require_view_application
-from store.audit import record, snapshot
-from store.db import transaction
-from store.locking import lock_application, update_versioned
-from store.tables.application import Application
-from store.tables.license import License, LicenseCounter, LicensePermit
+from onelicense.store import inputs, outbox
+from onelicense.store.access import OVERSEERS, require_role, require_view_application
+from onelicense.store.audit import record, snapshot
+from onelicense.store.db import transaction
+from onelicense.store.locking import lock_application, update_versioned
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License, LicenseCounter, LicensePermit
 
 _ISSUE_ATTEMPTS = 5
 _LICENSE_FIELDS = ("status", "status_reason", "version")

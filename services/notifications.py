@@ -27,20 +27,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from forms.identifiers import mobile_problem
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import NotFound, Unavailable
+from onelicense.forms.identifiers import mobile_problem
+from onelicense.review.roles import Actor
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
+from onelicense.store import bulk, outbox
+from onelicense.store.db import transaction
+from onelicense.store.tables.application import Application, DepartmentReview, OutboxMessage
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.lifecycle import CreditRecord, Notification, NotificationReceipt, Obligation
+from onelicense.store.tables.user import User
 from onelicense.templating import environment
-from review.roles import Actor
-from services import catalog as catalogs
-from store import bulk, outbox
-from store.db import transaction
-from store.tables.application import Application, DepartmentReview, OutboxMessage
-from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import CreditRecord, Notification, NotificationReceipt, Obligation
-from store.tables.user import User
 
 log = logging.getLogger("onelicense.notifications")
 

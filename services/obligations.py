@@ -18,13 +18,12 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, o
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from forms.model import Commitment
-from licenses.status import LicenseStatus, Operation
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from onelicense.settings import get_settings
-from review.obligations import (
+from onelicense.forms.model import Commitment
+from onelicense.licenses.status import LicenseStatus, Operation
+from onelicense.review.obligations import (
     BROKEN,
     ENDS_WITH_LICENSE,
     ObligationKind,
@@ -37,17 +36,18 @@ from review.obligations import (
     reminder_windows,
     task_level,
 )
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.sla import nth_working_day
-from services import catalog as catalogs
-from services import notifications, uploads
-from services.permit_changes import apply_permit_operation
-from store import audit, bulk, inputs
-from store.db import transaction
-from store.locking import update_versioned
-from store.tables.application import Application, DepartmentReview
-from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import CreditRecord, Notification, Obligation
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.sla import nth_working_day
+from onelicense.services import catalog as catalogs
+from onelicense.services import notifications, uploads
+from onelicense.services.permit_changes import apply_permit_operation
+from onelicense.settings import get_settings
+from onelicense.store import audit, bulk, inputs
+from onelicense.store.db import transaction
+from onelicense.store.locking import update_versioned
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.lifecycle import CreditRecord, Notification, Obligation
 
 _FIELDS = ("status", "due_on", "rectify_due_on", "publicity_until", "note", "statement", "statement_answer",
            "repair_requested_on", "repair_due_on", "version")  # fmt: skip

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from review.roles import Actor
-from review.transitions import ApplicationStatus, ReviewStatus, StateKind, check_transition
-from store import audit, outbox
-from store.locking import lock_application, update_versioned
-from store.tables.application import Application, DepartmentReview
-from store.tables.license import License
+from onelicense.review.roles import Actor
+from onelicense.review.transitions import ApplicationStatus, ReviewStatus, StateKind, check_transition
+from onelicense.store import audit, outbox
+from onelicense.store.locking import lock_application, update_versioned
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.license import License
 
 AMENDING_KINDS = ("change", "renewal")  # applications that amend an issued license instead of issuing one
 FINAL = (ApplicationStatus.ISSUED, ApplicationStatus.REJECTED, ApplicationStatus.CLOSED)

@@ -8,13 +8,13 @@ from datetime import date
 
 from sqlmodel import Session
 
-from licenses.status import TERMINAL, TRANSITIONS, Operation, next_status
 from onelicense.errors import Conflict, InvalidRequest
-from review.roles import Actor
-from store import inputs
-from store.audit import record, snapshot
-from store.locking import update_versioned
-from store.tables.license import License, LicensePermit
+from onelicense.licenses.status import TERMINAL, TRANSITIONS, Operation, next_status
+from onelicense.review.roles import Actor
+from onelicense.store import inputs
+from onelicense.store.audit import record, snapshot
+from onelicense.store.locking import update_versioned
+from onelicense.store.tables.license import License, LicensePermit
 
 PERMIT_FIELDS = ("status", "reason", "valid_until", "version")
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from onelicense.clock import china_date
-from services.spreadsheet import csv_bytes
-from store import license_queries
-from store.license_queries import LicenseNow
+from onelicense.services.spreadsheet import csv_bytes
+from onelicense.store import license_queries
+from onelicense.store.license_queries import LicenseNow
 
 MAX_LICENSES = 10_000  # one export; narrow the query (name, USCC, industry) for more
 _PAGE = 100

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from onelicense.errors import NotFound
 from onelicense.settings import get_settings
-from store import outbox
-from store.tables.application import DepartmentReview
+from onelicense.store import outbox
+from onelicense.store.tables.application import DepartmentReview
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,26 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from licenses.status import TERMINAL, TRANSITIONS, EffectiveStatus, LicenseStatus, Operation, effective_permit_status
 from onelicense import clock
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
-from review.roles import Actor, Role
-from review.sla import SlaLevel, WorkingCalendar
-from review.transitions import OPEN_REVIEW_STATUSES, ReviewStatus
-from services import catalog as catalogs
-from services import licenses
-from store import inputs, license_queries
-from store.access import OVERSEERS, require_role
-from store.tables.application import Application, DepartmentReview
-from store.tables.license import License, LicensePermit
-from store.tables.user import User
+from onelicense.licenses.status import (
+    TERMINAL,
+    TRANSITIONS,
+    EffectiveStatus,
+    LicenseStatus,
+    Operation,
+    effective_permit_status,
+)
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import SlaLevel, WorkingCalendar
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ReviewStatus
+from onelicense.services import catalog as catalogs
+from onelicense.services import licenses
+from onelicense.store import inputs, license_queries
+from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.user import User
 
 # what a department's reviewer may do to one of its permits from the desk (暂扣, 发还, 撤销)
 DESK_OPERATIONS = (Operation.SUSPEND, Operation.RESTORE, Operation.WITHDRAW)

@@ -16,16 +16,16 @@ from sqlmodel import Session, col, select
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import WorkingCalendar, nth_working_day
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from review.sla import WorkingCalendar, nth_working_day
-from review.transitions import ApplicationStatus
-from services import catalog as catalogs
-from store import audit, inputs
-from store.access import require_role, require_view_application
-from store.db import transaction
-from store.tables.application import Application, DepartmentReview
-from store.tables.portal import Rating
+from onelicense.store import audit, inputs
+from onelicense.store.access import require_role, require_view_application
+from onelicense.store.db import transaction
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.portal import Rating
 
 # the application has its final decision (综合审批意见 with an outcome that ends it)
 RATEABLE_STATUSES = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.ISSUED})

@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, select
 
-from forms.identifiers import mobile_problem, uscc_problem
 from onelicense.clock import utcnow
 from onelicense.errors import InvalidRequest, Unavailable
+from onelicense.forms.identifiers import mobile_problem, uscc_problem
+from onelicense.review.roles import Actor, Role
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from store import audit
-from store.access import require_role
-from store.db import transaction
-from store.tables.identity import RegistryEntry
+from onelicense.store import audit
+from onelicense.store.access import require_role
+from onelicense.store.db import transaction
+from onelicense.store.tables.identity import RegistryEntry
 
 ACTIVE = frozenset({"存续", "在业", "开业"})
 

@@ -11,17 +11,17 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from forms.errors import FieldError, ValidationFailed
-from forms.extract import department_payload
-from forms.prereview import prereview
-from forms.validation import validate_submission
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.aggregate import ReviewFacts
-from review.assist import suggested_opinion
-from review.auto_decision import AutoDecision, auto_decision
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.transitions import (
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.forms.extract import department_payload
+from onelicense.forms.prereview import prereview
+from onelicense.forms.validation import validate_submission
+from onelicense.review.aggregate import ReviewFacts
+from onelicense.review.assist import suggested_opinion
+from onelicense.review.auto_decision import AutoDecision, auto_decision
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.transitions import (
     OPEN_REVIEW_STATUSES,
     ApplicationStatus,
     Decision,
@@ -29,20 +29,20 @@ from review.transitions import (
     StateKind,
     check_transition,
 )
-from services import catalog as catalogs
-from services import notifications, obligations
-from store import audit, inputs, outbox
-from store.access import (
+from onelicense.services import catalog as catalogs
+from onelicense.services import notifications, obligations
+from onelicense.store import audit, inputs, outbox
+from onelicense.store.access import (
     OVERSEERS,
     require_department_reviewer,
     require_role,
     require_view_application,
     require_view_review,
 )
-from store.db import transaction
-from store.locking import check_version, lock_application, update_versioned
-from store.tables.application import Application, DecisionRecord, DepartmentReview
-from store.tables.user import User
+from onelicense.store.db import transaction
+from onelicense.store.locking import check_version, lock_application, update_versioned
+from onelicense.store.tables.application import Application, DecisionRecord, DepartmentReview
+from onelicense.store.tables.user import User
 
 _STALE = "该审查任务已被他人处理，请刷新后重试"
 _REVIEW_FIELDS = ("status", "version", "assignee", "decision", "opinion", "requested_items", "round")

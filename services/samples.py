@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jinja2
 
-from licenses.pdf import render_html_pdf
 from onelicense.errors import NotFound
+from onelicense.licenses.pdf import render_html_pdf
+from onelicense.services import catalog as catalogs
 from onelicense.templating import environment
-from services import catalog as catalogs
 
 
 def sample_pdf(material_code: str) -> tuple[str, bytes]:

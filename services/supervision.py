@@ -18,18 +18,18 @@ from sqlmodel import Session, col, select
 
 from onelicense import clock
 from onelicense.clock import china_date, china_time
-from review.roles import Actor, Role
-from review.sla import SlaLevel, WorkingCalendar
-from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
-from services import catalog as catalogs
-from services import notifications, obligations
-from services.notifications import Undelivered
-from services.obligations import OverdueInspections
-from services.ratings import OVERALL, POOR_SCORE
-from services.spreadsheet import csv_bytes
-from store.access import require_role
-from store.tables.application import Application, DepartmentReview
-from store.tables.portal import Rating
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import SlaLevel, WorkingCalendar
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
+from onelicense.services import catalog as catalogs
+from onelicense.services import notifications, obligations
+from onelicense.services.notifications import Undelivered
+from onelicense.services.obligations import OverdueInspections
+from onelicense.services.ratings import OVERALL, POOR_SCORE
+from onelicense.services.spreadsheet import csv_bytes
+from onelicense.store.access import require_role
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.portal import Rating
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 TIMELINESS_SAMPLE = 5000  # decided reviews whose working days are counted for the averages, newest first

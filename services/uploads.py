@@ -19,19 +19,19 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import filetype
 from sqlmodel import Session, col, func, select
 
-from forms.errors import FieldError, ValidationFailed
-from forms.validation import MATERIAL_PREFIX
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.forms.validation import MATERIAL_PREFIX
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import catalog as catalogs
-from store import audit
-from store.access import OVERSEERS, department_items
-from store.db import transaction
-from store.tables.application import Application, DepartmentReview
-from store.tables.lifecycle import Obligation
-from store.tables.portal import Draft, Upload
+from onelicense.store import audit
+from onelicense.store.access import OVERSEERS, department_items
+from onelicense.store.db import transaction
+from onelicense.store.tables.application import Application, DepartmentReview
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.store.tables.portal import Draft, Upload
 
 REFERENCE_PREFIX = "upload:"
 ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}

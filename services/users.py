@@ -10,15 +10,15 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from forms.identifiers import mobile_problem, uscc_problem
 from onelicense.errors import Conflict, InvalidRequest, NotFound
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import catalog as catalogs
-from store import audit, inputs
-from store.access import OVERSEERS, require_role
-from store.db import transaction
-from store.tables.types import utcnow
-from store.tables.user import User
+from onelicense.forms.identifiers import mobile_problem, uscc_problem
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.services import catalog as catalogs
+from onelicense.store import audit, inputs
+from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.db import transaction
+from onelicense.store.tables.types import utcnow
+from onelicense.store.tables.user import User
 
 TOKEN_PREFIX = "ol_"
 

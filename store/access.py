@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from sqlalchemy import exists
 from sqlmodel import Session, select
 
-from forms.model import Catalog
 from onelicense.errors import Forbidden
-from review.roles import Actor, Role
-from store.tables.application import Application, DepartmentReview
+from onelicense.forms.model import Catalog
+from onelicense.review.roles import Actor, Role
+from onelicense.store.tables.application import Application, DepartmentReview
 
 OVERSEERS = frozenset({Role.ADMIN, Role.SYSTEM})
 # who reads every answer and material of an application they may view: its applicant (applicants view only their

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from forms.catalog import get_catalog
-from forms.model import FieldType
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.model import FieldType
+from onelicense.review.roles import Actor
 from onelicense.settings import get_settings
-from review.roles import Actor
-from store.tables.application import AuditEvent
-from store.tables.types import utcnow
+from onelicense.store.tables.application import AuditEvent
+from onelicense.store.tables.types import utcnow
 
 
 def record(

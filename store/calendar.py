@@ -12,11 +12,11 @@ from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session, col
 from sqlmodel import select as sqlmodel_select
 
-from forms.catalog import SHIPPED_CATALOG
 from onelicense.clock import utcnow
+from onelicense.forms.catalog import SHIPPED_CATALOG
+from onelicense.review.calendar import YearArrangement, load_arrangements
 from onelicense.settings import get_settings
-from review.calendar import YearArrangement, load_arrangements
-from store.tables.calendar import CalendarYear
+from onelicense.store.tables.calendar import CalendarYear
 
 SHIPPED = "随版本发布（catalog/calendar.yaml）"
 SYSTEM = "system"

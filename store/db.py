@@ -124,7 +124,7 @@ def migrate(url: str | None = None) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-        from store.calendar import seed_shipped_years  # a release's newly shipped years of the calendar
+        from onelicense.store.calendar import seed_shipped_years  # a release's newly shipped years of the calendar
 
         seed_shipped_years(connection)
     with _lock:

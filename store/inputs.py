@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from forms.fieldtypes import hidden_characters
 from onelicense.errors import InvalidRequest
+from onelicense.forms.fieldtypes import hidden_characters
 
 E = TypeVar("E", bound=StrEnum)
 

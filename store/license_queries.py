@@ -10,7 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, bindparam, func, or_
 from sqlmodel import Session, col, select
 
-from licenses.status import (
+from onelicense.clock import china_date
+from onelicense.errors import NotFound
+from onelicense.licenses.status import (
     CompositeStatus,
     EffectiveStatus,
     LicenseStatus,
@@ -18,13 +20,11 @@ from licenses.status import (
     composite_status,
     effective_permit_status,
 )
-from onelicense.clock import china_date
-from onelicense.errors import NotFound
-from review.obligations import ObligationKind, ObligationStatus
-from store.tables.application import AuditEvent
-from store.tables.license import License, LicensePermit
-from store.tables.lifecycle import Obligation
-from store.tables.types import utcnow
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.store.tables.application import AuditEvent
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.store.tables.types import utcnow
 
 
 @dataclass(frozen=True)

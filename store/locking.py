@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, NotFound
-from store.tables.application import Application
-from store.tables.license import License
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License
 
 
 def lock_application(session: Session, application_id: str) -> Application:

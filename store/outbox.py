@@ -16,9 +16,9 @@ from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
 from onelicense.errors import NotFound
-from store.db import transaction
-from store.tables.application import OutboxMessage
-from store.tables.types import utcnow
+from onelicense.store.db import transaction
+from onelicense.store.tables.application import OutboxMessage
+from onelicense.store.tables.types import utcnow
 
 DEPARTMENT_PUSH = "department_push"  # send the department's payload to its system
 AGGREGATE = "aggregate"  # every department decided: compute the composite opinion

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, case, literal, update
 from sqlmodel import Session, col
 
 from onelicense.clock import utcnow
-from store.bulk import insert_missing
-from store.tables.identity import RateCounter
-from store.tables.types import UTCDateTime
+from onelicense.store.bulk import insert_missing
+from onelicense.store.tables.identity import RateCounter
+from onelicense.store.tables.types import UTCDateTime
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from demo.sample import sample_application
-from forms.model import FieldType
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.transitions import OPEN_REVIEW_STATUSES, Decision
-from services import aggregation, applications, reviews
-from services import catalog as catalogs
-from services.applications import Submitted
-from store.tables.application import Application
+from onelicense.demo.sample import sample_application
+from onelicense.forms.model import FieldType
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES, Decision
+from onelicense.services import aggregation, applications, reviews
+from onelicense.services import catalog as catalogs
+from onelicense.services.applications import Submitted
+from onelicense.store.tables.application import Application
 
 APPLICANT = Actor("applicant-1", Role.APPLICANT)
 OTHER_APPLICANT = Actor("applicant-2", Role.APPLICANT)

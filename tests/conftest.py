@@ -29,9 +29,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from flows.runtime import PrefectServer, api_url_for, is_healthy
+from onelicense.flows.runtime import PrefectServer, api_url_for, is_healthy
 from onelicense.settings import Settings, get_settings
-from store.db import dispose_engine, get_session, migrate
+from onelicense.store.db import dispose_engine, get_session, migrate
 
 POSTGRES_URL = os.environ.get("ONELICENSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

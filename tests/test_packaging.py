@@ -33,13 +33,27 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
     for name in tracked:  # what a clone would hold
         (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, source / name)
+        shutil.copy2(REPO / name, source / name, follow_symlinks=False)  # onelicense/web -> ../web stays a link
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )
     [wheel] = wheels.glob("onelicense-*.whl")
+    # a neighbour with a generic name, as the web.py framework ships (`web/__init__.py`): each keeps its own files
+    neighbour = root / "neighbour"
+    (neighbour / "web").mkdir(parents=True)
+    (neighbour / "web" / "__init__.py").write_text("NEIGHBOUR = True\n")
+    (neighbour / "pyproject.toml").write_text(
+        '[project]\nname = "web-neighbour"\nversion = "1.0"\n[tool.setuptools]\npackages = ["web"]\n'
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
+         str(wheels), str(neighbour)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    [neighbour_wheel] = wheels.glob("web_neighbour-*.whl")
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     site = Path(
@@ -52,11 +66,38 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (site / "test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", str(neighbour_wheel), str(wheel)],
         check=True,
         capture_output=True,
     )
     return venv
+
+
+def test_the_wheel_installs_one_import_name_beside_a_package_called_web(installed: Path, tmp_path: Path) -> None:
+    site = Path(
+        subprocess.run(
+            [installed / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    [dist_info] = site.glob("onelicense-*.dist-info")
+    assert (dist_info / "top_level.txt").read_text().split() == ["onelicense"]
+    record = [line.split(",")[0] for line in (dist_info / "RECORD").read_text().splitlines()]
+    in_site = {name.split("/")[0] for name in record if not name.startswith("../")}  # ../../../bin/onelicense
+    assert in_site == {"onelicense", dist_info.name}, "files outside onelicense/"
+    check = subprocess.run([installed / "bin" / "python", "-m", "pip", "check"], capture_output=True, text=True)
+    assert "web-neighbour" not in check.stdout  # no conflict reported: the two no longer share a folder
+    both = subprocess.run(
+        [installed / "bin" / "python", "-c",
+         "import web, onelicense.web.app, onelicense.forms; print(web.NEIGHBOUR, onelicense.web.app.__file__)"],
+        cwd=tmp_path,  # not the checkout, whose web/ would be found first
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    assert both.startswith("True ") and "onelicense/web/app.py" in both
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
@@ -77,7 +118,7 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(installed: P
     env = _clean_env(tmp_path)
     onelicense = installed / "bin" / "onelicense"
     where = subprocess.run(
-        [installed / "bin" / "python", "-c", "import templates, forms; print(templates.FOLDER, forms.__file__)"],
+        [installed / "bin" / "python", "-c", "import onelicense.templates as t, onelicense.forms as f; print(t.FOLDER, f.__file__)"],
         cwd=work,
         env=env,
         capture_output=True,

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from licenses.fonts import printable_codepoints
+from onelicense.licenses.fonts import printable_codepoints
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from services import catalog as catalogs
-from web import api, credit, docs, portal, public
-from web.auth import has_credentials
-from web.errors import install_error_handlers
-from web.middleware import Admission, Guard
+from onelicense.web import api, credit, docs, portal, public
+from onelicense.web.auth import has_credentials
+from onelicense.web.errors import install_error_handlers
+from onelicense.web.middleware import Admission, Guard
 
 
 @asynccontextmanager

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from review.roles import Actor
-from services import accounts, users
-from store.db import session_scope
+from onelicense.review.roles import Actor
+from onelicense.services import accounts, users
+from onelicense.store.db import session_scope
 
 # auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403
 bearer_scheme = HTTPBearer(

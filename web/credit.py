@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from onelicense.services import catalog as catalogs
+from onelicense.services.credit_publicity import EXCHANGE_COLUMNS, CreditEntry, credit_csv, credit_lists
+from onelicense.store.db import read_scope
 from onelicense.templating import environment
-from services import catalog as catalogs
-from services.credit_publicity import EXCHANGE_COLUMNS, CreditEntry, credit_csv, credit_lists
-from store.db import read_scope
-from web.downloads import csv_download
-from web.public import NO_STORE, wants_json
+from onelicense.web.downloads import csv_download
+from onelicense.web.public import NO_STORE, wants_json
 
 router = APIRouter(tags=["信用公示"])
 

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
 from onelicense.errors import Conflict, NotReady
-from review.roles import Actor
-from services import applications, licenses
+from onelicense.review.roles import Actor
+from onelicense.services import applications, licenses
 
 
 def license_pdf(session: Session, actor: Actor, application_id: str) -> FileResponse:

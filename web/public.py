@@ -16,8 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from licenses.document import mask_name
-from licenses.errors import (
+from onelicense.clock import CHINA_TIME, china_date
+from onelicense.errors import NotFound
+from onelicense.licenses.document import mask_name
+from onelicense.licenses.errors import (
     KEYS_UNAVAILABLE,
     KeyRevoked,
     KeyStoreError,
@@ -26,22 +28,20 @@ from licenses.errors import (
     TokenError,
     UnknownKey,
 )
-from licenses.keys import KeySet, cached_public_keyset
-from licenses.qr import verify_url
-from licenses.status import LicenseStatus
-from licenses.token import VerifiedToken, verify_token
-from onelicense.clock import CHINA_TIME, china_date
-from onelicense.errors import NotFound
+from onelicense.licenses.keys import KeySet, cached_public_keyset
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.status import LicenseStatus
+from onelicense.licenses.token import VerifiedToken, verify_token
+from onelicense.services import catalog as catalogs
+from onelicense.services.licenses import LicenseConfig
+from onelicense.services.publicity import publicity_csv
+from onelicense.store import license_queries
+from onelicense.store.db import read_scope, session_scope
+from onelicense.store.license_queries import LicenseNow
+from onelicense.store.tables.types import utcnow
 from onelicense.templating import environment
-from services import catalog as catalogs
-from services.licenses import LicenseConfig
-from services.publicity import publicity_csv
-from store import license_queries
-from store.db import read_scope, session_scope
-from store.license_queries import LicenseNow
-from store.tables.types import utcnow
-from web.downloads import csv_download
-from web.errors import error_body
+from onelicense.web.downloads import csv_download
+from onelicense.web.errors import error_body
 
 router = APIRouter(tags=["公开核验"])
 log = logging.getLogger("onelicense.web")

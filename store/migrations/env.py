@@ -9,12 +9,12 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import store.tables
-from store.db import database_url, get_engine
-from store.tables.types import EnumText, UTCDateTime
+import onelicense.store.tables
+from onelicense.store.db import database_url, get_engine
+from onelicense.store.tables.types import EnumText, UTCDateTime
 
 config = context.config
-target_metadata = store.tables.metadata
+target_metadata = onelicense.store.tables.metadata
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:

@@ -13,25 +13,25 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from store.tables import application, calendar, identity, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
-from store.tables.application import (  # noqa: E402
+from onelicense.store.tables import application, calendar, identity, license, lifecycle, portal, user  # noqa: E402  (after the naming convention)
+from onelicense.store.tables.application import (  # noqa: E402
     Application,
     AuditEvent,
     DecisionRecord,
     DepartmentReview,
     OutboxMessage,
 )
-from store.tables.calendar import CalendarYear  # noqa: E402
-from store.tables.identity import OneTimeCode, RateCounter, RegistryEntry  # noqa: E402
-from store.tables.lifecycle import (  # noqa: E402
+from onelicense.store.tables.calendar import CalendarYear  # noqa: E402
+from onelicense.store.tables.identity import OneTimeCode, RateCounter, RegistryEntry  # noqa: E402
+from onelicense.store.tables.lifecycle import (  # noqa: E402
     CreditRecord,
     InspectionDraw,
     Notification,
     NotificationReceipt,
     Obligation,
 )
-from store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
-from store.tables.user import User  # noqa: E402
+from onelicense.store.tables.portal import Draft, LoginThrottle, Rating, Upload, WebSession  # noqa: E402
+from onelicense.store.tables.user import User  # noqa: E402
 
 metadata = SQLModel.metadata
 

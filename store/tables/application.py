@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
+from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
 
 
 class Application(SQLModel, table=True):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from store.tables.types import UTCDateTime, utcnow
+from onelicense.store.tables.types import UTCDateTime, utcnow
 
 
 class CalendarYear(SQLModel, table=True):

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from store.tables.types import UTCDateTime, new_id, utcnow
+from onelicense.store.tables.types import UTCDateTime, new_id, utcnow
 
 
 class RegistryEntry(SQLModel, table=True):

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from licenses.status import LicenseStatus
-from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.licenses.status import LicenseStatus
+from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
 
 
 class License(SQLModel, table=True):

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from review.obligations import ObligationKind, ObligationStatus
-from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
 
 
 class Obligation(SQLModel, table=True):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.tables.types import UTCDateTime, new_id, utcnow
+from onelicense.store.tables.types import UTCDateTime, new_id, utcnow
 
 
 class WebSession(SQLModel, table=True):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from review.roles import Role
-from store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.review.roles import Role
+from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
 
 
 class User(SQLModel, table=True):

@@ -12,10 +12,10 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
-from cli import app
+from onelicense.cli import app
 from onelicense.clock import CHINA_TIME
-from store.db import session_scope
-from store.tables.calendar import CalendarYear
+from onelicense.store.db import session_scope
+from onelicense.store.tables.calendar import CalendarYear
 from tests.web.conftest import Users, make_users, temporary_database
 
 runner = CliRunner()

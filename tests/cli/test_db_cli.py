@@ -11,9 +11,9 @@ import pytest
 from alembic import command
 from typer.testing import CliRunner
 
-from cli import app
+from onelicense.cli import app
 from onelicense.settings import get_settings
-from store.db import alembic_config, database_url, dispose_engine, get_engine
+from onelicense.store.db import alembic_config, database_url, dispose_engine, get_engine
 
 runner = CliRunner()
 

@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from cli import app
-from demo.registry import DATA, seed_demo_registry
-from services import accounts, users
-from store.db import session_scope
-from store.tables import AuditEvent, User, WebSession
+from onelicense.cli import app
+from onelicense.demo.registry import DATA, seed_demo_registry
+from onelicense.services import accounts, users
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, User, WebSession
 from tests.web.conftest import Users, make_users, temporary_database
 
 runner = CliRunner()

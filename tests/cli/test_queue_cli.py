@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli import queue, users
-from flows.dispatcher import dispatch_once
-from review.roles import Actor, Role
-from services import applications, registry
-from store.db import session_scope
+from onelicense.cli import queue, users
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.review.roles import Actor, Role
+from onelicense.services import applications, registry
+from onelicense.store.db import session_scope
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
 from tests.web.sample import REGISTERED, USCC, submission_body
 

@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from demo.department_systems import DepartmentSystems
-from demo.sample import SampleApplication, sample_application
-from flows.departments import use_transport
-from forms.catalog import get_catalog
+from onelicense.demo.department_systems import DepartmentSystems
+from onelicense.demo.sample import SampleApplication, sample_application
+from onelicense.flows.departments import use_transport
+from onelicense.forms.catalog import get_catalog
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import Decision
+from onelicense.services import applications
 from onelicense.settings import Settings, get_settings
-from review.roles import Actor, Role
-from review.transitions import Decision
-from services import applications
-from store.db import session_scope
+from onelicense.store.db import session_scope
 from tests import builders
 
 ADMIN = Actor("admin-1", Role.ADMIN)

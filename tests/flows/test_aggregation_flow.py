@@ -7,13 +7,13 @@ import threading
 import pytest
 from sqlmodel import select
 
-from flows.aggregation import aggregate
-from flows.dispatcher import dispatch_once
-from review.transitions import Decision
-from services import applications, reviews
-from store.db import session_scope
-from store.tables import DepartmentReview
-from store.tables.license import License, LicensePermit
+from onelicense.flows.aggregation import aggregate
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.review.transitions import Decision
+from onelicense.services import applications, reviews
+from onelicense.store.db import session_scope
+from onelicense.store.tables import DepartmentReview
+from onelicense.store.tables.license import License, LicensePermit
 from tests.flows.conftest import ADMIN, APPLICANT, decide_all, reviewer, status_of
 from tests.flows.conftest import submit as _submit
 
@@ -101,7 +101,7 @@ def test_supplement_reopens_only_the_department_that_asked(sample):
 
 
 def test_a_refused_optional_permit_is_left_off_the_license():
-    from demo.sample import sample_application
+    from onelicense.demo.sample import sample_application
 
     restaurant = sample_application("RESTAURANT")
     optional_only = [

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.deployments import PREFECT_FILE, deployment_name, pool_name, register
+from onelicense.flows.deployments import PREFECT_FILE, deployment_name, pool_name, register
 
 REPO = Path(__file__).resolve().parents[2]
-FLOWS = {"fan-out": "flows.fan_out.fan_out", "aggregate": "flows.aggregation.aggregate", "daily-sweep": "flows.sweep.daily_sweep"}
+FLOWS = {"fan-out": "onelicense.flows.fan_out.fan_out", "aggregate": "onelicense.flows.aggregation.aggregate", "daily-sweep": "onelicense.flows.sweep.daily_sweep"}
 
 
 def _prefect(*args: str) -> subprocess.CompletedProcess[str]:

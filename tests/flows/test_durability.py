@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from services import applications
-from store.db import session_scope
-from store.tables import Application, AuditEvent
-from store.tables.license import License
+from onelicense.services import applications
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Application, AuditEvent
+from onelicense.store.tables.license import License
 from tests.flows.conftest import ADMIN, decide_all, submit
 
 N_AGGREGATING = 5

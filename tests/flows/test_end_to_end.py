@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from flows.dispatcher import dispatch_once
-from licenses.status import Operation
-from licenses.verify import qr_texts_in_file
-from services import licenses
-from store.db import session_scope
-from store.tables.license import License, LicensePermit
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.licenses.status import Operation
+from onelicense.licenses.verify import qr_texts_in_file
+from onelicense.services import licenses
+from onelicense.store.db import session_scope
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.web.app import create_app
 from tests.flows.conftest import decide_all, reviewer, status_of, submit
-from web.app import create_app
 
 pytestmark = pytest.mark.usefixtures("flow_settings")
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from demo.timeline import department_task_spans
-from flows.dispatcher import dispatch_once
-from flows.fan_out import fan_out
 from onelicense.clock import utcnow
-from store import outbox
-from store.db import session_scope
-from store.tables import AuditEvent, DepartmentReview, OutboxMessage
+from onelicense.demo.timeline import department_task_spans
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.flows.fan_out import fan_out
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, DepartmentReview, OutboxMessage
 from tests.flows.conftest import RecordedPushes, decide_all, submit
 
 
@@ -143,7 +143,7 @@ def test_no_answer_of_the_form_reaches_prefects_database(sample, prefect_api):
     the applicant typed."""
     from pathlib import Path
 
-    from flows.runtime import drain_prefect
+    from onelicense.flows.runtime import drain_prefect
 
     secrets = {
         "legal_rep_id_number": "11010519491231002X",

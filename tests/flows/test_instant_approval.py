@@ -11,21 +11,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from flows.dispatcher import dispatch_once
-from forms.errors import ValidationFailed
-from review.obligations import ObligationKind
-from review.roles import SYSTEM_ACTOR
-from review.transitions import ReviewStatus
-from services import applications, reviews
-from store import audit
-from store.db import session_scope
-from store.tables.application import DepartmentReview
-from store.tables.license import License
-from store.tables.lifecycle import Obligation
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.forms.errors import ValidationFailed
+from onelicense.review.obligations import ObligationKind
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.review.transitions import ReviewStatus
+from onelicense.services import applications, reviews
+from onelicense.store import audit
+from onelicense.store.db import session_scope
+from onelicense.store.tables.application import DepartmentReview
+from onelicense.store.tables.license import License
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.web.app import create_app
 from tests import builders
 from tests.builders import SMALL_SHOP
 from tests.flows.conftest import APPLICANT, status_of
-from web.app import create_app
 
 pytestmark = pytest.mark.usefixtures("flow_settings")
 

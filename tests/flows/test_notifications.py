@@ -25,13 +25,13 @@ import trustme
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from flows.dispatcher import Dispatcher
+from onelicense.flows.dispatcher import Dispatcher
+from onelicense.review.roles import Actor, Role
+from onelicense.services import accounts, aggregation, applications, licenses, notifications, registry, users
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from services import accounts, aggregation, applications, licenses, notifications, registry, users
-from store import outbox
-from store.db import session_scope
-from store.tables.application import OutboxMessage
+from onelicense.store import outbox
+from onelicense.store.db import session_scope
+from onelicense.store.tables.application import OutboxMessage
 from tests.builders import SYSTEM, decide_all, valid_application
 
 PHONE = "13912345678"
@@ -195,8 +195,8 @@ def test_every_holder_is_reached_at_an_address_it_gave_and_one_nobody_can_reach_
     at the application's 联系电话 (agreed to in the signed 告知承诺书); one that gave only a landline cannot get an
     SMS, and gave no email: each such notice has `no_address` receipts and shows on the board as undelivered,
     never as sent."""
-    from services import supervision
-    from store.tables.lifecycle import Notification, NotificationReceipt
+    from onelicense.services import supervision
+    from onelicense.store.tables.lifecycle import Notification, NotificationReceipt
 
     caplog.set_level(logging.DEBUG)
     with_phone = issue_for("持证人甲", phone="13911110001", contact_phone="13922220001")
@@ -223,7 +223,7 @@ def test_every_holder_is_reached_at_an_address_it_gave_and_one_nobody_can_reach_
         assert {c: row.count for c, row in undelivered.items()} == {"webhook": 3, "email": 3}  # the same 3 notices
         assert {owner[i] for row in undelivered.values() for i in row.notification_ids} == {landline.user_id}
         # and on the desk of each department that reviewed the application, to reach the holder another way
-        from store.tables.application import Application, DepartmentReview
+        from onelicense.store.tables.application import Application, DepartmentReview
 
         [pharmacy] = [a for a in session.exec(select(Application)) if a.submitted_by == landline.user_id]
         departments = {

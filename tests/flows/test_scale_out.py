@@ -21,12 +21,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col, func, select
 
-from demo.sample import sample_application
-from review.transitions import Decision, ReviewStatus
-from services import reviews, users
-from store.db import dispose_engine, migrate, session_scope
-from store.tables import DepartmentReview, OutboxMessage
-from store.tables.license import License
+from onelicense.demo.sample import sample_application
+from onelicense.review.transitions import Decision, ReviewStatus
+from onelicense.services import reviews, users
+from onelicense.store.db import dispose_engine, migrate, session_scope
+from onelicense.store.tables import DepartmentReview, OutboxMessage
+from onelicense.store.tables.license import License
 from tests.builders import reviewer
 from tests.conftest import POSTGRES_URL
 

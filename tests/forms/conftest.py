@@ -113,6 +113,6 @@ def catalog_data() -> dict[str, Any]:
 
 @pytest.fixture
 def small_catalog(tmp_path):
-    from forms.catalog import load_catalog
+    from onelicense.forms.catalog import load_catalog
 
     return load_catalog(write_catalog(tmp_path / "catalog", copy.deepcopy(BASE)))

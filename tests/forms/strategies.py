@@ -6,9 +6,9 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from forms.identifiers import USCC_ALPHABET, USCC_AUTHORITIES, id_number_check_char, uscc_check_char
-from forms.merge import MergedForm
-from forms.model import FieldSpec, FieldType
+from onelicense.forms.identifiers import USCC_ALPHABET, USCC_AUTHORITIES, id_number_check_char, uscc_check_char
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.model import FieldSpec, FieldType
 
 # visible text only: the invisible categories are refused (controls, bidi and zero-width format characters ...)
 _TEXT_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from forms.catalog import load_catalog
-from forms.errors import CatalogError
+from onelicense.forms.catalog import load_catalog
+from onelicense.forms.errors import CatalogError
 from tests.forms.conftest import write_catalog
 
 RULES = [{"check": "floor_area <= 200", "message": "营业面积不超过200平方米"}]

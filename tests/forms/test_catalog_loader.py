@@ -7,9 +7,9 @@ import shutil
 import pytest
 import yaml
 
-from forms.catalog import SHIPPED_CATALOG, get_catalog, load_catalog
-from forms.errors import CatalogError
-from forms.merge import merge_form
+from onelicense.forms.catalog import SHIPPED_CATALOG, get_catalog, load_catalog
+from onelicense.forms.errors import CatalogError
+from onelicense.forms.merge import merge_form
 from tests.forms.conftest import write_catalog
 
 

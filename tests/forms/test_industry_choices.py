@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from forms.catalog import get_catalog, load_catalog
-from forms.errors import CatalogError, ValidationFailed
-from forms.merge import merge_form
-from forms.stats import industry_figures
-from forms.validation import parse_conditions, validate_submission
+from onelicense.forms.catalog import get_catalog, load_catalog
+from onelicense.forms.errors import CatalogError, ValidationFailed
+from onelicense.forms.merge import merge_form
+from onelicense.forms.stats import industry_figures
+from onelicense.forms.validation import parse_conditions, validate_submission
 from tests.forms.conftest import write_catalog
 from tests.forms.test_validation import MATERIALS, _valid
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forms.errors import UnknownIndustry
-from forms.extract import department_payload
-from forms.merge import merge_form
+from onelicense.forms.errors import UnknownIndustry
+from onelicense.forms.extract import department_payload
+from onelicense.forms.merge import merge_form
 
 
 def test_shared_fields_are_asked_once_with_their_provenance(small_catalog):

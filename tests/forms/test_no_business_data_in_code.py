@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forms.catalog import get_catalog
+from onelicense.forms.catalog import get_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("forms", "flows", "licenses", "store", "services", "web", "review", "onelicense", "cli", "demo")

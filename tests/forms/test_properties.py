@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forms.catalog import get_catalog
-from forms.errors import ValidationFailed
-from forms.merge import merge_form
-from forms.validation import validate_submission
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.errors import ValidationFailed
+from onelicense.forms.merge import merge_form
+from onelicense.forms.validation import validate_submission
 from tests.forms.strategies import corrupt, valid_submission
 
 _SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

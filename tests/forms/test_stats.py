@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from forms.catalog import get_catalog
-from forms.stats import Comparison, catalog_figures, composite_promised_days, industry_figures
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.stats import Comparison, catalog_figures, composite_promised_days, industry_figures
 from tests.forms.conftest import write_catalog
 
 
@@ -38,7 +38,7 @@ def test_shipped_catalog_totals_are_the_sum_of_the_industries():
 
 
 def _shop_catalog(tmp_path, catalog_data, when_food: str, when_pool: str):
-    from forms.catalog import load_catalog
+    from onelicense.forms.catalog import load_catalog
 
     catalog_data["industries.yaml"]["industries"].append(
         {
@@ -76,10 +76,10 @@ def test_a_condition_outside_the_fields_range_never_counts(tmp_path, catalog_dat
 
 
 def test_too_many_combinations_fix_booleans_to_true(tmp_path, catalog_data, monkeypatch):
-    import forms.stats
+    import onelicense.forms.stats
 
     catalog = _shop_catalog(tmp_path, catalog_data, "floor_area > 50 and has_pool", "floor_area <= 50")
-    monkeypatch.setattr(forms.stats, "MAX_COMBINATIONS", 1)
+    monkeypatch.setattr(onelicense.forms.stats, "MAX_COMBINATIONS", 1)
     row = industry_figures(catalog.industries["SHOP"], catalog)
     assert not row.exhaustive
     assert row.answers["has_pool"] is True

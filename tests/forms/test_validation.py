@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from forms.errors import ValidationFailed
-from forms.identifiers import id_number_problem, uscc_check_char, uscc_problem
-from forms.merge import merge_form
-from forms.prereview import blocking, prereview
-from forms.validation import validate_submission
+from onelicense.forms.errors import ValidationFailed
+from onelicense.forms.identifiers import id_number_problem, uscc_check_char, uscc_problem
+from onelicense.forms.merge import merge_form
+from onelicense.forms.prereview import blocking, prereview
+from onelicense.forms.validation import validate_submission
 
 USCC = "91500000" + "MA5U7A8X" + "1"
 USCC = USCC[:17] + uscc_check_char(USCC[:17])

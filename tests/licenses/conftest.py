@@ -11,17 +11,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from forms.identifiers import uscc_check_char
-from licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
-from licenses.keys import KeySet, load_keyset
-from licenses.numbering import format_number
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.keys import KeySet, load_keyset
+from onelicense.licenses.numbering import format_number
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from review.transitions import ApplicationStatus
-from services.licenses import LicenseConfig
-from store.tables.application import Application
+from onelicense.store.tables.application import Application
+from onelicense.web.app import create_app
 from tests import builders
-from web.app import create_app
 
 BASE_URL = "http://127.0.0.1:8000"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

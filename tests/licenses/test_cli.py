@@ -9,17 +9,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import app as onelicense_app
-from cli.licenses import verify_command
-from licenses.keys import load_keyset
-from licenses.qr import qr_png, verify_url
-from licenses.token import sign_token
+from onelicense.cli import app as onelicense_app
+from onelicense.cli.licenses import verify_command
+from onelicense.licenses.keys import load_keyset
+from onelicense.licenses.qr import qr_png, verify_url
+from onelicense.licenses.token import sign_token
+from onelicense.review.roles import SYSTEM_ACTOR, Role
+from onelicense.services import licenses, users
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import get_settings
-from review.roles import SYSTEM_ACTOR, Role
-from services import licenses, users
-from services.licenses import LicenseConfig
-from store import license_queries
-from store.db import dispose_engine, get_session, migrate
+from onelicense.store import license_queries
+from onelicense.store.db import dispose_engine, get_session, migrate
 from tests.licenses.conftest import BASE_URL, make_approved_application, sample_document
 
 runner = CliRunner()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licenses.codec import PACK_ALPHABET, Reader, Writer
-from licenses.errors import LicenseError, MalformedToken
+from onelicense.licenses.codec import PACK_ALPHABET, Reader, Writer
+from onelicense.licenses.errors import LicenseError, MalformedToken
 
 codes = st.text(alphabet=PACK_ALPHABET[1:], max_size=255)
 names = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)

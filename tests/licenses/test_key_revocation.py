@@ -22,22 +22,22 @@ from joserfc.jwk import KeySet as JoseKeySet
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from cli.licenses import verify_command
-from licenses.errors import KeyRevoked
-from licenses.keys import KeySet, load_keyset, revoke_key, rotate_key
-from licenses.qr import verify_url
-from licenses.status import Operation
-from licenses.token import sign_token, verify_token
-from licenses.verify import qr_texts_in_file, token_from_text
+from onelicense.cli.licenses import verify_command
 from onelicense.errors import Forbidden
+from onelicense.licenses.errors import KeyRevoked
+from onelicense.licenses.keys import KeySet, load_keyset, revoke_key, rotate_key
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.status import Operation
+from onelicense.licenses.token import sign_token, verify_token
+from onelicense.licenses.verify import qr_texts_in_file, token_from_text
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.services import licenses
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import get_settings
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import licenses
-from services.licenses import LicenseConfig
-from store.tables import AuditEvent
-from store.tables.license import License
+from onelicense.store.tables import AuditEvent
+from onelicense.store.tables.license import License
+from onelicense.web.app import create_app
 from tests.licenses.conftest import ADMIN, make_approved_application, sample_document
-from web.app import create_app
 
 runner = CliRunner()
 verify_app = typer.Typer()

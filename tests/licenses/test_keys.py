@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from licenses.errors import KeyStoreError, UnknownKey
-from licenses.keys import (
+from onelicense.licenses.errors import KeyStoreError, UnknownKey
+from onelicense.licenses.keys import (
     KeySet,
     cached_keyset,
     cached_public_keyset,

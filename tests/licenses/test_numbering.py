@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licenses.errors import InvalidLicenseNumber
-from licenses.numbering import (
+from onelicense.licenses.errors import InvalidLicenseNumber
+from onelicense.licenses.numbering import (
     CHECK_ALPHABET,
     NUMBER_LENGTH,
     check_character,

@@ -9,14 +9,14 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from forms.catalog import get_catalog
-from licenses.document import LicenseDocument, PermitEntry, numbered_permits
-from licenses.keys import KeySet
-from licenses.numbering import format_number
-from licenses.pdf import render_license_html, render_pdf
-from licenses.qr import verify_url
-from licenses.token import sign_token, verify_token
-from licenses.verify import qr_texts_in_file, token_from_text
+from onelicense.forms.catalog import get_catalog
+from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.keys import KeySet
+from onelicense.licenses.numbering import format_number
+from onelicense.licenses.pdf import render_license_html, render_pdf
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.token import sign_token, verify_token
+from onelicense.licenses.verify import qr_texts_in_file, token_from_text
 from tests.licenses.conftest import BASE_URL, TEMPLATES, sample_document
 
 HOSTILE = '<script>alert("x")</script>&amp;<img src=x onerror=alert(1)>'
@@ -24,7 +24,7 @@ HOSTILE = '<script>alert("x")</script>&amp;<img src=x onerror=alert(1)>'
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[LicenseDocument, str, Path, KeySet]:
-    from licenses.keys import load_keyset
+    from onelicense.licenses.keys import load_keyset
 
     keyset = load_keyset(tmp_path_factory.mktemp("keys"))
     document = sample_document()

@@ -15,16 +15,16 @@ import zxingcpp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from forms.catalog import get_catalog
-from licenses.codec import text_problem
-from licenses.document import LicenseDocument, PermitEntry, numbered_permits
-from licenses.fonts import unprintable
-from licenses.keys import KeySet, load_keyset
-from licenses.numbering import format_number
-from licenses.pdf import render_pdf
-from licenses.qr import qr_version, verify_url
-from licenses.token import sign_token
-from licenses.verify import PDF_RENDER_DPI, render_pdf_page
+from onelicense.forms.catalog import get_catalog
+from onelicense.licenses.codec import text_problem
+from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.fonts import unprintable
+from onelicense.licenses.keys import KeySet, load_keyset
+from onelicense.licenses.numbering import format_number
+from onelicense.licenses.pdf import render_pdf
+from onelicense.licenses.qr import qr_version, verify_url
+from onelicense.licenses.token import sign_token
+from onelicense.licenses.verify import PDF_RENDER_DPI, render_pdf_page
 from tests.licenses.conftest import BASE_URL, sample_document
 
 QR_MM = 44  # the template's QR image, quiet zone included (4 modules each side)

@@ -8,9 +8,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from licenses.keys import KeySet
-from licenses.qr import qr_png, qr_version, verify_url
-from licenses.token import sign_token
+from onelicense.licenses.keys import KeySet
+from onelicense.licenses.qr import qr_png, qr_version, verify_url
+from onelicense.licenses.token import sign_token
 from tests.licenses.conftest import BASE_URL, sample_document
 
 

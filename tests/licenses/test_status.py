@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from licenses.document import mask_name
-from licenses.status import (
+from onelicense.errors import TransitionNotAllowed
+from onelicense.licenses.document import mask_name
+from onelicense.licenses.status import (
     LicenseStatus,
     Operation,
     PermitState,
@@ -14,7 +15,6 @@ from licenses.status import (
     next_status,
     permit_status,
 )
-from onelicense.errors import TransitionNotAllowed
 
 S = LicenseStatus
 

@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from licenses.keys import load_keyset
-from licenses.numbering import is_valid_number
-from licenses.status import LicenseStatus, Operation
-from licenses.token import verify_token
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.roles import SYSTEM_ACTOR
-from review.transitions import ApplicationStatus
-from services import catalog as catalogs
-from services import licenses
-from services.licenses import LicenseConfig
-from store import license_queries, outbox
-from store.audit import events_for
-from store.db import get_session
-from store.tables.application import Application
-from store.tables.license import License, LicensePermit
+from onelicense.licenses.keys import load_keyset
+from onelicense.licenses.numbering import is_valid_number
+from onelicense.licenses.status import LicenseStatus, Operation
+from onelicense.licenses.token import verify_token
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import catalog as catalogs
+from onelicense.services import licenses
+from onelicense.services.licenses import LicenseConfig
+from onelicense.store import license_queries, outbox
+from onelicense.store.audit import events_for
+from onelicense.store.db import get_session
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License, LicensePermit
 from tests.licenses.conftest import ADMIN, APPLICANT, ApproveFn, reviewer
 
 ISSUED_AT = datetime(2025, 3, 14, 1, 30, tzinfo=UTC)  # 09:30 in China

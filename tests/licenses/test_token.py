@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from licenses.codec import TEXT_ENCODING
-from licenses.errors import LicenseError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
-from licenses.keys import KeySet, load_keyset, rotate_key
-from licenses.token import sign_token, verify_token
+from onelicense.licenses.codec import TEXT_ENCODING
+from onelicense.licenses.errors import LicenseError, MalformedToken, SignatureInvalid, TokenError, UnknownKey
+from onelicense.licenses.keys import KeySet, load_keyset, rotate_key
+from onelicense.licenses.token import sign_token, verify_token
 from tests.licenses.conftest import sample_document
 
 

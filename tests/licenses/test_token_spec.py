@@ -19,10 +19,10 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from sqlmodel import Session
 
-from licenses.keys import load_keyset
-from licenses.token import SignedContent, SignedPermit, sign_token
-from review.roles import SYSTEM_ACTOR
-from services import licenses
+from onelicense.licenses.keys import load_keyset
+from onelicense.licenses.token import SignedContent, SignedPermit, sign_token
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import licenses
 from tests.licenses.conftest import approved_application, public_app_client  # noqa: F401
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "licenses.md"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from licenses.errors import MalformedToken, NoQRCodeFound, SignatureInvalid
-from licenses.keys import KeySet
-from licenses.qr import qr_png, verify_url
-from licenses.token import sign_token
-from licenses.verify import is_official_url, token_from_text, verify_target
+from onelicense.licenses.errors import MalformedToken, NoQRCodeFound, SignatureInvalid
+from onelicense.licenses.keys import KeySet
+from onelicense.licenses.qr import qr_png, verify_url
+from onelicense.licenses.token import sign_token
+from onelicense.licenses.verify import is_official_url, token_from_text, verify_target
 from tests.licenses.conftest import BASE_URL, sample_document
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from review.aggregate import (
+from onelicense.review.aggregate import (
     AggregationNotReady,
     ApplicationFacts,
     CompositeOpinion,
@@ -17,7 +17,7 @@ from review.aggregate import (
     composite_opinion,
     render_composite_opinion,
 )
-from review.transitions import Decision, Outcome
+from onelicense.review.transitions import Decision, Outcome
 
 DECIDED = datetime(2025, 6, 12, 2, 30, tzinfo=UTC)
 

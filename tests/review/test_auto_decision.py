@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from forms.catalog import get_catalog
-from forms.model import Catalog, FieldSpec, FieldType, Industry, Permit
-from review.auto_decision import auto_decision
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.model import Catalog, FieldSpec, FieldType, Industry, Permit
+from onelicense.review.auto_decision import auto_decision
 
 CATALOG = get_catalog()
 # a small beauty shop without central air conditioning (as tests.builders.SMALL_SHOP, without its service imports)

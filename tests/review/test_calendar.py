@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forms.errors import CatalogError
 from onelicense.clock import CHINA_TIME
-from review.calendar import get_calendar, load_calendar
-from review.sla import SlaLevel, sla_dates, sla_state
+from onelicense.forms.errors import CatalogError
+from onelicense.review.calendar import get_calendar, load_calendar
+from onelicense.review.sla import SlaLevel, sla_dates, sla_state
 
 
 def test_shipped_calendar_knows_holidays_and_make_up_days():

@@ -12,8 +12,8 @@ import holidays
 import pytest
 from chinese_calendar import constants
 
-from forms.catalog import SHIPPED_CATALOG
-from review.calendar import load_arrangements
+from onelicense.forms.catalog import SHIPPED_CATALOG
+from onelicense.review.calendar import load_arrangements
 
 SHIPPED = load_arrangements(SHIPPED_CATALOG)
 

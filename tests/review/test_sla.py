@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from onelicense.clock import CHINA_TIME
-from review.sla import SlaLevel, WorkingCalendar, sla_state, working_days_used
+from onelicense.review.sla import SlaLevel, WorkingCalendar, sla_state, working_days_used
 
 # National Day week 2025: 1-8 Oct off, Sunday 28 Sep and Saturday 11 Oct are make-up working days (check)
 CALENDAR = WorkingCalendar(
@@ -69,7 +69,7 @@ def test_a_one_day_promise_is_green_on_its_first_day_and_yellow_on_its_last() ->
     when its single working day is being used up, red after; the stored dates agree (SQL colours)."""
     from datetime import datetime as dt
 
-    from review.sla import nth_working_day, sla_dates
+    from onelicense.review.sla import nth_working_day, sla_dates
 
     calendar = CALENDAR
     started = dt(2025, 6, 9, 9, tzinfo=CHINA_TIME)  # a Monday

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from review.transitions import (
+from onelicense.review.transitions import (
     APPLICATION_TRANSITIONS,
     OPEN_REVIEW_STATUSES,
     REVIEW_TRANSITIONS,

@@ -14,18 +14,18 @@ import time_machine
 import yaml
 from sqlmodel import Session, select
 
-from forms.catalog import SHIPPED_CATALOG
-from forms.errors import CatalogError
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Forbidden
+from onelicense.forms.catalog import SHIPPED_CATALOG
+from onelicense.forms.errors import CatalogError
+from onelicense.review.calendar import parse_arrangements
+from onelicense.review.obligations import ObligationKind
+from onelicense.services import aggregation, calendar, licenses, notifications, obligations
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import Settings
-from review.calendar import parse_arrangements
-from review.obligations import ObligationKind
-from services import aggregation, calendar, licenses, notifications, obligations
-from services.licenses import LicenseConfig
-from store.tables.application import AuditEvent, DepartmentReview
-from store.tables.calendar import CalendarYear
-from store.tables.lifecycle import Notification, Obligation
+from onelicense.store.tables.application import AuditEvent, DepartmentReview
+from onelicense.store.tables.calendar import CalendarYear
+from onelicense.store.tables.lifecycle import Notification, Obligation
 from tests.builders import ADMIN, APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calendar-2027-test.yaml"
@@ -162,9 +162,9 @@ def test_the_calendar_warns_sixty_days_before_it_ends(session: Session) -> None:
 def test_a_year_a_release_ships_later_is_seeded_and_counted_by_the_sweep(
     session: Session, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from onelicense.review.roles import SYSTEM_ACTOR
     from onelicense.settings import get_settings
-    from review.roles import SYSTEM_ACTOR
-    from store.calendar import seed_shipped_years
+    from onelicense.store.calendar import seed_shipped_years
 
     with at(date(2026, 12, 28)):
         application = submit_valid(session, APPLICANT, "CONVENIENCE_STORE").application

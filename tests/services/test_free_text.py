@@ -9,16 +9,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from licenses.status import LicenseStatus, Operation
 from onelicense.errors import InvalidRequest
+from onelicense.licenses.status import LicenseStatus, Operation
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.review.transitions import Decision, ReviewStatus
+from onelicense.services import aggregation, applications, changes, licenses, obligations, ratings, reviews
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import Settings
-from review.obligations import ObligationKind, ObligationStatus
-from review.transitions import Decision, ReviewStatus
-from services import aggregation, applications, changes, licenses, obligations, ratings, reviews
-from services.licenses import LicenseConfig
-from store.tables.application import DepartmentReview
-from store.tables.license import License, LicensePermit
-from store.tables.portal import Rating
+from onelicense.store.tables.application import DepartmentReview
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.portal import Rating
 from tests.builders import ADMIN, APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 
 BIDI_CONTROLS = [

@@ -11,19 +11,19 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from forms.errors import ValidationFailed
-from licenses.status import LicenseStatus
 from onelicense import clock
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict
+from onelicense.forms.errors import ValidationFailed
+from onelicense.licenses.status import LicenseStatus
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.review.sla import nth_working_day
+from onelicense.services import aggregation, changes, licenses, obligations
+from onelicense.services import catalog as catalogs
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import Settings, get_settings
+from onelicense.store.license_queries import current_status
 from onelicense.templating import environment
-from review.obligations import ObligationKind, ObligationStatus
-from review.sla import nth_working_day
-from services import aggregation, changes, licenses, obligations
-from services import catalog as catalogs
-from services.licenses import LicenseConfig
-from store.license_queries import current_status
 from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 
 SIGN_OFFICE = "CGJ"

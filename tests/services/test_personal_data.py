@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import Session, select
 
-from store.audit import mask_id_number
-from store.tables.application import AuditEvent
+from onelicense.store.audit import mask_id_number
+from onelicense.store.tables.application import AuditEvent
 from tests.builders import APPLICANT, submit_valid
 
 

@@ -15,11 +15,11 @@ import time_machine
 from sqlmodel import Session, select
 
 from onelicense.errors import InvalidRequest, TooManyRequests, Unauthenticated
+from onelicense.review.roles import Actor, Role
+from onelicense.services import accounts, users
 from onelicense.settings import Settings
-from review.roles import Actor, Role
-from services import accounts, users
-from store.db import get_session
-from store.tables.portal import WebSession
+from onelicense.store.db import get_session
+from onelicense.store.tables.portal import WebSession
 
 PASSWORD = "Correct-Horse-Battery-9"
 ADMIN = Actor("admin-1", Role.ADMIN)

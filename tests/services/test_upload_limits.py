@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict
+from onelicense.services import drafts, uploads
 from onelicense.settings import Settings, get_settings
-from services import drafts, uploads
-from store.tables.portal import Upload
+from onelicense.store.tables.portal import Upload
 from tests.builders import APPLICANT
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"%" * 2000

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from review.roles import Actor
-from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
+from onelicense.review.roles import Actor
+from onelicense.store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 from tests.builders import APPLICANT, SMALL, conditions_for, submit_valid
 
 HOTEL = "HOTEL"

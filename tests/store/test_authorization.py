@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session
 
 from onelicense.errors import Forbidden, NotFound
-from review.roles import Actor, Role
-from services import applications, reviews
+from onelicense.review.roles import Actor, Role
+from onelicense.services import applications, reviews
 from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SMALL, SYSTEM, reviewer
 from tests.store.conftest import COMMERCE, FIRE, HEALTH, POLICE, SubmitFn, reviews_of
 

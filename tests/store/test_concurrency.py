@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-import services.reviews
+import onelicense.services.reviews
 from onelicense.errors import Conflict
-from review.roles import Actor
-from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from services import applications, reviews
-from store import outbox
-from store.db import get_session
+from onelicense.review.roles import Actor
+from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
+from onelicense.services import applications, reviews
+from onelicense.store import outbox
+from onelicense.store.db import get_session
 from tests.builders import ADMIN, reviewer
 from tests.store.conftest import FIRE, HEALTH, SubmitFn, reviews_of
 
@@ -48,13 +48,13 @@ def all_read_before_anyone_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[
 
     def arm(parties: int) -> None:
         barrier = threading.Barrier(parties)
-        original = services.reviews.lock_application
+        original = onelicense.services.reviews.lock_application
 
         def lock_after_everyone_read(session: Session, application_id: str):  # type: ignore[no-untyped-def]
             barrier.wait(timeout=20)
             return original(session, application_id)
 
-        monkeypatch.setattr(services.reviews, "lock_application", lock_after_everyone_read)
+        monkeypatch.setattr(onelicense.services.reviews, "lock_application", lock_after_everyone_read)
 
     return arm
 

@@ -15,13 +15,21 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
-import store.tables
+import onelicense.store.tables
 from onelicense.clock import CHINA_TIME
 from onelicense.settings import Settings
-from store import audit
-from store.db import alembic_config, dispose_engine, get_engine, get_session, migrate, read_scope, session_scope
-from store.tables import Application
-from store.tables.types import UTCDateTime
+from onelicense.store import audit
+from onelicense.store.db import (
+    alembic_config,
+    dispose_engine,
+    get_engine,
+    get_session,
+    migrate,
+    read_scope,
+    session_scope,
+)
+from onelicense.store.tables import Application
+from onelicense.store.tables.types import UTCDateTime
 from tests.builders import APPLICANT
 from tests.store.conftest import SubmitFn
 
@@ -38,14 +46,14 @@ APPLICATION_SIDE_TABLES = {
 def test_migrations_create_every_table_of_the_models(db_url: str) -> None:
     tables = set(inspect(get_engine(db_url)).get_table_names())
     assert tables >= APPLICATION_SIDE_TABLES
-    assert set(store.tables.metadata.tables) <= tables
+    assert set(onelicense.store.tables.metadata.tables) <= tables
 
 
 def test_migrated_schema_matches_the_models(db_url: str) -> None:
     """Nothing for autogenerate to add: whoever changes a table must add a migration."""
     with get_engine(db_url).connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, store.tables.metadata)
+        differences = compare_metadata(context, onelicense.store.tables.metadata)
     assert differences == []
 
 

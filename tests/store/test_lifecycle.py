@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from forms.errors import ValidationFailed
-from forms.identifiers import uscc_check_char
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
-from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus, TransitionNotAllowed
-from services import aggregation, applications, reviews
-from store import audit, outbox
-from store.tables import Application
+from onelicense.forms.errors import ValidationFailed
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus, TransitionNotAllowed
+from onelicense.services import aggregation, applications, reviews
+from onelicense.store import audit, outbox
+from onelicense.store.tables import Application
 from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SYSTEM, decide_all, reviewer, valid_application
 from tests.store.conftest import FIRE, HEALTH, HOTEL, POLICE, SubmitFn, hotel_conditions, reviews_of, row_counts
 

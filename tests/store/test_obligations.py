@@ -6,30 +6,32 @@ pre-review until the listing ends → credit repair)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
 import yaml
 from sqlmodel import Session, select
 
-from forms.errors import SubmissionRefused, ValidationFailed
-from licenses.keys import cached_keyset
-from licenses.status import LicenseStatus
-from licenses.token import verify_token
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, TransitionNotAllowed
+from onelicense.forms.errors import SubmissionRefused, ValidationFailed
+from onelicense.licenses.keys import cached_keyset
+from onelicense.licenses.status import LicenseStatus
+from onelicense.licenses.token import verify_token
+from onelicense.review.obligations import ObligationKind, ObligationStatus, ObligationStep
+from onelicense.review.transitions import ReviewStatus
+from onelicense.services import aggregation, applications, licenses, notifications, obligations, reviews, uploads
+from onelicense.services import catalog as catalogs
+from onelicense.services.licenses import LicenseConfig
 from onelicense.settings import Settings
-from review.obligations import ObligationKind, ObligationStatus
-from review.transitions import ReviewStatus
-from services import aggregation, applications, licenses, notifications, obligations, reviews, uploads
-from services import catalog as catalogs
-from services.licenses import LicenseConfig
-from store import audit
-from store.license_queries import current_status
-from store.tables.lifecycle import CreditRecord, Notification, Obligation
+from onelicense.store import audit
+from onelicense.store.license_queries import current_status
+from onelicense.store.tables.lifecycle import CreditRecord, Notification, Obligation
 from tests.builders import (
     ADMIN,
     APPLICANT,
@@ -328,8 +330,8 @@ def test_a_departments_overdue_inspection_is_marked_and_on_the_board(
 ) -> None:
     """The department's own 事后核查 deadline is supervised (issue 19): the day after it, without a check, the
     obligation is 核查逾期 (computed, the holder not in breach) and the board lists it under its department."""
-    from review.obligations import inspection_overdue
-    from services import supervision
+    from onelicense.review.obligations import inspection_overdue
+    from onelicense.services import supervision
 
     inspection = the_obligation(session, ObligationKind.INSPECTION)
     due = inspection.due_on
@@ -403,7 +405,7 @@ def walk_to_investigation(session: Session, supply: Obligation) -> date:
 
 
 def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
-    db_url: str, session: Session, issued: licenses.License
+    db_url: str, session: Session, issued: licenses.License, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 19's races, on both databases: two officers listing the same holder at once → one listing, one credit
     record, the other refused (409); then a grant and a refusal of its credit repair at once → exactly one wins and
@@ -432,6 +434,18 @@ def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
         obligations.apply_for_repair(
             session, APPLICANT, supply.id, statement="已整改", evidence={"证明": upload(session)}
         )
+        # both officers read the pending repair before either writes (one after the other is not a race: a
+        # decline followed by a grant on the department's own finding is a lawful sequence)
+        both_read = threading.Barrier(2)
+        read_step = obligations._step
+
+        def step_then_meet(*args: Any, **kwargs: Any) -> Any:
+            result = read_step(*args, **kwargs)
+            if args[3] in (ObligationStep.RESTORE, ObligationStep.DECLINE_REPAIR):
+                both_read.wait(timeout=20)
+            return result
+
+        monkeypatch.setattr(obligations, "_step", step_then_meet)
         results = run_together(
             db_url,
             [

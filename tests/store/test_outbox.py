@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from onelicense.clock import utcnow
-from store import outbox
-from store.db import get_session
+from onelicense.store import outbox
+from onelicense.store.db import get_session
 from tests.builders import SMALL
 from tests.store.conftest import DEPARTMENTS, MARKET, SubmitFn, one_department
 

@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import Session
 
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from review.roles import Role
-from review.transitions import ApplicationStatus, Decision, ReviewStatus, TransitionNotAllowed
-from services import applications, reviews, users
-from store import audit, outbox
+from onelicense.review.roles import Role
+from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus, TransitionNotAllowed
+from onelicense.services import applications, reviews, users
+from onelicense.store import audit, outbox
 from tests.builders import ADMIN, APPLICANT, SYSTEM, reviewer
 from tests.store.conftest import FIRE, HEALTH, POLICE, POOL, SubmitFn, reviews_of
 

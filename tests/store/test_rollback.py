@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-import services.applications
-import services.reviews
+import onelicense.services.applications
+import onelicense.services.reviews
 from onelicense.errors import InvalidRequest
-from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from services import aggregation, applications, reviews
-from store import audit
+from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
+from onelicense.services import aggregation, applications, reviews
+from onelicense.store import audit
 from tests.builders import ADMIN, APPLICANT, SMALL, decide_all, reviewer
 from tests.store.conftest import FIRE, HEALTH, MARKET, POLICE, SubmitFn, reviews_of, row_counts
 
@@ -51,7 +51,7 @@ def test_failed_outbox_write_undoes_the_last_decision(
     reviews.decide(session, reviewer(FIRE), review_ids[FIRE], "approve", "同意")
     reviews.decide(session, reviewer(HEALTH), review_ids[HEALTH], "approve", "同意")
     before = row_counts(session)
-    fail_on_call(monkeypatch, services.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
+    fail_on_call(monkeypatch, onelicense.services.reviews.outbox, "enqueue", 1)  # the aggregate message of the last decision
     with pytest.raises(Boom):
         reviews.decide(session, reviewer(POLICE), review_ids[POLICE], "approve", "同意")
     assert row_counts(session) == before
@@ -72,7 +72,7 @@ def test_failed_audit_during_amend_reopens_nothing(
     decide_all(session, application_id, {MARKET: (Decision.SUPPLEMENT, ["food_safety_rules"])})
     aggregation.aggregate(session, application_id)
     before = row_counts(session)
-    fail_on_call(monkeypatch, services.applications.audit, "record", 2)  # after review.reopen, at application.amend
+    fail_on_call(monkeypatch, onelicense.services.applications.audit, "record", 2)  # after review.reopen, at application.amend
     with pytest.raises(Boom):
         applications.amend(session, APPLICANT, application_id, {}, {"food_safety_rules": "材料库/食品安全制度.pdf"})
     assert row_counts(session) == before

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from forms.errors import SubmissionRefused, ValidationFailed
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
+from onelicense.forms.errors import SubmissionRefused, ValidationFailed
+from onelicense.review.roles import Actor
+from onelicense.review.transitions import ApplicationStatus, ReviewStatus
+from onelicense.services import applications
 from onelicense.settings import get_settings
-from review.roles import Actor
-from review.transitions import ApplicationStatus, ReviewStatus
-from services import applications
-from store import audit, outbox
-from store.db import get_session
-from store.tables import Application, OutboxMessage
+from onelicense.store import audit, outbox
+from onelicense.store.db import get_session
+from onelicense.store.tables import Application, OutboxMessage
 from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, SMALL, SYSTEM, reviewer, submit_valid, valid_application
 from tests.store.conftest import (
     DEPARTMENTS,

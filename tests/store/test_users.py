@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from forms.identifiers import uscc_check_char
 from onelicense.errors import Forbidden, InvalidRequest, NotFound
-from review.roles import Actor, Role
-from services import users
-from store import audit
-from store.tables import User
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.review.roles import Actor, Role
+from onelicense.services import users
+from onelicense.store import audit
+from onelicense.store.tables import User
 from tests.builders import ADMIN
 from tests.store.conftest import FIRE
 

@@ -21,17 +21,17 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
-from flows.aggregation import aggregate
-from flows.dispatcher import dispatch_once
+from onelicense.flows.aggregation import aggregate
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.review.roles import Actor, Role
+from onelicense.services import registry
+from onelicense.services.users import create_user
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from services import registry
-from services.users import create_user
-from store.db import database_url, dispose_engine, migrate, session_scope
-from store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
+from onelicense.store.db import database_url, dispose_engine, migrate, session_scope
+from onelicense.store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
+from onelicense.web.app import create_app
 from tests.conftest import POSTGRES_URL
 from tests.web.sample import REGISTERED, USCC, submission_body
-from web.app import create_app
 
 # the catalog departments of the small industry used by most tests, and one that it does not involve
 OWN, OTHER, UNINVOLVED = "WSJK", "XFJY", "SCJG"

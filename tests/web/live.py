@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from onelicense.review.roles import Actor, Role
+from onelicense.services import registry
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from services import registry
-from store.db import dispose_engine, migrate, session_scope
+from onelicense.store.db import dispose_engine, migrate, session_scope
+from onelicense.web.app import create_app
 from tests.web.sample import REGISTERED
-from web.app import create_app
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -8,9 +8,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from forms.identifiers import uscc_check_char
-from forms.merge import MergedForm, merge_form
-from forms.model import FieldSpec, FieldType
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.forms.merge import MergedForm, merge_form
+from onelicense.forms.model import FieldSpec, FieldType
 
 USCC_BODY = "91500000MA5U7K2X3"
 SMALL_INDUSTRY = "ELDERLY_CARE"  # two departments (WSJK, XFJY) when no condition holds
@@ -42,7 +42,7 @@ def sample_value(spec: FieldSpec) -> Any:
 
 
 def sample_form(industry_code: str = SMALL_INDUSTRY, **conditions: Any) -> MergedForm:
-    from forms.catalog import get_catalog
+    from onelicense.forms.catalog import get_catalog
 
     industry = get_catalog().industries[industry_code]
     answers = {key: False for key in industry.condition_keys if get_catalog().fields[key].type is FieldType.BOOLEAN}

@@ -3,7 +3,7 @@ amend when asked, read the composite opinion."""
 
 from __future__ import annotations
 
-from flows.aggregation import aggregate
+from onelicense.flows.aggregation import aggregate
 from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
 from tests.web.sample import submission_body
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from onelicense.web.app import create_app
 from tests.web.conftest import OTHER, OWN, Api, make_users, temporary_database
 from tests.web.sample import USCC, submission_body
-from web.app import create_app
 
 ROLES = [
     None,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forms.identifiers import id_number_check_char, uscc_check_char
-from review.roles import SYSTEM_ACTOR
-from services import users
-from store.db import session_scope
+from onelicense.forms.identifiers import id_number_check_char, uscc_check_char
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import users
+from onelicense.store.db import session_scope
 from tests.web.conftest import BOTH_DATABASES, Api, row_counts
 from tests.web.sample import submission_body
 

@@ -15,10 +15,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from licenses.keys import load_keyset
-from services.licenses import LicenseConfig
+from onelicense.licenses.keys import load_keyset
+from onelicense.services.licenses import LicenseConfig
+from onelicense.web.app import create_app
 from tests.web.conftest import Api
-from web.app import create_app
 
 # the app reads its settings (database, keys) per request, so one instance serves each test's own database
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())

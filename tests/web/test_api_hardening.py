@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
-from flows.dispatcher import dispatch_once
-from forms.identifiers import uscc_check_char
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.forms.identifiers import uscc_check_char
 from onelicense.settings import get_settings
-from store.db import session_scope
-from store.tables import Application
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Application
 from tests.web.conftest import OTHER, OWN, Api, row_counts
 from tests.web.sample import submission_body
 

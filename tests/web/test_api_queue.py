@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from forms.catalog import get_catalog
-from review.roles import SYSTEM_ACTOR
-from services.reviews import decision_history
-from store.db import session_scope
+from onelicense.forms.catalog import get_catalog
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services.reviews import decision_history
+from onelicense.store.db import session_scope
+from onelicense.web.app import create_app
 from tests.web.conftest import BOTH_DATABASES, OTHER, OWN, Api, row_counts
-from web.app import create_app
 
 
 def test_reviewer_queue_lists_its_own_department_only(api: Api) -> None:

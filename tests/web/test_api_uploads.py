@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from flows.aggregation import aggregate
-from store.db import session_scope
-from store.tables import Upload
+from onelicense.flows.aggregation import aggregate
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Upload
 from tests.web.conftest import OTHER, Api, row_counts
 from tests.web.sample import submission_body
 

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
-from review.obligations import ObligationKind, ObligationStatus
-from services import aggregation, licenses, notifications, obligations
-from services.credit_publicity import EXCHANGE_COLUMNS
-from store.tables.license import License
-from store.tables.lifecycle import CreditRecord, Notification, Obligation
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.services import aggregation, licenses, notifications, obligations
+from onelicense.services.credit_publicity import EXCHANGE_COLUMNS
+from onelicense.store.tables.license import License
+from onelicense.store.tables.lifecycle import CreditRecord, Notification, Obligation
 from tests.builders import APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid
 from tests.licenses.conftest import public_app_client
 from tests.store.test_obligations import ISSUED, SIGN_OFFICE, at, upload, walk_to_investigation, working_days_after

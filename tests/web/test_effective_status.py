@@ -16,13 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from licenses.status import Operation
 from onelicense.errors import Conflict
-from review.roles import SYSTEM_ACTOR, Role
-from services import changes, licenses, queue_board, users
-from store.tables.application import Application
-from store.tables.license import License
-from store.tables.user import User
+from onelicense.licenses.status import Operation
+from onelicense.review.roles import SYSTEM_ACTOR, Role
+from onelicense.services import changes, licenses, queue_board, users
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License
+from onelicense.store.tables.user import User
 from tests.builders import ADMIN, approved, conditions_for, reviewer, valid_application
 from tests.licenses.conftest import public_app_client
 

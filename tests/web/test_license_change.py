@@ -16,24 +16,24 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from flows.dispatcher import dispatch_once
-from forms.errors import ValidationFailed
-from licenses.qr import verify_url
-from licenses.status import Operation
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import Conflict, Forbidden, NotFound
-from review.obligations import ObligationKind, ObligationStatus
-from review.roles import SYSTEM_ACTOR, Role
-from review.transitions import ApplicationStatus, Decision, ReviewStatus
-from services import aggregation, applications, changes, licenses, obligations, registry, reviews, users
-from services import catalog as catalogs
-from store import audit, outbox
-from store.tables.application import Application
-from store.tables.license import License
-from store.tables.lifecycle import Obligation
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.forms.errors import ValidationFailed
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.status import Operation
+from onelicense.review.obligations import ObligationKind, ObligationStatus
+from onelicense.review.roles import SYSTEM_ACTOR, Role
+from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
+from onelicense.services import aggregation, applications, changes, licenses, obligations, registry, reviews, users
+from onelicense.services import catalog as catalogs
+from onelicense.store import audit, outbox
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.web.api import views
 from tests.builders import ADMIN, APPLICANT, OTHER_APPLICANT, approved, conditions_for, reviewer, valid_application
 from tests.licenses.conftest import PUBLIC_BASE_URL, public_app_client
-from web.api import views
 
 CATALOG = Path(__file__).resolve().parents[2] / "forms" / "catalog"
 HOTEL = ("HOTEL_SPECIAL_TRADE", "PUBLIC_HEALTH", "SECONDARY_WATER_SUPPLY_HEALTH", "FIRE_SAFETY_CHECK")

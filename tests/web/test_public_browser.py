@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from licenses.status import Operation
-from review.roles import SYSTEM_ACTOR
-from services import licenses
-from store.db import get_session
+from onelicense.licenses.status import Operation
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import licenses
+from onelicense.store.db import get_session
 from tests.licenses.conftest import make_approved_application, reviewer
 from tests.web.live import CHROMIUM_ARGS, live_server
 

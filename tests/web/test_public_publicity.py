@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from review.roles import SYSTEM_ACTOR
-from services import licenses
-from store import license_queries
-from store.tables.license import License
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import licenses
+from onelicense.store import license_queries
+from onelicense.store.tables.license import License
 from tests.licenses.conftest import approved_application, public_app_client  # noqa: F401
 
 JSON = {"Accept": "application/json"}

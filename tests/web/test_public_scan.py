@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from licenses.status import Operation
-from licenses.verify import qr_texts_in_file
-from review.roles import SYSTEM_ACTOR
-from services import licenses
+from onelicense.licenses.status import Operation
+from onelicense.licenses.verify import qr_texts_in_file
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import licenses
 from tests.licenses.conftest import PUBLIC_BASE_URL, approved_application, public_app_client, reviewer  # noqa: F401
 
 

@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from licenses.keys import KeySet, load_keyset
-from licenses.status import Operation
-from licenses.token import sign_token, verify_token
-from review.roles import SYSTEM_ACTOR
-from services import licenses
-from services.licenses import LicenseConfig
-from store.tables.license import License
+from onelicense.licenses.keys import KeySet, load_keyset
+from onelicense.licenses.status import Operation
+from onelicense.licenses.token import sign_token, verify_token
+from onelicense.review.roles import SYSTEM_ACTOR
+from onelicense.services import licenses
+from onelicense.services.licenses import LicenseConfig
+from onelicense.store.tables.license import License
 from tests.licenses.conftest import ADMIN, approved_application, public_app_client, reviewer, sample_document  # noqa: F401
 
 JSON = {"Accept": "application/json"}

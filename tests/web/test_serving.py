@@ -17,7 +17,7 @@ from multiprocessing.reduction import ForkingPickler
 import httpx
 import pytest
 
-from web.serving import api_config
+from onelicense.web.serving import api_config
 
 
 def _accepted_nodelay(listener: socket.socket) -> int:
@@ -44,7 +44,7 @@ def _accepted_nodelay(listener: socket.socket) -> int:
 
 
 def _listener() -> socket.socket:
-    return api_config("web.app:create_app", host="127.0.0.1", port=0, workers=2).bind_socket()
+    return api_config("onelicense.web.app:create_app", host="127.0.0.1", port=0, workers=2).bind_socket()
 
 
 def test_our_listener_hands_workers_connections_without_nagle() -> None:
@@ -97,13 +97,13 @@ def test_a_request_head_that_never_completes_is_cut_off(monkeypatch: pytest.Monk
 
     import uvicorn
 
-    from web import serving
+    from onelicense.web import serving
 
     monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(serving.api_config("web.app:create_app", host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(serving.api_config("onelicense.web.app:create_app", host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -7,8 +7,8 @@ in a filter must not silently return everything."""
 from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 
-from forms.errors import FieldError, ValidationFailed
-from web.api import admin, applications, forms, holder, obligations, queue, uploads
+from onelicense.forms.errors import FieldError, ValidationFailed
+from onelicense.web.api import admin, applications, forms, holder, obligations, queue, uploads
 
 OPEN_QUERY = "x-open-query"  # openapi_extra flag of a route that reads its query parameters itself
 

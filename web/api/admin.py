@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services import dead_letters
-from web.api import schemas
-from web.api.deps import ID_PATTERN, CurrentActor, DbSession
-from web.api.responses import errors
+from onelicense.services import dead_letters
+from onelicense.web.api import schemas
+from onelicense.web.api.deps import ID_PATTERN, CurrentActor, DbSession
+from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/admin", tags=["管理"])
 MessageId = Annotated[str, Path(pattern=ID_PATTERN, description="消息 ID（32 位十六进制）")]

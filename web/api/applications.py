@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 
 from onelicense.errors import Conflict
-from review.transitions import ApplicationStatus
-from services import applications
-from web import downloads
-from web.api import schemas, views
-from web.api.deps import ApplicationId, CurrentActor, DbSession
-from web.api.responses import errors
+from onelicense.review.transitions import ApplicationStatus
+from onelicense.services import applications
+from onelicense.web import downloads
+from onelicense.web.api import schemas, views
+from onelicense.web.api.deps import ApplicationId, CurrentActor, DbSession
+from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/applications", tags=["申请"])
 

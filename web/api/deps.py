@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Path
 from sqlmodel import Session
 
-from store.db import session_scope
-from web.auth import CurrentActor, current_actor
+from onelicense.store.db import session_scope
+from onelicense.web.auth import CurrentActor, current_actor
 
 __all__ = ["ApplicationId", "CurrentActor", "DbSession", "ReviewId", "current_actor", "db_session"]
 

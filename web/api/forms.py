@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from forms.errors import FieldError, UnknownIndustry, ValidationFailed
-from forms.fieldtypes import Invalid
-from forms.model import Industry
-from forms.validation import parse_answer, parse_conditions
-from services import catalog as catalogs
-from web.api import schemas, views
-from web.api.deps import CurrentActor
-from web.api.responses import errors
+from onelicense.forms.errors import FieldError, UnknownIndustry, ValidationFailed
+from onelicense.forms.fieldtypes import Invalid
+from onelicense.forms.model import Industry
+from onelicense.forms.validation import parse_answer, parse_conditions
+from onelicense.services import catalog as catalogs
+from onelicense.web.api import schemas, views
+from onelicense.web.api.deps import CurrentActor
+from onelicense.web.api.responses import errors
 
 router = APIRouter(tags=["行业目录与合并表单"])
 

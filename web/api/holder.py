@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from licenses.status import Operation
-from services import changes, licenses
-from web.api import schemas
-from web.api.deps import CurrentActor, DbSession
-from web.api.responses import errors
+from onelicense.licenses.status import Operation
+from onelicense.services import changes, licenses
+from onelicense.web.api import schemas
+from onelicense.web.api.deps import CurrentActor, DbSession
+from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/licenses", tags=["持证人：变更、延续、注销"])
 Number = Annotated[str, Path(pattern=r"^\d{17}[0-9X]$", description="许可证编号（18 位）")]

@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from review.obligations import ObligationStatus
-from services import inspections, notifications, obligations
-from web.api import schemas, views
-from web.api.deps import ID_PATTERN, CurrentActor, DbSession
-from web.api.responses import errors
+from onelicense.review.obligations import ObligationStatus
+from onelicense.services import inspections, notifications, obligations
+from onelicense.web.api import schemas, views
+from onelicense.web.api.deps import ID_PATTERN, CurrentActor, DbSession
+from onelicense.web.api.responses import errors
 
 router = APIRouter(tags=["承诺事项与通知"])
 ObligationId = Annotated[str, Path(pattern=ID_PATTERN, description="承诺事项 ID（32 位十六进制）")]

@@ -12,13 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from sqlmodel import Session
 
-from review.roles import Actor
-from review.transitions import ReviewStatus
-from services import applications, reviews
-from store.tables.application import DepartmentReview
-from web.api import schemas, views
-from web.api.deps import CurrentActor, DbSession, ReviewId
-from web.api.responses import errors
+from onelicense.review.roles import Actor
+from onelicense.review.transitions import ReviewStatus
+from onelicense.services import applications, reviews
+from onelicense.store.tables.application import DepartmentReview
+from onelicense.web.api import schemas, views
+from onelicense.web.api.deps import CurrentActor, DbSession, ReviewId
+from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/queue", tags=["部门审批队列"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.api.schemas import ErrorBody
+from onelicense.web.api.schemas import ErrorBody
 
 _DESCRIPTIONS = {
     400: "请求格式错误：上传内容不是可解析的 multipart/form-data",

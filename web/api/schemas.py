@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from forms.fieldtypes import hidden_character_class, hidden_characters
-from review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
-from store.inputs import storable_problem
+from onelicense.forms.fieldtypes import hidden_character_class, hidden_characters
+from onelicense.review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
+from onelicense.store.inputs import storable_problem
 
 MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
 MAX_KEYS = 500

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
+from onelicense.review.roles import Actor, Role
+from onelicense.services import uploads
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from services import uploads
-from store.access import require_role
-from web.api.deps import CurrentActor, DbSession
-from web.api.responses import errors
+from onelicense.store.access import require_role
+from onelicense.web.api.deps import CurrentActor, DbSession
+from onelicense.web.api.responses import errors
 
 router = APIRouter(tags=["材料文件"])
 

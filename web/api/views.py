@@ -10,22 +10,22 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from forms.merge import MergedForm
-from forms.model import Catalog
-from licenses.qr import verify_url
-from licenses.status import LicenseStatus
 from onelicense.clock import utcnow
+from onelicense.forms.merge import MergedForm
+from onelicense.forms.model import Catalog
+from onelicense.licenses.qr import verify_url
+from onelicense.licenses.status import LicenseStatus
+from onelicense.review.transitions import Outcome
+from onelicense.services import catalog as catalogs
+from onelicense.services import inspections, reviews
+from onelicense.services.applications import ApplicationProgress, Submitted
+from onelicense.services.notifications import Rendered
+from onelicense.services.reviews import QueueItem
 from onelicense.settings import get_settings
-from review.transitions import Outcome
-from services import catalog as catalogs
-from services import inspections, reviews
-from services.applications import ApplicationProgress, Submitted
-from services.notifications import Rendered
-from services.reviews import QueueItem
-from store.license_queries import LicenseNow
-from store.tables.application import Application, DecisionRecord, DepartmentReview
-from store.tables.lifecycle import InspectionDraw, Obligation
-from web.api import schemas
+from onelicense.store.license_queries import LicenseNow
+from onelicense.store.tables.application import Application, DecisionRecord, DepartmentReview
+from onelicense.store.tables.lifecycle import InspectionDraw, Obligation
+from onelicense.web.api import schemas
 
 department_name = catalogs.department_name
 industry_name = catalogs.industry_name

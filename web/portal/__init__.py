@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from onelicense.errors import OneLicenseError
-from web.portal import account, applicant, board, commitments, desk, files, license_life, ratings, signin
-from web.portal.common import SignInRequired, error_page, redirect
+from onelicense.web.portal import account, applicant, board, commitments, desk, files, license_life, ratings, signin
+from onelicense.web.portal.common import SignInRequired, error_page, redirect
 
 # the routes that take a material file: the body limit there is the upload cap, not the API's
 UPLOAD_PATH_PATTERN = re.compile(r"/portal/(?:drafts|applications)/[0-9a-f]{32}/materials/[a-z0-9_]{1,64}|/api/uploads")

@@ -9,15 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
-from forms.errors import ValidationFailed
 from onelicense.errors import Conflict, InvalidRequest, NotFound, OneLicenseError, TooManyRequests, Unavailable
+from onelicense.forms.errors import ValidationFailed
+from onelicense.review.roles import Role
+from onelicense.services import accounts, bindings
+from onelicense.services.codes import Sent, mask_phone
 from onelicense.settings import get_settings
-from review.roles import Role
-from services import accounts, bindings
-from services.codes import Sent, mask_phone
-from store.access import require_role
-from store.tables.user import User
-from web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from onelicense.store.access import require_role
+from onelicense.store.tables.user import User
+from onelicense.web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 Csrf = [Depends(check_csrf)]

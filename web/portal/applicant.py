@@ -12,25 +12,25 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from forms.errors import SubmissionRefused, ValidationFailed
-from forms.fieldtypes import parse_value
-from forms.validation import MATERIAL_PREFIX
-from licenses.qr import qr_png, verify_url
-from licenses.status import LicenseStatus
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, InvalidRequest
+from onelicense.forms.errors import SubmissionRefused, ValidationFailed
+from onelicense.forms.fieldtypes import parse_value
+from onelicense.forms.validation import MATERIAL_PREFIX
+from onelicense.licenses.qr import qr_png, verify_url
+from onelicense.licenses.status import LicenseStatus
+from onelicense.review.roles import Role
+from onelicense.review.transitions import Outcome, ReviewStatus
+from onelicense.services import applications, changes, drafts, licenses, ratings, uploads
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from review.roles import Role
-from review.transitions import Outcome, ReviewStatus
-from services import applications, changes, drafts, licenses, ratings, uploads
-from services import catalog as catalogs
-from store.access import require_role
-from store.tables import DepartmentReview
-from store.tables.license import License, LicensePermit
-from store.tables.portal import Rating
-from web import downloads
-from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
+from onelicense.store.access import require_role
+from onelicense.store.tables import DepartmentReview
+from onelicense.store.tables.license import License, LicensePermit
+from onelicense.store.tables.portal import Rating
+from onelicense.web import downloads
+from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 
 router = APIRouter(include_in_schema=False)
 APPLICANTS = frozenset({Role.APPLICANT})

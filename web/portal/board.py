@@ -12,12 +12,12 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from onelicense.errors import Conflict, InvalidRequest
-from review.roles import Role
-from review.sla import SlaLevel
-from services import calendar, inspections, supervision
-from services import catalog as catalogs
-from web.downloads import csv_download
-from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from onelicense.review.roles import Role
+from onelicense.review.sla import SlaLevel
+from onelicense.services import calendar, inspections, supervision
+from onelicense.services import catalog as catalogs
+from onelicense.web.downloads import csv_download
+from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 

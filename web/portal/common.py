@@ -18,15 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from onelicense.errors import Forbidden, InvalidRequest, OneLicenseError
+from onelicense.review.roles import Actor, Role
+from onelicense.services import accounts
+from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
+from onelicense.store.db import session_scope
+from onelicense.store.tables.portal import WebSession
+from onelicense.store.tables.user import User
 from onelicense.templating import environment
-from review.roles import Actor, Role
-from services import accounts
-from services import catalog as catalogs
-from store.db import session_scope
-from store.tables.portal import WebSession
-from store.tables.user import User
-from web.auth import SESSION_COOKIE  # one name for the cookie: web.auth reads it before an upload's body
+from onelicense.web.auth import SESSION_COOKIE  # one name for the cookie: web.auth reads it before an upload's body
 
 ANON_CSRF_COOKIE = "ol_csrf"
 CSRF_FIELD = "csrf_token"

@@ -17,17 +17,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from licenses.status import Operation
 from onelicense import clock
 from onelicense.errors import Conflict, InvalidRequest
-from review.roles import Actor, Role
-from review.sla import SlaDates, SlaLevel
-from review.transitions import UNCLAIMED_REVIEW_STATUSES, Decision, ReviewStatus
-from services import applications, queue_board, reviews
-from services import catalog as catalogs
-from store.access import require_role
-from store.tables.application import DepartmentReview
-from web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
+from onelicense.licenses.status import Operation
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import SlaDates, SlaLevel
+from onelicense.review.transitions import UNCLAIMED_REVIEW_STATUSES, Decision, ReviewStatus
+from onelicense.services import applications, queue_board, reviews
+from onelicense.services import catalog as catalogs
+from onelicense.store.access import require_role
+from onelicense.store.tables.application import DepartmentReview
+from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 REVIEWERS = frozenset({Role.REVIEWER})

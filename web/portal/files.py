@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, Response
 
-from services import samples, uploads
-from web.portal.common import DbSession, SignedInViewer
+from onelicense.services import samples, uploads
+from onelicense.web.portal.common import DbSession, SignedInViewer
 
 router = APIRouter(include_in_schema=False)
 

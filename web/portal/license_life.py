@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import select
 
-from licenses.status import Operation
 from onelicense.errors import InvalidRequest, NotFound
-from review.roles import Role
-from services import changes, licenses
-from store.access import require_role
-from store.tables.license import License
-from web.portal.common import DbSession, SignedInViewer, check_csrf, redirect
+from onelicense.licenses.status import Operation
+from onelicense.review.roles import Role
+from onelicense.services import changes, licenses
+from onelicense.store.access import require_role
+from onelicense.store.tables.license import License
+from onelicense.web.portal.common import DbSession, SignedInViewer, check_csrf, redirect
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from onelicense.errors import Conflict, InvalidRequest
-from services import ratings
-from web.portal.common import DbSession, SignedInViewer, check_csrf, redirect, render
+from onelicense.services import ratings
+from onelicense.web.portal.common import DbSession, SignedInViewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)

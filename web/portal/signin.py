@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from forms.errors import ValidationFailed
 from onelicense.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
+from onelicense.forms.errors import ValidationFailed
+from onelicense.services import accounts, identity_provider
 from onelicense.settings import get_settings
-from services import accounts, identity_provider
-from web.portal.common import (
+from onelicense.web.portal.common import (
     ROLE_HOME,
     SESSION_COOKIE,
     CurrentViewer,

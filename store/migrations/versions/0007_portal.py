@@ -102,10 +102,10 @@ def upgrade() -> None:
 
 def _backfill_review_dates() -> None:
     """Reviews opened before this migration get their colour-change days from the shipped catalog and calendar."""
-    from forms.catalog import get_catalog
-    from review.calendar import get_calendar
-    from review.sla import sla_dates
-    from store.tables.types import UTCDateTime
+    from onelicense.forms.catalog import get_catalog
+    from onelicense.review.calendar import get_calendar
+    from onelicense.review.sla import sla_dates
+    from onelicense.store.tables.types import UTCDateTime
 
     catalog, calendar = get_catalog(), get_calendar()
     reviews = sa.table(

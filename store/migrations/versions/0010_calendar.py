@@ -39,7 +39,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("publicity_days", sa.Integer(), nullable=True))
     # the years shipped so far: every deadline stored until now was counted on exactly these, so they count as
     # recomputed (store.calendar seeds later shipped years after every upgrade, for the sweep to recompute)
-    from store.calendar import seed_shipped_years
+    from onelicense.store.calendar import seed_shipped_years
 
     seed_shipped_years(op.get_bind(), recomputed=True)
 

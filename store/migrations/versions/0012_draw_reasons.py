@@ -38,7 +38,7 @@ def upgrade() -> None:
 
 def _number_the_draws_of_each_day() -> None:
     from onelicense.clock import china_date
-    from store.tables.types import UTCDateTime  # aware UTC on both dialects (SQLite stores naive UTC)
+    from onelicense.store.tables.types import UTCDateTime  # aware UTC on both dialects (SQLite stores naive UTC)
 
     draws = sa.table(
         "inspection_draws",

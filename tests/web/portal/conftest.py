@@ -13,13 +13,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from review.roles import Role
-from services.accounts import hash_password
-from services.users import create_user
-from store.db import session_scope
+from onelicense.review.roles import Role
+from onelicense.services.accounts import hash_password
+from onelicense.services.users import create_user
+from onelicense.store.db import session_scope
+from onelicense.web.app import create_app
 from tests.web.conftest import OTHER, OWN, UNINVOLVED  # noqa: F401  (re-exported for the portal tests)
 from tests.web.sample import USCC
-from web.app import create_app
 
 PASSWORD = "Passw0rd-for-tests"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

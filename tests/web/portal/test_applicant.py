@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from flows.dispatcher import dispatch_once
-from forms.catalog import get_catalog
-from forms.stats import industry_figures
-from services.catalog import department_name
-from store.db import session_scope
-from store.tables import Application, Draft, Upload
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.stats import industry_figures
+from onelicense.services.catalog import department_name
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Application, Draft, Upload
 from tests.web.portal.conftest import Browser
 from tests.web.sample import SMALL_INDUSTRY, submission_body
 
@@ -268,7 +268,7 @@ def test_a_department_reviewer_sees_its_own_materials_only(browser: Browser, new
     browser.get(f"/portal/drafts/{draft}")
     browser.post(f"/portal/drafts/{draft}", {"action": "submit", "signer": "张三", "commitment": "signed"})
     dispatch_once()
-    from forms.catalog import get_catalog
+    from onelicense.forms.catalog import get_catalog
 
     catalog = get_catalog()
     with session_scope() as session:
@@ -296,10 +296,10 @@ def test_supplement_asks_and_the_applicant_amends_only_those_items(browser: Brow
     done = browser.post(f"/portal/drafts/{draft}", {"action": "submit", "signer": "张三", "commitment": "signed"})
     application_path = done.headers["location"].split("?")[0]
     dispatch_once()
-    from flows.aggregation import aggregate
-    from review.roles import Actor, Role
-    from services import reviews
-    from store.tables import DepartmentReview
+    from onelicense.flows.aggregation import aggregate
+    from onelicense.review.roles import Actor, Role
+    from onelicense.services import reviews
+    from onelicense.store.tables import DepartmentReview
 
     with session_scope() as session:
         wsjk_permits = session.exec(select(DepartmentReview).where(DepartmentReview.department_code == "WSJK")).one()

@@ -13,14 +13,14 @@ import time_machine
 from sqlmodel import col, select
 
 from onelicense.clock import CHINA_TIME, china_date, utcnow
-from review.roles import Actor, Role
-from review.sla import SlaDates, SlaLevel, working_days_used
-from review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
-from services import applications, reviews, supervision
-from services import catalog as catalogs
-from services.users import create_user
-from store.db import session_scope
-from store.tables import Application, DepartmentReview
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import SlaDates, SlaLevel, working_days_used
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
+from onelicense.services import applications, reviews, supervision
+from onelicense.services import catalog as catalogs
+from onelicense.services.users import create_user
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Application, DepartmentReview
 from tests.web.conftest import BOTH_DATABASES
 from tests.web.portal.conftest import OTHER, OWN, Browser, password_hash
 from tests.web.sample import USCC, submission_body

@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from onelicense.clock import CHINA_TIME, cn_date
-from review.calendar import parse_arrangements
-from review.obligations import ObligationStatus
-from review.roles import SYSTEM_ACTOR, Role
-from services import aggregation, applications, calendar, licenses, users
-from services import catalog as catalogs
-from store.db import session_scope
-from store.tables.lifecycle import Obligation
-from store.tables.user import User
+from onelicense.review.calendar import parse_arrangements
+from onelicense.review.obligations import ObligationStatus
+from onelicense.review.roles import SYSTEM_ACTOR, Role
+from onelicense.services import aggregation, applications, calendar, licenses, users
+from onelicense.services import catalog as catalogs
+from onelicense.store.db import session_scope
+from onelicense.store.tables.lifecycle import Obligation
+from onelicense.store.tables.user import User
 from tests import builders
 from tests.web.portal.conftest import Browser, password_hash
 from tests.web.sample import submission_body
@@ -232,7 +232,7 @@ def test_a_statement_in_the_publicity_and_credit_repair_by_application_through_t
     department grants it on its desk. The clock is moved, never slept on."""
     from datetime import timedelta
 
-    from services import obligations
+    from onelicense.services import obligations
 
     holder: Browser = new_browser()
     holder.register("13700000021")

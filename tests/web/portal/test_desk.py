@@ -9,16 +9,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from flows.dispatcher import dispatch_once
 from onelicense.clock import china_date, utcnow
 from onelicense.errors import Forbidden
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.sla import SlaDates, SlaLevel
-from review.transitions import ReviewStatus
-from services import applications, licenses, queue_board, reviews
-from services import catalog as catalogs
-from store.db import session_scope
-from store.tables import DecisionRecord, DepartmentReview
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.sla import SlaDates, SlaLevel
+from onelicense.review.transitions import ReviewStatus
+from onelicense.services import applications, licenses, queue_board, reviews
+from onelicense.services import catalog as catalogs
+from onelicense.store.db import session_scope
+from onelicense.store.tables import DecisionRecord, DepartmentReview
 from tests import builders
 from tests.web.portal.conftest import OTHER, OWN, Browser
 from tests.web.sample import submission_body
@@ -34,7 +34,7 @@ def submit(opened_at: datetime | None = None) -> dict[str, str]:
     body = submission_body()
     with pytest.MonkeyPatch.context() as patch:
         if opened_at is not None:
-            patch.setattr("services.applications.utcnow", lambda: opened_at)
+            patch.setattr("onelicense.services.applications.utcnow", lambda: opened_at)
         with session_scope() as session:
             submitted = applications.submit(
                 session,

@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 import pytest
 from sqlmodel import select
 
-from forms.identifiers import uscc_check_char
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.review.roles import Actor, Role
+from onelicense.review.transitions import ReviewStatus
+from onelicense.services import applications, registry, reviews, users
 from onelicense.settings import get_settings
-from review.roles import Actor, Role
-from review.transitions import ReviewStatus
-from services import applications, registry, reviews, users
-from store.db import session_scope
-from store.tables import AuditEvent, User
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, User
 from tests import builders
 from tests.web.portal.conftest import PASSWORD, Browser
 

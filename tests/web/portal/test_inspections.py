@@ -14,13 +14,13 @@ from sqlmodel import func, select
 
 from onelicense.clock import CHINA_TIME
 from onelicense.errors import InvalidRequest
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from review.sampling import draw
-from services import aggregation, inspections, licenses
-from store import audit
-from store.db import session_scope
-from store.tables import AuditEvent
-from store.tables.lifecycle import InspectionDraw
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.sampling import draw
+from onelicense.services import aggregation, inspections, licenses
+from onelicense.store import audit
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent
+from onelicense.store.tables.lifecycle import InspectionDraw
 from tests import builders
 from tests.web.portal.conftest import OTHER, Browser
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from services import registry
-from store.db import session_scope
-from store.tables.application import Application
-from store.tables.license import License
+from onelicense.services import registry
+from onelicense.store.db import session_scope
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License
 from tests.builders import ADMIN
 from tests.web.portal.conftest import Browser
 from tests.web.portal.test_commitments import issue_to

@@ -21,8 +21,8 @@ import pytest
 from sqlmodel import select
 
 from onelicense.settings import get_settings
-from store.db import session_scope
-from store.tables import AuditEvent, User
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, User
 from tests.web.live import live_server
 from tests.web.sample import USCC
 

@@ -21,18 +21,18 @@ import pytest
 import zxingcpp
 from sqlmodel import select
 
-from flows.dispatcher import dispatch_once
-from forms.catalog import get_catalog
-from forms.identifiers import uscc_check_char
-from forms.merge import merge_form
-from forms.stats import industry_figures
-from review.obligations import ObligationKind
-from review.roles import Role
-from services.users import create_user
-from store.db import session_scope
-from store.tables import Application, DepartmentReview
-from store.tables.license import License
-from store.tables.lifecycle import Obligation
+from onelicense.flows.dispatcher import dispatch_once
+from onelicense.forms.catalog import get_catalog
+from onelicense.forms.identifiers import uscc_check_char
+from onelicense.forms.merge import merge_form
+from onelicense.forms.stats import industry_figures
+from onelicense.review.obligations import ObligationKind
+from onelicense.review.roles import Role
+from onelicense.services.users import create_user
+from onelicense.store.db import session_scope
+from onelicense.store.tables import Application, DepartmentReview
+from onelicense.store.tables.license import License
+from onelicense.store.tables.lifecycle import Obligation
 from tests.web.live import CHROMIUM_ARGS, live_server
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import sample_value

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from licenses.status import Operation
-from review.roles import SYSTEM_ACTOR, Actor, Role
-from services import aggregation, applications, drafts, licenses
-from services.users import create_user
-from store.db import session_scope
+from onelicense.licenses.status import Operation
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.services import aggregation, applications, drafts, licenses
+from onelicense.services.users import create_user
+from onelicense.store.db import session_scope
 from tests import builders
 from tests.web.live import CHROMIUM_ARGS, live_server
 from tests.web.portal.conftest import PASSWORD, password_hash

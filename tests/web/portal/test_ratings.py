@@ -7,16 +7,16 @@ import pytest
 from sqlmodel import select
 
 from onelicense.clock import china_date, utcnow
+from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import nth_working_day
+from onelicense.services import aggregation, applications, ratings, reviews
+from onelicense.services import catalog as catalogs
+from onelicense.services.users import create_user
 from onelicense.settings import get_settings
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, DepartmentReview
+from onelicense.store.tables.portal import Rating
 from onelicense.templating import environment
-from review.roles import Actor, Role
-from review.sla import nth_working_day
-from services import aggregation, applications, ratings, reviews
-from services import catalog as catalogs
-from services.users import create_user
-from store.db import session_scope
-from store.tables import AuditEvent, DepartmentReview
-from store.tables.portal import Rating
 from tests.web.portal.conftest import OTHER, OWN, UNINVOLVED, Browser, password_hash
 from tests.web.sample import USCC, submission_body
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from forms.catalog import get_catalog
+from onelicense.forms.catalog import get_catalog
 from tests.web.portal.conftest import Browser
 from tests.web.portal.test_applicant import _new_draft
 

@@ -6,8 +6,8 @@ import hashlib
 
 from sqlmodel import select
 
-from store.db import session_scope
-from store.tables import AuditEvent, User, WebSession
+from onelicense.store.db import session_scope
+from onelicense.store.tables import AuditEvent, User, WebSession
 from tests.web.portal.conftest import PASSWORD, Browser
 from tests.web.sample import USCC
 
