@@ -131,7 +131,7 @@ def release(
 def decide(
     review_id: ReviewArgument,
     decision: Annotated[str, typer.Option("--decision", "-d", help="approve 同意 | reject 不同意 | supplement 需补正")],
-    opinion: Annotated[str, typer.Option("--opinion", "-o", help="审查意见（必填）")],
+    opinion: Annotated[str, typer.Option("--opinion", "-o", help="审查意见（不同意、需补正时必填）")] = "",
     item: Annotated[
         list[str] | None, typer.Option("--item", "-i", help="需补正的字段键或材料编码，可重复（仅 supplement）")
     ] = None,
@@ -174,7 +174,8 @@ def _detail(session: Any, actor: Actor, review: Any) -> schemas.ReviewDetail:
     from onelicense.web.api import views
 
     application = applications.get_application(session, actor, review.application_id)
-    return views.review_detail(review, application, reviews.decision_history(session, actor, review.id))
+    history = reviews.decision_history(session, actor, review.id)
+    return views.review_detail(review, application, history, reviews.allowed_actions(session, actor, review).names)
 
 
 def _done(message: str, detail: schemas.ReviewDetail, as_json: bool) -> None:

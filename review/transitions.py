@@ -97,6 +97,16 @@ class Decision(LabelledEnum):
     def review_status(self) -> ReviewStatus:
         return _DECISION_TO_REVIEW_STATUS[self]
 
+    @property
+    def needs_opinion(self) -> bool:
+        """同意 may stand without words; 不同意 and 需补正 must say why (the applicant reads it)."""
+        return self is not Decision.APPROVE
+
+
+# 审查意见: one department's opinion, printed in the composite opinion. The service enforces it; the API schema, the
+# desk's form and the CLI read it from here.
+OPINION_MAX_CHARS = 2_000
+
 
 class Outcome(LabelledEnum):
     """The overall result of aggregation (综合审批结果)."""

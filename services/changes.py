@@ -39,7 +39,7 @@ from onelicense.store.access import require_role
 from onelicense.store.db import transaction
 from onelicense.store.locking import lock_license
 from onelicense.store.tables.application import Application, DepartmentReview
-from onelicense.store.tables.license import License
+from onelicense.store.tables.license import License, LicensePermit
 
 _ACTIVE = (LicenseStatus.VALID, LicenseStatus.SUSPENDED)
 RENEWAL_WINDOW_DAYS = 90  # a permit may be renewed from this many days before its validity ends
@@ -133,6 +133,17 @@ def _reason(changed: tuple[str, ...], note: str) -> str:
     return f"变更{labels}" + (f"（{note}）" if note else "")
 
 
+def renewable_permits(session: Session, license_: License) -> list[LicensePermit]:
+    """The license's valid permits whose validity ends within RENEWAL_WINDOW_DAYS: what 延续 accepts (and the
+    portal offers)."""
+    horizon = clock.today() + timedelta(days=RENEWAL_WINDOW_DAYS)
+    return [
+        p
+        for p in licenses.permits_of(session, license_.id)
+        if p.status is LicenseStatus.VALID and p.valid_until is not None and p.valid_until <= horizon
+    ]
+
+
 def request_renewal(
     session: Session,
     actor: Actor,
@@ -147,13 +158,7 @@ def request_renewal(
     the renewal application; its approval gives each renewed permit a new validity from the day after the old one
     ends and reissues the certificate carrying the new dates."""
     license_, original = _holders_license(session, actor, number, "延续")
-    today = clock.today()
-    renewable = {
-        p.permit_code: p
-        for p in licenses.permits_of(session, license_.id)
-        if p.status is LicenseStatus.VALID and p.valid_until is not None
-        and p.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS)
-    }  # fmt: skip
+    renewable = {p.permit_code: p for p in renewable_permits(session, license_)}
     wanted = list(permit_codes) if permit_codes else sorted(renewable)
     if not wanted or (unknown := [c for c in wanted if c not in renewable]):
         detail = f"：{'、'.join(unknown)}" if permit_codes and wanted else ""

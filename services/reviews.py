@@ -3,7 +3,7 @@ suggested opinion (辅助审批). The last decision of an application hands it o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from onelicense.clock import utcnow
-from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, OneLicenseError
 from onelicense.forms.errors import FieldError, ValidationFailed
 from onelicense.forms.extract import department_payload
 from onelicense.forms.prereview import prereview
@@ -23,6 +23,7 @@ from onelicense.review.auto_decision import AutoDecision, auto_decision
 from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
 from onelicense.review.transitions import (
     OPEN_REVIEW_STATUSES,
+    OPINION_MAX_CHARS,
     ApplicationStatus,
     Decision,
     ReviewStatus,
@@ -109,9 +110,8 @@ def claim(session: Session, actor: Actor, review_id: str, expected_version: int 
     require_department_reviewer(actor, review, "受理")
     if review.status is ReviewStatus.CLAIMED and review.assignee == actor.user_id:
         return review
-    _refuse_if_taken(session, review, actor)
+    _check_claim(session, actor, review)
     check_version(review, expected_version, _STALE)
-    check_transition(StateKind.REVIEW, review.status, ReviewStatus.CLAIMED)
     with transaction(session):
         application = lock_application(session, review.application_id)
         before = audit.snapshot(review, *_REVIEW_FIELDS)
@@ -133,12 +133,8 @@ def claim(session: Session, actor: Actor, review_id: str, expected_version: int 
 def release(session: Session, actor: Actor, review_id: str, expected_version: int | None = None) -> DepartmentReview:
     """Put a claimed review back in the queue: by the reviewer who claimed it, or an admin."""
     review = _get(session, review_id)
-    if actor.role is not Role.ADMIN:
-        require_department_reviewer(actor, review, "释放")
-        if review.status is ReviewStatus.CLAIMED and review.assignee != actor.user_id:
-            raise Forbidden("只能释放自己受理的审查任务")
+    _check_release(actor, review)
     check_version(review, expected_version, _STALE)
-    check_transition(StateKind.REVIEW, review.status, ReviewStatus.PENDING)
     with transaction(session):
         lock_application(session, review.application_id)
         before = audit.snapshot(review, *_REVIEW_FIELDS)
@@ -169,17 +165,25 @@ def decide(
     A reviewer may decide a pending review directly or one it claimed. When this is the application's last
     open review, the same transaction moves the application to 待汇总 and queues its aggregation."""
     decision = inputs.enum_value(Decision, decision, "审查决定")
-    opinion_text = inputs.text(opinion, "审查意见", required=decision is not Decision.APPROVE) or None
+    opinion_text = _opinion(decision, opinion)
     items = _requested_items(decision, requested_items)
     review = _get(session, review_id)
-    require_department_reviewer(actor, review, "审查")
+    _check_decide(session, actor, review, decision)
     _check_requestable(review, items)
-    _refuse_if_taken(session, review, actor)
     check_version(review, expected_version, _STALE)
-    check_transition(StateKind.REVIEW, review.status, decision.review_status)
     with transaction(session):
         _record_decision(session, actor, review, decision, opinion_text, items)
     return review
+
+
+def _opinion(decision: Decision, opinion: str | None) -> str | None:
+    """The opinion as stored (None when blank), by the one rule: required unless 同意, at most OPINION_MAX_CHARS."""
+    try:
+        return inputs.text(opinion, "审查意见", required=decision.needs_opinion, max_length=OPINION_MAX_CHARS) or None
+    except InvalidRequest as exc:
+        reason = exc.message.removeprefix("审查意见")
+        error = {"key": "opinion", "label": "审查意见", "reason": reason, "message": exc.message}
+        raise InvalidRequest(f"{exc.message}（opinion）", errors=[error]) from exc
 
 
 def _record_decision(
@@ -376,6 +380,60 @@ def _get(session: Session, review_id: str) -> DepartmentReview:
     if review is None:
         raise NotFound("审查任务不存在")
     return review
+
+
+# --- what an actor may do with a review now: the commands' own checks, which the desk and the API render -------
+
+
+@dataclass(frozen=True)
+class ReviewActions:
+    claim: bool  # 受理
+    release: bool  # 退回队列
+    decide: bool  # 作出审查决定
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name in ("claim", "release", "decide") if getattr(self, name)]
+
+
+def allowed_actions(session: Session, actor: Actor, review: DepartmentReview) -> ReviewActions:
+    """What `actor` may do with `review` now, decided by the very checks `claim`, `release` and `decide` make."""
+
+    def passes(check: Callable[[], None]) -> bool:
+        try:
+            check()
+        except OneLicenseError:
+            return False
+        return True
+
+    mine = review.status is ReviewStatus.CLAIMED and review.assignee == actor.user_id
+    return ReviewActions(
+        claim=not mine and passes(lambda: _check_claim(session, actor, review)),
+        release=passes(lambda: _check_release(actor, review)),
+        decide=passes(lambda: _check_decide(session, actor, review, Decision.APPROVE)),
+    )
+
+
+def _check_claim(session: Session, actor: Actor, review: DepartmentReview) -> None:
+    require_department_reviewer(actor, review, "受理")
+    _refuse_if_taken(session, review, actor)
+    check_transition(StateKind.REVIEW, review.status, ReviewStatus.CLAIMED)
+
+
+def _check_release(actor: Actor, review: DepartmentReview) -> None:
+    """By the reviewer who claimed it, or an admin."""
+    if actor.role is not Role.ADMIN:
+        require_department_reviewer(actor, review, "释放")
+        if review.status is ReviewStatus.CLAIMED and review.assignee != actor.user_id:
+            raise Forbidden("只能释放自己受理的审查任务")
+    check_transition(StateKind.REVIEW, review.status, ReviewStatus.PENDING)
+
+
+def _check_decide(session: Session, actor: Actor, review: DepartmentReview, decision: Decision) -> None:
+    """A reviewer of the department decides a pending review directly or one it claimed itself."""
+    require_department_reviewer(actor, review, "审查")
+    _refuse_if_taken(session, review, actor)
+    check_transition(StateKind.REVIEW, review.status, decision.review_status)
 
 
 def _refuse_if_taken(session: Session, review: DepartmentReview, actor: Actor) -> None:

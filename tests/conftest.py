@@ -1,9 +1,10 @@
 """Fixtures shared by every test package. Keep this file small: package-specific helpers belong in the
 package's own conftest.py.
 
-- `db_url`: the URL of a freshly migrated, empty database. Parametrized: every test using it runs once on SQLite
-  (a file in tmp_path) and once on PostgreSQL (a schema of its own at ONELICENSE_TEST_POSTGRES_URL, dropped
-  afterwards). The PostgreSQL run carries the `postgres` marker and FAILS when the server is unreachable.
+- `db_url`: the URL of a migrated, empty database. Parametrized: every test using it runs once on SQLite (a file in
+  tmp_path) and once on PostgreSQL (a database of its own at ONELICENSE_TEST_POSTGRES_URL, dropped afterwards), each
+  a copy of a template migrated once per process (tests/databases.py). The PostgreSQL run carries the `postgres`
+  marker and FAILS when the server is unreachable.
 - `session`: a `sqlmodel.Session` on `db_url`, closed afterwards.
 - `isolated_settings`: settings with ONELICENSE_DATA_DIR in tmp_path (and no database URL), cache cleared.
 - `prefect_api`: the one Prefect server of the run, started on first use (see below).
@@ -18,22 +19,20 @@ import shutil
 import signal
 import socket
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from onelicense.flows.runtime import PrefectServer, api_url_for, is_healthy
 from onelicense.settings import Settings, get_settings
-from onelicense.store.db import dispose_engine, get_session, migrate
-
-POSTGRES_URL = os.environ.get("ONELICENSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from onelicense.store.db import dispose_engine, get_session
+from tests import databases
+from tests.databases import POSTGRES_URL
 
 
 @pytest.fixture(scope="session")
@@ -56,25 +55,13 @@ def postgres_admin() -> Iterator[Engine]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        migrate(url)
+        url = databases.sqlite_copy(tmp_path / "test.db")
         yield url
         dispose_engine(url)
         return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    # every connection of this URL starts with search_path = the test's own schema
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
-    try:
-        migrate(url_text)
-        yield url_text
-    finally:
-        dispose_engine(url_text)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    request.getfixturevalue("postgres_admin")  # fails, never skips, when the server is unreachable
+    with databases.postgres_clone() as url:
+        yield url
 
 
 @pytest.fixture
@@ -113,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"  # a test that forgets `prefect_api` fails loudly
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    databases.drop_templates()  # this process's (each xdist worker has its own)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

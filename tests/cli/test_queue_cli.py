@@ -152,7 +152,7 @@ def test_refusals_print_the_reason_and_exit_1(people: Users) -> None:
         "fire_acceptance_proof",
         token=reviewer,
     )
-    no_opinion = run(queue.app, "decide", reviews[OWN], "-d", "approve", "-o", " ", token=reviewer)
+    no_opinion = run(queue.app, "decide", reviews[OWN], "-d", "reject", "-o", " ", token=reviewer)
     bad_decision = run(queue.app, "decide", reviews[OWN], "-d", "maybe", "-o", "x", token=reviewer)
     applicant = run(queue.app, "list", token=people.tokens["applicant"])
     bad_status = run(queue.app, "list", "--status", "lost", token=reviewer)

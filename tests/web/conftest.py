@@ -7,7 +7,6 @@ dispatcher once, as `onelicense worker` does."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from onelicense.flows.aggregation import aggregate
@@ -30,7 +27,7 @@ from onelicense.settings import get_settings
 from onelicense.store.db import database_url, dispose_engine, migrate, session_scope
 from onelicense.store.tables import Application, AuditEvent, DecisionRecord, DepartmentReview, OutboxMessage
 from onelicense.web.app import create_app
-from tests.conftest import POSTGRES_URL
+from tests import databases
 from tests.web.sample import REGISTERED, USCC, submission_body
 
 # the catalog departments of the small industry used by most tests, and one that it does not involve
@@ -56,7 +53,9 @@ def temporary_database(folder: Path, url: str | None = None) -> Iterator[str]:
         patch.setenv("ONELICENSE_REGISTER_ADDRESS_LIMIT", "10000")
         get_settings.cache_clear()
         url = database_url()
-        migrate(url)
+        if not url.startswith("postgresql"):  # a copy of the process's migrated template, not a fresh migration
+            databases.sqlite_copy(folder / "onelicense.db")
+        migrate(url)  # a no-op at head
         with session_scope(url) as session:  # the business the test accounts act for, in the registry's stand-in
             registry.import_entries(session, Actor("test-setup", Role.ADMIN), [REGISTERED])
         try:
@@ -64,20 +63,6 @@ def temporary_database(folder: Path, url: str | None = None) -> Iterator[str]:
         finally:
             dispose_engine(url)
             get_settings.cache_clear()
-
-
-@contextmanager
-def postgres_schema(admin: Engine) -> Iterator[str]:
-    """An empty schema of its own on the test PostgreSQL server, dropped afterwards; yields its URL."""
-    schema = f"web_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 # `@BOTH_DATABASES` on a test runs it on SQLite and on PostgreSQL (the `database` fixture reads the parameter)
@@ -185,10 +170,8 @@ def row_counts() -> dict[str, int]:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite unless the test is parametrized with `BOTH_DATABASES`."""
     if getattr(request, "param", "sqlite") == "postgres":
-        with (
-            postgres_schema(request.getfixturevalue("postgres_admin")) as url,
-            temporary_database(tmp_path / "data", url) as database_url_,
-        ):
+        request.getfixturevalue("postgres_admin")  # fails, never skips, when the server is unreachable
+        with databases.postgres_clone() as url, temporary_database(tmp_path / "data", url) as database_url_:
             yield database_url_
         return
     with temporary_database(tmp_path / "data") as url:

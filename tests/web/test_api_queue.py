@@ -130,12 +130,14 @@ def test_supplement_must_name_items_of_the_departments_own_permits(api: Api) -> 
 
 
 def test_opinion_is_required_and_capped(api: Api) -> None:
+    """Required to refuse or ask for 补正 (同意 may stand without words: tests/web/portal/test_rules_agree.py),
+    at most 2,000 characters."""
     review_id = api.review_id(api.submit())
     counts = row_counts()
 
-    missing = api.post(f"/api/queue/{review_id}/decide", "reviewer", json={"decision": "approve"})
-    blank = api.decide(review_id, opinion="")
-    spaces = api.decide(review_id, opinion="   ")
+    missing = api.post(f"/api/queue/{review_id}/decide", "reviewer", json={"decision": "reject"})
+    blank = api.decide(review_id, decision="reject", opinion="")
+    spaces = api.decide(review_id, decision="supplement", opinion="   ", requested_items=["bed_count"])
     too_long = api.decide(review_id, opinion="意" * 2001)
     bad_decision = api.decide(review_id, decision="maybe")
 

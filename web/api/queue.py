@@ -124,4 +124,4 @@ def decide(
 def _detail(session: Session, actor: Actor, review: DepartmentReview) -> schemas.ReviewDetail:
     application = applications.get_application(session, actor, review.application_id)
     history = reviews.decision_history(session, actor, review.id)
-    return views.review_detail(review, application, history)
+    return views.review_detail(review, application, history, reviews.allowed_actions(session, actor, review).names)

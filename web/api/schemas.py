@@ -8,18 +8,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from onelicense.forms.fieldtypes import hidden_character_class, hidden_characters
-from onelicense.review.transitions import ApplicationStatus, Decision, Outcome, ReviewStatus
+from onelicense.review.transitions import OPINION_MAX_CHARS, ApplicationStatus, Decision, Outcome, ReviewStatus
 from onelicense.store.inputs import storable_problem
 
 MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
 MAX_KEYS = 500
 MAX_DEPTH = 20
-MAX_OPINION_CHARS = 2_000
 MAX_REQUESTED_ITEMS = 100
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"  # catalog codes: industries, departments, permits
@@ -332,6 +331,9 @@ class ReviewDetail(QueueItemOut):
     requested_items: list[ItemOut]
     requestable_items: list[ItemOut] = Field(description="本部门可要求补正的字段和材料")
     history: list[DecisionOut] = Field(description="历次审查决定")
+    allowed_actions: list[Literal["claim", "release", "decide"]] = Field(
+        description="当前用户此刻可执行的操作：claim 受理 | release 退回队列 | decide 作出审查决定"
+    )
 
 
 class VersionRequest(Request):
@@ -340,8 +342,8 @@ class VersionRequest(Request):
 
 class DecideRequest(Request):
     decision: Decision = Field(description="approve 同意 | reject 不同意 | supplement 需补正")
-    opinion: Annotated[NotBlankText, Field(min_length=1, max_length=MAX_OPINION_CHARS)] = Field(
-        description="审查意见（必填）"
+    opinion: Annotated[Text, Field(max_length=OPINION_MAX_CHARS)] | None = Field(
+        default=None, description="审查意见（不同意、需补正时必填；同意时可不填）"
     )
     requested_items: list[ItemKey] = Field(
         default_factory=list,

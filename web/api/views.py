@@ -192,7 +192,10 @@ def decision(record: DecisionRecord) -> schemas.DecisionOut:
 
 
 def review_detail(
-    review: DepartmentReview, application: Application, history: Iterable[DecisionRecord]
+    review: DepartmentReview,
+    application: Application,
+    history: Iterable[DecisionRecord],
+    allowed_actions: Sequence[str],
 ) -> schemas.ReviewDetail:
     return schemas.ReviewDetail(
         **queue_item(review, application).model_dump(),
@@ -204,6 +207,7 @@ def review_detail(
         requested_items=[item_label(k) for k in review.requested_items],
         requestable_items=requestable_items(review.permit_codes),
         history=[decision(r) for r in history],
+        allowed_actions=list(allowed_actions),
     )
 
 

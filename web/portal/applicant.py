@@ -5,21 +5,18 @@ Routes are glue: drafts, uploads, applications and licenses change only through 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, InvalidRequest
 from onelicense.forms.errors import SubmissionRefused, ValidationFailed
 from onelicense.forms.fieldtypes import parse_value
 from onelicense.forms.validation import MATERIAL_PREFIX
 from onelicense.licenses.qr import qr_png, verify_url
-from onelicense.licenses.status import LicenseStatus
 from onelicense.review.roles import Role
 from onelicense.review.transitions import Outcome, ReviewStatus
 from onelicense.services import applications, changes, drafts, licenses, ratings, uploads
@@ -301,14 +298,7 @@ def _settled(review: DepartmentReview) -> str | None:
 
 def _expiring(session: Session, license_: License | None) -> list[LicensePermit]:
     """The license's valid permits whose validity ends within the renewal window (offered for 延续)."""
-    if license_ is None:
-        return []
-    horizon = clock.today() + timedelta(days=changes.RENEWAL_WINDOW_DAYS)
-    return [
-        p
-        for p in licenses.permits_of(session, license_.id)
-        if p.status is LicenseStatus.VALID and p.valid_until is not None and p.valid_until <= horizon
-    ]
+    return [] if license_ is None else changes.renewable_permits(session, license_)
 
 
 @router.get("/portal/applications/{application_id}/qr.png")

@@ -22,7 +22,7 @@ from onelicense.errors import Conflict, InvalidRequest
 from onelicense.licenses.status import Operation
 from onelicense.review.roles import Actor, Role
 from onelicense.review.sla import SlaDates, SlaLevel
-from onelicense.review.transitions import UNCLAIMED_REVIEW_STATUSES, Decision, ReviewStatus
+from onelicense.review.transitions import OPINION_MAX_CHARS, Decision, ReviewStatus
 from onelicense.services import applications, queue_board, reviews
 from onelicense.services import catalog as catalogs
 from onelicense.store.access import require_role
@@ -152,7 +152,7 @@ def decide(
     session: DbSession,
     review_id: str,
     decision: Annotated[str, Form(max_length=20)] = "",
-    opinion: Annotated[str, Form(max_length=10_000)] = "",
+    opinion: Annotated[str, Form()] = "",  # its rule (required unless 同意, the length) is the service's
     requested_items: Annotated[list[str], Form()] = [],  # noqa: B006  (FastAPI copies defaults)
     expected_version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
@@ -216,10 +216,8 @@ def _detail(
         requestable=reviews.requestable_items(review.permit_codes),
         assignee=reviews.assignee_name(session, review) if review.assignee else None,
         mine=review.assignee == actor.user_id,
-        may_claim=review.status in UNCLAIMED_REVIEW_STATUSES,
-        may_release=review.status is ReviewStatus.CLAIMED and review.assignee == actor.user_id,
-        may_decide=review.status.is_open
-        and (review.status is not ReviewStatus.CLAIMED or review.assignee == actor.user_id),
+        allowed=reviews.allowed_actions(session, actor, review),
+        opinion_max=OPINION_MAX_CHARS,
         decisions=list(Decision),
         form=form,
         retyped=typed is not None,
