@@ -132,7 +132,7 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
     """As `onelicense serve` runs it: the dispatcher in a process of its own, flows in it, a pool of renders."""
     applicant, reviewers = _users(n)
     run = Run("prefect")
-    dispatcher = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--interval", "0.2"], env=dict(os.environ))
+    dispatcher = subprocess.Popen([sys.executable, "-m", "onelicense", "worker", "--interval", "0.2"], env=dict(os.environ))
     start = time.perf_counter()
 
     def submit(serial: int) -> None:

@@ -29,7 +29,7 @@ def running_serve(log_folder: Path, api_workers: int = 1, startup_seconds: float
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(ONELICENSE_PREFECT_PORT=str(free_port()), PREFECT_LOGGING_LEVEL="WARNING")
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--api-workers", str(api_workers)],
+        [sys.executable, "-m", "onelicense", "serve", "--port", str(port), "--api-workers", str(api_workers)],
         env=env,
         stdout=(log_folder / "serve.log").open("wb"),
         stderr=subprocess.STDOUT,

@@ -193,7 +193,7 @@ def serve(
             for n in range(workers):
                 command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"]
                 children.append(spawn_child(command, logs / f"prefect-worker-{n + 1}.log", worker_env))
-        dispatcher = [sys.executable, "-m", "cli", "worker", *(["--deployments"] if workers else [])]
+        dispatcher = [sys.executable, "-m", "onelicense", "worker", *(["--deployments"] if workers else [])]
         children.append(spawn_child(dispatcher, logs / "dispatcher.log"))
         console.print(f"Prefect 界面：{prefect_url.removesuffix('/api')}   工作进程：{workers}   日志：{logs}")
         console.print(f"API 与文档：http://{host}:{port}/docs   公示：http://{host}:{port}/publicity")

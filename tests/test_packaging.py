@@ -98,6 +98,14 @@ def test_the_wheel_installs_one_import_name_beside_a_package_called_web(installe
         check=True,
     ).stdout  # fmt: skip
     assert both.startswith("True ") and "onelicense/web/app.py" in both
+    # `serve` starts its dispatcher as `python -m onelicense worker`: it must run from any folder
+    child = subprocess.run(
+        [installed / "bin" / "python", "-m", "onelicense", "worker", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == 0 and "Usage: onelicense worker" in child.stdout, child.stdout + child.stderr
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:

@@ -78,7 +78,7 @@ def topology(tmp_path: Path, prefect_database: str, postgres_admin: Engine, monk
     migrate(database)
     log = (tmp_path / "serve.log").open("wb")
     serve = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(api_port), "--workers", "2"],
+        [sys.executable, "-m", "onelicense", "serve", "--port", str(api_port), "--workers", "2"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -69,7 +69,7 @@ def test_serve_api_only_answers_without_a_prefect_server(tmp_path) -> None:  # t
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONELICENSE_", "PREFECT_"))}
     env.update(ONELICENSE_DATA_DIR=str(tmp_path / "data"), ONELICENSE_PREFECT_PORT=str(prefect_port))
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--api-only", "--port", str(port)],
+        [sys.executable, "-m", "onelicense", "serve", "--api-only", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
