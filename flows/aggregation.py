@@ -14,11 +14,8 @@ from dataclasses import dataclass
 
 from prefect import flow, task
 
-from onelicense.flows.outcomes import record_failure
-from onelicense.review.roles import SYSTEM_ACTOR
 from onelicense.review.transitions import ApplicationStatus
-from onelicense.services import aggregation, licenses
-from onelicense.store import outbox
+from onelicense.services import aggregation, outbox_work
 from onelicense.store.db import session_scope
 
 
@@ -39,18 +36,12 @@ def _one(application_id: str, message_id: str | None) -> AggregationResult:
     """One application; its outbox message (if any) marked done or failed."""
     try:
         with session_scope() as session:
-            status = aggregation.aggregate(session, application_id).status
-            number = None
-            if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
-                number = licenses.issue_license(session, SYSTEM_ACTOR, application_id).number
-                status = ApplicationStatus.ISSUED
-            if message_id is not None:
-                outbox.mark_done(session, message_id)
+            status, number = aggregation.conclude(session, application_id, message_id)
         return AggregationResult(application_id, status, number)
     except Exception as exc:
         if message_id is None:
             raise
-        record_failure(message_id, exc)
+        outbox_work.record_failure(message_id, exc)
         return AggregationResult(application_id, None)
 
 

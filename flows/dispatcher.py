@@ -32,17 +32,15 @@ from pathlib import Path
 
 from onelicense.flows.aggregation import aggregate
 from onelicense.flows.fan_out import fan_out
-from onelicense.flows.outcomes import record_failure
 from onelicense.flows.runtime import without_heartbeats
 from onelicense.flows.sweep import daily_sweep
-from onelicense.services import licenses, notifications
+from onelicense.services import licenses, notifications, outbox_work
 from onelicense.settings import get_settings
-from onelicense.store import outbox
 from onelicense.store.db import session_scope
 from onelicense.store.tables.application import OutboxMessage
 
 log = logging.getLogger("onelicense.dispatcher")
-KINDS = (outbox.DEPARTMENT_PUSH, outbox.AGGREGATE, outbox.RENDER_PDF, outbox.NOTIFY)
+KINDS = outbox_work.KINDS
 
 
 def _process_start(pid: int) -> str | None:
@@ -75,15 +73,15 @@ class Dispatcher:
         def due(kind: str, count: int) -> list[OutboxMessage]:
             if kind not in kinds:
                 return []
-            return outbox.due_messages(session, kind, limit=count, lease=self.lease, owner=self.owner)
+            return outbox_work.lease_due(session, kind, limit=count, lease=self.lease, owner=self.owner)
 
         with session_scope() as session:
-            if outbox.NOTIFY in kinds:
+            if outbox_work.NOTIFY in kinds:
                 notifications.dispatch_pending(session)
-            pushes = due(outbox.DEPARTMENT_PUSH, limit * 9)
-            aggregations = due(outbox.AGGREGATE, limit)
-            renders = due(outbox.RENDER_PDF, limit)
-            notices = due(outbox.NOTIFY, limit)
+            pushes = due(outbox_work.DEPARTMENT_PUSH, limit * 9)
+            aggregations = due(outbox_work.AGGREGATE, limit)
+            renders = due(outbox_work.RENDER_PDF, limit)
+            notices = due(outbox_work.NOTIFY, limit)
         started = [self._render(m) for m in renders]
         for message in notices:
             self._notify(message)
@@ -107,9 +105,9 @@ class Dispatcher:
         try:
             with session_scope() as session:
                 notifications.deliver(session, message)
-                outbox.mark_done(session, message.id)
+                outbox_work.done(session, message.id)
         except Exception as exc:
-            record_failure(message.id, exc)
+            outbox_work.record_failure(message.id, exc)
 
     def _start(self, flow: Callable[..., object], name: str, parameters: dict[str, list], messages: list) -> None:
         try:
@@ -125,9 +123,9 @@ class Dispatcher:
         except Exception as exc:  # Prefect unreachable: each message is retried later (the flow marks its own)
             log.exception("%s flow run for %d messages failed to run", name, len(messages))
             with session_scope() as session:
-                undone = [m.id for m in messages if not outbox.is_done(session, m.id)]
+                undone = [m.id for m in messages if not outbox_work.is_done(session, m.id)]
             for message_id in undone:
-                record_failure(message_id, exc)
+                outbox_work.record_failure(message_id, exc)
 
     def _render(self, message: OutboxMessage) -> threading.Event:
         """Render in the pool; the returned event is set once the file is written and the message marked."""
@@ -138,7 +136,7 @@ class Dispatcher:
                 wanted = licenses.certificate(session, licenses.load_license(session, number))
             future = self._pool().submit(licenses.render_certificate, wanted)
         except Exception as exc:
-            record_failure(message.id, exc)
+            outbox_work.record_failure(message.id, exc)
             finished.set()
             return finished
         with self._lock:
@@ -148,9 +146,9 @@ class Dispatcher:
             try:
                 licenses.write_certificate(wanted.path, done.result())
                 with session_scope() as session:
-                    outbox.mark_done(session, message.id)
+                    outbox_work.done(session, message.id)
             except Exception as exc:
-                record_failure(message.id, exc)
+                outbox_work.record_failure(message.id, exc)
             finally:
                 with self._lock:
                     self._rendering.pop(message.id, None)
@@ -172,13 +170,13 @@ class Dispatcher:
         with self._lock:
             ids = list(self._rendering)
         with session_scope() as session:
-            outbox.renew_leases(session, self.owner, ids, self.lease)
+            outbox_work.renew_leases(session, self.owner, ids, self.lease)
 
     def reclaim(self) -> int:
         """Leases of dispatchers of this machine that no longer run are due again now, not a lease later."""
         with session_scope() as session:
-            dead = [owner for owner in outbox.lease_owners(session) if self._dead(owner)]
-            return outbox.reclaim_leases(session, dead)
+            dead = [owner for owner in outbox_work.lease_owners(session) if self._dead(owner)]
+            return outbox_work.reclaim_leases(session, dead)
 
     def _dead(self, owner: str) -> bool:
         host, _, rest = owner.partition(":")

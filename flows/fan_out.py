@@ -22,10 +22,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from onelicense.errors import Conflict
 from onelicense.flows.departments import DepartmentUnreachable, department_systems
-from onelicense.flows.outcomes import record_failure
-from onelicense.services import pushes, reviews
+from onelicense.services import outbox_work, pushes, reviews
 from onelicense.settings import get_settings
-from onelicense.store import outbox
 from onelicense.store.db import session_scope
 
 
@@ -54,7 +52,7 @@ def push_to_department(department_code: str, batch: list[Push]) -> None:
     failures = []
     for push in batch:
         with session_scope() as session:
-            if outbox.is_done(session, push.message_id):
+            if outbox_work.is_done(session, push.message_id):
                 continue
         try:
             systems.push(department_code, push.payload, idempotency_key=push.message_id)
@@ -83,7 +81,7 @@ def department_review(
                     reviews.auto_decide(session, review.id)  # 秒批 where the catalog's rules all hold
                 payload = pushes.push_payload(session, application_id, department_code)
         except Exception as exc:  # this application's branch fails alone: its message comes back later
-            record_failure(message_id, exc)
+            outbox_work.record_failure(message_id, exc)
             branches[message_id] = DepartmentBranch(application_id, department_code, None, False)
             continue
         branches[message_id] = DepartmentBranch(application_id, department_code, review.id, None)
@@ -100,7 +98,7 @@ def department_review(
         reason = str(exc)
     with session_scope() as session:
         for push in batch:
-            delivered = outbox.is_done(session, push.message_id)
+            delivered = outbox_work.is_done(session, push.message_id)
             if not delivered:
                 pushes.failed(session, push.message_id, reason or f"{department_code} 的系统未接收推送")
             branch = branches[push.message_id]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from onelicense.errors import Forbidden
+
 
 class Role(StrEnum):
     APPLICANT = "applicant"  # 申请人
@@ -34,3 +36,9 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(user_id="system", role=Role.SYSTEM)
+
+
+def require_role(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> None:
+    """Forbidden unless the actor has one of `roles`; `what` names the action in the message."""
+    if actor.role not in roles:
+        raise Forbidden(f"当前角色（{actor.role.value}）无权{what}")

@@ -40,11 +40,11 @@ from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, Not
 from onelicense.forms.errors import FieldError, ValidationFailed
 from onelicense.forms.fieldtypes import invisible_characters
 from onelicense.forms.identifiers import mobile_problem
-from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role, require_role
 from onelicense.services import bindings, codes, identity_provider, users
 from onelicense.settings import get_settings
 from onelicense.store import audit, bulk, inputs, ratelimit
-from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.access import OVERSEERS
 from onelicense.store.db import transaction
 from onelicense.store.tables.portal import LoginThrottle, WebSession
 from onelicense.store.tables.types import UTCDateTime

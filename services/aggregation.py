@@ -9,7 +9,7 @@ from sqlmodel import Session
 from onelicense.review.aggregate import ApplicationFacts, PermitFact, composite_opinion, render_composite_opinion
 from onelicense.review.roles import SYSTEM_ACTOR, Actor
 from onelicense.review.transitions import ApplicationStatus
-from onelicense.services import applications, reviews
+from onelicense.services import applications, licenses, outbox_work, reviews
 from onelicense.services import catalog as catalogs
 from onelicense.store.tables.application import Application
 
@@ -38,6 +38,20 @@ def application_facts(application: Application) -> ApplicationFacts:
         department_names={code: d.name for code, d in catalog.departments.items()},
         item_labels=labels,
     )
+
+
+def conclude(session: Session, application_id: str, message_id: str | None = None) -> tuple[ApplicationStatus, str | None]:
+    """汇总 → 综合审批意见 → 发证 on approval (the rule "approved → issue" lives here), and the outbox message
+    that asked for it marked done. Safe to run twice: recording is idempotent and issuing exactly-once. Returns the application's
+    status and the license number when one is issued."""
+    status = aggregate(session, application_id).status
+    number = None
+    if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
+        number = licenses.issue_license(session, SYSTEM_ACTOR, application_id).number
+        status = ApplicationStatus.ISSUED
+    if message_id is not None:
+        outbox_work.done(session, message_id)  # committed by the caller's session scope, with the work
+    return status, number
 
 
 def aggregate(session: Session, application_id: str, *, actor: Actor = SYSTEM_ACTOR) -> Application:

@@ -28,13 +28,13 @@ from onelicense.forms.merge import MergedForm
 from onelicense.forms.prereview import Finding, blocking, prereview
 from onelicense.forms.validation import MATERIAL_PREFIX, parse_conditions, validate_submission
 from onelicense.review.aggregate import CompositeOpinion
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.transitions import ApplicationStatus, Outcome, ReviewStatus, StateKind, check_transition
 from onelicense.services import bindings, notifications, obligations, uploads
 from onelicense.services import catalog as catalogs
 from onelicense.services.certificate import certificate_problems
 from onelicense.store import audit, inputs, license_queries, outbox
-from onelicense.store.access import FULL_VIEW, OVERSEERS, department_items, require_role, require_view_application
+from onelicense.store.access import FULL_VIEW, OVERSEERS, department_items, require_view_application
 from onelicense.store.db import transaction
 from onelicense.store.license_queries import LicenseNow
 from onelicense.store.locking import check_version, lock_application, update_versioned

@@ -24,11 +24,10 @@ from sqlmodel import Session
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.forms.errors import FieldError, ValidationFailed
 from onelicense.forms.identifiers import uscc_problem
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.services import codes, registry
 from onelicense.services.registry import Company
 from onelicense.store import audit, inputs
-from onelicense.store.access import require_role
 from onelicense.store.db import transaction
 from onelicense.store.tables.user import User
 

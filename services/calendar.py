@@ -30,13 +30,12 @@ from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.review.calendar import YearArrangement, calendar_of
 from onelicense.review.obligations import ObligationStatus, obligations_of
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import PROVISIONAL_NOTE, WorkingCalendar, nth_working_day
 from onelicense.review.transitions import OPEN_REVIEW_STATUSES
 from onelicense.settings import get_settings
 from onelicense.store import audit
 from onelicense.store import calendar as rows
-from onelicense.store.access import require_role
 from onelicense.store.db import read_scope, transaction
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.calendar import CalendarYear

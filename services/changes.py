@@ -28,14 +28,13 @@ from onelicense.forms.model import Permit
 from onelicense.forms.prereview import blocking, prereview
 from onelicense.forms.validation import Submission, validate_submission
 from onelicense.licenses.status import LicenseStatus
-from onelicense.review.roles import Actor
+from onelicense.review.roles import Actor, require_role
 from onelicense.review.transitions import ApplicationStatus
 from onelicense.services import applications, licenses, obligations, registry, uploads
 from onelicense.services import catalog as catalogs
 from onelicense.services.certificate import certificate_problems
 from onelicense.services.pending_changes import pending_change
 from onelicense.store import audit, inputs
-from onelicense.store.access import require_role
 from onelicense.store.db import transaction
 from onelicense.store.locking import lock_license
 from onelicense.store.tables.application import Application, DepartmentReview

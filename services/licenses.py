@@ -32,7 +32,7 @@ from onelicense.licenses.pdf import render_pdf
 from onelicense.licenses.qr import verify_url
 from onelicense.licenses.status import TERMINAL, LicenseStatus, Operation, next_status, validity_end
 from onelicense.licenses.token import sign_token
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.transitions import ApplicationStatus, Decision
 from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, obligations, pending_changes
@@ -40,7 +40,7 @@ from onelicense.services.applications import mark_issued, open_key_of
 from onelicense.services.permit_changes import apply_permit_operation, check_operation
 from onelicense.settings import Settings, get_settings
 from onelicense.store import inputs, outbox
-from onelicense.store.access import OVERSEERS, require_role, require_view_application
+from onelicense.store.access import OVERSEERS, require_view_application
 from onelicense.store.audit import record, snapshot
 from onelicense.store.db import transaction
 from onelicense.store.locking import lock_application, update_versioned

@@ -27,13 +27,13 @@ from onelicense.licenses.status import (
     Operation,
     effective_permit_status,
 )
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import SlaLevel, WorkingCalendar
 from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ReviewStatus
 from onelicense.services import catalog as catalogs
 from onelicense.services import licenses
 from onelicense.store import inputs, license_queries
-from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.access import OVERSEERS
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.license import License, LicensePermit
 from onelicense.store.tables.user import User

@@ -16,13 +16,13 @@ from sqlmodel import Session, col, select
 from onelicense import clock
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import WorkingCalendar, nth_working_day
 from onelicense.review.transitions import ApplicationStatus
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
 from onelicense.store import audit, inputs
-from onelicense.store.access import require_role, require_view_application
+from onelicense.store.access import require_view_application
 from onelicense.store.db import transaction
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.portal import Rating

@@ -17,10 +17,9 @@ from sqlmodel import Session, col, select
 from onelicense.clock import utcnow
 from onelicense.errors import InvalidRequest, Unavailable
 from onelicense.forms.identifiers import mobile_problem, uscc_problem
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.settings import get_settings
 from onelicense.store import audit
-from onelicense.store.access import require_role
 from onelicense.store.db import transaction
 from onelicense.store.tables.identity import RegistryEntry
 

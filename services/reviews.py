@@ -20,7 +20,7 @@ from onelicense.forms.validation import validate_submission
 from onelicense.review.aggregate import ReviewFacts
 from onelicense.review.assist import suggested_opinion
 from onelicense.review.auto_decision import AutoDecision, auto_decision
-from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role, require_role
 from onelicense.review.transitions import (
     OPEN_REVIEW_STATUSES,
     OPINION_MAX_CHARS,
@@ -36,7 +36,6 @@ from onelicense.store import audit, inputs, outbox
 from onelicense.store.access import (
     OVERSEERS,
     require_department_reviewer,
-    require_role,
     require_view_application,
     require_view_review,
 )

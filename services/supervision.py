@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from onelicense import clock
 from onelicense.clock import china_date, china_time
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import SlaLevel, WorkingCalendar
 from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
 from onelicense.services import catalog as catalogs
@@ -27,7 +27,6 @@ from onelicense.services.notifications import Undelivered
 from onelicense.services.obligations import OverdueInspections
 from onelicense.services.ratings import OVERALL, POOR_SCORE
 from onelicense.services.spreadsheet import csv_bytes
-from onelicense.store.access import require_role
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.portal import Rating
 

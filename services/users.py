@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 
 from onelicense.errors import Conflict, InvalidRequest, NotFound
 from onelicense.forms.identifiers import mobile_problem, uscc_problem
-from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
+from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role, require_role
 from onelicense.services import catalog as catalogs
 from onelicense.store import audit, inputs
-from onelicense.store.access import OVERSEERS, require_role
+from onelicense.store.access import OVERSEERS
 from onelicense.store.db import transaction
 from onelicense.store.tables.types import utcnow
 from onelicense.store.tables.user import User

@@ -22,12 +22,6 @@ OVERSEERS = frozenset({Role.ADMIN, Role.SYSTEM})
 FULL_VIEW = frozenset({Role.APPLICANT, Role.ADMIN, Role.SYSTEM})
 
 
-def require_role(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> None:
-    """Forbidden unless the actor has one of `roles`; `what` names the action in the message."""
-    if actor.role not in roles:
-        raise Forbidden(f"当前角色（{actor.role.value}）无权{what}")
-
-
 def can_view_application(session: Session, actor: Actor, application: Application) -> bool:
     if actor.role in OVERSEERS:
         return True

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.services import uploads
 from onelicense.settings import get_settings
-from onelicense.store.access import require_role
 from onelicense.web.api.deps import CurrentActor, DbSession
 from onelicense.web.api.responses import errors
 

@@ -11,11 +11,10 @@ from fastapi.responses import Response
 
 from onelicense.errors import Conflict, InvalidRequest, NotFound, OneLicenseError, TooManyRequests, Unavailable
 from onelicense.forms.errors import ValidationFailed
-from onelicense.review.roles import Role
+from onelicense.review.roles import Role, require_role
 from onelicense.services import accounts, bindings
 from onelicense.services.codes import Sent, mask_phone
 from onelicense.settings import get_settings
-from onelicense.store.access import require_role
 from onelicense.store.tables.user import User
 from onelicense.web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 

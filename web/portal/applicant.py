@@ -17,12 +17,11 @@ from onelicense.forms.errors import SubmissionRefused, ValidationFailed
 from onelicense.forms.fieldtypes import parse_value
 from onelicense.forms.validation import MATERIAL_PREFIX
 from onelicense.licenses.qr import qr_png, verify_url
-from onelicense.review.roles import Role
+from onelicense.review.roles import Role, require_role
 from onelicense.review.transitions import Outcome, ReviewStatus
 from onelicense.services import applications, changes, drafts, licenses, ratings, uploads
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from onelicense.store.access import require_role
 from onelicense.store.tables import DepartmentReview
 from onelicense.store.tables.license import License, LicensePermit
 from onelicense.store.tables.portal import Rating

@@ -16,11 +16,10 @@ from starlette.datastructures import UploadFile
 from onelicense import clock
 from onelicense.errors import Conflict, InvalidRequest, OneLicenseError
 from onelicense.review.obligations import ObligationKind, ObligationStatus, inspection_overdue
-from onelicense.review.roles import Actor, Role
+from onelicense.review.roles import Actor, Role, require_role
 from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, obligations, uploads
 from onelicense.settings import get_settings
-from onelicense.store.access import require_role
 from onelicense.store.tables.lifecycle import Obligation
 from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 

@@ -12,9 +12,8 @@ from sqlmodel import select
 
 from onelicense.errors import InvalidRequest, NotFound
 from onelicense.licenses.status import Operation
-from onelicense.review.roles import Role
+from onelicense.review.roles import Role, require_role
 from onelicense.services import changes, licenses
-from onelicense.store.access import require_role
 from onelicense.store.tables.license import License
 from onelicense.web.portal.common import DbSession, SignedInViewer, check_csrf, redirect
 
