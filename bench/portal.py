@@ -44,7 +44,8 @@ def _seed(reviews: int) -> str:
     from onelicense.demo.sample import sample_application
     from onelicense.review.roles import Actor, Role
     from onelicense.review.transitions import ApplicationStatus, ReviewStatus
-    from onelicense.services import accounts, drafts, registry, users
+    from onelicense.services import accounts, drafts, users
+    from onelicense.services.adapters import registry
     from onelicense.services.catalog import catalog, review_date_columns
     from onelicense.store.db import migrate, session_scope
     from onelicense.store.tables.application import Application, DepartmentReview

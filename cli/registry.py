@@ -25,7 +25,7 @@ def import_file(
 ) -> None:
     """把企业登记信息载入本地市场主体登记（管理员；全部有效才载入）。"""
     from onelicense.review.roles import Actor, Role
-    from onelicense.services import registry
+    from onelicense.services.adapters import registry
 
     if not file.is_file():
         fail(f"文件不存在：{file}")
@@ -44,7 +44,7 @@ def import_file(
 @app.command("show")
 def show(uscc: Annotated[str, typer.Argument(help="统一社会信用代码")]) -> None:
     """查询一个统一社会信用代码在市场主体登记中的信息。"""
-    from onelicense.services import registry
+    from onelicense.services.adapters import registry
 
     with database() as session:
         company = registry.lookup(session, uscc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from onelicense.review.roles import Actor, Role
-from onelicense.services import registry
+from onelicense.services.adapters import registry
 from onelicense.settings import get_settings
 from onelicense.store.db import session_scope
 

@@ -22,7 +22,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from onelicense.errors import Conflict
 from onelicense.flows.departments import DepartmentUnreachable, department_systems
-from onelicense.services import outbox_work, pushes, reviews
+from onelicense.services import outbox_work, reviews
+from onelicense.services.adapters import pushes
 from onelicense.settings import get_settings
 from onelicense.store.db import session_scope
 

@@ -41,7 +41,8 @@ from onelicense.forms.errors import FieldError, ValidationFailed
 from onelicense.forms.fieldtypes import invisible_characters
 from onelicense.forms.identifiers import mobile_problem
 from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role, require_role
-from onelicense.services import bindings, codes, identity_provider, users
+from onelicense.services import bindings, codes, users
+from onelicense.services.adapters import identity_provider
 from onelicense.settings import get_settings
 from onelicense.store import audit, bulk, inputs, ratelimit
 from onelicense.store.access import OVERSEERS

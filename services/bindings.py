@@ -25,8 +25,9 @@ from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from onelicense.forms.errors import FieldError, ValidationFailed
 from onelicense.forms.identifiers import uscc_problem
 from onelicense.review.roles import Actor, Role, require_role
-from onelicense.services import codes, registry
-from onelicense.services.registry import Company
+from onelicense.services import codes
+from onelicense.services.adapters import registry
+from onelicense.services.adapters.registry import Company
 from onelicense.store import audit, inputs
 from onelicense.store.db import transaction
 from onelicense.store.tables.user import User

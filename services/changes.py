@@ -30,8 +30,9 @@ from onelicense.forms.validation import Submission, validate_submission
 from onelicense.licenses.status import LicenseStatus
 from onelicense.review.roles import Actor, require_role
 from onelicense.review.transitions import ApplicationStatus
-from onelicense.services import applications, licenses, obligations, registry, uploads
+from onelicense.services import applications, licenses, obligations, uploads
 from onelicense.services import catalog as catalogs
+from onelicense.services.adapters import registry
 from onelicense.services.certificate import certificate_problems
 from onelicense.services.pending_changes import pending_change
 from onelicense.store import audit, inputs

@@ -1,6 +1,6 @@
 """信用公示, public: holders in the 公示 before listing and the 失信名单, as a page, as JSON (Accept:
 application/json) and as a CSV in the documented exchange format. Read-only glue around
-services.credit_publicity."""
+services.queries.credit_publicity."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from onelicense.services import catalog as catalogs
-from onelicense.services.credit_publicity import EXCHANGE_COLUMNS, CreditEntry, credit_csv, credit_lists
+from onelicense.services.queries.credit_publicity import EXCHANGE_COLUMNS, CreditEntry, credit_csv, credit_lists
 from onelicense.store.db import read_scope
 from onelicense.templating import environment
 from onelicense.web.downloads import csv_download

@@ -34,7 +34,7 @@ from onelicense.licenses.status import LicenseStatus
 from onelicense.licenses.token import VerifiedToken, verify_token
 from onelicense.services import catalog as catalogs
 from onelicense.services.licenses import LicenseConfig
-from onelicense.services.publicity import publicity_csv
+from onelicense.services.queries.publicity import publicity_csv
 from onelicense.store import license_queries
 from onelicense.store.db import read_scope, session_scope
 from onelicense.store.license_queries import LicenseNow

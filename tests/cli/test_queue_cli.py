@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from onelicense.cli import queue, users
 from onelicense.flows.dispatcher import dispatch_once
 from onelicense.review.roles import Actor, Role
-from onelicense.services import applications, registry
+from onelicense.services import applications
+from onelicense.services.adapters import registry
 from onelicense.store.db import session_scope
 from tests.web.conftest import OTHER, OWN, Users, make_users, temporary_database
 from tests.web.sample import REGISTERED, USCC, submission_body

@@ -27,7 +27,8 @@ from sqlmodel import select
 
 from onelicense.flows.dispatcher import Dispatcher
 from onelicense.review.roles import Actor, Role
-from onelicense.services import accounts, aggregation, applications, licenses, notifications, registry, users
+from onelicense.services import accounts, aggregation, applications, licenses, notifications, users
+from onelicense.services.adapters import registry
 from onelicense.settings import get_settings
 from onelicense.store import outbox
 from onelicense.store.db import session_scope
@@ -195,7 +196,7 @@ def test_every_holder_is_reached_at_an_address_it_gave_and_one_nobody_can_reach_
     at the application's 联系电话 (agreed to in the signed 告知承诺书); one that gave only a landline cannot get an
     SMS, and gave no email: each such notice has `no_address` receipts and shows on the board as undelivered,
     never as sent."""
-    from onelicense.services import supervision
+    from onelicense.services.queries import supervision
     from onelicense.store.tables.lifecycle import Notification, NotificationReceipt
 
     caplog.set_level(logging.DEBUG)

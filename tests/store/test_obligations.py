@@ -331,7 +331,7 @@ def test_a_departments_overdue_inspection_is_marked_and_on_the_board(
     """The department's own 事后核查 deadline is supervised (issue 19): the day after it, without a check, the
     obligation is 核查逾期 (computed, the holder not in breach) and the board lists it under its department."""
     from onelicense.review.obligations import inspection_overdue
-    from onelicense.services import supervision
+    from onelicense.services.queries import supervision
 
     inspection = the_obligation(session, ObligationKind.INSPECTION)
     due = inspection.due_on

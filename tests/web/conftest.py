@@ -21,7 +21,7 @@ from sqlmodel import func, select
 from onelicense.flows.aggregation import aggregate
 from onelicense.flows.dispatcher import dispatch_once
 from onelicense.review.roles import Actor, Role
-from onelicense.services import registry
+from onelicense.services.adapters import registry
 from onelicense.services.users import create_user
 from onelicense.settings import get_settings
 from onelicense.store.db import database_url, dispose_engine, migrate, session_scope

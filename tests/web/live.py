@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 
 from onelicense.review.roles import Actor, Role
-from onelicense.services import registry
+from onelicense.services.adapters import registry
 from onelicense.settings import get_settings
 from onelicense.store.db import dispose_engine, migrate, session_scope
 from onelicense.web.app import create_app

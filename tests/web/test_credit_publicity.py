@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from onelicense.errors import Conflict, Forbidden, InvalidRequest
 from onelicense.review.obligations import ObligationKind, ObligationStatus
 from onelicense.services import aggregation, licenses, notifications, obligations
-from onelicense.services.credit_publicity import EXCHANGE_COLUMNS
+from onelicense.services.queries.credit_publicity import EXCHANGE_COLUMNS
 from onelicense.store.tables.license import License
 from onelicense.store.tables.lifecycle import CreditRecord, Notification, Obligation
 from tests.builders import APPLICANT, SYSTEM, conditions_for, decide_all, reviewer, submit_valid

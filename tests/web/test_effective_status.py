@@ -19,7 +19,8 @@ from sqlmodel import Session
 from onelicense.errors import Conflict
 from onelicense.licenses.status import Operation
 from onelicense.review.roles import SYSTEM_ACTOR, Role
-from onelicense.services import changes, licenses, queue_board, users
+from onelicense.services import changes, licenses, users
+from onelicense.services.queries import queue_board
 from onelicense.store.tables.application import Application
 from onelicense.store.tables.license import License
 from onelicense.store.tables.user import User

@@ -25,8 +25,9 @@ from onelicense.licenses.status import Operation
 from onelicense.review.obligations import ObligationKind, ObligationStatus
 from onelicense.review.roles import SYSTEM_ACTOR, Role
 from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
-from onelicense.services import aggregation, applications, changes, licenses, obligations, registry, reviews, users
+from onelicense.services import aggregation, applications, changes, licenses, obligations, reviews, users
 from onelicense.services import catalog as catalogs
+from onelicense.services.adapters import registry
 from onelicense.store import audit, outbox
 from onelicense.store.tables.application import Application
 from onelicense.store.tables.license import License

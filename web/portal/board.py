@@ -14,8 +14,9 @@ from sqlmodel import Session
 from onelicense.errors import Conflict, InvalidRequest
 from onelicense.review.roles import Role
 from onelicense.review.sla import SlaLevel
-from onelicense.services import calendar, inspections, supervision
+from onelicense.services import calendar, inspections
 from onelicense.services import catalog as catalogs
+from onelicense.services.queries import supervision
 from onelicense.web.downloads import csv_download
 from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 

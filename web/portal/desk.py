@@ -23,8 +23,9 @@ from onelicense.licenses.status import Operation
 from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import SlaDates, SlaLevel
 from onelicense.review.transitions import OPINION_MAX_CHARS, Decision, ReviewStatus
-from onelicense.services import applications, queue_board, reviews
+from onelicense.services import applications, reviews
 from onelicense.services import catalog as catalogs
+from onelicense.services.queries import queue_board
 from onelicense.store.tables.application import DepartmentReview
 from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 

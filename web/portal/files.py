@@ -9,7 +9,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, Response
 
-from onelicense.services import samples, uploads
+from onelicense.services import uploads
+from onelicense.services.queries import samples
 from onelicense.web.portal.common import DbSession, SignedInViewer
 
 router = APIRouter(include_in_schema=False)

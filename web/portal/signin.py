@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from onelicense.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
 from onelicense.forms.errors import ValidationFailed
-from onelicense.services import accounts, identity_provider
+from onelicense.services import accounts
+from onelicense.services.adapters import identity_provider
 from onelicense.settings import get_settings
 from onelicense.web.portal.common import (
     ROLE_HOME,

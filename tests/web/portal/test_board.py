@@ -16,8 +16,9 @@ from onelicense.clock import CHINA_TIME, china_date, utcnow
 from onelicense.review.roles import Actor, Role
 from onelicense.review.sla import SlaDates, SlaLevel, working_days_used
 from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
-from onelicense.services import applications, reviews, supervision
+from onelicense.services import applications, reviews
 from onelicense.services import catalog as catalogs
+from onelicense.services.queries import supervision
 from onelicense.services.users import create_user
 from onelicense.store.db import session_scope
 from onelicense.store.tables import Application, DepartmentReview

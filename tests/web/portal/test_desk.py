@@ -15,8 +15,9 @@ from onelicense.flows.dispatcher import dispatch_once
 from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
 from onelicense.review.sla import SlaDates, SlaLevel
 from onelicense.review.transitions import ReviewStatus
-from onelicense.services import applications, licenses, queue_board, reviews
+from onelicense.services import applications, licenses, reviews
 from onelicense.services import catalog as catalogs
+from onelicense.services.queries import queue_board
 from onelicense.store.db import session_scope
 from onelicense.store.tables import DecisionRecord, DepartmentReview
 from tests import builders

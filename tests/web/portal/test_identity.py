@@ -21,7 +21,8 @@ from sqlmodel import select
 from onelicense.forms.identifiers import uscc_check_char
 from onelicense.review.roles import Actor, Role
 from onelicense.review.transitions import ReviewStatus
-from onelicense.services import applications, registry, reviews, users
+from onelicense.services import applications, reviews, users
+from onelicense.services.adapters import registry
 from onelicense.settings import get_settings
 from onelicense.store.db import session_scope
 from onelicense.store.tables import AuditEvent, User

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from onelicense.services import registry
+from onelicense.services.adapters import registry
 from onelicense.store.db import session_scope
 from onelicense.store.tables.application import Application
 from onelicense.store.tables.license import License

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from onelicense.clock import china_date
-from onelicense.services.spreadsheet import csv_bytes
+from onelicense.services.queries.spreadsheet import csv_bytes
 from onelicense.store import license_queries
 from onelicense.store.license_queries import LicenseNow
 

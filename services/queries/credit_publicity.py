@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from onelicense import clock
 from onelicense.review.obligations import ObligationStatus
 from onelicense.services import catalog as catalogs
-from onelicense.services.spreadsheet import csv_bytes
+from onelicense.services.queries.spreadsheet import csv_bytes
 from onelicense.store.tables.license import License
 from onelicense.store.tables.lifecycle import CreditRecord, Obligation
 

@@ -25,8 +25,8 @@ from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, obligations
 from onelicense.services.notifications import Undelivered
 from onelicense.services.obligations import OverdueInspections
+from onelicense.services.queries.spreadsheet import csv_bytes
 from onelicense.services.ratings import OVERALL, POOR_SCORE
-from onelicense.services.spreadsheet import csv_bytes
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.portal import Rating
 
