@@ -14,6 +14,7 @@ from rich.table import Table
 from onelicense.forms.catalog import load_catalog
 from onelicense.forms.errors import CatalogError, UnknownIndustry
 from onelicense.forms.merge import merge_form
+from onelicense.forms.model import Catalog
 from onelicense.forms.stats import Comparison, catalog_figures
 from onelicense.services.catalog import catalog as current_catalog
 
@@ -25,7 +26,7 @@ if not console.is_terminal:  # piped or captured: do not squeeze the tables into
 CatalogDir = Annotated[Path | None, typer.Option("--catalog", help="目录数据文件夹（默认：内置目录）")]
 
 
-def _load(folder: Path | None):
+def _load(folder: Path | None) -> Catalog:
     try:
         return load_catalog(folder) if folder else current_catalog()
     except CatalogError as exc:

@@ -8,13 +8,18 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Annotated, NoReturn
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:  # the demo and the services are imported where the commands run
+    from onelicense.demo.run import DemoResult
+    from onelicense.services.applications import ApplicationProgress
 
 console = Console()
 
@@ -25,7 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
 
 
-def _progress_table(progress) -> Table:
+def _progress_table(progress: ApplicationProgress) -> Table:
     from onelicense.services.catalog import catalog
 
     departments = catalog().departments
@@ -73,7 +78,7 @@ def demo(
         raise typer.Exit(1)
 
 
-def _print_timeline(result) -> None:
+def _print_timeline(result: DemoResult) -> None:
     from onelicense.services.catalog import catalog
 
     departments = catalog().departments
@@ -82,15 +87,15 @@ def _print_timeline(result) -> None:
         table.add_column(header)
     spans = {s.department_code: s for s in result.task_spans}
 
-    def t(value) -> str:
+    def t(value: datetime | None) -> str:
         return value.astimezone().strftime("%H:%M:%S.%f")[:-3] if value else "—"
 
     for r in result.reviews:
         span = spans.get(r.department_code)
         table.add_row(
             escape(departments[r.department_code].name),
-            t(span and span.start),
-            t(span and span.end),
+            t(span.start if span else None),
+            t(span.end if span else None),
             t(r.opened_at),
             t(r.decided_at),
         )

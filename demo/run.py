@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,11 @@ def _setup_users(uscc: str, department_codes: list[str]) -> tuple[Actor, list[Ac
 
 
 def run_demo(
-    plan: ReviewerPlan | None = None, *, industry_code: str | None = None, on_progress=None, timeout: float = 300
+    plan: ReviewerPlan | None = None,
+    *,
+    industry_code: str | None = None,
+    on_progress: Callable[[applications.ApplicationProgress], object] | None = None,
+    timeout: float = 300,
 ) -> DemoResult:
     from onelicense.demo.sample import sample_application
 

@@ -109,7 +109,9 @@ class Dispatcher:
         except Exception as exc:
             outbox_work.record_failure(message.id, exc)
 
-    def _start(self, flow: Callable[..., object], name: str, parameters: dict[str, list], messages: list) -> None:
+    def _start(
+        self, flow: Callable[..., object], name: str, parameters: dict[str, list[str]], messages: list[OutboxMessage]
+    ) -> None:
         try:
             if self.deployments:
                 from prefect.deployments import run_deployment
@@ -247,9 +249,9 @@ class Dispatcher:
             self._renders = None
 
 
-def _columns(messages: list[OutboxMessage], with_department: str | None = None) -> dict[str, list]:
+def _columns(messages: list[OutboxMessage], with_department: str | None = None) -> dict[str, list[str]]:
     """A batch as the flow's parameters: ids only, one list per column."""
-    columns: dict[str, list] = {"application_ids": [m.application_id for m in messages]}
+    columns: dict[str, list[str]] = {"application_ids": [m.application_id for m in messages]}
     if with_department:
         columns["department_codes"] = [m.department_code or "" for m in messages]
     columns["message_ids"] = [m.id for m in messages]

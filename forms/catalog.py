@@ -108,7 +108,7 @@ class _Loader:
             return {}
         return data
 
-    def _entries(self, raw: dict, file: str, list_key: str, model: type[E], code_attr: str) -> dict[str, E]:
+    def _entries(self, raw: dict[str, Any], file: str, list_key: str, model: type[E], code_attr: str) -> dict[str, E]:
         items = raw[file].get(list_key)
         if not isinstance(items, list) or not items:
             self.problem(file, list_key, f"缺少非空列表 '{list_key}'")
@@ -143,7 +143,13 @@ class _Loader:
             if spec.min is not None and spec.max is not None and spec.min > spec.max:
                 self.problem("fields.yaml", key, f"min {spec.min} 大于 max {spec.max}")
 
-    def _check_permits(self, permits, departments, fields, materials) -> None:
+    def _check_permits(
+        self,
+        permits: dict[str, Permit],
+        departments: dict[str, Department],
+        fields: dict[str, FieldSpec],
+        materials: dict[str, Material],
+    ) -> None:
         for code, permit in permits.items():
             if permit.department not in departments:
                 self.problem("permits.yaml", code, f"未知部门 '{permit.department}'")
@@ -198,7 +204,9 @@ class _Loader:
             if code not in state:
                 visit(code, [code])
 
-    def _check_industries(self, industries, permits, fields) -> None:
+    def _check_industries(
+        self, industries: dict[str, Industry], permits: dict[str, Permit], fields: dict[str, FieldSpec]
+    ) -> None:
         for code, industry in industries.items():
             for key in _duplicates(p.permit for p in industry.permits):
                 self.problem("industries.yaml", code, f"许可 '{key}' 重复列出")

@@ -90,7 +90,7 @@ def _text(spec: FieldSpec, value: Any) -> str:
         raise Invalid(f"长度不能超过{spec.length_cap}个字符（当前{len(value)}个）")
     if hidden := invisible_characters(value):
         raise Invalid(f"含有不可见的控制字符（如双向文字控制符、零宽字符）：{'、'.join(hidden[:5])}")
-    return value  # otherwise kept as typed: rare characters included
+    return str(value)  # otherwise kept as typed: rare characters included
 
 
 def _number(spec: FieldSpec, value: Any, integer: bool) -> int | float:
@@ -169,7 +169,7 @@ def _checked(
         reason = problem(value)
         if reason:
             raise Invalid(reason)
-        return value
+        return str(value)
 
     return parse
 

@@ -6,7 +6,7 @@ text is kept exactly as typed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,7 +21,7 @@ from onelicense.forms.model import Catalog, FieldSpec, Industry
 MATERIAL_PREFIX = "materials."
 COMMITMENT_KEY = "commitment_accepted"
 MAX_MATERIAL_REF = 500
-_models: dict[tuple, type[BaseModel]] = {}
+_models: dict[tuple[Any, ...], type[BaseModel]] = {}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def form_model(form: MergedForm) -> type[BaseModel]:
     return model
 
 
-def _validator(industry: Industry, spec: FieldSpec, required: bool):
+def _validator(industry: Industry, spec: FieldSpec, required: bool) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
         if value is None or (isinstance(value, str) and value == "" and spec.type != "text"):
             if required:

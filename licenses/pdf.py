@@ -17,7 +17,8 @@ from weasyprint.text.fonts import FontConfiguration
 
 from onelicense.licenses.document import LicenseDocument
 from onelicense.licenses.qr import qr_png
-from onelicense.templating import PACKAGED_TEMPLATES, environment
+from onelicense.templates import FOLDER as PACKAGED_TEMPLATES
+from onelicense.templating import environment
 
 TEMPLATE = "license.html.j2"
 # Pango and fontconfig under WeasyPrint are not thread-safe: concurrent renders in one process (the dispatcher
@@ -41,7 +42,9 @@ def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path |
     """PDF bytes of the certificate whose QR code holds `verify_url`."""
     html = render_license_html(document, verify_url, templates_dir)
     with _RENDER_LOCK:
-        pdf = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(font_config=_font_config())
+        pdf: bytes | None = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(
+            font_config=_font_config()
+        )
     assert pdf is not None  # write_pdf returns bytes when no target is given
     return pdf
 
@@ -49,6 +52,8 @@ def render_pdf(document: LicenseDocument, verify_url: str, templates_dir: Path |
 def render_html_pdf(html: str, templates_dir: Path | None = None) -> bytes:
     """PDF bytes of an HTML document of ours (a 示范文本), with the same embedded CJK fonts as the certificate."""
     with _RENDER_LOCK:
-        pdf = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(font_config=_font_config())
+        pdf: bytes | None = HTML(string=html, base_url=str(templates_dir or PACKAGED_TEMPLATES)).write_pdf(
+            font_config=_font_config()
+        )
     assert pdf is not None
     return pdf

@@ -70,7 +70,8 @@ def qr_texts_in_image(image: Image.Image) -> list[str]:
 def render_pdf_page(path: Path, page_index: int = 0, dpi: int = PDF_RENDER_DPI) -> Image.Image:
     pdf = pypdfium2.PdfDocument(str(path))
     try:
-        return pdf[page_index].render(scale=dpi / 72).to_pil()
+        image: Image.Image = pdf[page_index].render(scale=dpi / 72).to_pil()
+        return image
     finally:
         pdf.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from onelicense.errors import TransitionNotAllowed
 
@@ -178,7 +179,7 @@ REVIEW_TRANSITIONS: Mapping[ReviewStatus, frozenset[ReviewStatus]] = {
 
 del A, R
 
-TRANSITIONS: Mapping[StateKind, Mapping] = {
+TRANSITIONS: Mapping[StateKind, Mapping[Any, frozenset[Any]]] = {
     StateKind.APPLICATION: APPLICATION_TRANSITIONS,
     StateKind.REVIEW: REVIEW_TRANSITIONS,
 }
@@ -189,10 +190,11 @@ _STATUS_ENUMS: Mapping[StateKind, type[LabelledEnum]] = {
 }
 
 
-def allowed_targets(kind: StateKind | str, current: str) -> frozenset:
+def allowed_targets(kind: StateKind | str, current: str) -> frozenset[Any]:
     """The states reachable in one step from `current`."""
     kind = StateKind(kind)
-    return TRANSITIONS[kind][_STATUS_ENUMS[kind](current)]
+    targets: frozenset[Any] = TRANSITIONS[kind][_STATUS_ENUMS[kind](current)]
+    return targets
 
 
 def is_allowed(kind: StateKind | str, current: str, target: str) -> bool:

@@ -183,11 +183,17 @@ def _holders_license(session: Session, actor: Actor, number: str, what: str) -> 
         raise NotFound(f"许可证 {number} 不存在")
     if original is None or original.submitted_by != actor.user_id:  # the license itself is public (证照公示)
         raise Forbidden(f"您不是许可证 {number} 的持证人，不能申请{what}")
-    if license_.status is not LicenseStatus.VALID:
+    if not may_change(license_):
         raise Conflict(_not_valid(license_, what))
     if (pending := pending_change(session, license_.id)) is not None:
         raise Conflict(f"该许可证已有办理中的变更或延续申请（申请编号 {pending.reference}），请待其办结后再申请")
     return license_, original
+
+
+def may_change(license_: License | None) -> bool:
+    """Whether the license is one a change or a renewal may be asked for (a valid one); the portal
+    offers the forms by it."""
+    return license_ is not None and license_.status is LicenseStatus.VALID
 
 
 def _not_valid(license_: License, what: str) -> str:

@@ -12,7 +12,7 @@ from onelicense.errors import Conflict, Forbidden
 from onelicense.review.roles import Actor, Role
 from onelicense.store import audit, inputs, outbox
 from onelicense.store.db import transaction
-from onelicense.store.tables.application import Application
+from onelicense.store.tables.application import Application, OutboxMessage
 
 _KIND_LABELS = {
     outbox.DEPARTMENT_PUSH: "推送至部门系统",
@@ -80,7 +80,7 @@ def discard(session: Session, actor: Actor, message_id: str, *, reason: str) -> 
         audit.record(session, actor, "outbox.discard", "outbox_message", message_id, before, {"reason": reason})
 
 
-def _dead(session: Session, message_id: str) -> outbox.OutboxMessage:
+def _dead(session: Session, message_id: str) -> OutboxMessage:
     message = outbox.get(session, message_id)
     if message.dead_at is None or message.done_at is not None:
         raise Conflict("该消息不在死信列表中")

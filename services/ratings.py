@@ -50,6 +50,12 @@ class FollowUp:
         return self.rating.reply is None
 
 
+def may_rate(application: Application) -> bool:
+    """Whether the application has its final decision, so its applicant may rate it (the portal offers the forms
+    by it)."""
+    return application.status in RATEABLE_STATUSES
+
+
 def is_poor(score: int) -> bool:
     return score <= POOR_SCORE
 

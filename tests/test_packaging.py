@@ -73,6 +73,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_one_import_name_beside_a_package_called_web(installed: Path, tmp_path: Path) -> None:
     site = Path(
         subprocess.run(

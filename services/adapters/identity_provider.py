@@ -122,7 +122,7 @@ def _metadata() -> dict[str, Any]:
     if cached is not None and time.monotonic() - cached[0] < 3600:
         return cached[1]
     try:
-        document = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=_TIMEOUT).json()
+        document: dict[str, Any] = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=_TIMEOUT).json()
     except (httpx.HTTPError, ValueError) as exc:
         raise Unavailable(f"统一身份认证服务暂不可用（{type(exc).__name__}）") from exc
     if document.get("issuer", "").rstrip("/") != issuer:

@@ -415,6 +415,19 @@ def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
     supply = the_obligation(session, ObligationKind.SUPPLY)
     listed_on = walk_to_investigation(session, supply)
     first, second = reviewer(SIGN_OFFICE, 1), reviewer(SIGN_OFFICE, 2)
+    # the two officers of each race both read before either writes: one after the other is no race (a second
+    # listing is then refused by the transition table, and a decline followed by a grant is a lawful sequence)
+    both_read = threading.Barrier(2)
+    read_step = obligations._step
+    racing = (ObligationStep.LIST, ObligationStep.RESTORE, ObligationStep.DECLINE_REPAIR)
+
+    def step_then_meet(*args: Any, **kwargs: Any) -> Any:
+        result = read_step(*args, **kwargs)
+        if args[3] in racing:
+            both_read.wait(timeout=20)
+        return result
+
+    monkeypatch.setattr(obligations, "_step", step_then_meet)
     with at(listed_on):
         results = run_together(
             db_url,
@@ -434,18 +447,6 @@ def test_two_hands_on_one_holder_at_once_make_exactly_one_decision(
         obligations.apply_for_repair(
             session, APPLICANT, supply.id, statement="已整改", evidence={"证明": upload(session)}
         )
-        # both officers read the pending repair before either writes (one after the other is not a race: a
-        # decline followed by a grant on the department's own finding is a lawful sequence)
-        both_read = threading.Barrier(2)
-        read_step = obligations._step
-
-        def step_then_meet(*args: Any, **kwargs: Any) -> Any:
-            result = read_step(*args, **kwargs)
-            if args[3] in (ObligationStep.RESTORE, ObligationStep.DECLINE_REPAIR):
-                both_read.wait(timeout=20)
-            return result
-
-        monkeypatch.setattr(obligations, "_step", step_then_meet)
         results = run_together(
             db_url,
             [

@@ -16,7 +16,8 @@ from onelicense.services import accounts, bindings
 from onelicense.services.codes import Sent, mask_phone
 from onelicense.settings import get_settings
 from onelicense.store.tables.user import User
-from onelicense.web.portal.common import SESSION_COOKIE, DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from onelicense.web.auth import SESSION_COOKIE
+from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 Csrf = [Depends(check_csrf)]

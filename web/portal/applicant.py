@@ -5,7 +5,7 @@ Routes are glue: drafts, uploads, applications and licenses change only through 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -19,12 +19,12 @@ from onelicense.forms.validation import MATERIAL_PREFIX
 from onelicense.licenses.qr import qr_png, verify_url
 from onelicense.review.roles import Role, require_role
 from onelicense.review.transitions import Outcome, ReviewStatus
-from onelicense.services import applications, changes, drafts, licenses, ratings, uploads
+from onelicense.services import applications, changes, drafts, licenses, pending_changes, ratings, uploads
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
 from onelicense.store.tables import DepartmentReview
 from onelicense.store.tables.license import License, LicensePermit
-from onelicense.store.tables.portal import Rating
+from onelicense.store.tables.portal import Draft, Rating
 from onelicense.web import downloads
 from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
 
@@ -212,7 +212,7 @@ def _form_page(
     request: Request,
     who: Viewer,
     session: DbSession,
-    draft: drafts.Draft,
+    draft: Draft,
     *,
     check: drafts.Check | None = None,
     problem: str | None = None,
@@ -222,7 +222,7 @@ def _form_page(
 ) -> HTMLResponse:
     form = drafts.form_of(draft)
     errors = {e.key: e.reason for e in check.errors} if check else {}
-    sections: dict[str, list] = {}
+    sections: dict[str, list[Any]] = {}
     condition_keys = set(catalogs.catalog().industries[draft.industry_code].condition_keys)
     for merged in form.fields:
         if merged.key not in condition_keys:
@@ -278,7 +278,10 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         amended=request.query_params.get("amended") == "1",
         changed=request.query_params.get("changed") == "1",
         cancelled=request.query_params.get("cancelled") == "1",
-        pending_change=changes.pending_change(session, license_.id) if license_ else None,
+        pending_change=pending_changes.pending_change(session, license_.id) if license_ else None,
+        may_change=changes.may_change(license_),
+        may_rate=ratings.may_rate(application),
+        rating_scores=ratings.SCORES,
         expiring=_expiring(session, license_),
         item_label=catalogs.item_label,
         outcome_label=lambda value: Outcome(value).label if value in {o.value for o in Outcome} else "",

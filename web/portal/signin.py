@@ -12,9 +12,9 @@ from onelicense.forms.errors import ValidationFailed
 from onelicense.services import accounts
 from onelicense.services.adapters import identity_provider
 from onelicense.settings import get_settings
+from onelicense.web.auth import SESSION_COOKIE
 from onelicense.web.portal.common import (
     ROLE_HOME,
-    SESSION_COOKIE,
     CurrentViewer,
     DbSession,
     Viewer,

@@ -181,6 +181,8 @@ def test_reply_reaches_the_applicant_once_and_the_panel_escapes_the_comment(
             csrf_field="csrf_token",
             csrf_token="t",
             department_name=catalogs.department_name,
+            may_rate=ratings.may_rate(progress.application),
+            rating_scores=ratings.SCORES,
         )
     )
     assert "已安排专人跟进，压缩审查时限" in panel

@@ -1,0 +1,53 @@
+"""License service functions: issue (新发) exactly once per application, then suspend (暂扣), restore (发还),
+withdraw (撤销), cancel (注销), revoke (吊销) a permit or the whole license, renew (延续) a permit; the signing keys.
+
+Each change checks the actor and the transition table (licenses.status), writes an audit event and commits in
+one transaction; reading (the live status, the publicity list) is in store.license_queries. Issuing writes a
+`render_pdf` outbox message with the license: the certificate is rendered after the commit, from the stored rows
+(`certificate`, then `write_certificate`), by the dispatcher's pool of processes; `ensure_pdf` renders a missing
+file on demand.
+
+One module per section: `issuing`, `documents` (the certificate), `editions` (换发), `changes` (变更、延续 applied),
+`lifecycle` (暂扣 … 吊销), `keys`; what more than one uses is in `common`. Callers use the names below.
+"""
+
+from __future__ import annotations
+
+from onelicense.services.licenses.changes import apply_change
+from onelicense.services.licenses.common import LicenseConfig
+from onelicense.services.licenses.documents import (
+    Certificate,
+    certificate,
+    ensure_pdf,
+    license_document,
+    pdf_when_ready,
+    permits_of,
+    render_certificate,
+    write_certificate,
+)
+from onelicense.services.licenses.editions import reissue
+from onelicense.services.licenses.issuing import issue_license
+from onelicense.services.licenses.keys import provision_keys, resign_licenses, revoke_signing_key
+from onelicense.services.licenses.lifecycle import change_license, change_permit, license_of_application, load_license
+
+__all__ = [
+    "Certificate",
+    "LicenseConfig",
+    "apply_change",
+    "certificate",
+    "change_license",
+    "change_permit",
+    "ensure_pdf",
+    "issue_license",
+    "license_document",
+    "license_of_application",
+    "load_license",
+    "pdf_when_ready",
+    "permits_of",
+    "provision_keys",
+    "reissue",
+    "render_certificate",
+    "resign_licenses",
+    "revoke_signing_key",
+    "write_certificate",
+]

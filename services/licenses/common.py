@@ -1,0 +1,91 @@
+"""What the license modules share: where keys and PDFs live and what the certificate and QR code say
+(`LicenseConfig`), the constants, and the helpers more than one of them uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session
+
+from onelicense.errors import Conflict
+from onelicense.licenses.document import IssuingAuthority
+from onelicense.review.transitions import Decision
+from onelicense.services import notifications
+from onelicense.settings import Settings, get_settings
+from onelicense.store.tables.application import Application
+from onelicense.store.tables.license import License
+
+_ISSUE_ATTEMPTS = 5
+_LICENSE_FIELDS = ("status", "status_reason", "version")
+
+
+@dataclass(frozen=True)
+class LicenseConfig:
+    """Where keys and PDFs live and what the certificate and QR code say; from the settings by default."""
+
+    keys_dir: Path
+    pdf_dir: Path
+    templates_dir: Path | None
+    public_base_url: str
+    authority: IssuingAuthority
+
+    @classmethod
+    def from_settings(cls) -> LicenseConfig:
+        """The configuration of the current settings object (kept while the settings are: verification calls
+        this on every request)."""
+        global _current_config
+        settings = get_settings()
+        if _current_config is None or _current_config[0] is not settings:
+            _current_config = (settings, cls._build(settings))
+        return _current_config[1]
+
+    @classmethod
+    def _build(cls, settings: Settings) -> LicenseConfig:
+        authority = IssuingAuthority(
+            name=settings.license_authority_name,
+            region_code=settings.license_region_code,
+        )
+        return cls(
+            keys_dir=settings.data_dir / "keys",
+            pdf_dir=settings.data_dir / "licenses",
+            templates_dir=settings.templates_dir,
+            public_base_url=settings.public_base_url,
+            authority=authority,
+        )
+
+
+_current_config: tuple[Settings, LicenseConfig] | None = None
+
+
+def _granted_permits(application: Application) -> list[str]:
+    """The permits the composite opinion granted: a refused optional permit never appears on the license."""
+    opinion = application.composite_opinion or {}
+    decided = {p["code"]: p["decision"] for p in opinion.get("permits", [])}
+    if not decided:
+        raise Conflict("申请尚无综合审批意见，不能发证")
+    granted = [code for code in application.permit_codes if decided.get(code) == Decision.APPROVE.value]
+    if not granted:
+        raise Conflict("综合审批意见未准予任何许可事项，不能发证")
+    return granted
+
+
+def _holder_of(session: Session, license_: License) -> str | None:
+    """The user id of the applicant the license was issued to (None for migrated licenses)."""
+    issuer = session.get(Application, license_.application_id) if license_.application_id else None
+    return issuer.submitted_by if issuer else None
+
+
+def _notify_holder(
+    session: Session, license_: License, event: str, key: str, *, detail: str, permit_id: str | None = None
+) -> None:
+    """Tell the license's holder (in the caller's transaction)."""
+    notifications.notify(
+        session,
+        event,
+        key,
+        user_id=_holder_of(session, license_),
+        application_id=license_.application_id,
+        permit_id=permit_id,
+        detail=detail,
+    )

@@ -1,0 +1,110 @@
+"""The certificate: what it prints (the license document), rendering it in the dispatcher's pool, writing the file,
+rendering a missing one on demand."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from onelicense.licenses.document import LicenseDocument, PermitEntry
+from onelicense.licenses.pdf import render_pdf
+from onelicense.licenses.qr import verify_url
+from onelicense.services.licenses.common import LicenseConfig
+from onelicense.store import outbox
+from onelicense.store.tables.license import License, LicensePermit
+
+
+def permits_of(session: Session, license_id: str) -> list[LicensePermit]:
+    statement = (
+        select(LicensePermit).where(LicensePermit.license_id == license_id).order_by(col(LicensePermit.position))
+    )
+    return list(session.exec(statement))
+
+
+def license_document(license_: License, permits: list[LicensePermit]) -> LicenseDocument:
+    """The certificate as printed, from the stored rows (the same content the token was signed from)."""
+    return LicenseDocument(
+        number=license_.number,
+        holder_name=license_.holder_name,
+        uscc=license_.uscc,
+        legal_representative=license_.legal_representative,
+        business_address=license_.business_address,
+        industry_code=license_.industry_code,
+        industry_name=license_.industry_name,
+        issued_at=license_.edition_at or license_.issued_at,  # a reissued edition is dated when it was reissued
+        authority_name=license_.authority_name,
+        permits=tuple(
+            PermitEntry(
+                code=p.permit_code,
+                name=p.permit_name,
+                department_code=p.department_code,
+                department_name=p.department_name,
+                number=p.number,
+                issued_on=p.issued_on,
+                valid_until=p.valid_until,
+                mandatory=p.mandatory,
+            )
+            for p in permits
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Everything rendering needs, picklable: what the PDF says, the QR code's URL, where it goes."""
+
+    document: LicenseDocument
+    verify_url: str
+    templates_dir: Path | None
+    path: Path
+
+
+def certificate(session: Session, license_: License, config: LicenseConfig | None = None) -> Certificate:
+    config = config or LicenseConfig.from_settings()
+    path = Path(license_.pdf_path) if license_.pdf_path else config.pdf_dir / f"{license_.number}.pdf"
+    document = license_document(license_, permits_of(session, license_.id))
+    return Certificate(document, verify_url(config.public_base_url, license_.token), config.templates_dir, path)
+
+
+def render_certificate(certificate: Certificate) -> bytes:
+    """The PDF bytes (pure, CPU-bound: the dispatcher runs it in a pool of processes)."""
+    return render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir)
+
+
+def write_certificate(path: Path, pdf: bytes) -> Path:
+    """Write the file atomically: a unique partial file per writer, then a rename (the last one wins)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    with os.fdopen(fd, "wb") as out:
+        out.write(pdf)
+    os.replace(partial, path)
+    return path
+
+
+def pdf_when_ready(session: Session, license_: License, config: LicenseConfig | None = None) -> Path | None:
+    """The certificate file for a download: None while the dispatcher's render is still queued (the caller asks
+    the client to come back in a moment), rendered here when it is missing with no render queued (deleted)."""
+    wanted = certificate(session, license_, config)
+    if wanted.path.exists():
+        return wanted.path
+    queued = [
+        m
+        for m in outbox.messages_for(session, license_.application_id or "", outbox.RENDER_PDF)
+        if m.done_at is None and m.dead_at is None
+    ]
+    if queued:
+        return None
+    return write_certificate(wanted.path, render_certificate(wanted))
+
+
+def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
+    """The certificate file, rendered here and now if it is missing (a download before the pool got to it, a
+    deleted file)."""
+    wanted = certificate(session, license_, config)
+    if wanted.path.exists():
+        return wanted.path
+    return write_certificate(wanted.path, render_certificate(wanted))
