@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from onelicense.cli import calendar, catalog, db, licenses, obligations, queue, registry, run, users
+from onelicense.cli import calendar, catalog, db, doctor, licenses, obligations, queue, registry, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
 
@@ -44,4 +44,5 @@ app.add_typer(users.app, name="users", help="用户与访问令牌")
 app.add_typer(registry.app, name="registry", help="本地市场主体登记（未配置 ONELICENSE_REGISTRY_URL 时）")
 app.add_typer(db.app, name="db", help="数据库结构")
 app.command("verify")(licenses.verify_command)
+app.command("doctor")(doctor.doctor)
 run.register(app)  # top-level commands: demo, serve, worker

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from onelicense.errors import Unavailable
-from onelicense.settings import Settings
+from onelicense.settings import Settings, get_settings
 
 _PR_SET_PDEATHSIG = 1  # Linux prctl: the child gets this signal when its parent dies, even by SIGKILL
 # The server we start runs what shows our runs (event persister, task run recorder) and what workers need; the
@@ -103,6 +103,13 @@ def is_healthy(api_url: str, timeout: float = 1.0) -> bool:
         return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def configured_api_reachable(timeout: float = 2.0) -> bool | None:
+    """Whether the Prefect API this process is configured with (the settings, else PREFECT_API_URL) answers; None
+    when none is configured (`serve --api-only`, a process that starts no flow). For /readyz and `doctor`."""
+    url = get_settings().prefect_api_url or os.environ.get("PREFECT_API_URL")
+    return None if not url else is_healthy(url, timeout=timeout)
 
 
 def _port_taken(port: int) -> bool:

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=20, ge=1, description="failed attempts (2 s … 10 min apart) before a message goes to the dead letters"
     )
+    health_outbox_max_age_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="/readyz fails when outbox work has been due this long: no dispatcher is taking it",
+    )
+    log_json: bool = Field(default=False, description="log lines as JSON objects (with the request id) instead of text")
+    health_min_free_mb: int = Field(default=1024, ge=0, description="/readyz fails below this free space in DATA_DIR")
     department_endpoints: dict[str, str] = Field(
         default_factory=dict, description='JSON: {"DEPT_CODE": "https://dept.example/api/applications"}'
     )

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from onelicense.licenses.fonts import printable_codepoints
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from onelicense.web import api, credit, docs, portal, public
+from onelicense.web import api, credit, docs, health, portal, public
 from onelicense.web.auth import has_credentials
 from onelicense.web.errors import install_error_handlers
 from onelicense.web.middleware import Admission, Guard
+from onelicense.web.requestlog import RequestId
 
 
 @asynccontextmanager
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(public.router)
     app.include_router(credit.router)
+    app.include_router(health.router)
     portal.install(app)
     docs.install(app)
     install_error_handlers(app)
@@ -54,4 +56,5 @@ def create_app() -> FastAPI:
         ],
         credentials=has_credentials,
     )
+    app.add_middleware(RequestId)  # outermost: a refused request has its id and its line too
     return app

@@ -20,6 +20,9 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
+from onelicense.settings import get_settings
+from onelicense.web.requestlog import logging_config
+
 HEAD_TIMEOUT_SECONDS = 10.0
 HEAD_MAX_BYTES = 64 * 1024
 
@@ -65,6 +68,9 @@ class HeadLimitedH11(H11Protocol):
 def api_config(target: str, *, host: str, port: int, workers: int = 1, **options: Any) -> uvicorn.Config:
     """The uvicorn configuration `run_api` serves with (`target`: an import string of an app factory)."""
     options.setdefault("http", HeadLimitedH11)
+    # uvicorn applies it in each worker process too: the request id in every line of ours, JSON by setting
+    options.setdefault("log_config", logging_config(as_json=get_settings().log_json))
+    options.setdefault("access_log", False)  # web.requestlog writes the one line per request
     options.setdefault("h11_max_incomplete_event_size", HEAD_MAX_BYTES)
     return uvicorn.Config(target, factory=True, host=host, port=port, workers=workers, **options)
 
