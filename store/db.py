@@ -122,6 +122,7 @@ def migrate(url: str | None = None) -> None:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_ID})")
         config = alembic_config()
+        _refuse_a_newer_schema(connection, ScriptDirectory.from_config(config))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         from onelicense.store.calendar import seed_shipped_years  # a release's newly shipped years of the calendar
@@ -129,6 +130,18 @@ def migrate(url: str | None = None) -> None:
         seed_shipped_years(connection)
     with _lock:
         _migrated.add(url)
+
+
+def _refuse_a_newer_schema(connection: Any, scripts: ScriptDirectory) -> None:
+    """A database that a newer release upgraded is not touched by an older one (a rollback of the code after an
+    upgrade): its revision is unknown here, and running on it would read and write columns this code does not know."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {revision.revision for revision in scripts.walk_revisions()}
+    if current is not None and current not in known:
+        raise Unavailable(
+            f"数据库结构版本（{current}）比本程序所知的最新版本（{scripts.get_current_head()}）更新："
+            "它已由更新版本的 onelicense 升级。请运行该版本（或更新的版本），不要用旧版本操作此数据库"
+        )
 
 
 def require_schema(url: str | None = None) -> None:
@@ -143,6 +156,8 @@ def require_schema(url: str | None = None) -> None:
     except SQLAlchemyError as exc:
         raise Unavailable(f"无法连接数据库：{type(exc).__name__}") from exc
     if current != head:
+        with get_engine(url).connect() as connection:
+            _refuse_a_newer_schema(connection, ScriptDirectory.from_config(alembic_config()))
         state = "尚未初始化" if current is None else f"结构版本（{current}）不是最新（{head}）"
         raise Unavailable(f"数据库{state}：请先运行 onelicense db upgrade")
     with _lock:

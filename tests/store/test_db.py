@@ -97,6 +97,36 @@ def test_migration_0012_numbers_the_draws_recorded_before_by_beijing_day(db_url:
     }
 
 
+def test_a_database_a_newer_release_upgraded_is_refused_and_left_untouched(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: the code rolled back after an upgrade must not run on (or "upgrade") the newer schema."""
+    from typer.testing import CliRunner
+
+    from onelicense.cli import app
+    from onelicense.errors import Unavailable
+    from onelicense.settings import get_settings
+    from onelicense.store.db import require_schema
+
+    with get_engine(db_url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_newer_release'"))
+    dispose_engine(db_url)  # forget that this process migrated it
+    with pytest.raises(Unavailable, match=r"比本程序所知的最新版本.*更新"):
+        migrate(db_url)
+    with pytest.raises(Unavailable, match="不要用旧版本操作此数据库"):
+        require_schema(db_url)
+    monkeypatch.setenv("ONELICENSE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "0099_from_a_newer_release" in result.output, result.output
+    with get_engine(db_url).connect() as connection:
+        stamped = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert stamped == "0099_from_a_newer_release"  # nothing was run against it
+
+
 def test_migrate_twice_is_harmless(db_url: str) -> None:
     dispose_engine(db_url)  # forget that this process migrated already
     migrate(db_url)
