@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 
 from onelicense.clock import CHINA_TIME, china_date
 from onelicense.errors import NotFound
@@ -42,6 +43,7 @@ from onelicense.store.tables.types import utcnow
 from onelicense.templating import environment
 from onelicense.web.downloads import csv_download
 from onelicense.web.errors import error_body
+from onelicense.web.public_schemas import NotGenuine, PublishedKeys, Unregistered, VerifiedLicense
 
 router = APIRouter(tags=["公开核验"])
 log = logging.getLogger("onelicense.web")
@@ -140,6 +142,11 @@ def public_view(now: LicenseNow, key_id: str, pending: frozenset[str] = frozense
     }
 
 
+def _typed(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """OpenAPI: an answer that is an HTML page, or `model` as JSON when asked (Accept: application/json)."""
+    return {"model": model, "description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 def _answers(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI: every public page answers HTML, or JSON when asked (Accept: application/json)."""
     content = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
@@ -148,18 +155,13 @@ def _answers(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, A
 
 @router.get(
     "/v/{token}",
-    response_class=HTMLResponse,
     summary="扫码核验许可证",
-    responses=_answers(
-        200,
-        400,
-        404,
-        503,
-        s200="真实有效的许可证及其实时状态",
-        s400="核验码不真实：格式错误、未知密钥、签名不符或签名密钥已停用",
-        s404="签名真实，但该许可证未在本机构登记",
-        s503="核验服务暂时不可用",
-    ),
+    responses={
+        200: _typed(VerifiedLicense, "真实有效的许可证及其实时状态"),
+        400: _typed(NotGenuine, "核验码不真实：格式错误、未知密钥、签名不符或签名密钥已停用"),
+        404: _typed(Unregistered, "签名真实，但该许可证未在本机构登记"),
+        **_answers(503, s503="核验服务暂时不可用"),
+    },
 )
 def verify_page(token: str, request: Request) -> Response:
     """Signature first (offline-checkable), then the live status from the register."""
@@ -255,8 +257,8 @@ _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
     summary="公布的验签公钥（JWKS）",
     responses={
         200: {
+            "model": PublishedKeys,
             "description": "公钥集：keys 为可验签的公钥（标准 JWKS），revoked_keys 为已停用的公钥及停用时间",
-            "content": _JSON_OBJECT,
         },
         304: {"description": "公钥集未变（If-None-Match 与 ETag 相同）"},
         503: {"description": "核验服务暂时不可用", "content": _JSON_OBJECT},

@@ -195,3 +195,32 @@ def test_an_unreadable_key_store_is_unavailable_without_naming_it(
     finally:
         pem.chmod(0o600)
     assert client.get(_path(issued)).status_code == 200  # a failed read is not cached: the repair shows at once
+
+
+def test_every_json_answer_is_what_the_openapi_document_says(client: TestClient, issued: License) -> None:
+    """Issue 21: /v/ and the JWKS answers are typed; each real answer validates against its published model, and
+    the document names the models (a generated client reads them without guessing)."""
+    from onelicense.web.public_schemas import NotGenuine, PublishedKeys, Unregistered, VerifiedLicense
+
+    older = _path(issued)
+    VerifiedLicense.model_validate(client.get(older, headers=JSON).json())
+    forged = older[:-6] + ("000000" if not older.endswith("000000") else "111111")
+    assert client.get(forged, headers=JSON).status_code == 400
+    NotGenuine.model_validate(client.get(forged, headers=JSON).json())
+    unregistered = client.get(
+        f"/v/{sign_token(sample_document(serial=9_999_997).signed_content(), _server_keys())}", headers=JSON
+    )
+    assert unregistered.status_code == 404
+    Unregistered.model_validate(unregistered.json())
+    PublishedKeys.model_validate(client.get("/.well-known/onelicense-keys.json").json())
+
+    spec = client.get("/openapi.json").json()
+    answers = spec["paths"]["/v/{token}"]["get"]["responses"]
+    named = {
+        code: answers[code]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for code in ("200", "400", "404")
+    }
+    assert named == {"200": "VerifiedLicense", "400": "NotGenuine", "404": "Unregistered"}
+    assert "text/html" in answers["200"]["content"]
+    keys = spec["paths"]["/.well-known/onelicense-keys.json"]["get"]["responses"]["200"]["content"]
+    assert keys["application/json"]["schema"]["$ref"].endswith("/PublishedKeys")
