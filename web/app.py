@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from onelicense.licenses.fonts import printable_codepoints
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from onelicense.web import api, credit, docs, health, portal, public
+from onelicense.web import api, credit, docs, health, metrics, portal, public
 from onelicense.web.auth import has_credentials
 from onelicense.web.errors import install_error_handlers
 from onelicense.web.middleware import Admission, Guard
-from onelicense.web.requestlog import RequestId
+from onelicense.web.requestlog import RequestId, RouteTemplates
 
 
 @asynccontextmanager
@@ -39,6 +39,7 @@ def create_app() -> FastAPI:
     app.include_router(public.router)
     app.include_router(credit.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     portal.install(app)
     docs.install(app)
     install_error_handlers(app)
@@ -56,5 +57,8 @@ def create_app() -> FastAPI:
         ],
         credentials=has_credentials,
     )
-    app.add_middleware(RequestId)  # outermost: a refused request has its id and its line too
+    app.state.request_metrics = metrics.RequestMetrics()
+    # outermost: a refused request has its id, its line and its place in the latency histogram too
+    templates = RouteTemplates(lambda: app.openapi()["paths"])
+    app.add_middleware(RequestId, observe=app.state.request_metrics.observe, templates=templates)
     return app

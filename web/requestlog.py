@@ -14,9 +14,11 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -38,8 +40,15 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
 class RequestId:
     """ASGI middleware: the id in the context and the response header, and the request's one log line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        observe: Callable[[str, str, int, float], None] | None = None,
+        templates: RouteTemplates | None = None,
+    ) -> None:
         self.app = app
+        self.observe = observe  # (method, route template, status, seconds): the request histogram of /metrics
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +72,10 @@ class RequestId:
             millis = (time.perf_counter() - started) * 1000
             # the route's template (/v/{token}, /api/applications/{application_id}), never the path as typed nor
             # its query: what a caller types there (a phone number in a search) stays out of the log
-            path = getattr(scope.get("route"), "path", None) or "-"
+            found = (self.templates.of(scope) if self.templates else None) or getattr(scope.get("route"), "path", None)
+            path = str(found or "-")
+            if self.observe is not None:
+                self.observe(scope["method"], path, status, millis / 1000)
             log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
@@ -73,6 +85,24 @@ class RequestId:
                 extra={"method": scope["method"], "path": path, "status": status, "ms": round(millis, 1)},
             )
             REQUEST_ID.reset(token)
+
+
+class RouteTemplates:
+    """The documented route template a request matched (/api/applications/{application_id}), from the OpenAPI
+    document's paths: a route of a router included under a prefix knows only its own part of the path. Pages left
+    out of the document (the portal's) fall back to their route's own path, which is whole there."""
+
+    def __init__(self, paths: Callable[[], Iterable[str]]) -> None:
+        self._paths = paths
+        self._compiled: list[tuple[re.Pattern[str], str]] | None = None
+
+    def of(self, scope: Scope) -> str | None:
+        if scope.get("route") is None:
+            return None  # nothing matched (a 404): no template, and the typed path is not logged
+        if self._compiled is None:
+            self._compiled = [(compile_path(p)[0], p) for p in self._paths()]
+        path = scope["path"]
+        return next((template for pattern, template in self._compiled if pattern.match(path)), None)
 
 
 class RequestIdFilter(logging.Filter):
