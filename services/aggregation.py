@@ -40,10 +40,12 @@ def application_facts(application: Application) -> ApplicationFacts:
     )
 
 
-def conclude(session: Session, application_id: str, message_id: str | None = None) -> tuple[ApplicationStatus, str | None]:
+def conclude(
+    session: Session, application_id: str, message_id: str | None = None
+) -> tuple[ApplicationStatus, str | None]:
     """汇总 → 综合审批意见 → 发证 on approval (the rule "approved → issue" lives here), and the outbox message
-    that asked for it marked done. Safe to run twice: recording is idempotent and issuing exactly-once. Returns the application's
-    status and the license number when one is issued."""
+    that asked for it marked done. Safe to run twice: recording is idempotent and issuing exactly-once. Returns
+    the application's status and the license number when one is issued."""
     status = aggregate(session, application_id).status
     number = None
     if status in (ApplicationStatus.APPROVED, ApplicationStatus.ISSUED):
