@@ -1,6 +1,6 @@
 """A complete, valid sample application for any industry: used by the demo and the benchmark.
 
-Common facts come from onelicense/data/demo_applicant.yaml; every other field is derived from its type and
+Common facts come from demo/data/demo_applicant.yaml; every other field is derived from its type and
 constraints, so a new industry in the catalog gets a valid sample without code changes.
 """
 

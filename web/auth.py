@@ -1,7 +1,7 @@
 """Authentication: `Authorization: Bearer <token>` → the Actor every service function checks.
 
-Tokens are created by `onelicense users create`; only their hash is stored (store/users.py). This module only
-says *who* is calling; *what* they may do is decided server-side by the store's service functions."""
+Tokens are created by `onelicense users create`; only their hash is stored (services/users.py). This module only
+says *who* is calling; *what* they may do is decided server-side by the service functions."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Request and response schemas of the JSON API (pydantic), documented in Chinese for the OpenAPI page.
 
 Requests forbid unknown fields and cap every size, so bad input is refused with a 422 naming the field before
-any work starts. Business validation of the form itself stays in `forms` (called by the flow and by amend)."""
+any work starts. Business validation of the form itself stays in `forms` (called by the services: submit, amend,
+change). Limits that are rules of the domain are read from it (`review.transitions.OPINION_MAX_CHARS`)."""
 
 from __future__ import annotations
 
