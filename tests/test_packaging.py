@@ -56,14 +56,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [neighbour_wheel] = wheels.glob("web_neighbour-*.whl")
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = Path(
-        subprocess.run(
-            [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
+    site = _site_packages(venv)
     (site / "test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run(
         [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", str(neighbour_wheel), str(wheel)],
@@ -75,14 +68,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_the_wheel_installs_one_import_name_beside_a_package_called_web(installed: Path, tmp_path: Path) -> None:
-    site = Path(
-        subprocess.run(
-            [installed / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
+    site = _site_packages(installed)
     [dist_info] = site.glob("onelicense-*.dist-info")
     assert (dist_info / "top_level.txt").read_text().split() == ["onelicense"]
     record = [line.split(",")[0] for line in (dist_info / "RECORD").read_text().splitlines()]
@@ -107,6 +93,17 @@ def test_the_wheel_installs_one_import_name_beside_a_package_called_web(installe
         text=True,
     )
     assert child.returncode == 0 and "Usage: onelicense worker" in child.stdout, child.stdout + child.stderr
+
+
+def _site_packages(venv: Path) -> Path:
+    """The venv's site-packages folder, as its own interpreter says."""
+    found = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(found.stdout.strip())
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ from onelicense import clock
 from onelicense.services.queries import metrics
 from onelicense.web.api.deps import CurrentActor, DbSession
 from onelicense.web.api.responses import errors
+from onelicense.web.public import NO_STORE
 
 router = APIRouter(tags=["运维"])
 PREFIX = "onelicense_"
@@ -68,4 +69,4 @@ def scrape(request: Request, session: DbSession, actor: CurrentActor) -> Respons
     snapshot.register(_Snapshot(families))
     recorded: RequestMetrics = request.app.state.request_metrics
     body = generate_latest(recorded.registry) + generate_latest(snapshot)
-    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)

@@ -13,16 +13,14 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import col, func, select
-
 from onelicense.clock import utcnow
 from onelicense.errors import OneLicenseError
 from onelicense.licenses.keys import load_keyset
 from onelicense.services import calendar
 from onelicense.services.licenses import LicenseConfig
+from onelicense.services.queries.metrics import outbox_backlog
 from onelicense.settings import get_settings
 from onelicense.store.db import read_scope, require_schema
-from onelicense.store.tables.application import OutboxMessage
 
 
 class Level(StrEnum):
@@ -77,18 +75,12 @@ def _database() -> Check:
 def _outbox() -> Check:
     what = "待办的后台工作（推送、汇总、出证、通知）有派发进程在处理"
     limit = get_settings().health_outbox_max_age_seconds
-    now = utcnow()
     with read_scope() as session:
-        due = select(func.min(OutboxMessage.next_attempt_at), func.count()).where(
-            col(OutboxMessage.done_at).is_(None),
-            col(OutboxMessage.dead_at).is_(None),
-            col(OutboxMessage.next_attempt_at) <= now,
-        )
-        oldest, count = session.exec(due).one()
-        dead = session.exec(
-            select(func.count()).where(col(OutboxMessage.dead_at).is_not(None), col(OutboxMessage.done_at).is_(None))
-        ).one()
-    waited = int((now - oldest).total_seconds()) if oldest is not None else 0
+        backlog = outbox_backlog(session)
+    count = sum(n for n, _ in backlog.due.values())
+    oldest = min((at for _, at in backlog.due.values()), default=None)
+    dead = sum(backlog.dead.values())
+    waited = int((backlog.now - oldest).total_seconds()) if oldest is not None else 0
     if waited > limit:
         found = f"{count} 项工作已到期未处理，最早的已等待 {waited} 秒（上限 {limit} 秒）：派发进程（onelicense serve 或 worker）可能未运行"
         return Check("outbox", Level.FAIL, what, found)

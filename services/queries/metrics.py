@@ -6,7 +6,7 @@ turns it into the Prometheus format. Nothing personal: counts by code only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
@@ -34,9 +34,21 @@ def gauges(session: Session, actor: Actor, today: date) -> list[Gauge]:
             _licenses(session), _undelivered(session)]  # fmt: skip
 
 
-def _outbox(session: Session) -> list[Gauge]:
+@dataclass(frozen=True)
+class Backlog:
+    """The outbox per kind at `now`: (count, oldest next_attempt_at) due, count waiting for a retry, count dead."""
+
+    now: datetime
+    due: dict[str, tuple[int, datetime]]
+    waiting: dict[str, int]
+    dead: dict[str, int]
+
+
+def outbox_backlog(session: Session) -> Backlog:
+    """One read of the outbox's open work by kind: the gauges below and the readiness check use it."""
     now = utcnow()
     open_ = (col(OutboxMessage.done_at).is_(None), col(OutboxMessage.dead_at).is_(None))
+    kind = col(OutboxMessage.kind)
     due = select(OutboxMessage.kind, func.count(), func.min(OutboxMessage.next_attempt_at)).where(
         *open_, col(OutboxMessage.next_attempt_at) <= now
     )
@@ -44,15 +56,23 @@ def _outbox(session: Session) -> list[Gauge]:
     dead = select(OutboxMessage.kind, func.count()).where(
         col(OutboxMessage.done_at).is_(None), col(OutboxMessage.dead_at).is_not(None)
     )
-    due_rows = session.exec(due.group_by(col(OutboxMessage.kind))).all()
+    return Backlog(
+        now,
+        {k: (n, oldest) for k, n, oldest in session.exec(due.group_by(kind))},
+        dict(session.exec(waiting.group_by(kind)).all()),
+        dict(session.exec(dead.group_by(kind)).all()),
+    )
+
+
+def _outbox(session: Session) -> list[Gauge]:
+    backlog = outbox_backlog(session)
+    now = backlog.now
     return [
-        Gauge("outbox_due", "后台工作：已到期待处理", ("kind",), [((k,), n) for k, n, _ in due_rows]),
+        Gauge("outbox_due", "后台工作：已到期待处理", ("kind",), [((k,), n) for k, (n, _) in backlog.due.items()]),
         Gauge("outbox_oldest_due_seconds", "后台工作：最早到期者已等待的秒数", ("kind",),
-              [((k,), max(0.0, (now - oldest).total_seconds())) for k, _, oldest in due_rows if oldest]),
-        Gauge("outbox_retry_waiting", "后台工作：失败后等待重试", ("kind",),
-              [((k,), n) for k, n in session.exec(waiting.group_by(col(OutboxMessage.kind)))]),
-        Gauge("outbox_dead", "后台工作：死信（待管理员处理）", ("kind",),
-              [((k,), n) for k, n in session.exec(dead.group_by(col(OutboxMessage.kind)))]),
+              [((k,), max(0.0, (now - oldest).total_seconds())) for k, (_, oldest) in backlog.due.items()]),
+        Gauge("outbox_retry_waiting", "后台工作：失败后等待重试", ("kind",), [((k,), n) for k, n in backlog.waiting.items()]),
+        Gauge("outbox_dead", "后台工作：死信（待管理员处理）", ("kind",), [((k,), n) for k, n in backlog.dead.items()]),
     ]  # fmt: skip
 
 
