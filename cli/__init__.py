@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from onelicense.cli import calendar, catalog, db, doctor, licenses, obligations, queue, registry, run, users
+from onelicense.cli import backup, calendar, catalog, db, doctor, licenses, obligations, queue, registry, run, users
 
 app = typer.Typer(help="onelicense 一业一证", no_args_is_help=True, add_completion=False)
 
@@ -45,4 +45,6 @@ app.add_typer(registry.app, name="registry", help="本地市场主体登记（�
 app.add_typer(db.app, name="db", help="数据库结构")
 app.command("verify")(licenses.verify_command)
 app.command("doctor")(doctor.doctor)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 run.register(app)  # top-level commands: demo, serve, worker
