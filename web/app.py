@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
+from onelicense.errors import OneLicenseError
 from onelicense.licenses.fonts import printable_codepoints
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
@@ -26,6 +28,11 @@ async def _warm(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _page_error(request: Request, exc: OneLicenseError) -> Response | None:
+    """A refusal on a page a person opened, as a page: the portal's own, else a public page's (None: JSON)."""
+    return portal.page_error(request, exc) or public.public_error_page(request, exc)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="onelicense 一业一证",
@@ -43,7 +50,7 @@ def create_app() -> FastAPI:
     portal.install(app)
     docs.install(app)
     install_error_handlers(app)
-    app.state.page_errors = portal.page_error
+    app.state.page_errors = _page_error
     settings = get_settings()
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     # outermost: refuses before queueing; material uploads may be larger than any other body

@@ -15,6 +15,8 @@ from typing import IO, Any
 
 import anyio
 
+from onelicense.web.public import refusal_html
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -78,14 +80,14 @@ class Guard:
         send = self._with_headers(scope, send)
         url_bytes = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
         if url_bytes > self.max_url_bytes:
-            await _refuse(send, 414, f"请求网址过长（最多 {self.max_url_bytes} 字节）")
+            await _refuse(send, 414, f"请求网址过长（最多 {self.max_url_bytes} 字节）", page=_page_request(scope))
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
             limit = self._limit(scope["path"])
             headers = dict(scope.get("headers") or [])
             declared = headers.get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
-                await _refuse(send, 413, self._too_large(limit))
+                await _refuse(send, 413, self._too_large(limit), page=_page_request(scope))
                 return
             has_body = declared not in (None, b"0") or b"chunked" in headers.get(b"transfer-encoding", b"")
             if has_body and scope["path"].startswith("/api/") and not headers.get(b"authorization"):
@@ -106,17 +108,17 @@ class Guard:
                             {"www-authenticate": "Bearer"},
                         )
                     else:
-                        await _refuse(send, 401, "未认证：请先登录后再上传文件")
+                        await _refuse(send, 401, "未认证：请先登录后再上传文件", page=_page_request(scope))
                     return
                 spooled = await self._spool(receive, limit)
                 if spooled is None:
-                    await _refuse(send, 413, self._too_large(limit))
+                    await _refuse(send, 413, self._too_large(limit), page=_page_request(scope))
                     return
                 receive = _replay_file(spooled, receive)
             else:
                 body = await self._read(receive, limit)
                 if body is None:
-                    await _refuse(send, 413, self._too_large(limit))
+                    await _refuse(send, 413, self._too_large(limit), page=_page_request(scope))
                     return
                 receive = _replay(body, receive)
         await self.app(scope, receive, send)
@@ -253,10 +255,31 @@ def _size(body: IO[bytes]) -> int:
     return end
 
 
-async def _refuse(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail, "errors": [], "findings": []}, ensure_ascii=False).encode()
-    raw = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+async def _refuse(
+    send: Send, status: int, detail: str, headers: dict[str, str] | None = None, *, page: str | None = None
+) -> None:
+    """Answer `status` with `detail`: JSON, or a page when `page` is the path of a browser's page request."""
+    if page is not None:
+        body = refusal_html(_TITLES.get(status, "请求未被接受"), detail, page).encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps({"detail": detail, "errors": [], "findings": []}, ensure_ascii=False).encode()
+        content_type = b"application/json; charset=utf-8"
+    raw = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     raw.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+_TITLES = {413: "文件或内容过大", 414: "网址过长", 401: "请先登录"}
+
+
+def _page_request(scope: Scope) -> str | None:
+    """The path, when a browser asked for a page (not the API, not JSON; htmx reads the page too), else None."""
+    if scope["path"].startswith("/api/"):
+        return None
+    headers = dict(scope.get("headers") or [])
+    if b"text/html" in headers.get(b"accept", b"") or b"hx-request" in headers:
+        return str(scope["path"])
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,10 +19,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from onelicense.clock import CHINA_TIME, china_date
-from onelicense.errors import NotFound
+from onelicense.errors import NotFound, OneLicenseError
 from onelicense.licenses.document import mask_name
 from onelicense.licenses.errors import (
     KEYS_UNAVAILABLE,
+    InvalidIdentifier,
     KeyRevoked,
     KeyStoreError,
     MalformedToken,
@@ -34,7 +36,8 @@ from onelicense.licenses.qr import verify_url
 from onelicense.licenses.status import LicenseStatus
 from onelicense.licenses.token import VerifiedToken, verify_token
 from onelicense.services import catalog as catalogs
-from onelicense.services.licenses import LicenseConfig
+from onelicense.services import licenses
+from onelicense.services.licenses import LicenseConfig, identifier_of
 from onelicense.services.queries.publicity import publicity_csv
 from onelicense.store import license_queries
 from onelicense.store.db import read_scope, session_scope
@@ -73,6 +76,40 @@ _REASONS: dict[type[TokenError], str] = {
 def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+# the public pages a person opens in a browser: a refused request there is answered as a page, not JSON
+PUBLIC_PAGES = ("/publicity", "/publicity.csv", "/credit", "/credit.csv")
+
+
+def refusal_html(title: str, message: str, path: str) -> str:
+    """A refused request to `path` as a page: its reason, and a link back to the page the request came from."""
+    env = environment(catalogs.templates_dir())
+    return env.get_template("request_refused.html.j2").render(title=title, message=message, back=way_back(path))
+
+
+# where a person returns after a refused form post (browsers send us no Referer: see web.middleware)
+_WAY_BACK = (
+    (re.compile(r"(/portal/(?:drafts|applications)/[0-9a-f]{32})/materials/([a-z0-9_]{1,64})"), r"\1#material-\2"),
+    (re.compile(r"/portal/obligations/([0-9a-f]{32})/fulfil"), r"/portal/obligations#o-\1"),
+    (re.compile(r"/(portal|desk|board|publicity|credit)\b.*"), r"/\1"),
+)
+
+
+def way_back(path: str) -> str:
+    """The page a request to `path` was made from, as far as the path tells; the home page otherwise."""
+    for pattern, target in _WAY_BACK:
+        if (found := pattern.fullmatch(path)) is not None:
+            return found.expand(target)
+    return "/"
+
+
+def public_error_page(request: Request, exc: OneLicenseError) -> Response | None:
+    """A public page's refusal (a hand-made bad query) as a page unless the client asked for JSON; None elsewhere."""
+    if request.url.path not in PUBLIC_PAGES or wants_json(request):
+        return None
+    html = refusal_html(exc.kind.title, exc.public_message, request.url.path)
+    return HTMLResponse(html, status_code=exc.http_status, headers=NO_STORE)
 
 
 def _render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -122,6 +159,7 @@ def public_view(now: LicenseNow, key_id: str, pending: frozenset[str] = frozense
         "genuine": True,
         "registered": True,
         "number": license_.number,
+        "identifier": identifier_of(license_),
         "holder_name": license_.holder_name,
         "uscc": license_.uscc,
         "legal_representative": mask_name(license_.legal_representative),
@@ -284,6 +322,15 @@ def _etag_matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def _publicity_key(q: str) -> str | None:
+    """What the publicity list searches for: a 证照标识 of ours stands for its license number; a wrong one finds
+    nothing rather than matching a name."""
+    try:
+        return licenses.license_number_for(q) or None
+    except InvalidIdentifier:
+        return q
+
+
 @router.get(
     "/publicity",
     response_class=HTMLResponse,
@@ -297,7 +344,7 @@ def publicity(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     with session_scope() as session:
-        result = license_queries.search_publicity(session, q=q or None, industry=industry or None, page=page)
+        result = license_queries.search_publicity(session, q=_publicity_key(q), industry=industry or None, page=page)
     rows = [
         {
             "number": item.license.number,
@@ -360,6 +407,6 @@ def publicity_download(
     industry: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     with read_scope() as session:
-        body = publicity_csv(session, q=q or None, industry=industry or None)
+        body = publicity_csv(session, q=_publicity_key(q), industry=industry or None)
     day = china_date(utcnow()).isoformat()
     return csv_download(body, f"证照公示-{day}.csv", f"publicity-{day}.csv")

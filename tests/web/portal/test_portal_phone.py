@@ -70,6 +70,16 @@ def fits_the_phone(page: Any) -> None:
     assert width <= PHONE["width"], f"{page.url} is {width} px wide on a {PHONE['width']} px phone"
 
 
+def fits_the_phone_without_scripts(page: Any) -> None:
+    """The same measure on a self-contained page (its styles inline) whose scripts are off: its HTML is measured
+    in a context of its own with scripts on."""
+    html = page.content()
+    twin = page.context.browser.new_context(viewport=PHONE, java_script_enabled=True).new_page()
+    twin.set_content(html)
+    fits_the_phone(twin)
+    twin.context.close()
+
+
 def no_serious_violations(page: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -114,22 +124,32 @@ def test_a_refused_upload_shows_its_reason_in_the_material_block(server: str, ch
     assert page.locator(f"#{block_id} .field-error").count() == 0
 
 
-def test_an_oversized_file_refused_before_any_route_shows_its_reason_with_scripts(server: str, chromium: Any) -> None:
+@pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "no-scripts"])
+def test_an_oversized_file_refused_before_any_route_shows_its_reason(server: str, chromium: Any, scripts: bool) -> None:
     applicant = make_applicant("phone-big-file")
     draft = a_draft(applicant)
-    page = signed_in(chromium, server, "phone-big-file")
+    page = signed_in(chromium, server, "phone-big-file", scripts=scripts)
     page.goto(f"/portal/drafts/{draft}")
     block = page.locator("li.material").first
+    block_id = block.get_attribute("id")
     block.locator("input[type=file]").set_input_files(
         files=[{"name": "大文件.pdf", "mimeType": "application/pdf", "buffer": PDF + b"0" * (UPLOAD_CAP * 3)}]
     )
     with page.expect_response(lambda r: "/materials/" in r.url) as answered:
         block.locator("button[type=submit]").click()
     assert answered.value.status == 413
-    reason = block.locator("[data-request-problem]")
-    reason.wait_for()
-    assert "请求内容过大" in reason.inner_text()
-    assert block.locator("input[type=file]").count() == 1  # the chooser stays: the person can pick another file
+    if scripts:
+        reason = block.locator("[data-request-problem]")
+        reason.wait_for()
+        assert "请求内容过大" in reason.inner_text()
+        assert block.locator("input[type=file]").count() == 1  # the chooser stays: the person can pick another file
+        return
+    # without scripts the browser shows the refusal as a page of its own, in Chinese, with the way back
+    page.wait_for_load_state()
+    assert "请求内容过大" in page.locator("main [role=alert]").inner_text()
+    fits_the_phone_without_scripts(page)
+    page.click("text=返回上一页")
+    page.wait_for_url(f"**/portal/drafts/{draft}#{block_id}")
 
 
 def test_a_server_error_or_lost_connection_shows_a_generic_message(server: str, chromium: Any) -> None:
