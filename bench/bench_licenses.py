@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from onelicense.forms.catalog import get_catalog  # noqa: E402
 from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits  # noqa: E402
+from onelicense.licenses.identifier import build_identifier  # noqa: E402
 from onelicense.licenses.keys import KeySet, load_keyset  # noqa: E402
 from onelicense.licenses.numbering import format_number  # noqa: E402
 from onelicense.licenses.pdf import render_pdf  # noqa: E402
@@ -74,6 +75,7 @@ def document(serial: int) -> LicenseDocument:
     industry = list(catalog.industries.values())[serial % len(catalog.industries)]
     return LicenseDocument(
         number=number,
+        identifier=build_identifier("11500107000000000P001", "11500107000000000P", number, 1),  # local/test values
         holder_name=f"重庆市渝北区经营者{serial}有限公司",
         uscc=f"91500107MA{serial:07d}0",
         legal_representative="张三明",

@@ -44,18 +44,23 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+LicenseKeyArgument = Annotated[str, typer.Argument(help="许可证编号或证照标识（1.2.156.3005.2.…）")]
+
+
 @app.command("show")
-def show(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
+def show(key: LicenseKeyArgument) -> None:
     """显示许可证及各分项许可的实时状态。"""
+    from onelicense.services import licenses
     from onelicense.store import license_queries
 
     with database() as session:
-        now = license_queries.current_status(session, number)
+        now = license_queries.current_status(session, licenses.license_number_for(key))
         license_ = now.license
         console.print(
             f"[bold]{license_.number}[/bold]  {escape(license_.holder_name)}（{escape(license_.uscc)}）  "
             f"{escape(license_.industry_name)}"
         )
+        console.print(f"证照标识：{licenses.identifier_of(license_)}", soft_wrap=True)
         console.print(f"综合状态：[bold]{now.composite.label}[/bold]    PDF：{license_.pdf_path}")
         table = Table()
         for header in ("许可编号", "许可事项", "发证部门", "有效期至", "状态", "原因"):
@@ -138,12 +143,13 @@ def renew(
 
 
 @app.command("pdf")
-def pdf(number: Annotated[str, typer.Argument(help="许可证编号")]) -> None:
+def pdf(key: LicenseKeyArgument) -> None:
     """输出许可证 PDF 的路径（文件缺失时重新生成）。"""
     from onelicense.services import licenses
 
     with database() as session:
-        console.print(str(licenses.ensure_pdf(session, licenses.load_license(session, number))))
+        license_ = licenses.load_license(session, licenses.license_number_for(key))
+        console.print(str(licenses.ensure_pdf(session, license_)))
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="签名密钥：查看公布的公钥、轮换、停用泄露的密钥")

@@ -39,6 +39,7 @@ class IssuingAuthority:
 @dataclass(frozen=True)
 class LicenseDocument:
     number: str
+    identifier: str  # 证照标识 (licenses.identifier): of this edition, printed and in the PDF's metadata
     holder_name: str
     uscc: str
     legal_representative: str

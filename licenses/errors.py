@@ -1,4 +1,4 @@
-"""Typed errors of the license domain: numbering, tokens, keys and QR decoding, under the one root in
+"""Typed errors of the license domain: numbering, identifiers, tokens, keys and QR decoding, under the one root in
 `onelicense.errors` (lifecycle operations the status table refuses raise its `TransitionNotAllowed`)."""
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ class InvalidLicenseNumber(LicenseError):
     def __init__(self, number: str, reason: str) -> None:
         super().__init__(f"许可证编号 {number!r} 无效：{reason}")
         self.number = number
+        self.reason = reason
+
+
+class InvalidIdentifier(LicenseError):
+    """A 证照标识 (GB/T 36904) that does not follow the format or whose check character is wrong."""
+
+    def __init__(self, identifier: str, reason: str) -> None:
+        super().__init__(f"证照标识 {identifier!r} 无效：{reason}")
+        self.identifier = identifier
         self.reason = reason
 
 

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=40, ge=1, description="database connections per process (plus half again)")
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
+    # 证照标识 (GB/T 36904). The embedded defaults are LOCAL/TEST VALUES that identify no real authority: a deployment
+    # sets both before its first license, and keeps them (every identifier issued is built from them).
+    license_type_code: str = Field(
+        default="11500107000000000P001",
+        pattern=r"^[0-9A-Z]+$",
+        description="证照类型代码 of the 证照标识: assigned when the license type is registered in the 电子证照目录 (real "
+        "ones: the defining department's USCC + 3 digits); the default is a local/test value",
+    )
+    license_issuer_uscc: str = Field(
+        default="11500107000000000P",
+        pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$",
+        description="统一社会信用代码 of the issuing authority (颁发机构代码 of the 证照标识, in the PDF's keywords); the "
+        "default is a local/test value",
+    )
     dispatch_interval_seconds: float = Field(default=0.5, gt=0, description="how often an idle dispatcher looks")
     dispatch_batch_window_seconds: float = Field(
         default=0.25, ge=0, description="a busy dispatcher waits this long between rounds, so batches gather"

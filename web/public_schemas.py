@@ -42,6 +42,7 @@ class VerifiedLicense(BaseModel):
     genuine: Literal[True]
     registered: Literal[True]
     number: str
+    identifier: str = Field(description="证照标识（GB/T 36904），最新版次的")
     holder_name: str
     uscc: str
     legal_representative: str = Field(description="已脱敏")

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from onelicense.errors import Conflict
 from onelicense.licenses.document import IssuingAuthority
+from onelicense.licenses.identifier import IdentifierScheme
 from onelicense.review.transitions import Decision
 from onelicense.services import notifications
 from onelicense.settings import Settings, get_settings
@@ -29,6 +30,7 @@ class LicenseConfig:
     templates_dir: Path | None
     public_base_url: str
     authority: IssuingAuthority
+    identifiers: IdentifierScheme  # the 证照标识's type code and issuer code
 
     @classmethod
     def from_settings(cls) -> LicenseConfig:
@@ -52,6 +54,7 @@ class LicenseConfig:
             templates_dir=settings.templates_dir,
             public_base_url=settings.public_base_url,
             authority=authority,
+            identifiers=IdentifierScheme(settings.license_type_code, settings.license_issuer_uscc),
         )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from onelicense.licenses.document import LicenseDocument, PermitEntry
+from onelicense.licenses.identifier import looks_like_identifier
 from onelicense.licenses.pdf import render_pdf
 from onelicense.licenses.qr import verify_url
 from onelicense.services.licenses.common import LicenseConfig
@@ -25,10 +26,28 @@ def permits_of(session: Session, license_id: str) -> list[LicensePermit]:
     return list(session.exec(statement))
 
 
-def license_document(license_: License, permits: list[LicensePermit]) -> LicenseDocument:
+def identifier_of(license_: License, config: LicenseConfig | None = None) -> str:
+    """The 证照标识 of the license's current edition (GB/T 36904; licenses.identifier)."""
+    return (config or LicenseConfig.from_settings()).identifiers.identifier(license_.number, license_.edition)
+
+
+def license_number_for(key: str, config: LicenseConfig | None = None) -> str:
+    """The license number a lookup key names: a license number as it is, or one of our 证照标识 (of any edition) →
+    its serial, which is the number. A 证照标识 that is wrong or not ours raises InvalidIdentifier."""
+    key = key.strip()
+    if not looks_like_identifier(key):
+        return key
+    number, _ = (config or LicenseConfig.from_settings()).identifiers.license_number(key.upper())
+    return number
+
+
+def license_document(
+    license_: License, permits: list[LicensePermit], config: LicenseConfig | None = None
+) -> LicenseDocument:
     """The certificate as printed, from the stored rows (the same content the token was signed from)."""
     return LicenseDocument(
         number=license_.number,
+        identifier=identifier_of(license_, config),
         holder_name=license_.holder_name,
         uscc=license_.uscc,
         legal_representative=license_.legal_representative,
@@ -66,7 +85,7 @@ class Certificate:
 def certificate(session: Session, license_: License, config: LicenseConfig | None = None) -> Certificate:
     config = config or LicenseConfig.from_settings()
     path = Path(license_.pdf_path) if license_.pdf_path else config.pdf_dir / f"{license_.number}.pdf"
-    document = license_document(license_, permits_of(session, license_.id))
+    document = license_document(license_, permits_of(session, license_.id), config)
     return Certificate(document, verify_url(config.public_base_url, license_.token), config.templates_dir, path)
 
 

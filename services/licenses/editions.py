@@ -33,7 +33,7 @@ def reissue(
     # dated now, and always after the edition it replaces: its token differs even within the same second
     at = max(utcnow().replace(microsecond=0), previous + timedelta(seconds=1))
     before = snapshot(license_, "edition", "key_id", "version")
-    document = replace(license_document(license_, permits_of(session, license_.id)), issued_at=at)
+    document = replace(license_document(license_, permits_of(session, license_.id), config), issued_at=at)
     update_versioned(
         session,
         license_,

@@ -117,6 +117,7 @@ def _issue_locked(
     answers = application.answers or {}
     document = LicenseDocument(
         number=number,
+        identifier=config.identifiers.identifier(number, 1),
         holder_name=application.holder_name,
         uscc=application.uscc,
         legal_representative=str(answers.get("legal_representative", "")),

@@ -61,7 +61,7 @@ def resign_licenses(session: Session, actor: Actor, *, config: LicenseConfig | N
     done = []
     for license_ in stale:
         with transaction(session):
-            document = license_document(license_, permits_of(session, license_.id))
+            document = license_document(license_, permits_of(session, license_.id), config)
             token = sign_token(document.signed_content(), keyset)
             before = snapshot(license_, "key_id", "version")
             update_versioned(

@@ -13,17 +13,22 @@ from sqlmodel import Session
 
 from onelicense.forms.identifiers import uscc_check_char
 from onelicense.licenses.document import IssuingAuthority, LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.identifier import IdentifierScheme
 from onelicense.licenses.keys import KeySet, load_keyset
 from onelicense.licenses.numbering import format_number
 from onelicense.review.roles import Actor, Role
 from onelicense.review.transitions import ApplicationStatus
 from onelicense.services.licenses import LicenseConfig
-from onelicense.settings import get_settings
+from onelicense.settings import Settings, get_settings
 from onelicense.store.tables.application import Application
 from onelicense.web.app import create_app
 from tests import builders
 
 BASE_URL = "http://127.0.0.1:8000"
+# the embedded defaults (local/test values): what a fresh machine's licenses carry
+IDENTIFIERS = IdentifierScheme(
+    Settings.model_fields["license_type_code"].default, Settings.model_fields["license_issuer_uscc"].default
+)
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -56,6 +61,7 @@ def sample_document(
         issued_at=datetime(2025, 3, 14, 9, 30, tzinfo=UTC),
         authority_name="重庆高新区行政审批局",
         permits=numbered_permits(number, permits),
+        identifier=IDENTIFIERS.identifier(number, 1),
     )
 
 
@@ -92,6 +98,7 @@ def license_config(tmp_path: Path) -> LicenseConfig:
         templates_dir=TEMPLATES,
         public_base_url=BASE_URL,
         authority=IssuingAuthority("重庆高新区行政审批局", "500107"),
+        identifiers=IDENTIFIERS,
     )
 
 

@@ -230,3 +230,19 @@ def licenses_number(url: str) -> str:
         return license_queries.search_publicity(session).items[0].license.number
     finally:
         session.close()
+
+
+def test_show_and_pdf_take_the_identifier_as_well_as_the_number(issued_pdf: tuple[str, Path], settings_env: str) -> None:
+    number = licenses_number(settings_env)
+    session = get_session(settings_env)
+    try:
+        identifier = licenses.identifier_of(licenses.load_license(session, number))
+    finally:
+        session.close()
+    shown = runner.invoke(onelicense_app, ["license", "show", identifier])
+    assert shown.exit_code == 0, shown.output
+    assert number in shown.output and identifier in shown.output.replace("\n", "")
+    path = runner.invoke(onelicense_app, ["license", "pdf", identifier])
+    assert path.exit_code == 0 and path.output.strip().endswith(f"{number}.pdf"), path.output
+    wrong = runner.invoke(onelicense_app, ["license", "show", identifier[:-1] + ("0" if identifier[-1] != "0" else "1")])
+    assert wrong.exit_code == 1 and "校验位不符" in wrong.output

@@ -39,7 +39,8 @@ def test_text_layer_has_the_holder_the_uscc_and_every_permit(certificate) -> Non
     reader = pypdf.PdfReader(path)
     assert len(reader.pages) == 1
     text = "".join(reader.pages[0].extract_text().split())  # the title is letter-spaced
-    for expected in ("行业综合许可证", document.holder_name, document.uscc, document.number, document.authority_name):
+    printed = ("行业综合许可证", document.holder_name, document.uscc, document.number, document.identifier)
+    for expected in (*printed, document.authority_name):
         assert expected in text
     for permit in document.permits:
         assert permit.number in text

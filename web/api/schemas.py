@@ -251,6 +251,7 @@ class LicensePermitOut(BaseModel):
 
 class LicenseOut(BaseModel):
     number: str
+    identifier: str = Field(description="证照标识（GB/T 36904）：1.2.156.3005.2.证照类型代码.颁发机构代码.流水号.版本号.校验位")
     edition: int = Field(description="版次")
     status: LicenseStatusOut = Field(description="综合状态（扫码核验页顶部所示）")
     license_status: LicenseStatusOut = Field(description="许可证整体的状态（暂扣、注销、撤销、吊销等整证操作）")

@@ -17,7 +17,7 @@ from onelicense.licenses.qr import verify_url
 from onelicense.licenses.status import LicenseStatus
 from onelicense.review.transitions import Outcome
 from onelicense.services import catalog as catalogs
-from onelicense.services import inspections, reviews
+from onelicense.services import inspections, licenses, reviews
 from onelicense.services.applications import ApplicationProgress, Submitted
 from onelicense.services.notifications import Rendered
 from onelicense.services.reviews import QueueItem
@@ -127,6 +127,7 @@ def license_out(now: LicenseNow) -> schemas.LicenseOut:
     """A license's live status as the verify page shows it: each permit's effective status (licenses.status)."""
     return schemas.LicenseOut(
         number=now.license.number,
+        identifier=licenses.identifier_of(now.license),
         edition=now.license.edition,
         status=_status(now.composite.status),
         license_status=_status(now.license.status),
