@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from onelicense import clock
 from onelicense.clock import china_date, china_time
+from onelicense.errors import NotFound
 from onelicense.review.roles import Actor, Role, require_role
 from onelicense.review.sla import SlaLevel, WorkingCalendar
-from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus
+from onelicense.review.transitions import OPEN_REVIEW_STATUSES, ApplicationStatus, ReviewStatus
 from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, obligations
 from onelicense.services.notifications import Undelivered
@@ -29,6 +30,7 @@ from onelicense.services.queries.spreadsheet import csv_bytes
 from onelicense.services.ratings import OVERALL, POOR_SCORE
 from onelicense.store.tables.application import Application, DepartmentReview
 from onelicense.store.tables.portal import Rating
+from onelicense.store.tables.user import User
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 TIMELINESS_SAMPLE = 5000  # decided reviews whose working days are counted for the averages, newest first
@@ -188,6 +190,71 @@ def supervised_cases(session: Session, today: date, limit: int = CASES_SHOWN) ->
         )
         for review, reference, industry, colour in session.exec(statement)
     ]
+
+
+@dataclass(frozen=True)
+class CaseReview:
+    """One department's part of a supervised application, as the supervisor chases it."""
+
+    department_code: str
+    status: ReviewStatus
+    round: int
+    level: SlaLevel | None  # None once the department has decided
+    due_on: date | None
+    opened_at: datetime
+    claimed_at: datetime | None
+    decided_at: datetime | None
+    handled_by: str | None  # the reviewer's name: whom to call
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """An application seen from the board (督办件): where each department stands. No personal data of the applicant."""
+
+    application_id: str
+    reference: str
+    industry_code: str
+    status: ApplicationStatus
+    submitted_at: datetime
+    reviews: list[CaseReview]
+
+
+def case_file(session: Session, actor: Actor, application_id: str, today: date | None = None) -> CaseFile:
+    """One supervised application with every department's review, colour and handler (督办件详情)."""
+    require_role(actor, SUPERVISORS, "查看督办件")
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound("申请不存在")
+    today = today or clock.today()
+    level = level_expression(today)
+    statement = (
+        select(DepartmentReview, level, User.name)
+        .outerjoin(User, col(User.id) == col(DepartmentReview.assignee))
+        .where(col(DepartmentReview.application_id) == application_id)
+        .order_by(col(DepartmentReview.department_code))
+    )
+    reviews = [
+        CaseReview(
+            review.department_code,
+            review.status,
+            review.round,
+            SlaLevel(colour) if review.status in OPEN_REVIEW_STATUSES else None,
+            review.due_on,
+            review.opened_at,
+            review.claimed_at,
+            review.decided_at,
+            name,
+        )
+        for review, colour, name in session.exec(statement)
+    ]
+    return CaseFile(
+        application.id,
+        application.reference,
+        application.industry_code,
+        application.status,
+        application.created_at,
+        reviews,
+    )
 
 
 def status_counts(session: Session) -> list[tuple[ApplicationStatus, int]]:

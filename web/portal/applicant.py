@@ -26,11 +26,19 @@ from onelicense.store.tables import DepartmentReview
 from onelicense.store.tables.license import License, LicensePermit
 from onelicense.store.tables.portal import Draft, Rating
 from onelicense.web import downloads
-from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
+from onelicense.web.portal.common import (
+    DbSession,
+    Id,
+    SignedInViewer,
+    Viewer,
+    check_csrf,
+    form_version,
+    redirect,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 APPLICANTS = frozenset({Role.APPLICANT})
-Id = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Code = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]
 Csrf = [Depends(check_csrf)]
 

@@ -18,7 +18,16 @@ from onelicense.services import calendar, inspections
 from onelicense.services import catalog as catalogs
 from onelicense.services.queries import supervision
 from onelicense.web.downloads import csv_download
-from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, redirect, render
+from onelicense.web.portal.common import (
+    LEVEL_CLASS,
+    DbSession,
+    Id,
+    SignedInViewer,
+    Viewer,
+    check_csrf,
+    redirect,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,6 +94,13 @@ def board(request: Request, who: SignedInViewer, session: DbSession) -> Response
         bar_height=BAR_HEIGHT,
         label_width=LABEL_WIDTH,
     )
+
+
+@router.get("/board/cases/{application_id}")
+def case_page(request: Request, who: SignedInViewer, session: DbSession, application_id: Id) -> Response:
+    assert who.actor is not None
+    case = supervision.case_file(session, who.actor, application_id)
+    return render(request, who, "board/case.html.j2", case=case, dot=LEVEL_CLASS)
 
 
 @router.get("/board.csv")

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from onelicense.errors import Forbidden, InvalidRequest, OneLicenseError
 from onelicense.review.roles import Actor, Role
+from onelicense.review.sla import SlaLevel
 from onelicense.services import accounts
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
@@ -33,6 +34,11 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 CSRF_REFUSED = "请求缺少有效的安全令牌（CSRF），请刷新页面后重试"
 ROLE_HOME = {Role.APPLICANT: "/portal", Role.REVIEWER: "/desk", Role.SUPERVISOR: "/board", Role.ADMIN: "/board"}
+
+# the CSS class of each colour (the dot and the tag beside a review)
+LEVEL_CLASS = {SlaLevel.GREEN: "green", SlaLevel.YELLOW: "yellow", SlaLevel.RED: "red", SlaLevel.PAST_STATUTORY: "red"}
+# a record id in a page URL (uuid4 hex): anything else is a 422 before the route runs
+Id = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 @dataclass

@@ -27,7 +27,16 @@ from onelicense.services import applications, reviews
 from onelicense.services import catalog as catalogs
 from onelicense.services.queries import queue_board
 from onelicense.store.tables.application import DepartmentReview
-from onelicense.web.portal.common import DbSession, SignedInViewer, Viewer, check_csrf, form_version, redirect, render
+from onelicense.web.portal.common import (
+    LEVEL_CLASS,
+    DbSession,
+    SignedInViewer,
+    Viewer,
+    check_csrf,
+    form_version,
+    redirect,
+    render,
+)
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 REVIEWERS = frozenset({Role.REVIEWER})
@@ -47,7 +56,6 @@ LEVEL_NAMES = {
     SlaLevel.RED: "红灯",
     SlaLevel.PAST_STATUTORY: "超法定时限",
 }
-LEVEL_CLASS = {SlaLevel.GREEN: "green", SlaLevel.YELLOW: "yellow", SlaLevel.RED: "red", SlaLevel.PAST_STATUTORY: "red"}
 
 
 def reviewer(who: Viewer) -> Actor:

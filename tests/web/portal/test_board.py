@@ -148,8 +148,9 @@ def test_cases_list_past_statutory_then_red_then_yellow_oldest_due_first(browser
     page = browser.get("/board").text
     table = re.search(r'<table id="cases">(.*?)</table>', page, re.S)
     assert table
-    listed = re.findall(r'<th scope="row">(SQ[^<]+)</th>', table.group(1))
-    assert listed == [reference(scene[k]) for k in ("past", "red_early", "red_late", "yellow")]
+    listed = re.findall(r'<th scope="row"><a href="/board/cases/([0-9a-f]{32})">(SQ[^<]+)</a></th>', table.group(1))
+    order = ("past", "red_early", "red_late", "yellow")
+    assert listed == [(scene[k], reference(scene[k])) for k in order]  # each case number opens its case
     # the cases come before the per-department table on the page
     assert page.index('id="cases"') < page.index('id="lights"')
 
@@ -249,3 +250,57 @@ def test_the_board_warns_when_the_working_day_calendar_runs_out(browser: Browser
     with time_machine.travel(datetime(2026, 11, 15, 10, tzinfo=CHINA_TIME), tick=False):
         page = browser.get("/board").text
     assert "工作日历的节假日安排将于 2026-12-31 结束（剩余 46 天）" in page and "onelicense calendar import" in page
+
+
+def test_a_case_opens_with_every_department_its_colour_and_who_handles_it(
+    new_browser, scene: dict[str, str], staff: dict[str, str]
+) -> None:
+    with session_scope() as session:
+        review = session.exec(
+            select(DepartmentReview).where(
+                DepartmentReview.application_id == scene["past"], DepartmentReview.department_code == OWN
+            )
+        ).one()
+        reviews.claim(session, Actor(staff["reviewer"], Role.REVIEWER, OWN), review.id)
+    supervisor = new_browser()
+    supervisor.sign_in("supervisor")
+    page = supervisor.get(f"/board/cases/{scene['past']}")
+    assert page.status_code == 200
+    assert f"督办件 {reference(scene['past'])}" in page.text
+    table = re.search(r'<table class="stack" id="case-reviews">(.*?)</table>', page.text, re.S)
+    assert table
+    rows = re.findall(r"<tr>\s*<th scope=\"row\" data-label=\"部门\">([^<]+)</th>(.*?)</tr>", table.group(1), re.S)
+    by_department = {name: row for name, row in rows}
+    assert set(by_department) == {catalogs.department_name(r.department_code) for r in _reviews_of(scene["past"])}
+    own = by_department[catalogs.department_name(OWN)]
+    assert SlaLevel.PAST_STATUTORY.label in own and "reviewer-name" in own  # the colour and whom to call
+    assert "已办结" in by_department[catalogs.department_name(OTHER)]  # OTHER decided this one
+    # no personal data of the applicant on the supervisor's page
+    with session_scope() as session:
+        application = session.get(Application, scene["past"])
+        assert application is not None
+        for value in application.answers.values():
+            if isinstance(value, str) and len(value) >= 11 and value.isdigit():
+                assert value not in page.text
+
+
+def _reviews_of(application_id: str) -> list[DepartmentReview]:
+    with session_scope() as session:
+        found = session.exec(select(DepartmentReview).where(DepartmentReview.application_id == application_id)).all()
+        session.expunge_all()
+        return list(found)
+
+
+def test_only_supervisors_open_a_case_and_an_unknown_one_is_not_found(
+    new_browser, scene: dict[str, str], staff: dict[str, str]
+) -> None:
+    url = f"/board/cases/{scene['yellow']}"
+    for login in ("reviewer", "applicant"):
+        b = new_browser()
+        b.sign_in(login)
+        assert b.get(url).status_code == 403, login
+    admin = new_browser()
+    admin.sign_in("admin")
+    assert admin.get(url).status_code == 200
+    assert admin.get("/board/cases/" + "0" * 32).status_code == 404
+    assert admin.get("/board/cases/not-an-id").status_code == 422
