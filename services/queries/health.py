@@ -1,17 +1,22 @@
 """Is the system fit to serve (就绪检查)? The checks behind /readyz and `onelicense doctor`, read-only: the
 database reachable and at the head migration, outbox work taken by a dispatcher, the signing key present and not
 revoked, the working-day calendar covering the next 60 days, free space in the data folder; the Prefect API is
-checked by the caller (it is the glue's), and passed in.
+checked by the caller (it is the glue's), and passed in. `production_problems`: the settings (and file permissions)
+a production deployment must not run with, for `onelicense doctor --production`.
 
 Each check says in Chinese what it checks and what it found; nothing personal is in them."""
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from onelicense.clock import utcnow
 from onelicense.errors import OneLicenseError
@@ -19,7 +24,7 @@ from onelicense.licenses.keys import load_keyset
 from onelicense.services import calendar
 from onelicense.services.licenses import LicenseConfig
 from onelicense.services.queries.metrics import outbox_backlog
-from onelicense.settings import get_settings
+from onelicense.settings import Settings, get_settings
 from onelicense.store.db import read_scope, require_schema
 
 
@@ -136,3 +141,80 @@ def _disk() -> Check:
         found = f"可用空间 {free_mb} MB，低于 {settings.health_min_free_mb} MB"
         return Check("disk", Level.FAIL, what, found)
     return Check("disk", Level.OK, what, f"可用空间 {free_mb} MB")
+
+
+# settings whose embedded default is a local/test value that identifies no real authority (when this release has them)
+_TEST_DEFAULTS = ("license_type_code", "license_issuer_uscc")
+
+
+def production_problems() -> list[str]:
+    """One Chinese line per setting a production deployment must not run with: a moved clock, a verification
+    address that is not https or points at this machine, cookies without Secure, a notification channel or SMS
+    codes without their gateway, mail in clear text, any proxy believed, test identifiers, keys or data readable by
+    others. Empty when none."""
+    settings = get_settings()
+    problems = []
+    if not settings.production:
+        problems.append(
+            "ONELICENSE_PRODUCTION 未设为 true：无短信平台时验证码会直接显示在页面上，演示企业会被导入本地登记表"
+        )
+    if settings.clock_shift:
+        problems.append("ONELICENSE_CLOCK_SHIFT 已设置（测试时钟）：生产环境不得拨动时钟，请删除该设置")
+    problems += _public_address(settings.public_base_url)
+    if not settings.secure_cookies:
+        problems.append("ONELICENSE_SECURE_COOKIES 未开启：登录 Cookie 可能经明文 http 传出，请在 https 之后设为 true")
+    if settings.forwarded_allow_ips.strip() == "*":
+        problems.append(
+            "ONELICENSE_FORWARDED_ALLOW_IPS 为 *：任何人都可伪造客户端地址、绕过登录限流，请只列出反向代理的地址"
+        )
+    if not settings.notify_webhook_url:
+        channel = (
+            "，且已开启短信通知（ONELICENSE_NOTIFY_CHANNELS 含 webhook）"
+            if "webhook" in settings.notify_channels
+            else ""
+        )
+        problems.append(f"未配置短信平台（ONELICENSE_NOTIFY_WEBHOOK_URL）：无法发送短信验证码{channel}")
+    if "email" in settings.notify_channels and not settings.smtp_host:
+        problems.append(
+            "已开启邮件通知（ONELICENSE_NOTIFY_CHANNELS 含 email），但未配置邮件服务器（ONELICENSE_SMTP_HOST）"
+        )
+    if settings.smtp_host and not settings.smtp_starttls:
+        problems.append("ONELICENSE_SMTP_STARTTLS 已关闭：通知邮件（含姓名、事项）会以明文发送")
+    if settings.oidc_issuer and not settings.oidc_client_secret:
+        problems.append("已配置统一身份认证（ONELICENSE_OIDC_ISSUER），但未配置 ONELICENSE_OIDC_CLIENT_SECRET")
+    defaults = Settings.model_fields
+    for name in _TEST_DEFAULTS:
+        if name in defaults and getattr(settings, name) == defaults[name].default:
+            problems.append(f"ONELICENSE_{name.upper()} 仍是内置的测试值：请在首次发证前设为登记的正式值")
+    problems += _readable_by_others(settings.data_dir)
+    return problems
+
+
+def _public_address(url: str) -> list[str]:
+    where = f"ONELICENSE_PUBLIC_BASE_URL（{url}）"
+    parts = urlsplit(url)
+    problems = []
+    if parts.scheme != "https":
+        problems.append(f"{where}不是 https 地址：二维码中的核验网址必须用 https，防止被篡改或仿冒")
+    host = (parts.hostname or "").lower()
+    try:
+        local = ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        local = host in ("", "localhost") or host.endswith(".localhost")
+    if local:
+        problems.append(f"{where}指向本机：扫码核验的公众无法打开，请设为对外公布的核验网站地址")
+    return problems
+
+
+def _readable_by_others(data_dir: Path) -> list[str]:
+    """The data folder and the private keys: owner-only (the folder holds personal data, the keys sign licenses)."""
+    keys = LicenseConfig.from_settings().keys_dir
+    problems = []
+    for path, wanted in [(data_dir, 0o700), (keys, 0o700), *((p, 0o600) for p in sorted(keys.glob("*.pem")))]:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            problems.append(f"{path} 的权限为 {mode:04o}：其他用户可读，应为 {wanted:04o}（chmod {wanted:o}）")
+    return problems
