@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from onelicense.clock import utcnow
 from onelicense.licenses.document import LicenseDocument, PermitEntry
 from onelicense.licenses.identifier import looks_like_identifier
 from onelicense.licenses.pdf import render_pdf
@@ -91,7 +92,7 @@ def certificate(session: Session, license_: License, config: LicenseConfig | Non
 
 def render_certificate(certificate: Certificate) -> bytes:
     """The PDF bytes (pure, CPU-bound: the dispatcher runs it in a pool of processes)."""
-    return render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir)
+    return render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir, modified=utcnow())
 
 
 def write_certificate(path: Path, pdf: bytes) -> Path:
