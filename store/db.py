@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from onelicense.errors import Unavailable
+from onelicense.errors import Broken, Unavailable
 from onelicense.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -118,16 +118,31 @@ def migrate(url: str | None = None) -> None:
     if url in _migrated:
         return
     engine = get_engine(url)
-    with _migration_lock(engine), engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_ID})")
-        config = alembic_config()
-        _refuse_a_newer_schema(connection, ScriptDirectory.from_config(config))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        from onelicense.store.calendar import seed_shipped_years  # a release's newly shipped years of the calendar
+    with _migration_lock(engine), engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping a table other rows
+            # refer to fails once there are rows. Off before the transaction begins, checked before it commits
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_ID})")
+                config = alembic_config()
+                _refuse_a_newer_schema(connection, ScriptDirectory.from_config(config))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                from onelicense.store.calendar import seed_shipped_years  # a release's newly shipped calendar years
 
-        seed_shipped_years(connection)
+                seed_shipped_years(connection)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise Broken("数据库升级后有记录引用了不存在的记录（外键检查未通过）：升级已撤销")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
     with _lock:
         _migrated.add(url)
 
