@@ -75,6 +75,11 @@ class OneLicenseError(Exception):
         """What may be shown to the caller; an outage hides its cause (paths, permissions) behind its title."""
         return self.message
 
+    @property
+    def for_person(self) -> str:
+        """The message as a page shows it to a person (no field keys: those are for API clients)."""
+        return self.public_message
+
     def error_dicts(self) -> list[dict[str, Any]]:
         return list(self._errors)
 

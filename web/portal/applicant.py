@@ -18,6 +18,7 @@ from onelicense.forms.fieldtypes import parse_value
 from onelicense.forms.validation import MATERIAL_PREFIX
 from onelicense.licenses.qr import qr_png, verify_url
 from onelicense.review.roles import Role, require_role
+from onelicense.review.stages import application_steps
 from onelicense.review.transitions import Outcome, ReviewStatus
 from onelicense.services import applications, changes, drafts, licenses, pending_changes, ratings, uploads
 from onelicense.services import catalog as catalogs
@@ -274,6 +275,7 @@ def progress(request: Request, who: SignedInViewer, session: DbSession, applicat
         who,
         "applicant/progress.html.j2",
         application=application,
+        steps=application_steps(application.status),
         rows=rows,
         license=license_,
         verify_link=link,

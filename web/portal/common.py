@@ -153,7 +153,7 @@ def error_page(request: Request, exc: OneLicenseError) -> HTMLResponse:
     if who.actor is None:
         who = Viewer(None, None, None)  # an error page has no form: no anonymous CSRF cookie is handed out
     return render(
-        request, who, "error.html.j2", status_code=exc.http_status, title=exc.kind.title, message=exc.public_message
+        request, who, "error.html.j2", status_code=exc.http_status, title=exc.kind.title, message=exc.for_person
     )
 
 

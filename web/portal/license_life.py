@@ -66,7 +66,7 @@ def cancel(
     assert who.actor is not None
     issued = _issuing_application(session, number)
     if confirm != "yes":
-        raise InvalidRequest("请勾选确认注销（confirm）")
+        raise InvalidRequest("请勾选“确认注销”")
     licenses.change_license(session, who.actor, number, Operation.CANCEL, reason=reason)
     return redirect(f"/portal/applications/{issued}?cancelled=1", request)
 
