@@ -16,12 +16,11 @@ from onelicense.services.queries.credit_publicity import EXCHANGE_COLUMNS, Credi
 from onelicense.store.db import read_scope
 from onelicense.templating import environment
 from onelicense.web.downloads import csv_download
-from onelicense.web.public import NO_STORE, wants_json
+from onelicense.web.public import NO_STORE, PAGE_OR_JSON, REFUSED_QUERY, wants_json
 
 router = APIRouter(tags=["信用公示"])
 
 _USCC = Query(max_length=18, pattern=r"^[0-9A-Za-z]*$", description="只看该统一社会信用代码")
-_CONTENT = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
 
 
 def _entry(entry: CreditEntry) -> dict[str, Any]:
@@ -35,7 +34,7 @@ def _entry(entry: CreditEntry) -> dict[str, Any]:
     "/credit",
     response_class=HTMLResponse,
     summary="信用公示（拟列入失信名单公示、失信名单）",
-    responses={200: {"description": "两份名单", "content": _CONTENT}, 422: {"description": "查询参数有误"}},
+    responses={200: {"description": "两份名单", "content": PAGE_OR_JSON}, **REFUSED_QUERY},
 )
 def credit_page(request: Request, uscc: Annotated[str, _USCC] = "") -> Response:
     with read_scope() as session:
@@ -64,7 +63,7 @@ def credit_page(request: Request, uscc: Annotated[str, _USCC] = "") -> Response:
             "description": "每条公示或失信记录一行，列见 docs/lifecycle.md",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        422: {"description": "查询参数有误"},
+        **REFUSED_QUERY,
     },
 )
 def credit_download(uscc: Annotated[str, _USCC] = "") -> Response:

@@ -185,10 +185,13 @@ def _typed(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {"model": model, "description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+# OpenAPI: a public page, and any refusal of a public URL, answers HTML, or JSON when asked (Accept: application/json)
+PAGE_OR_JSON: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
+REFUSED_QUERY: dict[int | str, dict[str, Any]] = {422: {"description": "查询参数有误（浏览器得到说明页面）", "content": PAGE_OR_JSON}}
+
+
 def _answers(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI: every public page answers HTML, or JSON when asked (Accept: application/json)."""
-    content = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}
-    return {status: {"description": descriptions.get(f"s{status}", ""), "content": content} for status in statuses}
+    return {status: {"description": descriptions.get(f"s{status}", ""), "content": PAGE_OR_JSON} for status in statuses}
 
 
 @router.get(
@@ -399,7 +402,7 @@ def publicity(
             "description": "每个分项许可一行，状态与扫码核验页一致",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        422: {"description": "查询参数有误", "content": {"application/json": {"schema": {"type": "object"}}}},
+        **REFUSED_QUERY,
     },
 )
 def publicity_download(
