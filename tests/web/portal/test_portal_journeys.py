@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import select
 
 from onelicense.flows.dispatcher import dispatch_once
+from onelicense.licenses.qr import verify_url
 from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
 from onelicense.services import aggregation, applications, licenses
 from onelicense.services.adapters import registry
@@ -351,3 +352,45 @@ def test_a_service_hall_of_failed_sign_ins_does_not_lock_out_a_reviewer(server: 
     reviewer.click("button:has-text('登录')")
     reviewer.wait_for_url("**/desk")
     assert "窗口审查员" in reviewer.locator("header").inner_text()
+
+
+def test_every_page_an_applicant_or_the_public_opens_fits_a_phone(server: str, chromium: Any) -> None:
+    """Each page at 360 px: no sideways scrolling, axe-core finds nothing serious — the signed-in applicant's pages
+    (with an issued license and a draft), the public's, and a refusal page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    application_id = _applicant_with_license("phone-pages")
+    page = _phone_page(chromium, server, "phone-pages")
+    page.goto("/portal/new")
+    page.click("button[aria-label^='开始申请']")
+    page.wait_for_url(re.compile(r".*/portal/drafts/[0-9a-f]{32}$"))
+    draft = page.url.rsplit("/", 1)[1]
+    with session_scope() as session:
+        token = session.exec(select(License).where(License.application_id == application_id)).one().token
+    pages = [
+        "/portal",
+        "/portal/new",
+        f"/portal/drafts/{draft}",
+        f"/portal/drafts/{draft}/delete",
+        f"/portal/applications/{application_id}",
+        "/portal/companies",
+        "/portal/inbox",
+        "/portal/obligations",
+        "/account/phone",
+        "/account/password",
+        verify_url(server, token).removeprefix(server),
+        "/publicity",
+        "/credit",
+        "/publicity?page=abc",  # a hand-made bad query: a refusal page
+    ]
+    axe = Axe()
+    problems = []
+    for path in pages:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            problems.append(f"{path}: {width} px wide")
+        for violation in axe.run(page).response["violations"]:
+            if violation.get("impact") in ("serious", "critical"):
+                problems.append(f"{path}: {violation['id']} {[n.get('target') for n in violation['nodes']][:3]}")
+    assert problems == []
