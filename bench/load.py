@@ -113,8 +113,8 @@ async def reviewer(base: str, token: str, calls: Calls, stop: asyncio.Event) -> 
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         while not stop.is_set():
-            queue = await calls("queue", client, "GET", "/api/queue", params={"status": "pending", "limit": 20})
-            items = [i for i in queue.json() if queue.status_code == 200]
+            queue = await calls("queue", client, "GET", "/api/queue", params={"status": "pending", "page_size": 20})
+            items = queue.json()["items"] if queue.status_code == 200 else []
             if not items:
                 await asyncio.sleep(0.3)
                 continue

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from onelicense.clock import CHINA_TIME, utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -33,7 +34,7 @@ from onelicense.review.transitions import ApplicationStatus, Outcome, ReviewStat
 from onelicense.services import bindings, notifications, obligations, uploads
 from onelicense.services import catalog as catalogs
 from onelicense.services.certificate import certificate_problems
-from onelicense.store import audit, inputs, license_queries, outbox
+from onelicense.store import audit, inputs, license_queries, outbox, paging
 from onelicense.store.access import FULL_VIEW, OVERSEERS, department_items, require_view_application
 from onelicense.store.db import transaction
 from onelicense.store.license_queries import LicenseNow
@@ -515,6 +516,21 @@ def list_applications(
 ) -> list[Application]:
     """Newest first: an applicant's own, a reviewer's department's, or all for an admin (answers not included
     for reviewers: see `get_application`)."""
+    statement = _visible_applications(actor, status)
+    statement = statement.order_by(col(Application.created_at).desc(), col(Application.id))
+    rows = list(session.exec(statement.offset(inputs.offset(offset)).limit(inputs.page_size(limit))))
+    if actor.role not in FULL_VIEW:
+        for application in rows:
+            _narrow(session, actor, application, _reviews(session, application.id))
+    return rows
+
+
+def count_applications(session: Session, actor: Actor, *, status: ApplicationStatus | str | None = None) -> int:
+    """How many applications `list_applications` pages through for this actor and status."""
+    return paging.count_rows(session, _visible_applications(actor, status))
+
+
+def _visible_applications(actor: Actor, status: ApplicationStatus | str | None) -> SelectOfScalar[Application]:
     statement = select(Application)
     if actor.role is Role.APPLICANT:
         statement = statement.where(Application.submitted_by == actor.user_id)
@@ -527,12 +543,7 @@ def list_applications(
         require_role(actor, OVERSEERS, "查看申请列表")
     if status is not None:
         statement = statement.where(Application.status == inputs.enum_value(ApplicationStatus, status, "申请状态"))
-    statement = statement.order_by(col(Application.created_at).desc(), col(Application.id))
-    rows = list(session.exec(statement.offset(inputs.offset(offset)).limit(inputs.page_size(limit))))
-    if actor.role not in FULL_VIEW:
-        for application in rows:
-            _narrow(session, actor, application, _reviews(session, application.id))
-    return rows
+    return statement
 
 
 def find_by_idempotency_key(session: Session, actor: Actor, key: str | None) -> Application | None:

@@ -35,10 +35,10 @@ class DeadLetter:
     dead_at: datetime
 
 
-def list_dead(session: Session, actor: Actor, limit: int = 100) -> list[DeadLetter]:
+def list_dead(session: Session, actor: Actor, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
     _require_admin(actor)
     letters = []
-    for message in outbox.dead_messages(session, inputs.page_size(limit)):
+    for message in outbox.dead_messages(session, inputs.page_size(limit), inputs.offset(offset)):
         application = session.get(Application, message.application_id)
         assert message.dead_at is not None
         letters.append(
@@ -55,6 +55,12 @@ def list_dead(session: Session, actor: Actor, limit: int = 100) -> list[DeadLett
             )
         )
     return letters
+
+
+def count_dead(session: Session, actor: Actor) -> int:
+    """How many dead letters `list_dead` pages through."""
+    _require_admin(actor)
+    return outbox.count_dead(session)
 
 
 def retry(session: Session, actor: Actor, message_id: str, *, reason: str) -> None:

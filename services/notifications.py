@@ -34,7 +34,7 @@ from onelicense.forms.identifiers import mobile_problem
 from onelicense.review.roles import Actor
 from onelicense.services import catalog as catalogs
 from onelicense.settings import get_settings
-from onelicense.store import bulk, outbox
+from onelicense.store import bulk, outbox, paging
 from onelicense.store.db import transaction
 from onelicense.store.tables.application import Application, DepartmentReview, OutboxMessage
 from onelicense.store.tables.license import License, LicensePermit
@@ -245,13 +245,10 @@ def _context(session: Session, notification: Notification) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ the inbox
 
 
-def inbox(session: Session, actor: Actor, limit: int = 50) -> tuple[list[Rendered], int]:
+def inbox(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[Rendered], int]:
     """The holder's notifications, newest first, and how many are unread."""
     rows = session.exec(
-        select(Notification)
-        .where(Notification.user_id == actor.user_id)
-        .order_by(col(Notification.created_at).desc(), col(Notification.id))
-        .limit(limit)
+        _own(actor).order_by(col(Notification.created_at).desc(), col(Notification.id)).offset(offset).limit(limit)
     ).all()
     unread = session.exec(
         select(func.count())
@@ -261,6 +258,15 @@ def inbox(session: Session, actor: Actor, limit: int = 50) -> tuple[list[Rendere
     with transaction(session):  # a row shown for the first time keeps the text shown
         shown = [render(session, n) for n in rows]
     return shown, int(unread)
+
+
+def count_inbox(session: Session, actor: Actor) -> int:
+    """How many notifications `inbox` pages through."""
+    return paging.count_rows(session, _own(actor))
+
+
+def _own(actor: Actor) -> SelectOfScalar[Notification]:
+    return select(Notification).where(Notification.user_id == actor.user_id)
 
 
 def mark_read(session: Session, actor: Actor, notification_id: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from onelicense import clock
 from onelicense.clock import utcnow
@@ -42,7 +43,7 @@ from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, uploads
 from onelicense.services.permit_changes import apply_permit_operation
 from onelicense.settings import get_settings
-from onelicense.store import audit, bulk, inputs
+from onelicense.store import audit, bulk, inputs, paging
 from onelicense.store.db import transaction
 from onelicense.store.locking import update_versioned
 from onelicense.store.tables.application import Application, DepartmentReview
@@ -147,8 +148,23 @@ def list_obligations(
     status: ObligationStatus | None = None,
     kind: ObligationKind | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[Obligation]:
     """What the actor may see: a holder its own, a reviewer its department's, overseers all; soonest due first."""
+    statement = _visible_obligations(actor, status, kind).order_by(col(Obligation.due_on), col(Obligation.id))
+    return list(session.exec(statement.offset(inputs.offset(offset)).limit(inputs.page_size(limit))))
+
+
+def count_obligations(
+    session: Session, actor: Actor, *, status: ObligationStatus | None = None, kind: ObligationKind | None = None
+) -> int:
+    """How many obligations `list_obligations` pages through with the same filters."""
+    return paging.count_rows(session, _visible_obligations(actor, status, kind))
+
+
+def _visible_obligations(
+    actor: Actor, status: ObligationStatus | None, kind: ObligationKind | None
+) -> SelectOfScalar[Obligation]:
     statement = select(Obligation)
     if actor.role is Role.APPLICANT:
         statement = statement.where(Obligation.holder_user_id == actor.user_id)
@@ -160,8 +176,7 @@ def list_obligations(
         statement = statement.where(Obligation.status == status)
     if kind is not None:
         statement = statement.where(Obligation.kind == kind)
-    statement = statement.order_by(col(Obligation.due_on), col(Obligation.id)).limit(inputs.page_size(limit))
-    return list(session.exec(statement))
+    return statement
 
 
 @dataclass(frozen=True)

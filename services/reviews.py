@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from onelicense.clock import utcnow
 from onelicense.errors import Conflict, Forbidden, InvalidRequest, NotFound, OneLicenseError
@@ -32,7 +33,7 @@ from onelicense.review.transitions import (
 )
 from onelicense.services import catalog as catalogs
 from onelicense.services import notifications, obligations
-from onelicense.store import audit, inputs, outbox
+from onelicense.store import audit, inputs, outbox, paging
 from onelicense.store.access import (
     OVERSEERS,
     require_department_reviewer,
@@ -70,6 +71,35 @@ def list_queue(
     """Oldest first. A reviewer sees its own department only; an admin any (or `department`).
 
     `status` defaults to the open ones (待受理, 待复审, 审查中); `older_than` keeps reviews opened at least that long ago."""
+    statement = (
+        _queue_statement(actor, status, industry, older_than, department)
+        .order_by(col(DepartmentReview.opened_at), col(DepartmentReview.id))
+        .offset(inputs.offset(offset))
+        .limit(inputs.page_size(limit))
+    )
+    return [QueueItem(review=r, application=a) for r, a in session.exec(statement)]
+
+
+def count_queue(
+    session: Session,
+    actor: Actor,
+    status: ReviewStatus | str | Iterable[ReviewStatus | str] | None = None,
+    industry: str | None = None,
+    older_than: timedelta | None = None,
+    *,
+    department: str | None = None,
+) -> int:
+    """How many reviews `list_queue` pages through with the same filters."""
+    return paging.count_rows(session, _queue_statement(actor, status, industry, older_than, department))
+
+
+def _queue_statement(
+    actor: Actor,
+    status: ReviewStatus | str | Iterable[ReviewStatus | str] | None,
+    industry: str | None,
+    older_than: timedelta | None,
+    department: str | None,
+) -> Select[DepartmentReview, Application]:
     if actor.role is Role.REVIEWER:
         if department is not None and department != actor.department_code:
             raise Forbidden("只能查看本部门的审查队列")
@@ -88,12 +118,7 @@ def list_queue(
         statement = statement.where(Application.industry_code == industry)
     if older_than is not None:
         statement = statement.where(DepartmentReview.opened_at <= utcnow() - older_than)
-    statement = (
-        statement.order_by(col(DepartmentReview.opened_at), col(DepartmentReview.id))
-        .offset(inputs.offset(offset))
-        .limit(inputs.page_size(limit))
-    )
-    return [QueueItem(review=r, application=a) for r, a in session.exec(statement)]
+    return statement
 
 
 def get_review(session: Session, actor: Actor, review_id: str) -> DepartmentReview:

@@ -14,9 +14,11 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from onelicense.errors import NotFound
 from onelicense.store.db import transaction
+from onelicense.store.paging import count_rows
 from onelicense.store.tables.application import OutboxMessage
 from onelicense.store.tables.types import utcnow
 
@@ -195,15 +197,19 @@ def mark_failed(
     return message
 
 
-def dead_messages(session: Session, limit: int = 100) -> list[OutboxMessage]:
+def dead_messages(session: Session, limit: int = 100, offset: int = 0) -> list[OutboxMessage]:
     """The dead letters, oldest first."""
-    statement = (
-        select(OutboxMessage)
-        .where(col(OutboxMessage.dead_at).is_not(None), col(OutboxMessage.done_at).is_(None))
-        .order_by(col(OutboxMessage.dead_at), col(OutboxMessage.id))
-        .limit(limit)
-    )
+    statement = _dead().order_by(col(OutboxMessage.dead_at), col(OutboxMessage.id)).offset(offset).limit(limit)
     return list(session.exec(statement))
+
+
+def count_dead(session: Session) -> int:
+    """How many dead letters there are."""
+    return count_rows(session, _dead())
+
+
+def _dead() -> SelectOfScalar[OutboxMessage]:
+    return select(OutboxMessage).where(col(OutboxMessage.dead_at).is_not(None), col(OutboxMessage.done_at).is_(None))
 
 
 def revive(session: Session, message_id: str, now: datetime | None = None) -> OutboxMessage:

@@ -130,13 +130,27 @@ def test_applicant_lists_only_its_own_applications_and_admin_lists_all(api: Api)
     mine = api.submit("applicant")
     theirs = api.submit("other_applicant")
 
-    own = api.get("/api/applications", "applicant").json()
-    everything = api.get("/api/applications", "admin").json()
-    filtered = api.get("/api/applications", "admin", params={"status": "approved"}).json()
+    own = api.get("/api/applications", "applicant").json()["items"]
+    everything = api.get("/api/applications", "admin").json()["items"]
+    filtered = api.get("/api/applications", "admin", params={"status": "approved"}).json()["items"]
 
     assert [a["id"] for a in own] == [mine["application_id"]]
     assert {a["id"] for a in everything} == {mine["application_id"], theirs["application_id"]}
     assert filtered == []
+
+
+def test_the_application_list_is_paged_with_its_total(api: Api) -> None:
+    submitted = [api.submit()["application_id"] for _ in range(3)]
+    first = api.get("/api/applications", "applicant", params={"page_size": 2}).json()
+    second = api.get("/api/applications", "applicant", params={"page_size": 2, "page": 2}).json()
+    past = api.get("/api/applications", "applicant", params={"page_size": 2, "page": 3}).json()
+
+    assert (first["total"], first["page"], first["pages"]) == (3, 1, 2)
+    assert (second["total"], second["page"], second["pages"]) == (3, 2, 2)
+    assert [a["id"] for a in first["items"] + second["items"]] == submitted[::-1]  # newest first, none twice
+    assert past == {"items": [], "total": 3, "page": 3, "pages": 2}
+    nothing = api.get("/api/applications", "other_applicant").json()
+    assert nothing == {"items": [], "total": 0, "page": 1, "pages": 1}
 
 
 @BOTH_DATABASES
@@ -163,7 +177,7 @@ def test_amendment_reopens_only_the_department_that_asked(api: Api) -> None:
     assert progress[OWN]["status_label"] == "待复审"
     assert progress[OWN]["round"] == 2
     assert progress[OTHER]["decision"] == "approve"  # kept its decision
-    queue = api.get("/api/queue", "reviewer").json()
+    queue = api.get("/api/queue", "reviewer").json()["items"]
     assert [(q["application_id"], q["round"]) for q in queue] == [(application_id, 2)]
 
 

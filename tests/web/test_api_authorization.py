@@ -271,12 +271,12 @@ def test_every_api_route_is_in_the_matrix() -> None:
 def test_list_endpoints_show_only_what_the_role_may_see(world: World) -> None:
     api = world.api
     visible = {
-        role: world.application_id in {a["id"] for a in api.get("/api/applications", role).json()}
+        role: world.application_id in {a["id"] for a in api.get("/api/applications", role).json()["items"]}
         for role in ROLES
         if role
     }
     queue_visible = {
-        role: world.own_review in {q["review_id"] for q in api.get("/api/queue", role).json()}
+        role: world.own_review in {q["review_id"] for q in api.get("/api/queue", role).json()["items"]}
         for role in ("reviewer", "reviewer2", "other_reviewer", "uninvolved_reviewer", "admin")
     }
 

@@ -194,7 +194,7 @@ def test_an_application_that_can_never_be_issued_goes_to_the_dead_letters_for_an
         pass
     assert api.get(f"/api/applications/{application_id}", "applicant").json()["status"] == "approved"
     assert dispatch_once() == 0  # not retried forever
-    [letter] = api.get("/api/admin/dead-letters", "admin").json()
+    [letter] = api.get("/api/admin/dead-letters", "admin").json()["items"]
     assert letter["reference"] == submitted["reference"] and "255 字节" in letter["last_error"]
     assert api.get("/api/admin/dead-letters", "applicant").status_code == 403
 
@@ -206,7 +206,7 @@ def test_an_application_that_can_never_be_issued_goes_to_the_dead_letters_for_an
     while dispatch_once():
         pass
     assert api.get(f"/api/applications/{application_id}", "applicant").json()["status"] == "issued"
-    assert api.get("/api/admin/dead-letters", "admin").json() == []
+    assert api.get("/api/admin/dead-letters", "admin").json() == {"items": [], "total": 0, "page": 1, "pages": 1}
 
 
 def test_the_data_files_are_private(api: Api) -> None:

@@ -20,8 +20,8 @@ def test_reviewer_queue_lists_its_own_department_only(api: Api) -> None:
     first = api.submit()
     second = api.submit("other_applicant")
 
-    own = api.get("/api/queue", "reviewer").json()
-    other = api.get("/api/queue", "other_reviewer").json()
+    own = api.get("/api/queue", "reviewer").json()["items"]
+    other = api.get("/api/queue", "other_reviewer").json()["items"]
 
     assert {q["department_code"] for q in own} == {OWN}
     assert {q["department_code"] for q in other} == {OTHER}
@@ -35,13 +35,13 @@ def test_queue_filters_by_status_industry_and_age(api: Api) -> None:
     review_id = api.review_id(submitted)
     assert api.post(f"/api/queue/{review_id}/claim", "reviewer").status_code == 200
 
-    claimed = api.get("/api/queue", "reviewer", params={"status": "claimed"}).json()
-    pending = api.get("/api/queue", "reviewer", params={"status": "pending"}).json()
-    both = api.get("/api/queue", "reviewer", params=[("status", "pending"), ("status", "claimed")]).json()
-    other_industry = api.get("/api/queue", "reviewer", params={"industry": "HOTEL"}).json()
-    same_industry = api.get("/api/queue", "reviewer", params={"industry": "ELDERLY_CARE"}).json()
-    old = api.get("/api/queue", "reviewer", params={"older_than_hours": 24}).json()
-    fresh = api.get("/api/queue", "reviewer", params={"older_than_hours": 0}).json()
+    claimed = api.get("/api/queue", "reviewer", params={"status": "claimed"}).json()["items"]
+    pending = api.get("/api/queue", "reviewer", params={"status": "pending"}).json()["items"]
+    both = api.get("/api/queue", "reviewer", params=[("status", "pending"), ("status", "claimed")]).json()["items"]
+    other_industry = api.get("/api/queue", "reviewer", params={"industry": "HOTEL"}).json()["items"]
+    same_industry = api.get("/api/queue", "reviewer", params={"industry": "ELDERLY_CARE"}).json()["items"]
+    old = api.get("/api/queue", "reviewer", params={"older_than_hours": 24}).json()["items"]
+    fresh = api.get("/api/queue", "reviewer", params={"older_than_hours": 0}).json()["items"]
 
     assert [q["review_id"] for q in claimed] == [review_id]
     assert pending == []
@@ -50,6 +50,19 @@ def test_queue_filters_by_status_industry_and_age(api: Api) -> None:
     assert [q["review_id"] for q in same_industry] == [review_id]
     assert old == []
     assert [q["review_id"] for q in fresh] == [review_id]
+
+
+def test_the_queue_is_paged_and_its_total_follows_the_filters(api: Api) -> None:
+    reviews = [api.review_id(api.submit()) for _ in range(3)]
+    assert api.post(f"/api/queue/{reviews[0]}/claim", "reviewer").status_code == 200
+
+    first = api.get("/api/queue", "reviewer", params={"page_size": 2}).json()
+    second = api.get("/api/queue", "reviewer", params={"page_size": 2, "page": 2}).json()
+    claimed = api.get("/api/queue", "reviewer", params={"status": "claimed"}).json()
+
+    assert (first["total"], first["pages"], second["page"]) == (3, 2, 2)
+    assert [q["review_id"] for q in first["items"] + second["items"]] == reviews  # oldest first
+    assert (claimed["total"], [q["review_id"] for q in claimed["items"]]) == (1, [reviews[0]])
 
 
 def test_review_detail_carries_key_fields_suggestion_and_requestable_items(api: Api) -> None:
@@ -234,7 +247,7 @@ def test_two_reviewers_claiming_at_once_exactly_one_gets_it(api: Api) -> None:
 
 def test_queue_items_carry_the_red_yellow_green_level(api: Api) -> None:
     api.submit()
-    [item] = api.get("/api/queue", "reviewer").json()
+    [item] = api.get("/api/queue", "reviewer").json()["items"]
     catalog = get_catalog()
     promised = max(p.promised_days for p in catalog.permits.values() if p.name in item["permits"])
     assert item["sla_remaining_days"] == promised  # opened today: no working day used yet

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from onelicense.services import dead_letters
 from onelicense.web.api import schemas
 from onelicense.web.api.deps import ID_PATTERN, CurrentActor, DbSession
+from onelicense.web.api.paging import PageParams
 from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/admin", tags=["管理"])
@@ -21,8 +22,15 @@ MessageId = Annotated[str, Path(pattern=ID_PATTERN, description="消息 ID（32 
     description="重试也无法完成的后台任务（永久性错误，或多次重试失败），附原因，供管理员重试或放弃。仅管理员。",
     responses=errors(401, 403, 422),
 )
-def list_dead_letters(session: DbSession, actor: CurrentActor) -> list[schemas.DeadLetterOut]:
-    return [schemas.DeadLetterOut(**vars(letter)) for letter in dead_letters.list_dead(session, actor)]
+def list_dead_letters(session: DbSession, actor: CurrentActor, paging: PageParams) -> schemas.DeadLetterPage:
+    letters = dead_letters.list_dead(session, actor, limit=paging.page_size, offset=paging.offset)
+    total = dead_letters.count_dead(session, actor)
+    return schemas.DeadLetterPage(
+        items=[schemas.DeadLetterOut(**vars(letter)) for letter in letters],
+        total=total,
+        page=paging.page,
+        pages=paging.pages(total),
+    )
 
 
 @router.post(

@@ -15,6 +15,7 @@ from onelicense.services import applications
 from onelicense.web import downloads
 from onelicense.web.api import schemas, views
 from onelicense.web.api.deps import ApplicationId, CurrentActor, DbSession
+from onelicense.web.api.paging import PageParams
 from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/applications", tags=["申请"])
@@ -51,18 +52,22 @@ def submit(
 @router.get(
     "",
     summary="申请列表",
-    description="申请人看到自己的申请，审批人员看到本部门参与审查的申请，管理员看到全部。按提交时间倒序。",
+    description="申请人看到自己的申请，审批人员看到本部门参与审查的申请，管理员看到全部。按提交时间倒序，分页（page、page_size），附总数。",
     responses=errors(401, 422),
 )
 def list_applications(
     session: DbSession,
     actor: CurrentActor,
+    paging: PageParams,
     status_filter: Annotated[ApplicationStatus | None, Query(alias="status", description="按申请状态筛选")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="每页条数")] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9, description="偏移量")] = 0,
-) -> list[schemas.ApplicationSummary]:
-    rows = applications.list_applications(session, actor, status=status_filter, limit=limit, offset=offset)
-    return [views.application_summary(a) for a in rows]
+) -> schemas.ApplicationPage:
+    rows = applications.list_applications(
+        session, actor, status=status_filter, limit=paging.page_size, offset=paging.offset
+    )
+    total = applications.count_applications(session, actor, status=status_filter)
+    return schemas.ApplicationPage(
+        items=[views.application_summary(a) for a in rows], total=total, page=paging.page, pages=paging.pages(total)
+    )
 
 
 @router.get(

@@ -16,6 +16,7 @@ from onelicense.review.obligations import ObligationStatus
 from onelicense.services import inspections, notifications, obligations
 from onelicense.web.api import schemas, views
 from onelicense.web.api.deps import ID_PATTERN, CurrentActor, DbSession
+from onelicense.web.api.paging import PageParams
 from onelicense.web.api.responses import errors
 
 router = APIRouter(tags=["承诺事项与通知"])
@@ -26,16 +27,20 @@ NotificationId = Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[a-
 @router.get(
     "/obligations",
     summary="承诺事项清单",
-    description="持证人看到自己的，审批人员看到本部门的，管理员与督办人员看到全部；按到期日排序。",
+    description="持证人看到自己的，审批人员看到本部门的，管理员与督办人员看到全部；按到期日排序，分页，附总数。",
     responses=errors(401, 403, 422),
 )
 def list_obligations(
     session: DbSession,
     actor: CurrentActor,
+    paging: PageParams,
     status: Annotated[ObligationStatus | None, Query(description="按状态筛选")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[schemas.ObligationOut]:
-    return [views.obligation(o) for o in obligations.list_obligations(session, actor, status=status, limit=limit)]
+) -> schemas.ObligationPage:
+    rows = obligations.list_obligations(session, actor, status=status, limit=paging.page_size, offset=paging.offset)
+    total = obligations.count_obligations(session, actor, status=status)
+    return schemas.ObligationPage(
+        items=[views.obligation(o) for o in rows], total=total, page=paging.page, pages=paging.pages(total)
+    )
 
 
 @router.get("/obligations/{obligation_id}", summary="承诺事项详情", responses=errors(401, 404, 422))
@@ -245,12 +250,19 @@ def inspection_draws(
     )
 
 
-@router.get("/notifications", summary="我的通知", responses=errors(401, 422))
-def my_notifications(
-    session: DbSession, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=200)] = 50
-) -> list[schemas.NotificationOut]:
-    rows, _unread = notifications.inbox(session, actor, limit)
-    return [views.notification(r) for r in rows]
+@router.get(
+    "/notifications", summary="我的通知", description="最新的在前，分页，附总数和未读数。", responses=errors(401, 422)
+)
+def my_notifications(session: DbSession, actor: CurrentActor, paging: PageParams) -> schemas.NotificationPage:
+    rows, unread = notifications.inbox(session, actor, paging.page_size, paging.offset)
+    total = notifications.count_inbox(session, actor)
+    return schemas.NotificationPage(
+        items=[views.notification(r) for r in rows],
+        total=total,
+        page=paging.page,
+        pages=paging.pages(total),
+        unread=unread,
+    )
 
 
 @router.post(

@@ -18,6 +18,7 @@ from onelicense.services import applications, reviews
 from onelicense.store.tables.application import DepartmentReview
 from onelicense.web.api import schemas, views
 from onelicense.web.api.deps import CurrentActor, DbSession, ReviewId
+from onelicense.web.api.paging import PageParams
 from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/queue", tags=["部门审批队列"])
@@ -29,7 +30,7 @@ OptionalVersion = Annotated[schemas.VersionRequest | None, Body(description="可
     "",
     summary="本部门审查队列",
     description=(
-        "按进入队列的时间先后排列。默认只列出未办结的审查（待受理、待复审、审查中）。"
+        "按进入队列的时间先后排列，分页（page、page_size），附总数。默认只列出未办结的审查（待受理、待复审、审查中）。"
         "审批人员只能查看本部门的队列；管理员可用 department 指定部门。"
     ),
     responses=errors(401, 403, 422),
@@ -37,6 +38,7 @@ OptionalVersion = Annotated[schemas.VersionRequest | None, Body(description="可
 def list_queue(
     session: DbSession,
     actor: CurrentActor,
+    paging: PageParams,
     status: Annotated[list[ReviewStatus] | None, Query(description="审查状态，可多选")] = None,
     industry: Annotated[str | None, Query(pattern=schemas.CODE_PATTERN, max_length=64, description="行业代码")] = None,
     older_than_hours: Annotated[
@@ -45,20 +47,23 @@ def list_queue(
     department: Annotated[
         str | None, Query(pattern=schemas.CODE_PATTERN, max_length=64, description="部门代码（管理员）")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> list[schemas.QueueItemOut]:
+) -> schemas.QueuePage:
+    older_than = timedelta(hours=older_than_hours) if older_than_hours is not None else None
+    statuses = status or None
     items = reviews.list_queue(
         session,
         actor,
-        status=status or None,
+        status=statuses,
         industry=industry,
-        older_than=timedelta(hours=older_than_hours) if older_than_hours is not None else None,
-        limit=limit,
-        offset=offset,
+        older_than=older_than,
+        limit=paging.page_size,
+        offset=paging.offset,
         department=department,
     )
-    return views.queue(items)
+    total = reviews.count_queue(
+        session, actor, status=statuses, industry=industry, older_than=older_than, department=department
+    )
+    return schemas.QueuePage(items=views.queue(items), total=total, page=paging.page, pages=paging.pages(total))
 
 
 @router.get(

@@ -147,6 +147,17 @@ class ErrorBody(BaseModel):
     findings: list[FindingOut] = Field(default_factory=list, description="预审发现的问题")
 
 
+# --- paged lists ----------------------------------------------------------------------------------------
+
+
+class Page(BaseModel):
+    """What every list answers beside its items (web.api.paging)."""
+
+    total: int = Field(description="符合条件的总条数")
+    page: int = Field(description="本页页码（从 1 开始）")
+    pages: int = Field(description="总页数（没有记录时为 1）")
+
+
 # --- applicant side -------------------------------------------------------------------------------------
 
 
@@ -275,6 +286,10 @@ class ApplicationDetail(ApplicationSummary):
     license: LicenseOut | None = Field(default=None, description="许可证及各分项许可的实时状态（发证后）")
 
 
+class ApplicationPage(Page):
+    items: list[ApplicationSummary]
+
+
 class OpinionOut(BaseModel):
     application_id: str
     reference: str
@@ -312,6 +327,10 @@ class QueueItemOut(BaseModel):
         default=False, description="按常规工作日推算、待节假日安排公布后校正（期限计入的年度尚无节假日安排）"
     )
     version: int
+
+
+class QueuePage(Page):
+    items: list[QueueItemOut]
 
 
 class DecisionOut(BaseModel):
@@ -372,6 +391,10 @@ class DeadLetterOut(BaseModel):
     attempts: int
     last_error: str | None = Field(description="最后一次失败的原因")
     dead_at: datetime
+
+
+class DeadLetterPage(Page):
+    items: list[DeadLetterOut]
 
 
 # --- catalog --------------------------------------------------------------------------------------------
@@ -468,6 +491,10 @@ class ObligationOut(BaseModel):
     version: int
 
 
+class ObligationPage(Page):
+    items: list[ObligationOut]
+
+
 class FulfilmentRequest(Request):
     materials: Materials = Field(description="材料编码 → 已上传文件的引用（upload:<id>）")
     expected_version: Version | None = None
@@ -545,10 +572,7 @@ class DrawOut(BaseModel):
     selected: list[DrawnOut] = Field(description="抽中的许可（审批人员只看到本部门的）")
 
 
-class DrawPageOut(BaseModel):
-    total: int
-    page: int
-    pages: int
+class DrawPageOut(Page):
     items: list[DrawOut]
 
 
@@ -559,6 +583,11 @@ class NotificationOut(BaseModel):
     body: str
     created_at: datetime
     read: bool
+
+
+class NotificationPage(Page):
+    items: list[NotificationOut]
+    unread: int = Field(description="未读通知数")
 
 
 # --- the holder's license (变更, 延续, 注销) ----------------------------------------------------------------

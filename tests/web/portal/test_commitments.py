@@ -154,9 +154,10 @@ def test_the_api_lists_and_acts_on_obligations_by_role(new_browser, staff, app) 
     api = TestClient(app)
     mine = api.get("/api/obligations", headers={"Authorization": f"Bearer {cgj_token}"})
     assert mine.status_code == 200
-    assert [o["id"] for o in mine.json()] == [obligation_id] and mine.json()[0]["kind_label"] == "要件后补"
+    assert [o["id"] for o in mine.json()["items"]] == [obligation_id] and mine.json()["total"] == 1
+    assert mine.json()["items"][0]["kind_label"] == "要件后补"
     theirs = api.get("/api/obligations", headers={"Authorization": f"Bearer {other_token}"})
-    assert obligation_id not in {o["id"] for o in theirs.json()}
+    assert obligation_id not in {o["id"] for o in theirs.json()["items"]}
     assert (
         api.get(f"/api/obligations/{obligation_id}", headers={"Authorization": f"Bearer {other_token}"}).status_code
         == 404
