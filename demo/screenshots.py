@@ -1,7 +1,7 @@
 """Screenshots of the portal's key pages at 360 px (a phone) and 1280 px (a desk) for docs/portal.md.
 
 A fresh data folder and SQLite database, sample data made through the services (a draft, an application in
-review, an issued license), the app under uvicorn on 127.0.0.1 and Debian's Chromium (Playwright, a test extra):
+review, an issued license), `onelicense serve` on 127.0.0.1 and Debian's Chromium (Playwright, a test extra):
     .venv/bin/python -m onelicense.demo.screenshots [--out docs/screens]
 Nothing is fetched from outside; the pages are the ones a person opens, signed in as they would be."""
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,38 +52,51 @@ def take(out: Path) -> list[Path]:
 
 @contextmanager
 def _server(folder: Path) -> Iterator[str]:
-    import uvicorn
+    """`onelicense serve --api-only` on a free 127.0.0.1 port, on a database and data folder of its own; this
+    process's settings point at the same ones (the data is made here, through the services)."""
+    import httpx
 
     from onelicense.settings import get_settings
     from onelicense.store.db import dispose_engine, migrate
-    from onelicense.web.app import create_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = _free_port()
     url = f"sqlite:///{folder / 'screens.db'}"
-    os.environ.update(
-        ONELICENSE_DATABASE_URL=url,
-        ONELICENSE_DATA_DIR=str(folder / "data"),
-        ONELICENSE_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-    )
+    settings = {
+        "ONELICENSE_DATABASE_URL": url,
+        "ONELICENSE_DATA_DIR": str(folder / "data"),
+        "ONELICENSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "ONELICENSE_PREFECT_PORT": str(_free_port()),
+    }
+    os.environ.update(settings)
     get_settings.cache_clear()
     migrate(url)
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server.started:
-        raise RuntimeError("uvicorn did not start")
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "onelicense", "serve", "--api-only", "--port", str(port)]
+    with (folder / "serve.log").open("w") as log:
+        server = subprocess.Popen(command, env={**os.environ, **settings}, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start: " + (folder / "serve.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.terminate()
+        server.wait(timeout=30)
         dispose_engine(url)
         get_settings.cache_clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _seed(base_url: str) -> list[Shot]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from onelicense.correlation import REQUEST_ID
 from onelicense.forms.catalog import get_catalog
 from onelicense.forms.model import FieldType
 from onelicense.review.roles import Actor
@@ -38,6 +39,7 @@ def record(
         at=utcnow(),
         actor=actor.label,
         action=action,
+        request_id=REQUEST_ID.get(),
         entity_type=entity,
         entity_id=entity_id,
         before=_masked(jsonable(before)) if before is not None else None,

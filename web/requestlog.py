@@ -15,13 +15,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+from onelicense.correlation import REQUEST_ID
+
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 log = logging.getLogger("onelicense.web.request")

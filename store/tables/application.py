@@ -118,6 +118,8 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(index=True, description="e.g. application.submit, review.decide")
     entity_type: str
     entity_id: str
+    # the X-Request-ID of the request that caused it (migration 0016); None for the worker, the CLI, the flows
+    request_id: str | None = Field(default=None, max_length=64)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 

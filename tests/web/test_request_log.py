@@ -14,6 +14,14 @@ from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from onelicense.review.roles import Actor, Role
+from onelicense.services import reviews
+from onelicense.store.db import session_scope
+from onelicense.store.tables.application import AuditEvent
+from tests.web.conftest import BOTH_DATABASES, OWN, Api
+from tests.web.sample import submission_body
 
 ID_NUMBER, PHONE = "11010519491231002X", "13912345678"
 
@@ -85,3 +93,22 @@ def test_a_served_request_logs_one_json_line_with_its_id_and_nothing_personal(tm
         assert line["ms"] >= 0 and "?" not in line["path"]
     assert by_id["q-1"]["path"] == "/publicity" and by_id["v-1"]["path"] == "/v/{token}"  # templates, not typed
     assert ID_NUMBER not in text and PHONE not in text
+
+
+@BOTH_DATABASES
+def test_audit_events_carry_the_id_of_the_request_that_caused_them(api: Api) -> None:
+    submitted = api.post(
+        "/api/applications", "applicant", json=submission_body(), headers={"X-Request-ID": "hall-desk-3.0042"}
+    )
+    assert submitted.status_code == 201, submitted.text
+    review_id = api.review_id(submitted.json())
+    claimed = api.post(f"/api/queue/{review_id}/claim", "reviewer", headers={"X-Request-ID": "desk-claim-7"})
+    assert claimed.status_code == 200, claimed.text
+    with session_scope() as session:  # no request: the worker, the CLI, a flow
+        reviews.release(session, Actor(api.users.ids["reviewer"], Role.REVIEWER, OWN), review_id)
+    with session_scope() as session:
+        events = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    by_action = {e.action: e.request_id for e in events}
+    assert by_action["application.submit"] == "hall-desk-3.0042"
+    assert by_action["review.claim"] == "desk-claim-7"
+    assert by_action["review.release"] is None
