@@ -181,8 +181,10 @@ def public_view(now: LicenseNow, key_id: str, pending: frozenset[str] = frozense
 
 
 def _typed(model: type[BaseModel], description: str) -> dict[str, Any]:
-    """OpenAPI: an answer that is an HTML page, or `model` as JSON when asked (Accept: application/json)."""
-    return {"model": model, "description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+    """OpenAPI: an answer that is an HTML page, or `model` as JSON when asked (Accept: application/json). JSON is
+    listed first: a generated client reads the first media type it knows, and it asks for JSON."""
+    content = {"application/json": {}, "text/html": {"schema": {"type": "string"}}}
+    return {"model": model, "description": description, "content": content}
 
 
 # OpenAPI: a public page, and any refusal of a public URL, answers HTML, or JSON when asked (Accept: application/json)

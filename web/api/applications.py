@@ -105,7 +105,10 @@ def amend(
     summary="下载行业综合许可证 PDF",
     description="发证后，申请人、参与审查的部门和管理员可下载许可证 PDF；其他人 403。尚未发证时 409。",
     responses={
-        200: {"content": {"application/pdf": {}}, "description": "许可证 PDF"},
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary", "contentMediaType": "application/pdf"}}},
+            "description": "许可证 PDF",
+        },
         **errors(401, 403, 404, 409, 422),
     },
     response_class=FileResponse,

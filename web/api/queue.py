@@ -23,7 +23,10 @@ from onelicense.web.api.responses import errors
 
 router = APIRouter(prefix="/queue", tags=["部门审批队列"])
 
-OptionalVersion = Annotated[schemas.VersionRequest | None, Body(description="可选：乐观锁版本号")]
+# the body is optional and, when sent, an object: declared as the model itself (not "model or null"), so a generated
+# client may leave it out instead of having to pass None; an absent body, `{}` and `null` all mean no version check
+OptionalVersion = Annotated[schemas.VersionRequest, Body(description="可选：乐观锁版本号")]
+NO_VERSION = schemas.VersionRequest()
 
 
 @router.get(
@@ -83,9 +86,9 @@ def get_review(review_id: ReviewId, session: DbSession, actor: CurrentActor) -> 
     responses=errors(401, 403, 404, 409, 422),
 )
 def claim(
-    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = None
+    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = NO_VERSION
 ) -> schemas.ReviewDetail:
-    version = body.expected_version if body else None
+    version = body.expected_version
     return _detail(session, actor, reviews.claim(session, actor, review_id, expected_version=version))
 
 
@@ -96,9 +99,9 @@ def claim(
     responses=errors(401, 403, 404, 409, 422),
 )
 def release(
-    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = None
+    review_id: ReviewId, session: DbSession, actor: CurrentActor, body: OptionalVersion = NO_VERSION
 ) -> schemas.ReviewDetail:
-    version = body.expected_version if body else None
+    version = body.expected_version
     return _detail(session, actor, reviews.release(session, actor, review_id, expected_version=version))
 
 

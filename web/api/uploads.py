@@ -15,6 +15,9 @@ from onelicense.web.api.deps import CurrentActor, DbSession
 from onelicense.web.api.responses import errors
 
 router = APIRouter(tags=["材料文件"])
+# OpenAPI 3.1 says a file part with contentMediaType; generators (openapi-python-client) know the file by its
+# format, so both are stated
+BINARY = {"format": "binary"}
 
 
 def applicant_only(actor: CurrentActor) -> Actor:
@@ -40,7 +43,9 @@ class UploadOut(BaseModel):
     status_code=201,
     responses=errors(400, 401, 403, 413, 422),
 )
-async def upload(actor: Applicant, file: Annotated[UploadFile, File()], session: DbSession) -> UploadOut:
+async def upload(
+    actor: Applicant, file: Annotated[UploadFile, File(json_schema_extra=BINARY)], session: DbSession
+) -> UploadOut:
     data = await file.read(get_settings().upload_max_bytes + 1)
     stored = uploads.store_upload(session, actor, data, file.filename or "")
     return UploadOut(reference=uploads.reference(stored), name=stored.original_name, size=stored.size,
