@@ -226,7 +226,10 @@ def _serve_api(host: str, port: int, api_workers: int) -> None:
 def _run_api(host: str, port: int, api_workers: int) -> None:
     # request heads up to 64 KB (web.serving): a long URL reaches our own Chinese 414 instead of uvicorn's refusal
     from onelicense.settings import get_settings
-    from onelicense.web.serving import run_api
+    from onelicense.web.serving import run_api, share_metrics
+
+    if api_workers > 1:  # one request histogram for all the workers (web.metrics): set before they start
+        share_metrics(get_settings().data_dir / "metrics")
 
     proxies = get_settings().forwarded_allow_ips.strip()
     run_api(

@@ -3,15 +3,18 @@ gauges of `services.queries.metrics` (outbox per kind, open reviews per departme
 applications, licenses, undelivered notices). Admins only: the scrape sends an admin's API token
 (`authorization: {credentials: …}` in Prometheus' scrape config); docs/operations.md.
 
-With `serve --api-workers N` each process keeps its own request histogram and a scrape reaches one of them; the
-stored-state gauges are the same from any process."""
+With `serve --api-workers N` the request histogram is kept in files shared by the worker processes
+(prometheus_client's multiprocess mode: `serve` sets PROMETHEUS_MULTIPROC_DIR before the workers start), so a
+scrape that reaches any one of them reads the requests of all; the stored-state gauges are the same from any
+process."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -67,6 +70,18 @@ def scrape(request: Request, session: DbSession, actor: CurrentActor) -> Respons
         families.append(family)
     snapshot = CollectorRegistry(auto_describe=False)
     snapshot.register(_Snapshot(families))
-    recorded: RequestMetrics = request.app.state.request_metrics
-    body = generate_latest(recorded.registry) + generate_latest(snapshot)
+    body = generate_latest(_recorded(request)) + generate_latest(snapshot)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+
+
+def _recorded(request: Request) -> CollectorRegistry:
+    """The request histogram: this process's, or every worker's when they share their files (multiprocess mode)."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return merged
+    recorded: RequestMetrics = request.app.state.request_metrics
+    return recorded.registry
+
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"

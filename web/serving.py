@@ -13,7 +13,10 @@ byte at a time would hold it for ever; `HeadLimitedH11` closes it after HEAD_TIM
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -63,6 +66,14 @@ class HeadLimitedH11(H11Protocol):
         self._head_timer = None
         if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
             self.transport.close()
+
+
+def share_metrics(folder: Path) -> None:
+    """Make the worker processes about to start keep their request metrics in `folder` (emptied first: the files
+    of a previous run would add its counts), where any worker's /metrics reads them all."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def api_config(target: str, *, host: str, port: int, workers: int = 1, **options: Any) -> uvicorn.Config:

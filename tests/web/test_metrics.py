@@ -4,9 +4,20 @@ request histogram by route template."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from onelicense.review.roles import Role
+from onelicense.services.users import create_user
+from onelicense.store.db import dispose_engine, migrate, session_scope
 from tests.web.conftest import OTHER, OWN, Api
+from tests.web.live import free_port
 
 
 def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -52,3 +63,58 @@ def test_the_figures_are_what_is_stored_and_follow_the_work(api: Api) -> None:
     assert value(after, "onelicense_http_request_duration_seconds_count", method="GET", route="/metrics",
                  status="200") == 1  # fmt: skip
     assert not [key for key in after if "holder" in str(key) or "uscc" in str(key)]  # counts by code only
+
+
+def test_with_several_api_workers_a_scrape_counts_the_requests_of_all(tmp_path: Path) -> None:
+    """`serve --api-workers 2`: the request histogram is shared by the workers, so every scrape, whichever worker
+    answers it, counts every request made so far (each on a new connection, spread over both workers)."""
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    migrate(url)
+    with session_scope(url) as session:
+        _, token = create_user(session, "运维管理员", Role.ADMIN)
+    dispose_engine(url)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONELICENSE_", "PREFECT_", "PROMETHEUS_"))}
+    env.update(ONELICENSE_DATA_DIR=str(tmp_path / "data"), ONELICENSE_DATABASE_URL=url,
+               ONELICENSE_PREFECT_PORT=str(free_port()))  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "onelicense", "serve", "--api-only", "--api-workers", "2", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "serve --api-workers 2 did not start"
+            time.sleep(0.3)
+        for _ in range(40):  # a new connection each: the kernel hands them to either worker
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        counts = []
+        for _ in range(6):
+            answer = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(answer.text)
+                for s in family.samples
+            }
+            counts.append(
+                samples.get(
+                    (
+                        "onelicense_http_request_duration_seconds_count",
+                        (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+                    ),
+                    0.0,
+                )
+            )
+        assert counts == [41.0] * 6, counts  # the 40 and the first answered health check, from any worker
+        written = {p.name for p in (tmp_path / "data" / "metrics").glob("histogram_*.db")}
+        assert len(written) == 2, written  # both workers served some of them
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
