@@ -22,6 +22,7 @@ from onelicense.cli.common import as_user, database
 
 if TYPE_CHECKING:
     from onelicense.licenses.keys import KeySet
+    from onelicense.licenses.pdf_signature import DocumentSignature
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -171,22 +172,45 @@ def keys_show(out: Annotated[Path | None, typer.Option(help="写入文件（JWKS
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """生成新的签名密钥；旧密钥保留，已发许可证仍可验证。"""
-    from onelicense.licenses.keys import load_keyset, rotate_key
+    """生成新的签名密钥（核验码密钥，以及本地文档签名密钥和证书）；旧密钥保留，已发许可证仍可验证。"""
+    from onelicense.services import licenses
+
+    token_kid, document_kid = licenses.rotate_keys()
+    console.print(f"新的签名密钥：{token_kid}")
+    if document_kid:
+        console.print(f"新的文档签名密钥：{document_kid}")
+    else:
+        console.print("PDF 文档签名使用配置的 CA 证书：其更换由 CA 签发新证书后修改配置完成")
+
+
+@keys_app.command("root")
+def keys_root(out: Annotated[Path | None, typer.Option(help="写入文件（PEM）")] = None) -> None:
+    """输出 PDF 文档签名的本地签发根证书（PEM），供第三方用 pdfsig、OpenSSL、pyHanko 验证 PDF 签名时信任。"""
+    from onelicense.licenses.document_keys import ROOT_CERTIFICATE
     from onelicense.services.licenses import LicenseConfig
 
-    folder = LicenseConfig.from_settings().keys_dir
-    load_keyset(folder)  # a first run creates the initial key, so the rotation is to a second one
-    console.print(f"新的签名密钥：{rotate_key(folder)}")
+    config = LicenseConfig.from_settings()
+    config.signing_files()  # made on first need, like the first signing key
+    root = config.document_keys_dir / ROOT_CERTIFICATE
+    if not root.exists():
+        _fail("PDF 文档签名使用配置的 CA 证书，没有本地签发根证书：请向该 CA 获取其根证书")
+    pem = root.read_text(encoding="ascii")
+    if out:
+        out.write_text(pem, encoding="ascii")
+    else:
+        print(pem, end="")
 
 
 @keys_app.command("revoke")
 def keys_revoke(
-    kid: Annotated[str, typer.Argument(help="泄露的密钥编号（见 onelicense license keys show）")],
+    kid: Annotated[
+        str, typer.Argument(help="泄露的密钥编号：核验码密钥（8位，见 license keys show）或文档签名密钥（16位）")
+    ],
     reason: ReasonOption,
     token: TokenOption = None,
 ) -> None:
-    """停用泄露的签名密钥（管理员，写入审计日志）：其签发的核验码在线、离线均不再通过；随后请运行 license resign。"""
+    """停用泄露的签名密钥（管理员，写入审计日志）：核验码密钥签发的核验码在线、离线均不再通过，文档签名密钥签名的 PDF
+    核验不再通过；随后请运行 license resign。"""
     from onelicense.services import licenses
 
     with as_user(token) as (session, actor):
@@ -224,10 +248,17 @@ def verify_command(
         ),
     ] = None,
     offline: Annotated[bool, typer.Option("--offline", help="不联网获取官方公布的公钥，只用本地副本")] = False,
+    trust_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust-root", help="PDF 文档签名另行信任的根证书（PEM）；默认信任本机的签发根证书和配置的根证书"
+        ),
+    ] = None,
 ) -> None:
     """离线核验许可证：验证签名并输出签名内容，无需服务器。
 
     能联网时先取官方网站公布的最新公钥（含已停用的密钥），取不到时用本地副本并说明其更新时间。
+    PDF 还核验其文档签名（PAdES）：缺少签名、签名后被修改、签名密钥已停用、证书不受信任时均不通过，并说明原因。
     退出状态：0 签名有效；1 非真实有效或无法读取；2 签名有效但二维码中的网址不是官方核验网站。"""
     from onelicense.licenses.errors import KeyStoreError, LicenseError
     from onelicense.licenses.keys import KeySet, load_public_keyset
@@ -243,6 +274,7 @@ def verify_command(
         else:
             local = load_public_keyset(LicenseConfig.from_settings().keys_dir)
         keyset = _published_or_local(official, local, offline)
+        document_signature = _check_pdf_signature(Path(target), trust_root)
         text, verified = verify_target(target, keyset)
     except (OSError, ValueError, KeyStoreError) as exc:  # unreadable file or key set: says nothing of the license
         _fail(f"无法读取：{exc}")
@@ -255,6 +287,12 @@ def verify_command(
     content = verified.content
     if foreign:
         console.print("[bold red]警告：该网址不是官方核验网站（详见下方）[/bold red]")
+    if document_signature is not None:
+        console.print(
+            f"[bold green]PDF 文档签名有效[/bold green]（PAdES，{escape(document_signature.signer)}，"
+            f"密钥 {document_signature.kid}）：文件签名后未被修改，证书链可信。",
+            soft_wrap=True,
+        )
     console.print(f"[bold green]签名有效[/bold green]（密钥 {verified.kid}）：该许可证内容由发证机关签发，未被篡改。")
     console.print(f"核验网址：{escape(text)}" if is_url(text) else f"核验码长度：{len(text)} 位")
     table = Table(show_header=False)
@@ -286,6 +324,23 @@ def verify_command(
         )
 
 
+def _check_pdf_signature(path: Path, trust_root: Path | None) -> DocumentSignature | None:
+    """The PDF's document signature checked against the trusted roots and the revoked document keys (None when the
+    target is not a PDF file); DocumentSignatureError says which check failed."""
+    import logging
+
+    from onelicense.licenses.document_keys import load_certificates, revoked_document_keys
+    from onelicense.licenses.pdf_signature import check_document_signature
+    from onelicense.services.licenses import LicenseConfig
+
+    if path.suffix.lower() != ".pdf" or not path.is_file():
+        return None
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)  # its path-building tracebacks are not for the user
+    config = LicenseConfig.from_settings()
+    roots = config.trust_roots() + (load_certificates(trust_root) if trust_root else [])
+    return check_document_signature(path.read_bytes(), roots, revoked_document_keys(config.document_keys_dir))
+
+
 def _print_live_status(live: str) -> bool:
     """The live status from the official verification site (the same JSON its page shows); False when it cannot be
     had now (the caller then says where to look)."""
@@ -308,8 +363,7 @@ def _print_live_status(live: str) -> bool:
     with contextlib.suppress(ValueError):  # ISO 8601 with its offset: shown as the page shows it
         checked_at = datetime.fromisoformat(checked_at).astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
     console.print(
-        f"官方核验网站的实时状态（{escape(checked_at)}，北京时间）："
-        f"[bold]{escape(str(view['status']['label']))}[/bold]"
+        f"官方核验网站的实时状态（{escape(checked_at)}，北京时间）：[bold]{escape(str(view['status']['label']))}[/bold]"
     )
     table = Table("许可编号", "许可事项", "有效期至", "状态")
     for permit in view["permits"]:

@@ -87,3 +87,41 @@ class NoQRCodeFound(LicenseError):
     def __init__(self, source: str) -> None:
         super().__init__(f"未能在 {source} 中识别出二维码")
         self.source = source
+
+
+class DocumentSignatureError(LicenseError):
+    """The certificate PDF's own signature (PAdES) does not hold; subclasses say which check failed."""
+
+
+class DocumentSignatureMissing(DocumentSignatureError):
+    """The PDF carries no document signature at all."""
+
+    def __init__(self) -> None:
+        super().__init__("PDF 没有文档签名：不是发证机关签发的电子证照文件，或签名已被移除")
+
+
+class DocumentModified(DocumentSignatureError):
+    """The signed bytes no longer match their digest, or the file was changed after it was signed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"PDF 文档签名校验失败：{reason}，文件在签名后被修改")
+        self.reason = reason
+
+
+class DocumentUntrusted(DocumentSignatureError):
+    """The signature is intact but its certificate does not chain to a trusted root (or is not valid now)."""
+
+    def __init__(self, signer: str, reason: str) -> None:
+        super().__init__(f"PDF 文档签名的证书不受信任（签名者：{signer}）：{reason}")
+        self.signer = signer
+        self.reason = reason
+
+
+class DocumentKeyRevoked(DocumentSignatureError):
+    """The document was signed with a document-signing key that was revoked (it leaked)."""
+
+    def __init__(self, kid: str, at: str) -> None:
+        when = f"（{at[:10]} 起）" if at else ""
+        super().__init__(f"PDF 文档签名密钥已停用{when}：密钥 {kid} 签名的文件不再可信，请向持证人索取重新签发的许可证")
+        self.kid = kid
+        self.at = at

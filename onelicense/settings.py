@@ -48,6 +48,24 @@ class Settings(BaseSettings):
         description="统一社会信用代码 of the issuing authority (颁发机构代码 of the 证照标识, in the PDF's keywords); the "
         "default is a local/test value",
     )
+    # The certificate PDF's PAdES signature (ECDSA P-256). Unset: a local issuing root and document-signing key are
+    # made on first need in DATA_DIR/keys/document/ (docs/licenses.md: what a real CA issues, key storage).
+    document_signing_certificate: Path | None = Field(
+        default=None,
+        description="PEM: the document-signing certificate a CA issued to the issuing authority (ECDSA P-256, keyUsage "
+        "digitalSignature + nonRepudiation); unset: the local one in DATA_DIR/keys/document",
+    )
+    document_signing_key: Path | None = Field(
+        default=None,
+        description="PEM (PKCS#8, unencrypted): that certificate's private key, owned by the service account, mode 0600",
+    )
+    document_signing_chain: Path | None = Field(
+        default=None, description="PEM: the certificates above it (intermediate CAs, the root), embedded in each PDF"
+    )
+    document_trust_roots: Path | None = Field(
+        default=None,
+        description="PEM: root certificates `onelicense verify` trusts for the PDF signature, besides the local root",
+    )
     dispatch_interval_seconds: float = Field(default=0.5, gt=0, description="how often an idle dispatcher looks")
     dispatch_batch_window_seconds: float = Field(
         default=0.25, ge=0, description="a busy dispatcher waits this long between rounds, so batches gather"
@@ -187,6 +205,14 @@ class Settings(BaseSettings):
         if self.production and self.clock_shift:
             raise ValueError(
                 "ONELICENSE_CLOCK_SHIFT 仅用于培训和验收测试：生产部署（ONELICENSE_PRODUCTION=true）不允许拨动时钟"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _document_key_with_its_certificate(self) -> Settings:
+        if (self.document_signing_certificate is None) != (self.document_signing_key is None):
+            raise ValueError(
+                "ONELICENSE_DOCUMENT_SIGNING_CERTIFICATE 与 ONELICENSE_DOCUMENT_SIGNING_KEY 须同时设置（或都不设置）"
             )
         return self
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what a fresh Debian machine lacks, then the Python env in .venv, exactly as uv.lock says.
 #   scripts/setup.sh            runtime: fonts for the PDF, the package and its locked dependencies
-#   scripts/setup.sh --test     also the test extras, Chromium for the browser tests, poppler, PostgreSQL if absent
+#   scripts/setup.sh --test     also the test extras, Chromium for the browser tests, poppler, NSS tools and qpdf
+#                               (the PDF signature tests), PostgreSQL if absent
 #   scripts/setup.sh --newest   the test env with the newest releases the version ranges allow, in .venv-newest,
 #                               ignoring the lock: see what a release would change before bumping the lock
 set -euo pipefail
@@ -21,7 +22,9 @@ for pkg in fonts-noto-cjk fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1
 # pg_dump and pg_restore for `onelicense backup` / `restore` on PostgreSQL (not older than the server's version)
 command -v pg_dump >/dev/null || need+=(postgresql-client)
 if (( want_tests )); then
-  for pkg in chromium poppler-utils; do have "$pkg" || need+=("$pkg"); done
+  # pdfsig (poppler-utils), certutil (libnss3-tools: an NSS database trusting the test root) and qpdf validate the
+  # certificate's PAdES signature as a relying party would
+  for pkg in chromium poppler-utils libnss3-tools qpdf; do have "$pkg" || need+=("$pkg"); done
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing ${need[*]}"

@@ -29,7 +29,7 @@ from onelicense.services.licenses.documents import (
 )
 from onelicense.services.licenses.editions import reissue
 from onelicense.services.licenses.issuing import issue_license
-from onelicense.services.licenses.keys import provision_keys, resign_licenses, revoke_signing_key
+from onelicense.services.licenses.keys import provision_keys, resign_licenses, revoke_signing_key, rotate_keys
 from onelicense.services.licenses.lifecycle import change_license, change_permit, license_of_application, load_license
 
 __all__ = [
@@ -53,5 +53,6 @@ __all__ = [
     "render_certificate",
     "resign_licenses",
     "revoke_signing_key",
+    "rotate_keys",
     "write_certificate",
 ]

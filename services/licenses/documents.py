@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 
 from onelicense.clock import utcnow
 from onelicense.licenses.document import LicenseDocument, PermitEntry
+from onelicense.licenses.document_keys import SigningFiles
 from onelicense.licenses.identifier import looks_like_identifier
 from onelicense.licenses.pdf import render_pdf
+from onelicense.licenses.pdf_signature import sign_pdf
 from onelicense.licenses.qr import verify_url
 from onelicense.services.licenses.common import LicenseConfig
 from onelicense.store import outbox
@@ -75,24 +77,28 @@ def license_document(
 
 @dataclass(frozen=True)
 class Certificate:
-    """Everything rendering needs, picklable: what the PDF says, the QR code's URL, where it goes."""
+    """Everything rendering needs, picklable: what the PDF says, the QR code's URL, where it goes, and the paths of
+    the document-signing key and certificates (the pool's process loads them itself)."""
 
     document: LicenseDocument
     verify_url: str
     templates_dir: Path | None
     path: Path
+    signing: SigningFiles
 
 
 def certificate(session: Session, license_: License, config: LicenseConfig | None = None) -> Certificate:
     config = config or LicenseConfig.from_settings()
     path = Path(license_.pdf_path) if license_.pdf_path else config.pdf_dir / f"{license_.number}.pdf"
     document = license_document(license_, permits_of(session, license_.id), config)
-    return Certificate(document, verify_url(config.public_base_url, license_.token), config.templates_dir, path)
+    url = verify_url(config.public_base_url, license_.token)
+    return Certificate(document, url, config.templates_dir, path, config.signing_files())
 
 
 def render_certificate(certificate: Certificate) -> bytes:
-    """The PDF bytes (pure, CPU-bound: the dispatcher runs it in a pool of processes)."""
-    return render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir, modified=utcnow())
+    """The PDF bytes, signed as PAdES (pure, CPU-bound: the dispatcher runs it in a pool of processes)."""
+    pdf = render_pdf(certificate.document, certificate.verify_url, certificate.templates_dir, modified=utcnow())
+    return sign_pdf(pdf, certificate.signing)
 
 
 def write_certificate(path: Path, pdf: bytes) -> Path:

@@ -117,7 +117,7 @@ def keep_submitting(db_url: str, stop: threading.Event, made: list[str]) -> None
 def verify_offline(pdf: Path, jwks: Path) -> str:
     result = runner.invoke(cli, ["verify", str(pdf), "--offline", "--keys", str(jwks)])
     assert result.exit_code == 0, result.output
-    assert "签名有效" in result.output
+    assert "签名有效" in result.output and "PDF 文档签名有效" in result.output  # the restored root validates it
     return result.output
 
 
@@ -166,6 +166,9 @@ def test_a_backup_taken_under_load_restores_every_license_file_and_pending_work(
         keys = LicenseConfig.from_settings().keys_dir
         assert stat.S_IMODE(keys.stat().st_mode) == 0o700
         assert [stat.S_IMODE(p.stat().st_mode) for p in keys.glob("*.pem")] == [0o600]
+        # the PDF's document-signing keys and their root come back too, private keys owner-only
+        assert {p.name for p in (keys / "document").glob("*.key")} >= {"root.key"}
+        assert {stat.S_IMODE(p.stat().st_mode) for p in (keys / "document").glob("*.key")} == {0o600}
         applications = session.exec(select(Application)).all()
         assert 2 + before <= len(applications) <= 2 + len(made)  # a moment of the load, not a torn one
         reviewed = set(session.exec(select(DepartmentReview.application_id)))
@@ -270,7 +273,7 @@ def test_restore_refuses_a_data_folder_or_database_that_holds_data(sqlite_backup
     filled = runner.invoke(cli, ["restore", str(sqlite_backup)])
     assert filled.exit_code == 1 and "数据库" in filled.output and "不是空的" in filled.output, filled.output
     assert not (get_settings().data_dir / "keys").exists()  # nothing written by the refusals
-    assert keys and all(name.endswith(".pem") or name.isupper() for name in keys)
+    assert keys and all(name.endswith(".pem") or name.isupper() or name == "document" for name in keys)
 
 
 def test_a_sqlite_backup_is_not_restored_into_postgresql(sqlite_backup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
