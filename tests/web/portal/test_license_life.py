@@ -60,7 +60,7 @@ def test_the_holder_changes_and_cancels_its_license_in_the_portal(new_browser, s
     assert change.reference in holder.get(progress).text  # the pending change is named, no second form
 
     unconfirmed = holder.post(f"/portal/licenses/{license_.number}/cancel", {"reason": "不再经营"})
-    assert unconfirmed.status_code == 422 and "confirm" in unconfirmed.text
+    assert unconfirmed.status_code == 422 and "确认注销" in unconfirmed.text
     cancelled = holder.post(f"/portal/licenses/{license_.number}/cancel", {"reason": "不再经营", "confirm": "yes"})
     assert cancelled.status_code == 303
     assert the_license().status.label == "注销"
