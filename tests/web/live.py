@@ -4,15 +4,18 @@ SQLite database and data folder, and the Chromium flags Debian's Chromium needs 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
+from onelicense.flows.dispatcher import dispatch_once
 from onelicense.review.roles import Actor, Role
 from onelicense.services.adapters import registry
 from onelicense.settings import get_settings
@@ -63,3 +66,30 @@ def live_server(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
         thread.join(timeout=10)
         dispose_engine(url)
         get_settings.cache_clear()
+
+
+def wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], seconds: float = 90, headers: dict[str, str] | None = None
+) -> None:
+    """Poll `url` until it answers 200 (a served process starting); fail if `process` ends first or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2, headers=headers).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, f"the server ended with {process.returncode} before {url} answered"
+        assert time.monotonic() < deadline, f"{url} did not answer within {seconds} s"
+        time.sleep(0.3)
+
+
+def run_dispatcher_until(predicate: Callable[[], bool], seconds: float = 120) -> None:
+    """Run the outbox dispatcher (what `onelicense worker` does) until `predicate` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        dispatch_once()
+        time.sleep(0.1)
+    assert predicate(), "the dispatcher did not get there"

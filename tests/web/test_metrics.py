@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from onelicense.review.roles import Role
 from onelicense.services.users import create_user
 from onelicense.store.db import dispose_engine, migrate, session_scope
 from tests.web.conftest import OTHER, OWN, Api
-from tests.web.live import free_port
+from tests.web.live import free_port, wait_until_answering
 
 
 def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -83,15 +82,7 @@ def test_with_several_api_workers_a_scrape_counts_the_requests_of_all(tmp_path: 
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "serve --api-workers 2 did not start"
-            time.sleep(0.3)
+        wait_until_answering(f"{base}/healthz", server)
         for _ in range(40):  # a new connection each: the kernel hands them to either worker
             assert httpx.get(f"{base}/healthz").status_code == 200
         counts = []

@@ -21,6 +21,7 @@ from onelicense.services import reviews
 from onelicense.store.db import session_scope
 from onelicense.store.tables.application import AuditEvent
 from tests.web.conftest import BOTH_DATABASES, OWN, Api
+from tests.web.live import wait_until_answering
 from tests.web.sample import submission_body
 
 ID_NUMBER, PHONE = "11010519491231002X", "13912345678"
@@ -60,15 +61,7 @@ def test_a_served_request_logs_one_json_line_with_its_id_and_nothing_personal(tm
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2, headers={"X-Request-ID": "warm-up"}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+        wait_until_answering(f"{base}/healthz", server, headers={"X-Request-ID": "warm-up"})
         sent = {
             "q-1": httpx.get(f"{base}/publicity", params={"q": PHONE}, headers={"X-Request-ID": "q-1"}),
             "body-1": httpx.post(

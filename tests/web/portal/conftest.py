@@ -19,6 +19,7 @@ from onelicense.services.users import create_user
 from onelicense.store.db import session_scope
 from onelicense.web.app import create_app
 from tests.web.conftest import OTHER, OWN, UNINVOLVED  # noqa: F401  (re-exported for the portal tests)
+from tests.web.live import CHROMIUM_ARGS
 from tests.web.sample import USCC
 
 PASSWORD = "Passw0rd-for-tests"
@@ -121,3 +122,16 @@ def browser(app: Any) -> Browser:
 @pytest.fixture
 def new_browser(app: Any):
     return lambda: Browser(app)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, for the browser tests (each opens contexts of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

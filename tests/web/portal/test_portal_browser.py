@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import pytest
 import zxingcpp
 from sqlmodel import select
 
-from onelicense.flows.dispatcher import dispatch_once
 from onelicense.forms.catalog import get_catalog
 from onelicense.forms.identifiers import uscc_check_char
 from onelicense.forms.merge import merge_form
@@ -33,7 +31,7 @@ from onelicense.store.db import session_scope
 from onelicense.store.tables import Application, DepartmentReview
 from onelicense.store.tables.license import License
 from onelicense.store.tables.lifecycle import Obligation
-from tests.web.live import CHROMIUM_ARGS, live_server
+from tests.web.live import CHROMIUM_ARGS, live_server, run_dispatcher_until
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import sample_value
 
@@ -113,17 +111,6 @@ def _fill_form(page: Any, answers: dict[str, Any]) -> None:
             target.first.select_option(str(value))
         else:
             target.first.fill(str(value))
-
-
-def _run_dispatcher_until(predicate, seconds: float = 90) -> None:
-    """Run the outbox dispatcher (what `onelicense worker` does) until `predicate` holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        dispatch_once()
-        time.sleep(0.1)
-    assert predicate(), "the dispatcher did not get there"
 
 
 def _review_ids() -> dict[str, str]:
@@ -214,7 +201,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
             applicant.wait_for_url(re.compile(r".*/portal/applications/[0-9a-f]{32}\?submitted=1$"))
             progress_url = applicant.url.split("?")[0]
             journey.look(applicant, "progress")
-            _run_dispatcher_until(lambda: len(_review_ids()) == 9)
+            run_dispatcher_until(lambda: len(_review_ids()) == 9)
 
             # --- one department asks for a supplement, in its own browser session
             reviewers = {d.code: journey.person() for d in form.departments}
@@ -241,7 +228,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
                     continue
                 _sign_in(page, f"r-{code}")
                 _decide(page, ids[code], "approve")
-            _run_dispatcher_until(lambda: _status() == "supplement_requested")
+            run_dispatcher_until(lambda: _status() == "supplement_requested")
 
             # --- the applicant amends exactly what was asked
             applicant.goto(progress_url)
@@ -259,7 +246,7 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
 
             # --- the asking department approves the amended application
             _decide(asking, ids[SUPPLEMENTING], "approve")
-            _run_dispatcher_until(_license_rendered, seconds=180)
+            run_dispatcher_until(_license_rendered, seconds=180)
 
             # --- the license: PDF downloaded in the browser, its QR opens the public page
             applicant.goto(progress_url)

@@ -8,7 +8,6 @@ are taken through the services (their own browser journey is in test_portal_brow
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from onelicense.flows.dispatcher import dispatch_once
 from onelicense.licenses.qr import verify_url
 from onelicense.review.roles import SYSTEM_ACTOR, Actor, Role
 from onelicense.services import aggregation, applications, licenses
@@ -26,7 +24,7 @@ from onelicense.store.db import session_scope
 from onelicense.store.tables import Application
 from onelicense.store.tables.license import License
 from tests import builders
-from tests.web.live import CHROMIUM_ARGS, live_server
+from tests.web.live import live_server, run_dispatcher_until
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import REGISTERED, SMALL_INDUSTRY, USCC, submission_body
 
@@ -41,18 +39,6 @@ TABS = 400  # more Tab presses than the longest page has stops: past this, the e
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with live_server(tmp_path, monkeypatch) as (base_url, _):
         yield base_url
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Keyboard:
@@ -130,16 +116,6 @@ class NoScripts:
 def _dev_code(page: Any) -> str:
     page.locator("#dev-code").wait_for()  # no SMS gateway in tests: the page shows the code
     return str(page.locator("#dev-code").inner_text())
-
-
-def _run_dispatcher_until(predicate: Any, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        dispatch_once()
-        time.sleep(0.1)
-    assert predicate(), "the dispatcher did not get there"
 
 
 def _rendered(application_id: str) -> bool:
@@ -230,7 +206,7 @@ def test_the_whole_applicant_journey(server: str, chromium: Any, way: str) -> No
         builders.decide_all(session, application_id)
         aggregation.aggregate(session, application_id)
         licenses.issue_license(session, SYSTEM_ACTOR, application_id)
-    _run_dispatcher_until(lambda: _rendered(application_id))
+    run_dispatcher_until(lambda: _rendered(application_id))
     page.goto(f"/portal/applications/{application_id}")
     assert page.locator(".stepper .step.done").count() == 4 and page.locator(".stepper [aria-current]").count() == 0
     with page.expect_download() as download:

@@ -16,7 +16,7 @@ from onelicense.services import aggregation, applications, drafts, licenses
 from onelicense.services.users import create_user
 from onelicense.store.db import session_scope
 from tests import builders
-from tests.web.live import CHROMIUM_ARGS, live_server
+from tests.web.live import live_server
 from tests.web.portal.conftest import PASSWORD, password_hash
 from tests.web.sample import USCC, submission_body
 
@@ -33,18 +33,6 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("ONELICENSE_UPLOAD_MAX_BYTES", str(UPLOAD_CAP))  # an oversized file need not be 10 MB
     with live_server(tmp_path, monkeypatch) as (base_url, _):
         yield base_url
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def make_applicant(login: str) -> Actor:
