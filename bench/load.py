@@ -33,6 +33,10 @@ from serve_process import running_serve
 INDUSTRY = "CONVENIENCE_STORE"
 CONDITIONS = {"sells_ready_to_eat_food": True, "sells_tobacco": True}  # two departments: SCJG and SWW
 DEPARTMENTS = ("SCJG", "SWW")
+OPERATOR = "operator"  # an admin's token: what an operator's monitoring sees during the run
+# the /metrics families an operator watches under load (docs/operations.md, "Alerts that matter")
+WATCHED = ("onelicense_outbox_due", "onelicense_outbox_oldest_due_seconds", "onelicense_outbox_dead",
+           "onelicense_reviews_open", "onelicense_applications", "onelicense_licenses")  # fmt: skip
 
 
 class Calls:
@@ -74,6 +78,7 @@ def _prepare(clients: int, data: Path) -> tuple[list[dict], dict[str, list[str]]
             reviewers[department] = [
                 users.create_user(session, f"审批员{department}{k}", "reviewer", department)[1] for k in range(3)
             ]
+        reviewers[OPERATOR] = [users.create_user(session, "运维", "admin")[1]]
     return journeys, reviewers
 
 
@@ -136,7 +141,14 @@ async def morning(
 ) -> list[dict]:
     outcomes: list[dict] = [{} for _ in journeys]
     stop = asyncio.Event()
-    staff = [asyncio.create_task(reviewer(base, t, calls, stop)) for tokens in reviewers.values() for t in tokens]
+    operator = reviewers[OPERATOR][0]
+    staff = [
+        asyncio.create_task(reviewer(base, t, calls, stop))
+        for department, tokens in reviewers.items()
+        if department != OPERATOR
+        for t in tokens
+    ]
+    watch = asyncio.create_task(monitor(base, operator, outcomes, stop))
 
     async def client(first: int) -> None:  # one applicant after another, `clients` at a time
         for n in range(first, len(journeys), clients):
@@ -144,8 +156,23 @@ async def morning(
 
     await asyncio.gather(*(client(first) for first in range(clients)))
     stop.set()
-    await asyncio.gather(*staff)
+    await asyncio.gather(*staff, watch)
     return outcomes
+
+
+async def monitor(base: str, token: str, outcomes: list[dict], stop: asyncio.Event) -> None:
+    """What an operator sees mid-run: /readyz and the watched /metrics lines, once half the applications are in."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while not stop.is_set() and sum(1 for o in outcomes if "submit" in o) < len(outcomes) / 2:
+            await asyncio.sleep(0.2)
+        ready = await client.get("/readyz")
+        checks = ", ".join(f"{c['name']} {c['status']}" for c in ready.json().get("checks", []))
+        print(f"mid-run /readyz: {ready.status_code} ({checks})")
+        metrics = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        print(f"mid-run /metrics: {metrics.status_code}, {len(metrics.text.splitlines())} lines; an excerpt:")
+        for line in metrics.text.splitlines():
+            if line.startswith(WATCHED) and not line.endswith(" 0.0"):
+                print("    " + line)
 
 
 def _check(outcomes: list[dict], calls: Calls) -> list[str]:
