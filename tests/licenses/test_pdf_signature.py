@@ -1,11 +1,13 @@
 """The certificate's PAdES signature as other people's tools read it: poppler's pdfsig with our root in an NSS
-database, OpenSSL's CMS verify over the signed byte ranges, pyHanko's validation; one changed byte fails all three;
+database, OpenSSL's CMS verify over the signed byte ranges, pyHanko's command line (pyhanko-cli) and library; one
+changed byte fails all of them;
 the page looks exactly as before signing; qpdf finds the file clean and the QR code still verifies."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +147,36 @@ def test_openssl_cms_verify_fails_for_one_changed_byte(signed: Signed, tmp_path:
     done = _openssl_cms_verify(signed.tampered.read_bytes(), signed.files.chain[0], tmp_path)
     assert done.returncode != 0
     assert "Verification successful" not in done.stderr
+
+
+def _pyhanko_validate(path: Path, root: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """pyHanko's own command line (the pyhanko-cli package), installed beside this interpreter, run from an empty
+    folder so no pyhanko.yml of anyone else's is read."""
+    pyhanko = Path(sys.executable).parent / "pyhanko"
+    return subprocess.run(
+        [str(pyhanko), "--no-plugins", "sign", "validate", "--trust", str(root), "--trust-replace", str(path)],
+        capture_output=True, text=True, cwd=cwd,
+    )  # fmt: skip
+
+
+def test_pyhanko_cli_reports_the_signature_intact_and_trusted_against_our_root(signed: Signed, tmp_path: Path) -> None:
+    done = _pyhanko_validate(signed.signed, signed.files.chain[0], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = done.stdout.splitlines()  # <field>:<signer certificate SHA-256>:<integrity>:<trust>,<modifications>
+    field, _, integrity, judgement = line.split(":")
+    assert (field, integrity) == ("OneLicenseSignature", "INTACT")
+    assert judgement.split(",") == ["TRUSTED", "UNTOUCHED"]
+
+
+def test_pyhanko_cli_fails_for_one_changed_byte_and_without_our_root(signed: Signed, tmp_path: Path) -> None:
+    tampered = _pyhanko_validate(signed.tampered, signed.files.chain[0], tmp_path)
+    assert tampered.returncode != 0
+    assert tampered.stdout.strip().endswith(":INVALID"), tampered.stdout
+    assert "INTACT" not in tampered.stdout and "TRUSTED" not in tampered.stdout
+    other = local_signing_files(tmp_path / "other", AUTHORITY)  # someone else's root: intact, but not trusted
+    untrusted = _pyhanko_validate(signed.signed, other.chain[0], tmp_path)
+    assert untrusted.returncode != 0
+    assert ":INTACT:UNTRUSTED" in untrusted.stdout, untrusted.stdout
 
 
 def test_pyhanko_validation_is_intact_and_trusted_against_our_root(signed: Signed) -> None:
