@@ -156,7 +156,9 @@ def test_a_generated_client_runs_the_whole_journey(server: str, client_package: 
         assert isinstance(queue, models.QueuePage) and queue.total == 1 == len(queue.items), queue
         [item] = queue.items
         assert item.application_id == submitted.application_id
-        claimed = operation("部门审批队列", "claim_api_queue_review_id_claim_post").sync(item.review_id, client=reviewer)
+        claimed = operation("部门审批队列", "claim_api_queue_review_id_claim_post").sync(
+            item.review_id, client=reviewer
+        )
         assert isinstance(claimed, models.ReviewDetail) and claimed.status == models.ReviewStatus.CLAIMED, claimed
         decided = operation("部门审批队列", "decide_api_queue_review_id_decide_post").sync(
             item.review_id,

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from onelicense.forms.fieldtypes import hidden_character_class, hidden_characters
 from onelicense.review.transitions import OPINION_MAX_CHARS, ApplicationStatus, Decision, Outcome, ReviewStatus
+from onelicense.services import catalog as catalogs
 from onelicense.store.inputs import storable_problem
 
 MAX_DOCUMENT_CHARS = 200_000  # answers or materials of one application, as JSON
@@ -234,11 +235,20 @@ class ApplicationSummary(BaseModel):
     updated_at: datetime
 
 
+def _scope_keys(schema: dict[str, Any]) -> None:
+    """The answers' keys are the catalog's scope questions (each industry asks some of them: the route refuses
+    the others), read from the catalog when the OpenAPI document is built."""
+    catalog = catalogs.catalog()
+    keys = sorted({key for industry in catalog.industries.values() for key in industry.condition_keys})
+    schema["propertyNames"] = {"enum": keys}
+
+
 class ScopeRequest(Request):
     answers: dict[str, bool | int | float | str] = Field(
         default_factory=dict,
         max_length=100,
         description="经营范围问答：问答字段键 → 回答（见 GET /api/industries 的 condition_keys）；未回答的条件视为不办理",
+        json_schema_extra=_scope_keys,
     )
 
 
