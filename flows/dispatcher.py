@@ -146,8 +146,10 @@ class Dispatcher:
 
         def written(done: Future[bytes]) -> None:
             try:
-                licenses.write_certificate(wanted.path, done.result())
-                with session_scope() as session:
+                pdf = done.result()
+                licenses.write_certificate(wanted.path, pdf)
+                with session_scope() as session:  # which document key signed it, with the message marked done
+                    licenses.record_document_signer(session, wanted, pdf, commit=False)
                     outbox_work.done(session, message.id)
             except Exception as exc:
                 outbox_work.record_failure(message.id, exc)

@@ -270,6 +270,27 @@ def revoked_document_keys(folder: Path) -> Mapping[str, str]:
     return {kid: str(entry.get("at", "")) for kid, entry in _read_revoked(folder).items()}
 
 
+_revoked_seen: dict[Path, tuple[tuple[int, int, int], Mapping[str, str]]] = {}
+
+
+def cached_revoked_document_keys(folder: Path) -> Mapping[str, str]:
+    """`revoked_document_keys`, read again only when the ``REVOKED`` file changes: the public verify page asks on
+    every request, and pays one ``stat`` (a revocation replaces the file, so its inode and mtime change)."""
+    try:
+        found = (folder / _REVOKED_FILE).stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise KeyStoreError(f"无法读取文档签名密钥停用清单 {folder / _REVOKED_FILE}：{exc}") from exc
+    stamp = (found.st_ino, found.st_mtime_ns, found.st_size)
+    seen = _revoked_seen.get(folder)
+    if seen is not None and seen[0] == stamp:
+        return seen[1]
+    revoked = revoked_document_keys(folder)
+    _revoked_seen[folder] = (stamp, revoked)
+    return revoked
+
+
 def known_document_kid(folder: Path, kid: str) -> bool:
     return (folder / f"{kid}.crt").exists()
 

@@ -177,6 +177,10 @@ def public_view(now: LicenseNow, key_id: str, pending: frozenset[str] = frozense
         "edition": license_.edition,
         "edition_on": _day(china_date(license_.edition_at)) if license_.edition_at else None,
         "current": True,
+        # the PDF in circulation was signed with a revoked document key: it fails every validator, the license
+        # itself is as its status says; its holder fetches the re-signed PDF (license resign)
+        "document_key_revoked": (revoked := licenses.document_key_revoked(license_)),
+        "document_notice": licenses.DOCUMENT_KEY_REVOKED_NOTICE if revoked else None,
     }
 
 

@@ -61,6 +61,12 @@ class VerifiedLicense(BaseModel):
     edition_on: str | None
     current: bool = Field(description="是否为最新版；false 时 current_url 为最新版的核验网址")
     current_url: str | None = None
+    document_key_revoked: bool = Field(
+        description="该许可证当前电子文件（PDF）的文档签名密钥是否已停用；许可证状态不受影响，持证人应重新获取电子文件"
+    )
+    document_notice: str | None = Field(
+        description="给核验人的提示，文档签名密钥已停用时为「该许可证电子文件的签名密钥已停用，请向发证机关重新获取」"
+    )
     history: list[PublicEvent]
 
 

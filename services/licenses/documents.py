@@ -1,5 +1,5 @@
-"""The certificate: what it prints (the license document), rendering it in the dispatcher's pool, writing the file,
-rendering a missing one on demand."""
+"""The certificate: what it prints (the license document), rendering it in the dispatcher's pool, writing the file
+and recording which document key signed it, rendering a missing one on demand."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from onelicense.clock import utcnow
 from onelicense.licenses.document import LicenseDocument, PermitEntry
-from onelicense.licenses.document_keys import SigningFiles
+from onelicense.licenses.document_keys import SigningFiles, cached_revoked_document_keys
 from onelicense.licenses.identifier import looks_like_identifier
 from onelicense.licenses.pdf import render_pdf
-from onelicense.licenses.pdf_signature import sign_pdf
+from onelicense.licenses.pdf_signature import document_signer_kid, sign_pdf
 from onelicense.licenses.qr import verify_url
 from onelicense.services.licenses.common import LicenseConfig
 from onelicense.store import outbox
+from onelicense.store.db import transaction
 from onelicense.store.tables.license import License, LicensePermit
+
+# shown on the verify page when the PDF in circulation was signed with a revoked document key
+DOCUMENT_KEY_REVOKED_NOTICE = "该许可证电子文件的签名密钥已停用，请向发证机关重新获取"
 
 
 def permits_of(session: Session, license_id: str) -> list[LicensePermit]:
@@ -111,6 +116,40 @@ def write_certificate(path: Path, pdf: bytes) -> Path:
     return path
 
 
+def record_document_signer(session: Session, certificate: Certificate, pdf: bytes, *, commit: bool = True) -> None:
+    """Note on the license which document key signed `pdf`, the file just written at `certificate.path`, so the
+    verify page can tell when that key is revoked. Read from the signature itself (the truth, whatever the
+    settings say now). Only while that file is still the license's current one: a render of an edition replaced in
+    the meantime records nothing. `updated_at` moves with it (what a public page keyed on the row sees); `version`
+    does not: no one's edit of the license conflicts with it."""
+    number, path = certificate.document.number, str(certificate.path)
+    statement = (
+        update(License)
+        .where(col(License.number) == number, or_(col(License.pdf_path) == path, col(License.pdf_path).is_(None)))
+        .values(document_key_id=document_signer_kid(pdf), updated_at=utcnow())
+    )
+    with transaction(session, commit=commit):
+        session.execute(statement)
+
+
+def store_certificate(session: Session, certificate: Certificate, pdf: bytes) -> Path:
+    """Write the rendered, signed file and record its document key on the license (commits)."""
+    path = write_certificate(certificate.path, pdf)
+    record_document_signer(session, certificate, pdf)
+    return path
+
+
+def document_key_revoked(license_: License, config: LicenseConfig | None = None) -> bool:
+    """Whether the license's current PDF was signed with a document key revoked since: that PDF then fails every
+    validator (pdfsig, OpenSSL, pyHanko, `onelicense verify`) and its holder should fetch the re-signed one
+    (`license resign`). The license's status is not affected. Unknown (a PDF written before migration 0017, or not
+    written yet): False."""
+    if license_.document_key_id is None:
+        return False
+    config = config or LicenseConfig.from_settings()
+    return license_.document_key_id in cached_revoked_document_keys(config.document_keys_dir)
+
+
 def pdf_when_ready(session: Session, license_: License, config: LicenseConfig | None = None) -> Path | None:
     """The certificate file for a download: None while the dispatcher's render is still queued (the caller asks
     the client to come back in a moment), rendered here when it is missing with no render queued (deleted)."""
@@ -124,7 +163,7 @@ def pdf_when_ready(session: Session, license_: License, config: LicenseConfig | 
     ]
     if queued:
         return None
-    return write_certificate(wanted.path, render_certificate(wanted))
+    return store_certificate(session, wanted, render_certificate(wanted))
 
 
 def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None = None) -> Path:
@@ -133,4 +172,4 @@ def ensure_pdf(session: Session, license_: License, config: LicenseConfig | None
     wanted = certificate(session, license_, config)
     if wanted.path.exists():
         return wanted.path
-    return write_certificate(wanted.path, render_certificate(wanted))
+    return store_certificate(session, wanted, render_certificate(wanted))

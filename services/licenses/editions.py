@@ -43,6 +43,7 @@ def reissue(
         token=sign_token(document.signed_content(), keyset),
         key_id=keyset.active_kid or "",
         pdf_path=str(config.pdf_dir / f"{license_.number}-{edition}.pdf"),
+        document_key_id=None,  # known once the new edition's PDF is written
     )
     record(session, actor, "license.reissue", "license", license_.number, before,
            {**snapshot(license_, "edition", "key_id", "version"), "reason": reason})  # fmt: skip

@@ -85,7 +85,9 @@ def resign_licenses(session: Session, actor: Actor, *, config: LicenseConfig | N
     holder downloads the new PDF; the old one stops verifying once its key is revoked). Admins only; one audit event
     per license. Returns the license numbers.
 
-    Which document key signed a PDF is read from the file itself: every certificate in force is opened once."""
+    Which document key signed a PDF is the one recorded on the license when its file was written
+    (`document_key_id`); a PDF written before that was recorded is opened once to read its signer. The re-rendered
+    PDF records the active key, so the verify page's notice about a revoked one goes away."""
     if actor.role is not Role.ADMIN:
         raise Forbidden("只有管理员可以重新签发许可证")
     config = config or LicenseConfig.from_settings()
@@ -97,7 +99,7 @@ def resign_licenses(session: Session, actor: Actor, *, config: LicenseConfig | N
     done = []
     for license_ in in_force:
         pdf = Path(license_.pdf_path) if license_.pdf_path else None
-        signed_by = document_signer_kid(pdf.read_bytes()) if pdf is not None and pdf.exists() else document_kid
+        signed_by = _signed_by(license_, pdf, document_kid)
         if license_.key_id == keyset.active_kid and signed_by == document_kid:
             continue
         with transaction(session):
@@ -115,3 +117,11 @@ def resign_licenses(session: Session, actor: Actor, *, config: LicenseConfig | N
         ensure_pdf(session, license_, config)
         done.append(license_.number)
     return done
+
+
+def _signed_by(license_: License, pdf: Path | None, active: str) -> str | None:
+    """The document key that signed the license's current PDF: as recorded, else read from the file (None: not
+    signed); a missing file will be rendered with the active key anyway."""
+    if pdf is None or not pdf.exists():
+        return active
+    return license_.document_key_id or document_signer_kid(pdf.read_bytes())

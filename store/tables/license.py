@@ -38,6 +38,11 @@ class License(SQLModel, table=True):
     key_id: str = Field(max_length=16, description="kid of the key that signed the token")
     token: str = Field(sa_type=Text, description="the signed token in the QR code")
     pdf_path: str | None = Field(default=None, description="the rendered certificate; re-rendered when missing")
+    document_key_id: str | None = Field(
+        default=None,
+        max_length=16,
+        description="kid of the document key that signed the PDF at pdf_path; set when it is written (migration 0017)",
+    )
     version: int = Field(default=1, description="optimistic lock: bumped by every conditional update")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # 版次: a change (变更) or a renewal (延续) reissues the certificate and its token; an older token's page says

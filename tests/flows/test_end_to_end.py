@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from onelicense.flows.dispatcher import dispatch_once
+from onelicense.licenses.pdf_signature import document_signer_kid
 from onelicense.licenses.status import Operation
 from onelicense.licenses.verify import qr_texts_in_file
 from onelicense.services import licenses
@@ -33,6 +34,9 @@ def test_approved_application_ends_with_a_license_whose_qr_opens_the_live_status
         permits = session.exec(select(LicensePermit).where(LicensePermit.license_id == license_.id)).all()
     assert len(permits) == len(sample.form.permits)
 
+    # the dispatcher noted which document key signed the file it wrote (the verify page's revocation notice)
+    assert license_.document_key_id is not None
+    assert license_.document_key_id == document_signer_kid(Path(license_.pdf_path).read_bytes())
     [url] = qr_texts_in_file(Path(license_.pdf_path))  # rendered page 1, decoded by zxing-cpp
     assert url.startswith(f"{flow_settings.public_base_url}/v/")
     path = url.removeprefix(flow_settings.public_base_url)

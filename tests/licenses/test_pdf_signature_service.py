@@ -1,6 +1,7 @@
 """Every certificate the service renders is signed (first issue and every edition, also in the dispatcher's pool of
-processes); `onelicense verify` checks the PDF's signature and says which check failed; a revoked document key
-fails its PDFs until `license resign` renders them anew; `license keys rotate|root` for the document keys."""
+processes) and the license records which document key signed its current PDF; `onelicense verify` checks the PDF's
+signature and says which check failed; a revoked document key fails its PDFs until `license resign` renders them
+anew; `license keys rotate|root` for the document keys."""
 
 from __future__ import annotations
 
@@ -71,6 +72,28 @@ def test_the_first_issue_and_every_edition_are_signed_with_the_active_document_k
         assert _signer_of(edition_pdf, config) == active
         editions.add(edition_pdf)
     assert len(editions) == 3 and fresh.edition == 3
+
+
+def _reloaded(session: Session, number: str) -> License:
+    license_ = session.exec(select(License).where(License.number == number)).one()
+    session.refresh(license_)
+    return license_
+
+
+def test_the_license_records_the_document_key_of_its_current_pdf_only(
+    session: Session, config: LicenseConfig, issued: License
+) -> None:
+    first = licenses.ensure_pdf(session, issued)
+    assert _reloaded(session, issued.number).document_key_id == document_signer_kid(first.read_bytes())
+    late = licenses.certificate(session, issued)  # a render of the first edition, still running
+    [permit, *_] = licenses.permits_of(session, issued.id)
+    licenses.change_permit(session, ADMIN, permit.number, Operation.RENEW, reason="延续", valid_until=date(2035, 1, 1))
+    reissued = _reloaded(session, issued.number)
+    assert reissued.document_key_id is None  # the new edition's file is not written yet
+    licenses.store_certificate(session, late, licenses.render_certificate(late))
+    assert _reloaded(session, issued.number).document_key_id is None  # the old edition's file says nothing of it
+    edition = licenses.ensure_pdf(session, reissued)
+    assert _reloaded(session, issued.number).document_key_id == document_signer_kid(edition.read_bytes())
 
 
 def test_the_render_pool_signs_from_a_pickled_certificate(
