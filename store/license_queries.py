@@ -74,6 +74,16 @@ def current_status(session: Session, number: str, *, at: datetime | None = None)
     return _now(rows[0][0], [permit for _, permit in rows if permit is not None], at or utcnow())
 
 
+def public_stamp(session: Session, number: str) -> tuple[int, datetime, int] | None:
+    """What moves whenever the public page of a license may change: the license row's version and last update,
+    and the newest audit event anywhere (every state change — license, permit, obligation — writes one in its own
+    transaction). One indexed query; None for an unknown number."""
+    newest_event = select(func.max(AuditEvent.id)).scalar_subquery()
+    statement = select(License.version, License.updated_at, newest_event).where(col(License.number) == number)
+    row = session.execute(statement).first()
+    return None if row is None else (int(row[0]), row[1], int(row[2] or 0))
+
+
 def _now(license_: License, permits: list[LicensePermit], at: datetime) -> LicenseNow:
     today = china_date(at)
     states = tuple(

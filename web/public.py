@@ -10,6 +10,9 @@ import hashlib
 import json
 import logging
 import re
+import secrets
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,7 +20,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
+from onelicense import clock
 from onelicense.clock import CHINA_TIME, china_date
 from onelicense.errors import NotFound, OneLicenseError
 from onelicense.licenses.document import mask_name
@@ -226,22 +231,76 @@ def verify_page(token: str, request: Request) -> Response:
     except TokenError as exc:
         return _not_genuine(request, exc)
     # the session is opened here rather than by a yield-dependency: FastAPI would run its setup and teardown in
-    # extra thread-pool hops, which cost more than the lookup itself on this hot path; one statement, no transaction
+    # extra thread-pool hops, which cost more than the lookup itself on this hot path; no transaction
+    as_json = wants_json(request)
     with read_scope() as session:
-        try:
-            now = license_queries.current_status(session, verified.content.number)
-        except NotFound:
+        stamp = license_queries.public_stamp(session, verified.content.number)  # first: see _Answers
+        if stamp is None:
             return _unregistered(request, verified)
-        history = license_queries.public_history(session, now)
-        pending = license_queries.pending_inspections(session, now.license.id)
+        key, version = (token, as_json), (*stamp, clock.today())
+        body = _ANSWERS.get(key, version)
+        if body is None:
+            try:
+                body = _answer(session, token, verified, as_json)
+            except NotFound:  # gone since the stamp was read
+                return _unregistered(request, verified)
+            _ANSWERS.put(key, version, body)
+    checked = utcnow()
+    moment = _instant(checked) if as_json else _clock(checked)
+    media = "application/json" if as_json else "text/html; charset=utf-8"
+    return Response(body.replace(_CHECKED_AT, moment.encode()), media_type=media, headers=NO_STORE)
+
+
+def _answer(session: Session, token: str, verified: VerifiedToken, as_json: bool) -> bytes:
+    """The page or JSON of a genuine token, its check time left as `_CHECKED_AT` (filled in per request)."""
+    now = license_queries.current_status(session, verified.content.number)
+    history = license_queries.public_history(session, now)
+    pending = license_queries.pending_inspections(session, now.license.id)
     view = public_view(now, verified.kid, pending)
     view["history"] = [{"date": h.day.isoformat(), "event": h.label, "permit": h.permit_name} for h in history]
     if token != now.license.token:  # a genuine older edition: the license was changed or renewed since
         view["current"] = False
         view["current_url"] = verify_url(LicenseConfig.from_settings().public_base_url, now.license.token)
-    if wants_json(request):
-        return JSONResponse(view, headers=NO_STORE)
-    return _render("verify.html.j2", v=view, checked_at=_clock(now.checked_at))
+    if as_json:
+        view["checked_at"] = _CHECKED_AT.decode()
+        return json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
+    env = environment(catalogs.templates_dir())
+    return env.get_template("verify.html.j2").render(v=view, checked_at=_CHECKED_AT.decode()).encode()
+
+
+# stands for the check time in a kept answer: unique to this process, so no license text can contain it
+_CHECKED_AT = f"@@checked-at-{secrets.token_hex(8)}@@".encode()
+
+
+class _Answers:
+    """The last /v/ answers per (token, JSON or page), kept while the license's public stamp and the day are the
+    same: a repeated scan then costs the signature and one indexed query instead of four queries and a render.
+    Still live: the stamp is read before the answer is built (a change committed in between makes the kept answer
+    older than its stamp says, never newer), and the next request after any state change finds another stamp.
+    Bounded (least recently used out); one per process: each worker keeps its own."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.kept: OrderedDict[tuple[str, bool], tuple[tuple[Any, ...], bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, bool], version: tuple[Any, ...]) -> bytes | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is None or found[0] != version:
+                return None
+            self.kept.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[str, bool], version: tuple[Any, ...], body: bytes) -> None:
+        with self.lock:
+            self.kept[key] = (version, body)
+            self.kept.move_to_end(key)
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+
+
+_ANSWERS = _Answers(size=512)  # ~15 KB a page: a few MB per process
 
 
 def _public_keys() -> KeySet | None:

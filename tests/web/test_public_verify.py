@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from onelicense.clock import CHINA_TIME
 from onelicense.licenses.keys import KeySet, load_keyset
@@ -19,7 +20,7 @@ from onelicense.licenses.token import sign_token, verify_token
 from onelicense.review.roles import SYSTEM_ACTOR
 from onelicense.services import licenses
 from onelicense.services.licenses import LicenseConfig
-from onelicense.store.tables.license import License
+from onelicense.store.tables.license import License, LicensePermit
 from tests.licenses.conftest import ADMIN, approved_application, public_app_client, reviewer, sample_document  # noqa: F401
 
 JSON = {"Accept": "application/json"}
@@ -229,3 +230,29 @@ def test_every_json_answer_is_what_the_openapi_document_says(client: TestClient,
     assert "text/html" in answers["200"]["content"]
     keys = spec["paths"]["/.well-known/onelicense-keys.json"]["get"]["responses"]["200"]["content"]
     assert keys["application/json"]["schema"]["$ref"].endswith("/PublishedKeys")
+
+
+def test_a_repeated_scan_has_its_own_check_time_and_a_new_day_is_seen_without_any_change(
+    client: TestClient, session: Session, issued: License
+) -> None:
+    """Answers are kept between scans of the same code (web.public._Answers): what they say must stay live. The
+    check time is each request's; a permit's validity that ends by the date alone (no write, no audit event) shows
+    on the first request of the next day; a change of the license shows on the next request."""
+    with time_machine.travel(datetime(2026, 6, 1, 4, 0, tzinfo=UTC), tick=False):
+        first = client.get(_path(issued), headers=JSON).json()
+    with time_machine.travel(datetime(2026, 6, 1, 4, 0, 7, tzinfo=UTC), tick=False):
+        second = client.get(_path(issued), headers=JSON).json()
+    assert first.pop("checked_at") == "2026-06-01T12:00:00+08:00"
+    assert second.pop("checked_at") == "2026-06-01T12:00:07+08:00"
+    assert first == second
+    page = client.get(_path(issued)).text
+    permits = session.exec(select(LicensePermit).where(LicensePermit.license_id == issued.id)).all()
+    last_day = max(p.valid_until for p in permits if p.valid_until is not None)
+    assert "有效" in page
+    with time_machine.travel(datetime.combine(last_day + timedelta(days=1), datetime.min.time(), CHINA_TIME)):
+        expired = client.get(_path(issued), headers=JSON).json()
+        assert {p["status"]["label"] for p in expired["permits"]} == {"失效"}
+        assert "失效" in client.get(_path(issued)).text
+    licenses.change_license(session, ADMIN, issued.number, Operation.SUSPEND, reason="停业整顿")
+    assert client.get(_path(issued), headers=JSON).json()["status"]["label"] == "暂扣"
+    assert "暂扣" in client.get(_path(issued)).text
