@@ -2,11 +2,14 @@
 
 1. offline verifications per second (goal ≥ 5,000/s);
 2. PDF certificate warm render p50 (goal ≤ 300 ms), and what its PAdES signature adds (signing, validation);
+   with --engines, the widest certificate (every permit of the industry with the most) by each candidate way of
+   drawing it: CPU ms p50/p95 per certificate, file size and ratio to the previous render (goal ≤ 80 ms);
 3. GET /v/<token> requests per second vs an empty endpoint on the same uvicorn server (goal ≥ 0.5);
 4. verify latency (signature + live status lookup) with 10k vs --large licenses in PostgreSQL (goal ≤ 1.5).
 
     .venv/bin/python bench/bench_licenses.py                 # --large 200000: a few minutes
     .venv/bin/python bench/bench_licenses.py --large 1000000 # the issue's 1M rows
+    .venv/bin/python bench/bench_licenses.py --engines       # the certificate's candidates only
 
 PostgreSQL: --postgres-url or ONELICENSE_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
 the benchmark works in a schema of its own and drops it at the end.
@@ -141,6 +144,222 @@ def bench_signing(keyset: KeySet, folder: Path, rounds: int) -> tuple[float, flo
         percentile(signing, 0.9) * 1000,
         statistics.median(checking) * 1000,
     )
+
+
+# ---------------------------------------------------------------------------------------------- engines
+
+
+def widest_document() -> LicenseDocument:
+    """Every permit of the industry with the most (宾馆: 19 permits, two pages): the costliest certificate."""
+    from dataclasses import replace
+
+    catalog = get_catalog()
+    industry = max(catalog.industries.values(), key=lambda i: len(i.permits))
+    number = format_number(REGION, YEAR, 9_999_999)
+    issued_on = ISSUED_AT.date()
+    permits = [
+        PermitEntry(
+            code=p.permit,
+            name=catalog.permits[p.permit].name,
+            department_code=catalog.permits[p.permit].department,
+            department_name=catalog.departments[catalog.permits[p.permit].department].name,
+            number="",
+            issued_on=issued_on,
+            valid_until=validity_end(issued_on, catalog.permits[p.permit].validity_years),
+        )
+        for p in industry.permits
+    ]
+    return replace(
+        document(9_999_999),
+        industry_code=industry.code,
+        industry_name=industry.name,
+        permits=numbered_permits(number, permits),
+    )
+
+
+def _weasyprint(*, small_faces: bool = True, lean_ua: bool = True, **options: object) -> Callable[..., bytes]:
+    """render_pdf with some of its per-process work undone (as before) or WeasyPrint options changed."""
+    import functools
+
+    from weasyprint.html import UA_STYLESHEET
+
+    from onelicense.licenses import pdf as pdf_module
+
+    def render(doc: LicenseDocument, url: str) -> bytes:
+        saved = pdf_module._small_faces, pdf_module._certificate_ua
+        if not small_faces:
+            pdf_module._small_faces = lambda: None  # type: ignore[assignment]
+        if not lean_ua:
+            pdf_module._certificate_ua = lambda: [UA_STYLESHEET]  # type: ignore[assignment]
+        try:
+            if not options:
+                return render_pdf(doc, url)
+            meta = pdf_module.certificate_metadata(doc)
+            html = pdf_module.render_license_html(doc, url, None, meta)
+            font_config, stylesheets = pdf_module._fonts_for(doc)
+            settings: dict[str, object] = {"pdf_tags": True, **options}
+            pdf: bytes = pdf_module._CertificateHTML(string=html, base_url=str(REPO / "templates")).write_pdf(
+                font_config=font_config,
+                stylesheets=stylesheets,
+                finisher=functools.partial(pdf_module._add_xmp, meta),
+                **settings,
+            )
+            return pdf
+        finally:
+            pdf_module._small_faces, pdf_module._certificate_ua = saved  # type: ignore[method-assign]
+
+    return render
+
+
+TYPST_SOURCE = r"""#set document(title: "{title}", author: "{author}", keywords: ({keywords}))
+#set page(paper: "a4", margin: 12mm + 8mm, footer: context align(center, text(size: 8pt, fill: rgb("#777777"))[
+  第 #counter(page).display() 页 / 共 #counter(page).final().first() 页]),
+  background: rect(width: 100% - 24mm, height: 100% - 24mm, stroke: 3pt + rgb("#b3121b")))
+#set text(font: ("Noto Sans CJK SC", "HanaMinA", "HanaMinB"), size: 10.5pt, lang: "zh", region: "cn")
+#let serif = ("Noto Serif CJK SC", "HanaMinA", "HanaMinB")
+#align(center, text(font: serif, weight: "bold", size: 30pt, fill: rgb("#b3121b"), tracking: 6pt)[行业综合许可证])
+#align(center, text(tracking: 2pt, fill: rgb("#444444"))[一业一证 · 一证准营])
+#align(right)[许可证编号：{number}]
+#align(right, text(size: 8pt, fill: rgb("#444444"))[证照标识：{identifier}])
+#grid(columns: (1fr, 44mm), gutter: 6mm,
+  table(columns: (38mm, 1fr), stroke: (x, y) => (bottom: if x == 1 {{ 0.5pt + gray }}), inset: (y: 2mm),
+    ..{holder}.map(r => (text(fill: rgb("#7a0c12"), r.at(0)), r.at(1))).flatten()),
+  align(center, [#image("qr.png", width: 44mm) #text(size: 8pt, fill: rgb("#444444"))[扫码核验真伪及实时状态]]))
+#text(font: serif, weight: "bold", size: 13pt, fill: rgb("#b3121b"))[许可事项]
+#set text(size: 8.5pt)
+#table(columns: (9mm, 1fr, 39mm, 30mm, 25mm, 25mm), stroke: 0.6pt + rgb("#555555"), inset: 1.4mm,
+  fill: (x, y) => if y == 0 {{ rgb("#f6e7e7") }},
+  table.header([序号], [许可事项], [许可编号], [发证部门], [发证日期], [有效期至]),
+  ..{permits}.flatten())
+#v(8mm)
+#align(right, block(width: 80mm, align(center)[发证机关 \
+  #text(font: serif, weight: "bold", size: 14pt)[{authority}] \ {issued}]))
+#text(size: 8pt, fill: rgb("#555555"))[本证载明的各项许可与原分项许可证具有同等效力。许可状态以扫码核验结果为准。]
+"""
+
+
+def _typst_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _typst() -> Callable[..., bytes] | None:
+    """The same certificate drawn by Typst (PyPI `typst`, Rust; embeds and subsets the CJK faces itself), one
+    compiler per process so the fonts are scanned once. No XMP of ours, no look test: a candidate, not a port."""
+    try:
+        import typst
+    except ImportError:
+        return None
+    from onelicense.licenses.pdf_metadata import certificate_metadata
+    from onelicense.licenses.qr import qr_png
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-typst-"))
+    compiler = typst.Compiler(root=str(folder))
+
+    def cn_date(day: object) -> str:
+        return f"{day:%Y年%m月%d日}"
+
+    def render(doc: LicenseDocument, url: str) -> bytes:
+        meta = certificate_metadata(doc)
+        (folder / "qr.png").write_bytes(qr_png(url, box_size=8))
+        holder = [
+            ("经营者名称", doc.holder_name),
+            ("统一社会信用代码", doc.uscc),
+            ("法定代表人（负责人）", doc.legal_representative),
+            ("经营场所", doc.business_address),
+            ("行业类别", doc.industry_name),
+        ]
+        rows = [
+            (
+                str(i),
+                p.name,
+                p.number,
+                p.department_name,
+                cn_date(p.issued_on),
+                cn_date(p.valid_until) if p.valid_until else "长期",
+            )
+            for i, p in enumerate(doc.permits, start=1)
+        ]
+        source = TYPST_SOURCE.format(
+            title=meta.title,
+            author=meta.author,
+            keywords=", ".join(_typst_string(k) for k in meta.keywords),
+            number=doc.number,
+            identifier=doc.identifier,
+            holder="(" + ", ".join(f"({_typst_string(a)}, {_typst_string(b)})" for a, b in holder) + ",)",
+            permits="(" + ", ".join("(" + ", ".join(_typst_string(c) for c in row) + ")" for row in rows) + ",)",
+            authority=doc.authority_name,
+            issued=cn_date(doc.issued_at),
+        )
+        (folder / "license.typ").write_text(source, encoding="utf-8")
+        pdf: bytes = compiler.compile(input=str(folder / "license.typ"))
+        return pdf
+
+    return render
+
+
+def _reportlab() -> Callable[..., bytes] | str | None:
+    """ReportLab can embed only TrueType outlines: the reason it is no candidate for Noto CJK (CFF outlines)."""
+    try:
+        from reportlab.pdfbase.ttfonts import TTFError, TTFont
+    except ImportError:
+        return None
+    from onelicense.licenses.font_subset import find_face
+
+    face = find_face("Noto Sans CJK SC:regular", "Noto Sans CJK SC")
+    try:
+        TTFont(
+            "NotoSansCJKsc",
+            str(face.path) if face else "NotoSansCJK-Regular.ttc",
+            subfontIndex=face.index if face else 0,
+        )
+    except TTFError as exc:
+        return str(exc).splitlines()[0][:90]
+    return "embeds Noto CJK: not drawn here"
+
+
+def bench_engines(keyset: KeySet, rounds: int, signing_folder: Path) -> None:
+    """Every candidate on the widest certificate, in alternation (background load weighs on each alike): CPU
+    time per certificate (time.process_time, this process and its threads), p50 and p95, and file size."""
+    doc = widest_document()
+    url = verify_url("http://127.0.0.1:8000", sign_token(doc.signed_content(), keyset))
+    files = local_signing_files(signing_folder, doc.authority_name)
+    now = _weasyprint()
+    candidates: dict[str, Callable[..., bytes]] = {
+        "WeasyPrint as before (full fonts, stock UA sheet)": _weasyprint(small_faces=False, lean_ua=False),
+        "WeasyPrint + small pre-cut fonts": _weasyprint(lean_ua=False),
+        "WeasyPrint + UA sheet without ::marker/notes": _weasyprint(small_faces=False),
+        "WeasyPrint, both = render_pdf now": now,
+        "  now + uncompressed_pdf": _weasyprint(uncompressed_pdf=True),
+        "  now + optimize_images": _weasyprint(optimize_images=True),
+        "  now + hinting": _weasyprint(hinting=True),
+        "  now without pdf_tags (not allowed)": _weasyprint(pdf_tags=False),
+        "  now + PAdES signature (render_certificate)": lambda d, u: sign_pdf(now(d, u), files),
+    }
+    typst_render = _typst()
+    if typst_render is not None:
+        candidates["Typst 0.14 (PyPI typst), same content"] = typst_render
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    sizes: dict[str, int] = {}
+    for name, render in candidates.items():  # warm: fonts cut and scanned, templates compiled
+        sizes[name] = len(render(doc, url))
+    for _ in range(rounds):
+        for name, render in candidates.items():
+            started = time.process_time()
+            render(doc, url)
+            times[name].append(time.process_time() - started)
+    before = statistics.median(times[next(iter(candidates))])
+    print(f"certificate of {len(doc.permits)} permits, CPU ms per certificate over {rounds} rounds (goal ≤ 80 ms):")
+    print("| candidate | p50 ms | p95 ms | ÷ before | PDF kB |")
+    print("|---|---|---|---|---|")
+    for name, values in times.items():
+        p50 = statistics.median(values)
+        print(
+            f"| {name.strip()} | {p50 * 1000:.0f} | {percentile(values, 0.95) * 1000:.0f} | {p50 / before:.2f}"
+            f" | {sizes[name] / 1000:.0f} |"
+        )
+    reportlab = _reportlab()
+    if reportlab is not None:
+        print(f"| ReportLab | – | – | – | cannot embed Noto CJK: {reportlab} |")
 
 
 # ---------------------------------------------------------------------------------------------- database
@@ -536,6 +755,7 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=4, help="client processes for the worker scaling")
     parser.add_argument("--only-http", action="store_true", help="only the HTTP measurements (SQLite, PostgreSQL 10k)")
     parser.add_argument("--only-pdf", action="store_true", help="only offline verification, rendering and signing")
+    parser.add_argument("--engines", action="store_true", help="only the certificate's candidate renderers")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -549,6 +769,9 @@ def main() -> None:
         keyset = load_keyset(data_dir / "keys")
         token = sign_token(document(1).signed_content(), keyset)
         print(f"token: {len(token)} digits; QR {verify_url('http://127.0.0.1:8000', token)[:40]}…")
+        if args.engines:
+            bench_engines(keyset, args.renders, data_dir / "keys" / "document")
+            return
 
         if not args.only_http:
             rate = bench_offline(keyset, args.offline)
