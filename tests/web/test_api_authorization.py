@@ -123,6 +123,7 @@ ENDPOINTS = [
     # who may download the license; before it is issued, those allowed learn that it is not issued yet
     Endpoint("license pdf", "GET", "/api/applications/{application_id}/license.pdf", {k: 409 for k in VIEWERS}),
     Endpoint("dead letters", "GET", "/api/admin/dead-letters", {"admin": 200}),
+    Endpoint("supervision board", "GET", "/api/supervision/board", {"admin": 200}),
     Endpoint(
         "retry a dead letter",
         "POST",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from onelicense.forms.errors import FieldError, ValidationFailed
-from onelicense.web.api import admin, applications, forms, holder, obligations, queue, uploads
+from onelicense.web.api import admin, applications, forms, holder, obligations, queue, supervision, uploads
 
 OPEN_QUERY = "x-open-query"  # openapi_extra flag of a route that reads its query parameters itself
 
@@ -43,3 +43,4 @@ router.include_router(admin.router)
 router.include_router(obligations.router)
 router.include_router(uploads.router)
 router.include_router(holder.router)
+router.include_router(supervision.router)

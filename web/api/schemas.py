@@ -625,3 +625,48 @@ class LicenseRequestOut(BaseModel):
     removed_permits: list[str]
     departments: list[str] = Field(description="重新审查的部门")
     edition: int = Field(description="许可证当前版次")
+
+
+# --- supervision ----------------------------------------------------------------------------------------
+
+
+class DepartmentLightsOut(BaseModel):
+    """One department's open reviews by colour (在办件红黄绿灯)."""
+
+    department_code: str
+    department_name: str
+    green: int
+    yellow: int
+    red: int
+    past_statutory: int = Field(description="超过法定时限")
+    total: int
+
+
+class SupervisedCaseOut(BaseModel):
+    """An open review at yellow or worse (督办件)."""
+
+    review_id: str
+    application_id: str
+    reference: str = Field(description="申请编号")
+    industry_code: str
+    department_code: str
+    level: Literal["yellow", "red", "past_statutory"]
+    level_label: str
+    due_on: date | None = Field(description="承诺办结日")
+    opened_at: datetime = Field(description="受理时间（ISO 8601，含时区）")
+
+
+class StatusCountOut(BaseModel):
+    status: str
+    label: str
+    count: int
+
+
+class SupervisionBoardOut(BaseModel):
+    """The supervision board (督办看板) as of `today` (China's date)."""
+
+    today: date
+    departments: list[DepartmentLightsOut]
+    cases_total: int = Field(description="督办件总数（cases 最多列出 500 件）")
+    cases: list[SupervisedCaseOut]
+    statuses: list[StatusCountOut] = Field(description="各状态的申请数（含 0）")
