@@ -118,7 +118,7 @@ def _seed(base_url: str) -> list[Shot]:
     with session_scope() as session:
         user, _ = create_user(
             session,
-            "山城宾馆（演示）",
+            "演示经营者",
             Role.APPLICANT,
             usccs=[issued_sample.answers["uscc"], waiting_sample.answers["uscc"]],
             login="applicant",
