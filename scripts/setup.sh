@@ -18,7 +18,7 @@ done
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in fonts-noto-cjk fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 python3-venv; do have "$pkg" || need+=("$pkg"); done
+for pkg in fonts-noto-cjk fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv; do have "$pkg" || need+=("$pkg"); done
 # pg_dump and pg_restore for `onelicense backup` / `restore` on PostgreSQL (not older than the server's version)
 command -v pg_dump >/dev/null || need+=(postgresql-client)
 if (( want_tests )); then
