@@ -13,13 +13,11 @@ certificate's SubjectPublicKeyInfo: twice as long as a token key's, so the two n
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from onelicense.licenses.errors import KeyStoreError, UnknownKey
+from onelicense.licenses.keys import locked
 
 KID_BYTES = 8
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
@@ -39,7 +38,6 @@ ROOT_CERTIFICATE = "root.crt"
 _ROOT_KEY = "root.key"
 _ACTIVE_FILE = "ACTIVE"
 _REVOKED_FILE = "REVOKED"
-_LOCK_FILE = ".lock"
 # No time-stamp authority signs the signing time yet (PAdES B-B): a validator checks the chain at the time it
 # validates, so the certificates outlive the licenses they sign by a wide margin.
 _ROOT_YEARS = 30
@@ -72,17 +70,6 @@ def check_private_file(path: Path) -> None:
         raise KeyStoreError(f"无法读取文档签名私钥 {path}：{exc}") from exc
     if mode & 0o077:
         raise KeyStoreError(f"文档签名私钥文件 {path} 权限过宽（{oct(mode)}），应为 0600")
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(folder / _LOCK_FILE, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -208,7 +195,7 @@ def local_signing_files(folder: Path, authority: str) -> SigningFiles:
     (under the folder's lock, so concurrent first users make one)."""
     kid = active_document_kid(folder)
     if kid is None:
-        with _locked(folder):
+        with locked(folder):
             kid = active_document_kid(folder)
             if kid is None:
                 now = datetime.now(UTC)
@@ -227,7 +214,7 @@ def rotate_document_key(folder: Path, authority: str) -> str:
     """A new local document-signing key and certificate (from the same root) becomes active; the older ones stay,
     so every PDF they signed still validates."""
     local_signing_files(folder, authority)  # a first run makes the root and the first key: rotate to a second
-    with _locked(folder):
+    with locked(folder):
         kid = _make_signer(folder, authority, datetime.now(UTC))
         _set_active(folder, kid)
         return kid
@@ -237,7 +224,7 @@ def revoke_document_key(folder: Path, kid: str, reason: str, at: datetime, autho
     """Mark a leaked document-signing key revoked: every PDF it signed stops verifying. A local key that was active
     is replaced by a new one first (returned), so rendering goes on. A configured certificate's key (no files here)
     is revoked by its kid as well; its replacement is the operator's to configure."""
-    with _locked(folder):
+    with locked(folder):
         path = folder / _REVOKED_FILE
         revoked = _read_revoked(folder)
         revoked[kid] = {"at": at.astimezone(UTC).isoformat(timespec="seconds"), "reason": reason}

@@ -119,7 +119,8 @@ class KeySet:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path) -> Iterator[None]:
+    """Hold `folder`'s key lock (an flock on its .lock file, across processes): one maker of a key at a time."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(folder / _LOCK_FILE, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -197,7 +198,7 @@ def load_keyset(folder: Path, *, create: bool = True) -> KeySet:
         if not folder.exists():
             raise KeyStoreError(f"密钥目录 {folder} 不存在")
         return _read(folder)
-    with _locked(folder):
+    with locked(folder):
         if not (folder / _ACTIVE_FILE).exists():
             kid = _write_private(folder, set())
             _set_active(folder, kid)
@@ -206,7 +207,7 @@ def load_keyset(folder: Path, *, create: bool = True) -> KeySet:
 
 def rotate_key(folder: Path) -> str:
     """Generate a new active key; earlier keys stay in the set so the licenses they signed still verify."""
-    with _locked(folder):
+    with locked(folder):
         taken = {path.stem for path in folder.glob("*.pem")}
         kid = _write_private(folder, taken)
         _set_active(folder, kid)
@@ -216,7 +217,7 @@ def rotate_key(folder: Path) -> str:
 def revoke_key(folder: Path, kid: str, reason: str, at: datetime) -> str | None:
     """Mark a leaked key revoked: every token it signed stops verifying. When it is the active key, a new key
     becomes active first (returned), so issuing goes on."""
-    with _locked(folder):
+    with locked(folder):
         if not (folder / f"{kid}.pem").exists():
             raise UnknownKey(kid)
         path = folder / _REVOKED_FILE

@@ -135,3 +135,23 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+PHONE = {"width": 360, "height": 740}
+
+
+def signed_in(chromium: Any, base_url: str, login: str, *, scripts: bool = True) -> Any:
+    """A page of a new 360 px phone context signed in through the login page as `login`."""
+    page = chromium.new_context(viewport=PHONE, base_url=base_url, java_script_enabled=scripts).new_page()
+    page.goto("/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url("**/portal**")
+    return page
+
+
+def fits_the_phone(page: Any) -> None:
+    """No sideways scrolling on the phone (the page's scripts must be on to measure)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width} px wide on a {PHONE['width']} px phone"

@@ -25,12 +25,11 @@ from onelicense.store.tables import Application
 from onelicense.store.tables.license import License
 from tests import builders
 from tests.web.live import live_server, run_dispatcher_until
-from tests.web.portal.conftest import PASSWORD, password_hash
+from tests.web.portal.conftest import PASSWORD, PHONE, fits_the_phone, password_hash, signed_in
 from tests.web.sample import REGISTERED, SMALL_INDUSTRY, USCC, submission_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PHONE = {"width": 360, "height": 740}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TABS = 400  # more Tab presses than the longest page has stops: past this, the element is out of a keyboard's reach
 
@@ -186,7 +185,8 @@ def test_the_whole_applicant_journey(server: str, chromium: Any, way: str) -> No
         person.attach(f"#file-{code}", f"{code}.pdf", PDF)
         person.press(f"#upload-{code}")
         page.locator(f"#material-{code} .ok").wait_for()
-        if keyboard:
+        if keyboard:  # htmx has settled (it gives the focus back then), and the focus is where the person was
+            page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
             assert page.evaluate("document.activeElement.id") == f"upload-{code}"
 
     # pre-review, sign, submit
@@ -239,27 +239,12 @@ def _applicant_with_license(login: str) -> str:
     return application_id
 
 
-def _phone_page(chromium: Any, server: str, login: str) -> Any:
-    page = chromium.new_context(viewport=PHONE, base_url=server).new_page()
-    page.goto("/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_url("**/portal**")
-    return page
-
-
-def _fits(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width} px wide"
-
-
 def test_rate_change_and_cancel_through_the_progress_page_on_a_phone(server: str, chromium: Any) -> None:
     application_id = _applicant_with_license("phone-life")
-    page = _phone_page(chromium, server, "phone-life")
+    page = signed_in(chromium, server, "phone-life")
     progress = f"/portal/applications/{application_id}"
     page.goto(progress)
-    _fits(page)
+    fits_the_phone(page)
 
     # 好差评: a 差评 of one department, with a comment
     form = page.locator("form.rating-form").first
@@ -272,7 +257,7 @@ def test_rate_change_and_cancel_through_the_progress_page_on_a_phone(server: str
     given = page.locator(f".rating-given[data-department='{department}']")
     assert "1 分" in given.inner_text() and "窗口等候时间太长。" in given.inner_text()
     assert page.locator(f"form.rating-form[data-department='{department}']").count() == 0  # once per department
-    _fits(page)
+    fits_the_phone(page)
 
     # a change of name, once the register has it (登记变更 first): issued at once as a new edition
     page.click("summary:has-text('申请变更')")
@@ -303,7 +288,7 @@ def test_rate_change_and_cancel_through_the_progress_page_on_a_phone(server: str
     page.click("button:text-is('注销')")
     page.wait_for_url("**cancelled=1")
     assert "许可证已注销" in page.locator("main").inner_text()
-    _fits(page)
+    fits_the_phone(page)
     with session_scope() as session:
         assert session.exec(select(License).where(License.uscc == USCC)).one().status.label == "注销"
 
@@ -336,7 +321,7 @@ def test_every_page_an_applicant_or_the_public_opens_fits_a_phone(server: str, c
     from axe_playwright_python.sync_playwright import Axe
 
     application_id = _applicant_with_license("phone-pages")
-    page = _phone_page(chromium, server, "phone-pages")
+    page = signed_in(chromium, server, "phone-pages")
     page.goto("/portal/new")
     page.click("button[aria-label^='开始申请']")
     page.wait_for_url(re.compile(r".*/portal/drafts/[0-9a-f]{32}$"))

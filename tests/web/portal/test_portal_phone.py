@@ -17,12 +17,11 @@ from onelicense.services.users import create_user
 from onelicense.store.db import session_scope
 from tests import builders
 from tests.web.live import live_server
-from tests.web.portal.conftest import PASSWORD, password_hash
+from tests.web.portal.conftest import PHONE, fits_the_phone, password_hash, signed_in
 from tests.web.sample import USCC, submission_body
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 360, "height": 740}
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 UPLOAD_CAP = 64 * 1024
@@ -41,21 +40,6 @@ def make_applicant(login: str) -> Actor:
             session, f"{login}公司", Role.APPLICANT, usccs=[USCC], login=login, password_hash=password_hash()
         )
     return Actor(user.id, Role.APPLICANT, usccs=frozenset({USCC}))
-
-
-def signed_in(chromium: Any, base_url: str, login: str, *, scripts: bool = True) -> Any:
-    page = chromium.new_context(viewport=PHONE, base_url=base_url, java_script_enabled=scripts).new_page()
-    page.goto("/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_url("**/portal**")
-    return page
-
-
-def fits_the_phone(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width} px wide on a {PHONE['width']} px phone"
 
 
 def fits_the_phone_without_scripts(page: Any) -> None:
