@@ -40,6 +40,7 @@ from sqlalchemy.pool import NullPool
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from onelicense.demo.sample import widest_permits  # noqa: E402
 from onelicense.forms.catalog import get_catalog  # noqa: E402
 from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits  # noqa: E402
 from onelicense.licenses.document_keys import load_certificate, local_signing_files  # noqa: E402
@@ -156,24 +157,12 @@ def widest_document() -> LicenseDocument:
     catalog = get_catalog()
     industry = max(catalog.industries.values(), key=lambda i: len(i.permits))
     number = format_number(REGION, YEAR, 9_999_999)
-    issued_on = ISSUED_AT.date()
-    permits = [
-        PermitEntry(
-            code=p.permit,
-            name=catalog.permits[p.permit].name,
-            department_code=catalog.permits[p.permit].department,
-            department_name=catalog.departments[catalog.permits[p.permit].department].name,
-            number="",
-            issued_on=issued_on,
-            valid_until=validity_end(issued_on, catalog.permits[p.permit].validity_years),
-        )
-        for p in industry.permits
-    ]
+    permits = widest_permits(number, ISSUED_AT.date())
     return replace(
         document(9_999_999),
         industry_code=industry.code,
         industry_name=industry.name,
-        permits=numbered_permits(number, permits),
+        permits=permits,
     )
 
 

@@ -7,6 +7,7 @@ constraints, so a new industry in the catalog gets a valid sample without code c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import yaml
 from onelicense.forms.identifiers import id_number_check_char, uscc_check_char
 from onelicense.forms.merge import MergedForm, merge_form
 from onelicense.forms.model import Catalog, FieldSpec, FieldType
+from onelicense.licenses.document import PermitEntry, numbered_permits
+from onelicense.licenses.status import validity_end
 from onelicense.services.catalog import catalog as current_catalog
 
 APPLICANT_FILE = Path(__file__).with_name("data") / "demo_applicant.yaml"
@@ -41,6 +44,29 @@ def widest_industry(catalog: Catalog | None = None) -> str:
         return len(merge_form(code, _all_yes(catalog, code), catalog).departments)
 
     return max(catalog.industries, key=reach)
+
+
+def widest_permits(number: str, issued_on: date, valid_until: date | None = None) -> tuple[PermitEntry, ...]:
+    """Every permit of the industry with the most, numbered under license `number`: the longest permit table and
+    the largest token (benchmarks and the certificate's limit tests). Each valid until `valid_until`, or by default
+    for its own validity from `issued_on`."""
+    catalog = current_catalog()
+    industry = max(catalog.industries.values(), key=lambda i: len(i.permits))
+    permits = []
+    for item in industry.permits:
+        spec = catalog.permits[item.permit]
+        permits.append(
+            PermitEntry(
+                code=item.permit,
+                name=spec.name,
+                department_code=spec.department,
+                department_name=catalog.departments[spec.department].name,
+                number="",
+                issued_on=issued_on,
+                valid_until=valid_until or validity_end(issued_on, spec.validity_years),
+            )
+        )
+    return numbered_permits(number, permits)
 
 
 def _all_yes(catalog: Catalog, industry_code: str) -> dict[str, bool]:

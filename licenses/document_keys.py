@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from onelicense.licenses.errors import KeyStoreError, UnknownKey
-from onelicense.licenses.keys import locked
+from onelicense.licenses.keys import locked, replace_file, revoked_json
 
 KID_BYTES = 8
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
@@ -171,9 +171,7 @@ def _make_signer(folder: Path, authority: str, now: datetime) -> str:
 
 
 def _set_active(folder: Path, kid: str) -> None:
-    tmp = folder / f".{_ACTIVE_FILE}.{os.getpid()}"
-    tmp.write_text(kid + "\n", encoding="ascii")
-    os.replace(tmp, folder / _ACTIVE_FILE)
+    replace_file(folder / _ACTIVE_FILE, kid + "\n")
 
 
 def _files(folder: Path, kid: str) -> SigningFiles:
@@ -231,9 +229,7 @@ def revoke_document_key(folder: Path, kid: str, reason: str, at: datetime, autho
         replacement = None
         if active_document_kid(folder) == kid:
             replacement = _make_signer(folder, authority, datetime.now(UTC))
-        tmp = folder / f".{_REVOKED_FILE}.{os.getpid()}"
-        tmp.write_text(json.dumps(revoked, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        replace_file(path, revoked_json(revoked))
         if replacement is not None:
             _set_active(folder, replacement)
         return replacement

@@ -146,9 +146,20 @@ def _write_private(folder: Path, taken: set[str]) -> str:
 
 
 def _set_active(folder: Path, kid: str) -> None:
-    tmp = folder / f".{_ACTIVE_FILE}.{os.getpid()}"
-    tmp.write_text(kid + "\n", encoding="ascii")
-    os.replace(tmp, folder / _ACTIVE_FILE)
+    replace_file(folder / _ACTIVE_FILE, kid + "\n")
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all (a temporary file beside it, then an atomic rename): a reader of
+    the key folder never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def revoked_json(revoked: Mapping[str, Any]) -> str:
+    """The REVOKED file's text (both key stores keep it the same way)."""
+    return json.dumps(revoked, ensure_ascii=False, indent=2) + "\n"
 
 
 def _read(folder: Path) -> KeySet:
@@ -227,9 +238,7 @@ def revoke_key(folder: Path, kid: str, reason: str, at: datetime) -> str | None:
         active = (folder / _ACTIVE_FILE).read_text(encoding="ascii").strip()
         if active == kid:
             replacement = _write_private(folder, {p.stem for p in folder.glob("*.pem")})
-        tmp = folder / f".{_REVOKED_FILE}.{os.getpid()}"
-        tmp.write_text(json.dumps(revoked, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        replace_file(path, revoked_json(revoked))
         if replacement is not None:
             _set_active(folder, replacement)
         return replacement

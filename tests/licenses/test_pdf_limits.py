@@ -15,9 +15,9 @@ import zxingcpp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from onelicense.forms.catalog import get_catalog
+from onelicense.demo.sample import widest_permits
 from onelicense.licenses.codec import text_problem
-from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.document import LicenseDocument, PermitEntry
 from onelicense.licenses.fonts import unprintable
 from onelicense.licenses.keys import KeySet, load_keyset
 from onelicense.licenses.numbering import format_number
@@ -39,22 +39,9 @@ long_texts = st.text(st.sampled_from(ALPHABET), min_size=1, max_size=300).filter
 @pytest.fixture(scope="module")
 def widest() -> tuple[str, tuple[PermitEntry, ...]]:
     """Every permit of the industry with the most: the longest permit table and the largest token."""
-    catalog = get_catalog()
-    industry = max(catalog.industries.values(), key=lambda i: len(i.permits))
     number = format_number("500107", 2026, 9_999_999)
-    permits = [
-        PermitEntry(
-            code=p.permit,
-            name=catalog.permits[p.permit].name,
-            department_code=catalog.permits[p.permit].department,
-            department_name=catalog.departments[catalog.permits[p.permit].department].name,
-            number="",
-            issued_on=date(2026, 11, 30),
-            valid_until=date(2031, 11, 29),
-        )
-        for p in industry.permits
-    ]
-    return number, numbered_permits(number, permits)
+    permits = widest_permits(number, date(2026, 11, 30), valid_until=date(2031, 11, 29))
+    return number, permits
 
 
 @pytest.fixture(scope="module")

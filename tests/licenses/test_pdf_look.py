@@ -16,9 +16,10 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 from weasyprint.html import UA_STYLESHEET
 
+from onelicense.demo.sample import widest_permits
 from onelicense.forms.catalog import get_catalog
 from onelicense.licenses import pdf as pdf_module
-from onelicense.licenses.document import LicenseDocument, PermitEntry, numbered_permits
+from onelicense.licenses.document import LicenseDocument
 from onelicense.licenses.font_subset import find_face, kept_codepoints, subset_font
 from onelicense.licenses.numbering import format_number
 from onelicense.licenses.pdf import render_license_html, render_pdf
@@ -30,22 +31,9 @@ RARE = "龘"  # in Noto Sans CJK SC, not in GB 2312: outside the small font
 
 def widest_document(holder_name: str) -> LicenseDocument:
     """Every permit of the industry with the most (two pages), with `holder_name`."""
-    catalog = get_catalog()
-    industry = max(catalog.industries.values(), key=lambda i: len(i.permits))
     number = format_number("500107", 2026, 17)
-    permits = [
-        PermitEntry(
-            code=p.permit,
-            name=catalog.permits[p.permit].name,
-            department_code=catalog.permits[p.permit].department,
-            department_name=catalog.departments[catalog.permits[p.permit].department].name,
-            number="",
-            issued_on=date(2026, 11, 26),
-            valid_until=date(2031, 11, 25),
-        )
-        for p in industry.permits
-    ]
-    return replace(sample_document(holder_name=holder_name), number=number, permits=numbered_permits(number, permits))
+    permits = widest_permits(number, date(2026, 11, 26), valid_until=date(2031, 11, 25))
+    return replace(sample_document(holder_name=holder_name), number=number, permits=permits)
 
 
 def pages(pdf: bytes) -> list[Image.Image]:
