@@ -9,7 +9,9 @@ Journey: submit → (the fan-out prepares the reviews) → the reviewers of both
 applicant follows its application until 已发证 → downloads the license PDF → opens the public /v/ page.
 Prints throughput, p50/p95 per call and the answers by status; then checks that what every response said matches
 what was stored (every 201 is an application issued with exactly one license; nothing stored without a 201).
-Figures and consistency checks, not timed assertions. Exit status 1 when a 5xx or an inconsistency was seen.
+Also counts the requests that got no answer at all (transport errors: connect, closed, timeout), each retried so
+the journey goes on. Figures and consistency checks, not timed assertions. Exit status 1 when a 5xx, a transport
+error or an inconsistency was seen.
 """
 
 from __future__ import annotations
@@ -39,17 +41,38 @@ WATCHED = ("onelicense_outbox_due", "onelicense_outbox_oldest_due_seconds", "one
            "onelicense_reviews_open", "onelicense_applications", "onelicense_licenses")  # fmt: skip
 
 
+def transport_kind(exc: httpx.TransportError) -> str:
+    """connect (refused, or the listen queue full), closed (the connection closed or reset under a request: the
+    keep-alive race, a killed worker), timeout (no answer within the client's 120 s), other."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return "connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return "closed"
+    return "other"
+
+
 class Calls:
     def __init__(self) -> None:
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.status: Counter[tuple[str, int]] = Counter()
+        self.transport: Counter[tuple[str, str]] = Counter()  # (call, kind): requests that got no answer at all
 
     async def __call__(
         self, name: str, client: httpx.AsyncClient, method: str, url: str, **kwargs: object
     ) -> httpx.Response:
         started = time.perf_counter()
         while True:
-            response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            try:
+                response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:
+                # counted, and the run fails for it; the journey goes on (the submit carries its idempotency key,
+                # a repeated claim or decision is a clean 409) so the consistency check still means something
+                self.transport[(name, transport_kind(exc))] += 1
+                print(f"transport error on {name} {method} {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                await asyncio.sleep(0.5)
+                continue
             self.status[(name, response.status_code)] += 1
             if response.status_code != 503:
                 break
@@ -200,6 +223,8 @@ def _check(outcomes: list[dict], calls: Calls) -> list[str]:
     errors = sum(n for (_, status), n in calls.status.items() if status >= 500 and status != 503)
     if errors:
         problems.append(f"{errors} answers 5xx (other than 503)")
+    if calls.transport:
+        problems.append(f"{sum(calls.transport.values())} transport errors")
     return problems
 
 
@@ -245,6 +270,14 @@ def main() -> None:
         answers = ", ".join(f"{status}×{n}" for (call, status), n in sorted(calls.status.items()) if call == name)
         q95 = sorted(values)[int(0.95 * (len(values) - 1))]
         print(f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | {q95 * 1000:.0f} | {answers} |")
+    kinds = Counter[str]()
+    for (_, kind), n in calls.transport.items():
+        kinds[kind] += n
+    print(
+        "transport errors: "
+        + ", ".join(f"{kind} {kinds[kind]}" for kind in ("connect", "closed", "timeout", "other"))
+        + "".join(f"; {call} {kind}×{n}" for (call, kind), n in sorted(calls.transport.items()))
+    )
     problems = _check(outcomes, calls)
     print("consistency: " + ("every response matches what was stored" if not problems else "; ".join(problems[:10])))
     sys.exit(1 if problems else 0)

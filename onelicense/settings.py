@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         default=48, ge=1, description="requests one API process works on at once; more wait briefly, then 503"
     )
     db_pool_size: int = Field(default=40, ge=1, description="database connections per process (plus half again)")
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description="how long the API keeps an idle connection open: longer than any client or reverse proxy in front "
+        "keeps one (httpx 5 s, nginx's upstream keepalive_timeout 60 s), so the client always closes it, never the "
+        "server under a request on its way (docs/operations.md)",
+    )
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     # 证照标识 (GB/T 36904). The embedded defaults are LOCAL/TEST VALUES that identify no real authority: a deployment

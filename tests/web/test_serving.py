@@ -6,12 +6,15 @@ the event loop sets on an accepted connection is checked directly, not timed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import os
 import pickle
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from multiprocessing.reduction import ForkingPickler
 
 import httpx
@@ -90,20 +93,20 @@ def test_serve_api_only_answers_without_a_prefect_server(tmp_path) -> None:  # t
         server.wait(timeout=30)
 
 
-def test_a_request_head_that_never_completes_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Slowloris: a connection that sends half a request head is closed after the head timeout; a whole request
-    on the same server is answered."""
+@contextlib.contextmanager
+def _served() -> Iterator[int]:
+    """The app under uvicorn with our configuration (web.serving.api_config), in a thread; yields its port."""
     import threading
 
     import uvicorn
 
     from onelicense.web import serving
 
-    monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(serving.api_config("onelicense.web.app:create_app", host="127.0.0.1", port=port, log_level="warning"))
+    config = serving.api_config("onelicense.web.app:create_app", host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -111,12 +114,90 @@ def test_a_request_head_that_never_completes_is_cut_off(monkeypatch: pytest.Monk
         while not server.started:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _ask(connection: http.client.HTTPConnection) -> int:
+    connection.request("GET", "/healthz")
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def test_a_request_head_that_never_completes_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slowloris: a connection that sends half a request head is closed after the head timeout; a whole request
+    on the same server is answered."""
+    from onelicense.web import serving
+
+    monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)
+    with _served() as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
             slow.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             started = time.monotonic()
             assert slow.recv(1024) == b""  # closed by the server, without an answer
             assert 0.5 < time.monotonic() - started < 5
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=10).status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+
+def test_the_next_request_head_on_a_kept_connection_is_timed_from_its_first_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an answer the connection may idle (keep-alive); once the next head begins it has the head timeout to
+    complete, and a head that never completes is cut off there too."""
+    from onelicense.web import serving
+
+    monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)
+    with _served() as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        assert _ask(connection) == 200
+        time.sleep(1.5)  # idle past the head timeout: still open
+        assert connection.sock is not None
+        connection.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        assert connection.sock.recv(1024) == b""
+        assert 0.5 < time.monotonic() - started < 5
+        connection.close()
+
+
+def test_a_client_idle_longer_than_uvicorns_default_keep_alive_reuses_its_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The keep-alive race: uvicorn closes an idle connection after 5 s by default, the very time httpx keeps one,
+    so a client could send its next request on a connection the server was closing (a transport error, no answer).
+    Our server keeps idle connections longer than clients and proxies do; a client idle 6 s gets its answer on the
+    same connection."""
+    from onelicense.web import serving
+
+    monkeypatch.setattr(serving, "HEAD_TIMEOUT_SECONDS", 1.0)  # nor does the head timeout close an idle connection
+    config = serving.api_config("onelicense.web.app:create_app", host="127.0.0.1", port=0)
+    assert config.timeout_keep_alive > httpx.Limits().keepalive_expiry + 60  # httpx 5 s, nginx upstream 60 s
+    with _served() as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        assert _ask(connection) == 200
+        assert connection.sock is not None
+        first = connection.sock.getsockname()
+        time.sleep(6)
+        assert _ask(connection) == 200
+        assert connection.sock is not None and connection.sock.getsockname() == first  # the same connection
+        connection.close()
+
+
+def test_an_idle_connection_closes_after_the_keep_alive_setting(
+    monkeypatch: pytest.MonkeyPatch, isolated_settings: object
+) -> None:
+    """The setting is what the server applies: past ONELICENSE_KEEP_ALIVE_SECONDS idle, the server closes."""
+    from onelicense.settings import get_settings
+
+    monkeypatch.setenv("ONELICENSE_KEEP_ALIVE_SECONDS", "1")
+    get_settings.cache_clear()
+    with _served() as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        assert _ask(connection) == 200
+        assert connection.sock is not None
+        started = time.monotonic()
+        assert connection.sock.recv(1024) == b""  # closed by the server
+        assert 0.5 < time.monotonic() - started < 5
+        connection.close()
