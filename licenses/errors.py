@@ -125,3 +125,12 @@ class DocumentKeyRevoked(DocumentSignatureError):
         super().__init__(f"PDF 文档签名密钥已停用{when}：密钥 {kid} 签名的文件不再可信，请向持证人索取重新签发的许可证")
         self.kid = kid
         self.at = at
+
+
+class CertificateFontMissing(Unavailable):
+    """A font the certificate must print with is not installed (Debian's fonts-noto-cjk): without it, it would print
+    boxes or nothing. An outage of the machine's setup, whose cause is for the log."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(f"证照字体缺失：{family}（请安装 fonts-noto-cjk）")
+        self.family = family

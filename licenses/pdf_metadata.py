@@ -1,6 +1,7 @@
-"""What the certificate PDF says about itself, for records systems: the Info dictionary (written by WeasyPrint from
-the template's ``<meta>`` tags) and the XMP packet (Dublin Core, with the 证照标识 as ``dc:identifier``), both built
-from one `PdfMetadata` so they cannot disagree."""
+"""What the certificate PDF says about itself, for records systems: the Info dictionary and the XMP packet (Dublin
+Core, with the 证照标识 as ``dc:identifier``), both built from one `PdfMetadata` so they cannot disagree. The
+renderer's own go: `licenses.pdf` writes these in their place (WeasyPrint's reference render writes the Info
+dictionary from the template's ``<meta>`` tags and this packet by a finisher)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,33 @@ def certificate_metadata(document: LicenseDocument, modified: datetime | None = 
         created=document.issued_at,
         modified=max(modified or document.issued_at, document.issued_at),
     )
+
+
+def _pdf_text(text: str) -> bytes:
+    """A PDF text string: UTF-16BE with its byte order mark, in hex (no escaping to get wrong)."""
+    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
+
+
+def _pdf_date(at: datetime) -> bytes:
+    """A PDF date in China time with its offset (ISO 32000-1, 7.9.4)."""
+    local = at.astimezone(CHINA_TIME)
+    offset = local.strftime("%z")
+    return f"(D:{local:%Y%m%d%H%M%S}{offset[0]}{offset[1:3]}'{offset[3:5]}')".encode()
+
+
+def info_dictionary(meta: PdfMetadata, producer: str) -> bytes:
+    """The Info dictionary of the certificate, in PDF syntax: the same values as `xmp_packet`."""
+    entries = [
+        (b"Title", _pdf_text(meta.title)),
+        (b"Author", _pdf_text(meta.author)),
+        (b"Subject", _pdf_text(meta.subject)),
+        (b"Keywords", _pdf_text(meta.keywords_text)),
+        (b"Creator", _pdf_text(meta.creator_tool)),
+        (b"Producer", _pdf_text(producer)),
+        (b"CreationDate", _pdf_date(meta.created)),
+        (b"ModDate", _pdf_date(meta.modified)),
+    ]
+    return b"<<" + b"".join(b"/%s %s" % entry for entry in entries) + b">>"
 
 
 def _tag(prefix: str, name: str) -> str:
