@@ -49,6 +49,7 @@ from onelicense.licenses.keys import KeySet, load_keyset  # noqa: E402
 from onelicense.licenses.numbering import format_number  # noqa: E402
 from onelicense.licenses.pdf import render_pdf  # noqa: E402
 from onelicense.licenses.pdf_signature import check_document_signature, sign_pdf  # noqa: E402
+from onelicense.licenses.pdf_weasyprint import render_pdf_weasyprint  # noqa: E402
 from onelicense.licenses.qr import verify_url  # noqa: E402
 from onelicense.licenses.status import validity_end  # noqa: E402
 from onelicense.licenses.token import sign_token, verify_token  # noqa: E402
@@ -172,7 +173,7 @@ def _weasyprint(*, small_faces: bool = True, lean_ua: bool = True, **options: ob
 
     from weasyprint.html import UA_STYLESHEET
 
-    from onelicense.licenses import pdf as pdf_module
+    from onelicense.licenses import pdf_weasyprint as pdf_module
 
     def render(doc: LicenseDocument, url: str) -> bytes:
         saved = pdf_module._small_faces, pdf_module._certificate_ua
@@ -182,7 +183,7 @@ def _weasyprint(*, small_faces: bool = True, lean_ua: bool = True, **options: ob
             pdf_module._certificate_ua = lambda: [UA_STYLESHEET]  # type: ignore[assignment]
         try:
             if not options:
-                return render_pdf(doc, url)
+                return render_pdf_weasyprint(doc, url)
             meta = pdf_module.certificate_metadata(doc)
             html = pdf_module.render_license_html(doc, url, None, meta)
             font_config, stylesheets = pdf_module._fonts_for(doc)
@@ -200,88 +201,17 @@ def _weasyprint(*, small_faces: bool = True, lean_ua: bool = True, **options: ob
     return render
 
 
-TYPST_SOURCE = r"""#set document(title: "{title}", author: "{author}", keywords: ({keywords}))
-#set page(paper: "a4", margin: 12mm + 8mm, footer: context align(center, text(size: 8pt, fill: rgb("#777777"))[
-  第 #counter(page).display() 页 / 共 #counter(page).final().first() 页]),
-  background: rect(width: 100% - 24mm, height: 100% - 24mm, stroke: 3pt + rgb("#b3121b")))
-#set text(font: ("Noto Sans CJK SC", "HanaMinA", "HanaMinB"), size: 10.5pt, lang: "zh", region: "cn")
-#let serif = ("Noto Serif CJK SC", "HanaMinA", "HanaMinB")
-#align(center, text(font: serif, weight: "bold", size: 30pt, fill: rgb("#b3121b"), tracking: 6pt)[行业综合许可证])
-#align(center, text(tracking: 2pt, fill: rgb("#444444"))[一业一证 · 一证准营])
-#align(right)[许可证编号：{number}]
-#align(right, text(size: 8pt, fill: rgb("#444444"))[证照标识：{identifier}])
-#grid(columns: (1fr, 44mm), gutter: 6mm,
-  table(columns: (38mm, 1fr), stroke: (x, y) => (bottom: if x == 1 {{ 0.5pt + gray }}), inset: (y: 2mm),
-    ..{holder}.map(r => (text(fill: rgb("#7a0c12"), r.at(0)), r.at(1))).flatten()),
-  align(center, [#image("qr.png", width: 44mm) #text(size: 8pt, fill: rgb("#444444"))[扫码核验真伪及实时状态]]))
-#text(font: serif, weight: "bold", size: 13pt, fill: rgb("#b3121b"))[许可事项]
-#set text(size: 8.5pt)
-#table(columns: (9mm, 1fr, 39mm, 30mm, 25mm, 25mm), stroke: 0.6pt + rgb("#555555"), inset: 1.4mm,
-  fill: (x, y) => if y == 0 {{ rgb("#f6e7e7") }},
-  table.header([序号], [许可事项], [许可编号], [发证部门], [发证日期], [有效期至]),
-  ..{permits}.flatten())
-#v(8mm)
-#align(right, block(width: 80mm, align(center)[发证机关 \
-  #text(font: serif, weight: "bold", size: 14pt)[{authority}] \ {issued}]))
-#text(size: 8pt, fill: rgb("#555555"))[本证载明的各项许可与原分项许可证具有同等效力。许可状态以扫码核验结果为准。]
-"""
-
-
-def _typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _typst() -> Callable[..., bytes] | None:
-    """The same certificate drawn by Typst (PyPI `typst`, Rust; embeds and subsets the CJK faces itself), one
-    compiler per process so the fonts are scanned once. No XMP of ours, no look test: a candidate, not a port."""
-    try:
-        import typst
-    except ImportError:
-        return None
-    from onelicense.licenses.pdf_metadata import certificate_metadata
-    from onelicense.licenses.qr import qr_png
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-typst-"))
-    compiler = typst.Compiler(root=str(folder))
-
-    def cn_date(day: object) -> str:
-        return f"{day:%Y年%m月%d日}"
+def _typst_without_our_metadata() -> Callable[..., bytes]:
+    """render_pdf without the rewrite that puts our Info dictionary and XMP in place of Typst's: what it costs."""
+    from onelicense.licenses import pdf as typst_module
 
     def render(doc: LicenseDocument, url: str) -> bytes:
-        meta = certificate_metadata(doc)
-        (folder / "qr.png").write_bytes(qr_png(url, box_size=8))
-        holder = [
-            ("经营者名称", doc.holder_name),
-            ("统一社会信用代码", doc.uscc),
-            ("法定代表人（负责人）", doc.legal_representative),
-            ("经营场所", doc.business_address),
-            ("行业类别", doc.industry_name),
-        ]
-        rows = [
-            (
-                str(i),
-                p.name,
-                p.number,
-                p.department_name,
-                cn_date(p.issued_on),
-                cn_date(p.valid_until) if p.valid_until else "长期",
-            )
-            for i, p in enumerate(doc.permits, start=1)
-        ]
-        source = TYPST_SOURCE.format(
-            title=meta.title,
-            author=meta.author,
-            keywords=", ".join(_typst_string(k) for k in meta.keywords),
-            number=doc.number,
-            identifier=doc.identifier,
-            holder="(" + ", ".join(f"({_typst_string(a)}, {_typst_string(b)})" for a, b in holder) + ",)",
-            permits="(" + ", ".join("(" + ", ".join(_typst_string(c) for c in row) + ")" for row in rows) + ",)",
-            authority=doc.authority_name,
-            issued=cn_date(doc.issued_at),
-        )
-        (folder / "license.typ").write_text(source, encoding="utf-8")
-        pdf: bytes = compiler.compile(input=str(folder / "license.typ"))
-        return pdf
+        saved = typst_module.with_metadata
+        typst_module.with_metadata = lambda pdf, meta: pdf  # type: ignore[assignment]
+        try:
+            return render_pdf(doc, url)
+        finally:
+            typst_module.with_metadata = saved
 
     return render
 
@@ -312,21 +242,20 @@ def bench_engines(keyset: KeySet, rounds: int, signing_folder: Path) -> None:
     doc = widest_document()
     url = verify_url("http://127.0.0.1:8000", sign_token(doc.signed_content(), keyset))
     files = local_signing_files(signing_folder, doc.authority_name)
-    now = _weasyprint()
+    weasyprint = _weasyprint()
     candidates: dict[str, Callable[..., bytes]] = {
         "WeasyPrint as before (full fonts, stock UA sheet)": _weasyprint(small_faces=False, lean_ua=False),
         "WeasyPrint + small pre-cut fonts": _weasyprint(lean_ua=False),
         "WeasyPrint + UA sheet without ::marker/notes": _weasyprint(small_faces=False),
-        "WeasyPrint, both = render_pdf now": now,
-        "  now + uncompressed_pdf": _weasyprint(uncompressed_pdf=True),
-        "  now + optimize_images": _weasyprint(optimize_images=True),
-        "  now + hinting": _weasyprint(hinting=True),
-        "  now without pdf_tags (not allowed)": _weasyprint(pdf_tags=False),
-        "  now + PAdES signature (render_certificate)": lambda d, u: sign_pdf(now(d, u), files),
+        "WeasyPrint, both (render_pdf_weasyprint, the reference)": weasyprint,
+        "  + uncompressed_pdf": _weasyprint(uncompressed_pdf=True),
+        "  + optimize_images": _weasyprint(optimize_images=True),
+        "  without pdf_tags (not allowed)": _weasyprint(pdf_tags=False),
+        "  + PAdES signature": lambda d, u: sign_pdf(weasyprint(d, u), files),
+        "Typst (license.typ) = render_pdf now": render_pdf,
+        "  without our Info/XMP rewrite": _typst_without_our_metadata(),
+        "  + PAdES signature = render_certificate now": lambda d, u: sign_pdf(render_pdf(d, u), files),
     }
-    typst_render = _typst()
-    if typst_render is not None:
-        candidates["Typst 0.14 (PyPI typst), same content"] = typst_render
     times: dict[str, list[float]] = {name: [] for name in candidates}
     sizes: dict[str, int] = {}
     for name, render in candidates.items():  # warm: fonts cut and scanned, templates compiled
