@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         "keeps one (httpx 5 s, nginx's upstream keepalive_timeout 60 s), so the client always closes it, never the "
         "server under a request on its way (docs/operations.md)",
     )
+    background_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU niceness of the dispatcher, its certificate renderers and the Prefect workers `serve` starts: "
+        "on a machine the API shares, background work yields to requests (0: the same priority)",
+    )
     license_authority_name: str = Field(default="重庆高新区行政审批局", description="发证机关, printed on licenses")
     license_region_code: str = Field(default="500107", pattern=r"^\d{6}$", description="行政区划代码 in numbers")
     # 证照标识 (GB/T 36904). The embedded defaults are LOCAL/TEST VALUES that identify no real authority: a deployment
@@ -76,6 +83,12 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=0.5, gt=0, description="how often an idle dispatcher looks")
     dispatch_batch_window_seconds: float = Field(
         default=0.25, ge=0, description="a busy dispatcher waits this long between rounds, so batches gather"
+    )
+    dispatch_flow_runs: int = Field(
+        default=3,
+        ge=1,
+        description="flow runs of one kind (fan-out, aggregate) a dispatcher keeps going at once: the next batch "
+        "starts while the last one's runs are still reporting to Prefect",
     )
     department_push_retries: int = 2
     department_push_timeout_seconds: float = 5.0
