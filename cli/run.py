@@ -127,7 +127,9 @@ def worker(
         )
     configure(settings)
     _warn_if_the_clock_is_moved()
-    _yield_to_requests(os.getpid())  # its flows and its certificate renderers (they inherit it) after the API
+    from onelicense.services.priority import yield_to_requests
+
+    yield_to_requests()  # its flows and its certificate renderers (they inherit it) after the API's requests
     from onelicense.flows.dispatcher import run_dispatcher
     from onelicense.store.db import migrate
 
@@ -185,6 +187,7 @@ def serve(
         if workers:
             from onelicense.flows.deployments import PREFECT_FILE, pool_name
             from onelicense.flows.deployments import register as deploy
+            from onelicense.services.priority import yield_to_requests
 
             pool = pool_name()
             try:
@@ -199,7 +202,7 @@ def serve(
             for n in range(workers):
                 command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"]
                 children.append(spawn_child(command, logs / f"prefect-worker-{n + 1}.log", worker_env))
-                _yield_to_requests(children[-1].pid)
+                yield_to_requests(children[-1].pid)
         dispatcher = [sys.executable, "-m", "onelicense", "worker", *(["--deployments"] if workers else [])]
         children.append(spawn_child(dispatcher, logs / "dispatcher.log"))
         console.print(f"Prefect 界面：{prefect_url.removesuffix('/api')}   工作进程：{workers}   日志：{logs}")
@@ -262,20 +265,6 @@ def _own_prefect() -> Iterator[str]:
         _fail(exc.message)
     with stack:
         yield url
-
-
-def _yield_to_requests(pid: int) -> None:
-    """Lower the CPU priority of a background process (ONELICENSE_BACKGROUND_NICENESS): where it shares the
-    machine with the API, requests are answered first and the flows and renders take the rest. Never raises a
-    priority (that needs privileges), and a process that is gone or may not be changed is left as it is."""
-    from onelicense.settings import get_settings
-
-    try:
-        wanted = get_settings().background_niceness
-        if os.getpriority(os.PRIO_PROCESS, pid) < wanted:
-            os.setpriority(os.PRIO_PROCESS, pid, wanted)
-    except OSError:
-        pass
 
 
 def _demo_registry() -> None:

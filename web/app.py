@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +20,9 @@ from onelicense.web.errors import install_error_handlers
 from onelicense.web.middleware import Admission, Guard
 from onelicense.web.requestlog import RequestId, RouteTemplates
 
+log = logging.getLogger("onelicense.web.app")
+READY = "API process %d ready"
+
 
 @asynccontextmanager
 async def _warm(app: FastAPI) -> AsyncIterator[None]:
@@ -27,6 +32,9 @@ async def _warm(app: FastAPI) -> AsyncIterator[None]:
     catalogs.catalog()
     printable_codepoints()
     app.openapi()
+    # uvicorn accepts connections once this returns; with --api-workers N, one line per worker (bench/serve_process
+    # waits for all N: a burst sent when one answers lands on that one alone)
+    log.info(READY, os.getpid())
     yield
 
 
