@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -46,6 +48,56 @@ class Run:
     name: str
     wall: float = 0.0
     apps: dict[str, Timeline] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process role over the run
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int, root: int) -> str:
+    """What a process of this run is, from its command line and parent."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    if pid == root:
+        return "bench (submitters, reviewers; asyncio path: its orchestration)"
+    if "prefect server" in command:
+        return "Prefect server"
+    if "onelicense worker" in command:
+        return "dispatcher (flow runs)"
+    if "multiprocessing" in command:
+        return "PDF renders" if parent == root or _role(parent, root).startswith("dispatcher") else "other"
+    return "other"
+
+
+def _cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by this process and every process below it, by role (/proc, Linux)."""
+    root = os.getpid()
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    totals: dict[str, float] = {}
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            role = _role(pid, root)
+        except OSError:
+            continue
+        utime, stime = int(fields[11]), int(fields[12])
+        totals[role] = totals.get(role, 0.0) + (utime + stime) / TICKS
+    return totals
+
+
+def _cpu_since(before: dict[str, float]) -> dict[str, float]:
+    now = _cpu_by_role()
+    return {role: now[role] - before.get(role, 0.0) for role in now}
 
 
 def _configure(args: argparse.Namespace) -> None:
@@ -128,11 +180,25 @@ def _progress(run: Run) -> None:
                 timeline.rendered = now
 
 
+@contextlib.contextmanager
+def dispatcher() -> Iterator[subprocess.Popen[bytes]]:
+    """The dispatcher as `onelicense serve` runs it: a process of its own, running as long as the service does (the
+    warm-up and the measured run share it, as the plain path's warm-up and run share this process and its pool)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onelicense", "worker", "--interval", "0.2"], env=dict(os.environ)
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
 def prefect_path(n: int, submitters: int, offset: int) -> Run:
-    """As `onelicense serve` runs it: the dispatcher in a process of its own, flows in it, a pool of renders."""
+    """The dispatcher (running) starts the flows and renders in its pool of processes."""
     applicant, reviewers = _users(n)
     run = Run("prefect")
-    dispatcher = subprocess.Popen([sys.executable, "-m", "onelicense", "worker", "--interval", "0.2"], env=dict(os.environ))
+    cpu = _cpu_by_role()
     start = time.perf_counter()
 
     def submit(serial: int) -> None:
@@ -152,8 +218,7 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
         for future in futures:
             future.result()
     run.wall = time.perf_counter() - start
-    dispatcher.send_signal(signal.SIGTERM)
-    dispatcher.wait(timeout=60)
+    run.cpu = _cpu_since(cpu)
     return run
 
 
@@ -205,9 +270,11 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
         limit = asyncio.Semaphore(submitters)
         await asyncio.gather(*(one(serial, limit) for serial in range(offset, offset + n)))
 
+    cpu = _cpu_by_role()
     start = time.perf_counter()
     asyncio.run(main())
     run.wall = time.perf_counter() - start
+    run.cpu = _cpu_since(cpu)
     return run
 
 
@@ -250,9 +317,11 @@ def main() -> None:
         with ProcessPoolExecutor(get_settings().pdf_workers, mp_context=get_context("spawn")) as renders:
             print(f"warming up ({args.warmup} applications per path)…")
             plain_path(args.warmup, 1, 900_000, renders)
+            plain = plain_path(args.n, args.submitters, 0, renders)
+        with dispatcher():
             prefect_path(args.warmup, 1, 910_000)
-            base = _row(plain_path(args.n, args.submitters, 0, renders))
-            flow = _row(prefect_path(args.n, args.submitters, 100_000))
+            prefect = prefect_path(args.n, args.submitters, 100_000)
+        base, flow = _row(plain), _row(prefect)
         print()
         print(f"| {args.n} applications, {args.submitters} submitters | asyncio | Prefect | goal |")
         print("|---|---|---|---|")
@@ -267,6 +336,16 @@ def main() -> None:
         for label, key, fmt, goal in rows:
             print(f"| {label} | {fmt.format(base[key])} | {fmt.format(flow[key])} | {goal} |")
         print(f"| Prefect / asyncio wall-time ratio | | {base['per_min'] / flow['per_min']:.2f}× | ≤ 1.5× |")
+        print()
+        print("| CPU seconds over the run, by process | asyncio | Prefect |")
+        print("|---|---|---|")
+        for role in sorted(set(plain.cpu) | set(prefect.cpu)):
+            print(f"| {role} | {plain.cpu.get(role, 0.0):.1f} | {prefect.cpu.get(role, 0.0):.1f} |")
+        total_plain, total_prefect = sum(plain.cpu.values()), sum(prefect.cpu.values())
+        print(
+            f"| all (wall × 2 cores: {plain.wall * 2:.0f} / {prefect.wall * 2:.0f}) "
+            f"| {total_plain:.1f} | {total_prefect:.1f} |"
+        )
 
 
 if __name__ == "__main__":

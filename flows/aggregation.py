@@ -26,7 +26,7 @@ class AggregationResult:
     license_number: str | None = None
 
 
-@task(name="aggregate-and-issue")
+@task(name="aggregate-and-issue", persist_result=False)
 def aggregate_and_issue(application_ids: list[str], message_ids: list[str | None]) -> list[AggregationResult]:
     """汇总 → 综合审批意见 → 发证, for each application of the batch; each failure stays with its application."""
     return [_one(a, m) for a, m in zip(application_ids, message_ids, strict=True)]
@@ -52,7 +52,7 @@ def _run_name() -> str:
     return f"aggregate-{ids[0]}" + (f"-and-{len(ids) - 1}-more" if len(ids) > 1 else "")
 
 
-@flow(name="aggregate", flow_run_name=_run_name)
+@flow(name="aggregate", flow_run_name=_run_name, persist_result=False)
 def aggregate(application_ids: list[str], message_ids: list[str | None] | None = None) -> list[AggregationResult]:
     """Every application of the batch aggregated (and issued on approval) concurrently."""
     messages: list[str | None] = list(message_ids) if message_ids is not None else [None] * len(application_ids)

@@ -60,15 +60,30 @@ class Dispatcher:
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self.pdf_workers = pdf_workers or settings.pdf_workers
         self.batch_window = settings.dispatch_batch_window_seconds
+        self.flow_runs = settings.dispatch_flow_runs
         self._renders: ProcessPoolExecutor | None = None
         self._rendering: dict[str, Future[bytes]] = {}
+        self._in_flows: set[str] = set()  # messages of flow runs going on in this process (their leases renewed)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------------ a round
 
     def dispatch_once(self, limit: int = 50, *, wait: bool = True, kinds: tuple[str, ...] = KINDS) -> int:
-        """Lease what is due (of `kinds`) and start it; with `wait`, return once the round's flows and renders are
-        done. Returns how many messages were leased."""
+        """Lease what is due (of `kinds`) and start it; return once the round's flow runs are done and, with `wait`,
+        its renders too. Returns how many messages were leased."""
+        leased, flows, renders = self._round(limit, kinds)
+        for run in flows:
+            run.join()
+        if wait:
+            for finished in renders:
+                finished.wait()
+        return leased
+
+    def _round(
+        self, limit: int, kinds: tuple[str, ...], finished: Callable[[], None] = lambda: None
+    ) -> tuple[int, list[threading.Thread], list[threading.Event]]:
+        """Lease what is due of `kinds`, start its flow runs (a thread each, `finished` called as each one ends) and
+        renders, send its notifications. Returns the count leased, the flow runs' threads, the renders' events."""
 
         def due(kind: str, count: int) -> list[OutboxMessage]:
             if kind not in kinds:
@@ -85,20 +100,37 @@ class Dispatcher:
         started = [self._render(m) for m in renders]
         for message in notices:
             self._notify(message)
-        runs: list[Callable[[], None]] = []
+        flows = []
         if pushes:
-            runs.append(lambda: self._start(fan_out, "fan-out", _columns(pushes, "department_code"), pushes))
+            flows.append(self._spawn(fan_out, "fan-out", _columns(pushes, "department_code"), pushes, finished))
         if aggregations:
-            runs.append(lambda: self._start(aggregate, "aggregate", _columns(aggregations), aggregations))
-        threads = [threading.Thread(target=run, name="dispatch-flow") for run in runs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if wait:
-            for finished in started:
-                finished.wait()
-        return len(pushes) + len(aggregations) + len(renders) + len(notices)
+            flows.append(self._spawn(aggregate, "aggregate", _columns(aggregations), aggregations, finished))
+        return len(pushes) + len(aggregations) + len(renders) + len(notices), flows, started
+
+    def _spawn(
+        self,
+        flow: Callable[..., object],
+        name: str,
+        parameters: dict[str, list[str]],
+        messages: list[OutboxMessage],
+        finished: Callable[[], None],
+    ) -> threading.Thread:
+        """One flow run in a thread of its own; its messages' leases are renewed until it ends."""
+        ids = {m.id for m in messages}
+        with self._lock:
+            self._in_flows |= ids
+
+        def run() -> None:
+            try:
+                self._start(flow, name, parameters, messages)
+            finally:
+                with self._lock:
+                    self._in_flows -= ids
+                finished()
+
+        thread = threading.Thread(target=run, name=f"dispatch-{name}")
+        thread.start()
+        return thread
 
     def _notify(self, message: OutboxMessage) -> None:
         """Send one notification by its channel; a channel that is down is tried again later with backoff."""
@@ -170,9 +202,9 @@ class Dispatcher:
     # ------------------------------------------------------------------------------------------------ leases
 
     def renew(self) -> None:
-        """Keep the leases of the renders in progress (flow runs in this process are joined within a round)."""
+        """Keep the leases of the renders and flow runs in progress (a batch may take longer than a lease)."""
         with self._lock:
-            ids = list(self._rendering)
+            ids = [*self._rendering, *self._in_flows]
         with session_scope() as session:
             outbox_work.renew_leases(session, self.owner, ids, self.lease)
 
@@ -217,15 +249,26 @@ class Dispatcher:
             self.close()
 
     def _loop(self, kind: str, stop: threading.Event, interval: float) -> None:
+        """One kind's rounds. Up to `dispatch_flow_runs` of its flow runs go on at once: a run spends much of its
+        time reporting to Prefect's API, and the next batch need not wait for that."""
+        slots = threading.BoundedSemaphore(self.flow_runs)
         while not stop.is_set():
+            if not slots.acquire(timeout=interval):
+                continue  # every slot taken: wait for a run to end
+            flows: list[threading.Thread] = []
             try:
-                handled = self.dispatch_once(wait=False, kinds=(kind,))
+                handled, flows, _ = self._round(50, (kind,), finished=slots.release)
             except Exception:
                 log.exception("dispatch of %s failed", kind)
                 handled = 0
+            finally:
+                if not flows:
+                    slots.release()
             # idle: poll again after the interval; busy: let the next batch gather a moment, so a flow run serves
             # several applications instead of one (its cost is per run, not per application)
             stop.wait(interval if not handled else self.batch_window)
+        for _ in range(self.flow_runs):  # the runs still going end before the loop does
+            slots.acquire()
 
     def _renew_until(self, stop: threading.Event) -> None:
         while not stop.wait(self.lease.total_seconds() / 3):

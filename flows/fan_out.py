@@ -45,7 +45,12 @@ class Push:
     payload: dict[str, Any]
 
 
-@task(name="push-to-department", task_run_name="push-to-{department_code}", retry_delay_seconds=[0.2, 1.0, 5.0])
+@task(
+    name="push-to-department",
+    task_run_name="push-to-{department_code}",
+    retry_delay_seconds=[0.2, 1.0, 5.0],
+    persist_result=False,
+)
 def push_to_department(department_code: str, batch: list[Push]) -> None:
     """The HTTP calls of the branch, each marked delivered as it succeeds; Prefect retries the task (the count is
     the `department_push_retries` setting), and a retry sends only what is still undelivered."""
@@ -66,7 +71,7 @@ def push_to_department(department_code: str, batch: list[Push]) -> None:
         raise DepartmentUnreachable(f"{len(failures)} 次推送失败：{failures[0]}")
 
 
-@task(name="department-review", task_run_name="department-review-{department_code}")
+@task(name="department-review", task_run_name="department-review-{department_code}", persist_result=False)
 def department_review(
     department_code: str, application_ids: list[str], message_ids: list[str]
 ) -> list[DepartmentBranch]:
@@ -118,6 +123,7 @@ def _run_name() -> str:
 
 @flow(
     name="fan-out",
+    persist_result=False,
     flow_run_name=_run_name,
     # every department at once (the default pool has cpu + 4 threads, fewer than nine departments on a small
     # machine); the cast only works around the decorator's invariant type parameter

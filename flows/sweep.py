@@ -22,19 +22,19 @@ from onelicense.services import calendar, notifications, obligations, uploads
 from onelicense.store.db import session_scope
 
 
-@task(name="recount-deadlines")
+@task(name="recount-deadlines", persist_result=False)
 def recount_deadlines() -> int:
     with session_scope() as session:
         return len(calendar.recompute_pending(session, SYSTEM_ACTOR))
 
 
-@task(name="remove-orphan-uploads")
+@task(name="remove-orphan-uploads", persist_result=False)
 def remove_orphan_uploads() -> int:
     with session_scope() as session:
         return uploads.remove_orphans(session)
 
 
-@task(name="sweep-obligations")
+@task(name="sweep-obligations", persist_result=False)
 def sweep_obligations(day: str | None) -> dict[str, int | str]:
     with session_scope() as session:
         result = obligations.sweep(session, date.fromisoformat(day) if day else None)
@@ -48,7 +48,7 @@ def sweep_obligations(day: str | None) -> dict[str, int | str]:
     }
 
 
-@task(name="dispatch-notifications")
+@task(name="dispatch-notifications", persist_result=False)
 def dispatch_notifications() -> int:
     total = 0
     with session_scope() as session:
@@ -57,7 +57,7 @@ def dispatch_notifications() -> int:
     return total
 
 
-@flow(name="daily-sweep", log_prints=False)
+@flow(name="daily-sweep", log_prints=False, persist_result=False)
 def daily_sweep(day: str | None = None) -> dict[str, int | str]:
     """One sweep for `day` (ISO date; default today in Beijing time). Parameters hold a date only."""
     recounted = recount_deadlines()
