@@ -64,13 +64,16 @@ def _role(pid: int, root: int) -> str:
         return "Prefect server"
     if "onelicense worker" in command:
         return "dispatcher (flow runs)"
+    if "prefect worker" in command:
+        return "Prefect workers (with their flow-run processes)"
     if "multiprocessing" in command:
         return "PDF renders" if parent == root or _role(parent, root).startswith("dispatcher") else "other"
     return "other"
 
 
 def _cpu_by_role() -> dict[str, float]:
-    """CPU seconds used so far by this process and every process below it, by role (/proc, Linux)."""
+    """CPU seconds used so far by this process and every process below it, by role (/proc, Linux). A Prefect
+    worker's count includes its flow-run processes that have ended (their time is added to it when it reaps them)."""
     root = os.getpid()
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -90,8 +93,11 @@ def _cpu_by_role() -> dict[str, float]:
             role = _role(pid, root)
         except OSError:
             continue
-        utime, stime = int(fields[11]), int(fields[12])
-        totals[role] = totals.get(role, 0.0) + (utime + stime) / TICKS
+        used = int(fields[11]) + int(fields[12])
+        if role.startswith("Prefect workers"):
+            used += int(fields[13]) + int(fields[14])
+            stack = [p for p in stack if p not in children.get(pid, [])]  # counted when reaped, not twice now
+        totals[role] = totals.get(role, 0.0) + used / TICKS
     return totals
 
 
@@ -181,17 +187,32 @@ def _progress(run: Run) -> None:
 
 
 @contextlib.contextmanager
-def dispatcher() -> Iterator[subprocess.Popen[bytes]]:
+def dispatcher(workers: int = 0) -> Iterator[subprocess.Popen[bytes]]:
     """The dispatcher as `onelicense serve` runs it: a process of its own, running as long as the service does (the
-    warm-up and the measured run share it, as the plain path's warm-up and run share this process and its pool)."""
+    warm-up and the measured run share it, as the plain path's warm-up and run share this process and its pool).
+    With `workers`, as `serve --workers N`: the flows deployed, N Prefect workers run them, the dispatcher starts
+    deployment runs."""
+    from onelicense.flows.runtime import spawn_child, stop_children
+
+    children = []
+    if workers:
+        from onelicense.flows.deployments import pool_name, register
+
+        register()
+        env = {**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+        command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool_name(), "--type", "process"]
+        logs = Path(os.environ["ONELICENSE_DATA_DIR"]) / "logs"
+        children = [spawn_child(command, logs / f"prefect-worker-{n}.log", env) for n in range(workers)]
+    deployments = ["--deployments"] if workers else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "onelicense", "worker", "--interval", "0.2"], env=dict(os.environ)
+        [sys.executable, "-m", "onelicense", "worker", "--interval", "0.2", *deployments], env=dict(os.environ)
     )
     try:
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+        stop_children(children)
 
 
 def prefect_path(n: int, submitters: int, offset: int) -> Run:
@@ -302,6 +323,7 @@ def main() -> None:
     parser.add_argument("--submitters", type=int, default=5, help="concurrent submitters")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    parser.add_argument("--workers", type=int, default=0, help="as serve --workers N: flows run by N Prefect workers")
     args = parser.parse_args()
     _configure(args)
 
@@ -318,7 +340,7 @@ def main() -> None:
             print(f"warming up ({args.warmup} applications per path)…")
             plain_path(args.warmup, 1, 900_000, renders)
             plain = plain_path(args.n, args.submitters, 0, renders)
-        with dispatcher():
+        with dispatcher(args.workers):
             prefect_path(args.warmup, 1, 910_000)
             prefect = prefect_path(args.n, args.submitters, 100_000)
         base, flow = _row(plain), _row(prefect)

@@ -115,8 +115,9 @@ class Dispatcher:
         messages: list[OutboxMessage],
         finished: Callable[[], None],
     ) -> threading.Thread:
-        """One flow run in a thread of its own; its messages' leases are renewed until it ends."""
-        ids = {m.id for m in messages}
+        """One flow run in a thread of its own; the leases of its messages are renewed until it ends when it runs
+        here (a deployment run's are not: a dead Prefect worker's messages must come back after one lease)."""
+        ids = {m.id for m in messages} if not self.deployments else set()
         with self._lock:
             self._in_flows |= ids
 
@@ -150,7 +151,12 @@ class Dispatcher:
 
                 from onelicense.flows.deployments import deployment_name
 
-                run_deployment(deployment_name(name), parameters=parameters, timeout=0)
+                # wait for the run (a Prefect worker starts a process for it), at most one lease: the slot it holds
+                # bounds the runs going on, so a busy morning gathers larger batches instead of starting a process
+                # per round; past the lease its messages are due again, as when a worker dies with the run
+                run_deployment(
+                    deployment_name(name), parameters=parameters, timeout=self.lease.total_seconds(), poll_interval=1
+                )
             else:
                 with without_heartbeats():
                     flow(**parameters)
