@@ -182,6 +182,9 @@ class PrefectServer:
                 preexec_fn=_die_with_parent if self.die_with_parent else None,
                 start_new_session=not self.die_with_parent,
             )
+        from onelicense.services.priority import yield_to_requests
+
+        yield_to_requests(self.process.pid)  # its runs' reports wait a moment behind the API's requests
         started = time.monotonic()
         announced = 0.0
         while time.monotonic() - started < timeout:
