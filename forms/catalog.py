@@ -44,7 +44,13 @@ def _cached(folder: Path) -> Catalog:
 
 def get_catalog(folder: Path | None = None) -> Catalog:
     """The catalog of `folder` (default: the shipped one), loaded once per process."""
-    return _cached(Path(folder or SHIPPED_CATALOG).resolve())
+    return _cached(_resolved(folder))
+
+
+@lru_cache(maxsize=8)
+def _resolved(folder: Path | None) -> Path:
+    # resolving asks the file system for each part of the path: a request reads the catalog ~10 times
+    return Path(folder or SHIPPED_CATALOG).resolve()
 
 
 def load_catalog(folder: Path | str | None = None) -> Catalog:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, update
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, true, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -653,27 +653,39 @@ def credit_of(session: Session, actor: Actor, uscc: str) -> CreditStanding:
 
 def credit_standing(session: Session, uscc: str, on: date | None = None) -> CreditStanding:
     on = on or clock.today()
-    record = session.exec(
-        select(CreditRecord)
+    # one statement (every submit asks): the commitments counted, beside the listing in force, if any
+    listing = (
+        sql_select(col(CreditRecord.blocked_until), col(CreditRecord.reason))
         .where(
-            CreditRecord.uscc == uscc,
+            col(CreditRecord.uscc) == uscc,
             col(CreditRecord.restored_on).is_(None),
             col(CreditRecord.blocked_until) >= on,
         )
         .order_by(col(CreditRecord.blocked_until).desc())
-    ).first()
-    counts = session.exec(
-        select(
-            func.count(),
-            func.sum(case((or_(col(Obligation.status).in_(list(BROKEN)), col(Obligation.breached)), 1), else_=0)),
-        ).where(Obligation.uscc == uscc)
+        .limit(1)
+        .subquery()
+    )
+    counts = (
+        sql_select(
+            func.count().label("total"),
+            func.sum(case((or_(col(Obligation.status).in_(list(BROKEN)), col(Obligation.breached)), 1), else_=0)).label(
+                "broken"
+            ),
+        )
+        .where(col(Obligation.uscc) == uscc)
+        .subquery()
+    )
+    row = session.execute(
+        sql_select(counts.c.total, counts.c.broken, listing.c.blocked_until, listing.c.reason).select_from(
+            counts.outerjoin(listing, true())
+        )
     ).one()
-    total, broken = int(counts[0] or 0), int(counts[1] or 0)
+    total, broken = int(row.total or 0), int(row.broken or 0)
     return CreditStanding(
         uscc=uscc,
-        blocked_until=record.blocked_until if record else None,
-        reason=record.reason if record else None,
-        reliable=record is None and total > 0 and broken == 0,
+        blocked_until=row.blocked_until,
+        reason=row.reason,
+        reliable=row.blocked_until is None and total > 0 and broken == 0,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from onelicense.review.transitions import ApplicationStatus, Decision, ReviewStatus
-from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.store.tables.types import EnumText, UTCDateTime, empty_dict, empty_list, new_id, utcnow
 
 
 class Application(SQLModel, table=True):
@@ -23,9 +23,9 @@ class Application(SQLModel, table=True):
     industry_code: str = Field(index=True)
     holder_name: str
     uscc: str = Field(description="统一社会信用代码")
-    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    materials: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    permit_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    answers: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON)
+    materials: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON)
+    permit_codes: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     status: ApplicationStatus = Field(
         default=ApplicationStatus.SUBMITTED, sa_type=EnumText(ApplicationStatus), index=True
     )
@@ -64,14 +64,16 @@ class DepartmentReview(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     application_id: str = Field(foreign_key="applications.id", index=True, max_length=32)
     department_code: str = Field(index=True)
-    permit_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    permit_codes: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     status: ReviewStatus = Field(default=ReviewStatus.PENDING, sa_type=EnumText(ReviewStatus), index=True)
     assignee: str | None = Field(default=None, description="user id of the reviewer who claimed or decided")
     decision: Decision | None = Field(default=None, sa_type=EnumText(Decision))
     opinion: str | None = Field(default=None, sa_type=Text)
-    requested_items: list[str] = Field(default_factory=list, sa_type=JSON, description="fields/materials to amend")
+    requested_items: list[str] = Field(
+        default_factory=empty_list, sa_type=JSON, description="fields/materials to amend"
+    )
     suggested_opinion: str | None = Field(default=None, sa_type=Text, description="辅助审批: the system's draft")
-    key_fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="department payload")
+    key_fields: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON, description="department payload")
     round: int = Field(default=1, description="1 for the first review, +1 after each amendment")
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # 红黄绿灯 as the local days the review turns yellow, is due (promised limit), turns red, passes the statutory
@@ -98,7 +100,7 @@ class DecisionRecord(SQLModel, table=True):
     round: int
     decision: Decision = Field(sa_type=EnumText(Decision))
     opinion: str | None = Field(default=None, sa_type=Text)
-    requested_items: list[str] = Field(default_factory=list, sa_type=JSON)
+    requested_items: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     actor: str = Field(description="Actor.label of the reviewer")
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -136,7 +138,7 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(index=True, description="department_push | aggregate")
     application_id: str = Field(foreign_key="applications.id", index=True, max_length=32)
     department_code: str | None = Field(default=None)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    payload: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # who holds the lease ("host:pid:start"): it renews the lease while working; a dead owner's lease is reclaimed

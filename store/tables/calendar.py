@@ -10,15 +10,15 @@ from datetime import datetime
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from onelicense.store.tables.types import UTCDateTime, utcnow
+from onelicense.store.tables.types import UTCDateTime, empty_list, utcnow
 
 
 class CalendarYear(SQLModel, table=True):
     __tablename__ = "calendar_years"
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    holidays: list[str] = Field(default_factory=list, sa_type=JSON, description="days off, ISO dates")
-    workdays: list[str] = Field(default_factory=list, sa_type=JSON, description="make-up working days, ISO dates")
+    holidays: list[str] = Field(default_factory=empty_list, sa_type=JSON, description="days off, ISO dates")
+    workdays: list[str] = Field(default_factory=empty_list, sa_type=JSON, description="make-up working days, ISO dates")
     source: str = Field(max_length=200, description="where the arrangement came from (shipped, a file, a package)")
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     imported_by: str = Field(max_length=200)

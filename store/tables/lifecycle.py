@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from onelicense.review.obligations import ObligationKind, ObligationStatus
-from onelicense.store.tables.types import EnumText, UTCDateTime, new_id, utcnow
+from onelicense.store.tables.types import EnumText, UTCDateTime, empty_dict, empty_list, new_id, utcnow
 
 
 class Obligation(SQLModel, table=True):
@@ -36,7 +36,7 @@ class Obligation(SQLModel, table=True):
     department_code: str = Field(index=True)
     kind: ObligationKind = Field(sa_type=EnumText(ObligationKind))
     commitment: str = Field(description="全信任 | 非核心要件信任 | 要件后补")
-    materials: list[str] = Field(default_factory=list, sa_type=JSON, description="material codes owed or checked")
+    materials: list[str] = Field(default_factory=empty_list, sa_type=JSON, description="material codes owed or checked")
     due_on: date = Field(sa_type=Date)
     status: ObligationStatus = Field(default=ObligationStatus.OPEN, sa_type=EnumText(ObligationStatus))
     breached: bool = Field(default=False, description="was ever overdue or failed its inspection (not 守信)")
@@ -137,7 +137,7 @@ class InspectionDraw(SQLModel, table=True):
     day_sequence: int = Field(description="1 for the first draw of drawn_on; 2, 3 ... are redraws")
     reason: str | None = Field(default=None, sa_type=Text, description="why the day was drawn again (重抽原因)")
     drawn_by: str = Field(max_length=200, description="the actor's label")
-    quotas: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
-    population: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON, description="permit numbers")
+    quotas: dict[str, int] = Field(default_factory=empty_dict, sa_type=JSON)
+    population: dict[str, list[str]] = Field(default_factory=empty_dict, sa_type=JSON, description="permit numbers")
     population_digest: str = Field(max_length=64)
-    selected: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON, description="permit numbers")
+    selected: dict[str, list[str]] = Field(default_factory=empty_dict, sa_type=JSON, description="permit numbers")

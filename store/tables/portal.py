@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from onelicense.store.tables.types import UTCDateTime, new_id, utcnow
+from onelicense.store.tables.types import UTCDateTime, empty_dict, new_id, utcnow
 
 
 class WebSession(SQLModel, table=True):
@@ -46,8 +46,8 @@ class Draft(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     user_id: str = Field(index=True, max_length=32)
     industry_code: str
-    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    materials: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    answers: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON)
+    materials: dict[str, Any] = Field(default_factory=empty_dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

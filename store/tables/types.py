@@ -16,12 +16,25 @@ from sqlalchemy.types import TypeDecorator
 
 from onelicense.clock import utcnow
 
-__all__ = ["EnumText", "UTCDateTime", "new_id", "utcnow"]
+__all__ = ["EnumText", "UTCDateTime", "empty_dict", "empty_list", "new_id", "utcnow"]
 
 
 def new_id() -> str:
     """Primary keys: uuid4 as 32 hex characters."""
     return uuid.uuid4().hex
+
+
+# The default factories of JSON columns. Not the builtins `list` and `dict`: building a table row, pydantic asks each
+# default factory's signature (whether it takes the validated data) at every construction, and for a builtin that
+# means parsing its text signature with `tokenize`, ~0.1 ms a field (a department review has three such fields).
+def empty_list() -> list[Any]:
+    """A new empty list."""
+    return []
+
+
+def empty_dict() -> dict[str, Any]:
+    """A new empty dict."""
+    return {}
 
 
 class UTCDateTime(TypeDecorator[datetime]):
