@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument("--api", action="store_true", help="through the ASGI app (route, token, JSON)")
     parser.add_argument("--profile", type=int, default=0, metavar="LINES", help="also profile (CPU clock) the run")
+    parser.add_argument("--profile-out", type=Path, default=None, help="and save the profile (pstats) there")
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -159,7 +160,7 @@ def main() -> None:
         for _ in range(warm):
             baseline()
         base_cpu, base_wall = _measure([baseline] * args.submits)
-        profiler = cProfile.Profile(time.process_time) if args.profile else None
+        profiler = cProfile.Profile(time.process_time) if args.profile or args.profile_out else None
         if profiler is not None:
             profiler.enable()
         cpu, wall = _measure(calls[warm:])
@@ -182,7 +183,9 @@ def main() -> None:
         f"  ({baseline_name})"
     )
     print(f"  submit ÷ baseline (CPU p50): {statistics.median(cpu) / statistics.median(base_cpu):.1f}")
-    if profiler is not None:
+    if profiler is not None and args.profile_out is not None:
+        profiler.dump_stats(args.profile_out)
+    if profiler is not None and args.profile:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(args.profile)
         stats.sort_stats("tottime").print_stats(args.profile)

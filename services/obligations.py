@@ -12,9 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -652,40 +667,40 @@ def credit_of(session: Session, actor: Actor, uscc: str) -> CreditStanding:
 
 
 def credit_standing(session: Session, uscc: str, on: date | None = None) -> CreditStanding:
-    on = on or clock.today()
-    # one statement (every submit asks): the commitments counted, beside the listing in force, if any
-    listing = (
-        sql_select(col(CreditRecord.blocked_until), col(CreditRecord.reason))
-        .where(
-            col(CreditRecord.uscc) == uscc,
-            col(CreditRecord.restored_on).is_(None),
-            col(CreditRecord.blocked_until) >= on,
-        )
-        .order_by(col(CreditRecord.blocked_until).desc())
-        .limit(1)
-        .subquery()
-    )
-    counts = (
-        sql_select(
-            func.count().label("total"),
-            func.sum(case((or_(col(Obligation.status).in_(list(BROKEN)), col(Obligation.breached)), 1), else_=0)).label(
-                "broken"
-            ),
-        )
-        .where(col(Obligation.uscc) == uscc)
-        .subquery()
-    )
-    row = session.execute(
-        sql_select(counts.c.total, counts.c.broken, listing.c.blocked_until, listing.c.reason).select_from(
-            counts.outerjoin(listing, true())
-        )
-    ).one()
+    row = session.execute(_credit_statement(), {"uscc": uscc, "on": on or clock.today()}).one()
     total, broken = int(row.total or 0), int(row.broken or 0)
     return CreditStanding(
         uscc=uscc,
         blocked_until=row.blocked_until,
         reason=row.reason,
         reliable=row.blocked_until is None and total > 0 and broken == 0,
+    )
+
+
+@cache
+def _credit_statement() -> Select[Any]:
+    """One statement, built once (every submit asks, and building it costs more than running it): the commitments
+    counted, beside the listing in force on `:on`, if any."""
+    uscc = bindparam("uscc", type_=String)
+    listing = (
+        sql_select(col(CreditRecord.blocked_until), col(CreditRecord.reason))
+        .where(
+            col(CreditRecord.uscc) == uscc,
+            col(CreditRecord.restored_on).is_(None),
+            col(CreditRecord.blocked_until) >= bindparam("on", type_=Date),
+        )
+        .order_by(col(CreditRecord.blocked_until).desc())
+        .limit(1)
+        .subquery()
+    )
+    broken = or_(col(Obligation.status).in_(list(BROKEN)), col(Obligation.breached))
+    counts = (
+        sql_select(func.count().label("total"), func.sum(case((broken, 1), else_=0)).label("broken"))
+        .where(col(Obligation.uscc) == uscc)
+        .subquery()
+    )
+    return sql_select(counts.c.total, counts.c.broken, listing.c.blocked_until, listing.c.reason).select_from(
+        counts.outerjoin(listing, true())
     )
 
 
