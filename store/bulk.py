@@ -4,6 +4,7 @@ run again, or two run at once, without writing anything twice."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Selectable, Table
@@ -37,10 +38,18 @@ def insert_missing(session: Session, model: type[SQLModel], rows: Sequence[Mappi
     """Insert the rows whose key is not there yet (no commit); returns how many were new."""
     if not rows:
         return 0
-    statement = (
-        _insert(session, model)
-        .values([dict(r) for r in rows])
-        .on_conflict_do_nothing()
-        .execution_options(preserve_rowcount=True)
-    )
-    return int(session.connection().execute(statement).rowcount or 0)
+    connection = session.connection()
+    statement = _insert_or_skip(connection.dialect.name, model)
+    return int(connection.execute(statement, [dict(r) for r in rows]).rowcount or 0)
+
+
+@cache
+def _insert_or_skip(dialect: str, model: type[SQLModel]) -> Any:
+    # built once and run with the rows as parameters: a submit's notice goes through here, and building the
+    # statement with the row's values in it cost more than running it
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    raise NotImplementedError(f"no insert-or-skip for {dialect}")

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from onelicense.review.roles import Actor
 from onelicense.services import accounts, users
-from onelicense.store.db import session_scope
+from onelicense.store.db import read_scope, session_scope
 
 # auto_error=False: a missing header gets our Chinese 401 rather than FastAPI's English 403
 bearer_scheme = HTTPBearer(
@@ -32,7 +32,8 @@ def actor_for_token(token: str | None) -> Actor | None:
     """The Actor a presented token belongs to, or None."""
     if not token:
         return None
-    with session_scope() as session:
+    # one read, no transaction: on PostgreSQL no BEGIN and ROLLBACK around it (the route's own session does the work)
+    with read_scope() as session:
         return users.authenticate(session, token)
 
 
