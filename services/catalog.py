@@ -38,8 +38,30 @@ def templates_dir() -> Path | None:
 
 
 def merged_form(industry_code: str, answers: Mapping[str, Any] | None = None) -> MergedForm:
-    """`forms.merge.merge_form` on the catalog and templates in use."""
-    return merge_form(industry_code, answers, catalog(), templates_dir())
+    """`forms.merge.merge_form` on the catalog and templates in use, made once per industry and answers to its
+    scope questions (a MergedForm is frozen: every submit of the same scope can share one)."""
+    entries, templates = catalog(), templates_dir()
+    industry = entries.industries.get(industry_code)
+    if industry is None:
+        return merge_form(industry_code, answers, entries, templates)  # raises UnknownIndustry
+    asked = set(industry.condition_keys)
+    # in the answers' order, as merge_form keeps them
+    conditions = tuple((k, v) for k, v in (answers or {}).items() if k in asked)
+    try:
+        key = (id(entries), templates, industry_code, conditions)
+        cached = _merged_forms.get(key)
+    except TypeError:  # an answer that cannot be a key (a list): made each time
+        return merge_form(industry_code, answers, entries, templates)
+    if cached is not None and cached.catalog is entries:
+        return cached
+    if len(_merged_forms) >= _MERGED_FORMS_KEPT:
+        _merged_forms.clear()
+    form = _merged_forms[key] = merge_form(industry_code, answers, entries, templates)
+    return form
+
+
+_MERGED_FORMS_KEPT = 512  # industries × the combinations of their scope answers seen: a few dozen in practice
+_merged_forms: dict[tuple[Any, ...], MergedForm] = {}
 
 
 def department_name(code: str) -> str:
