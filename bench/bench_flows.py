@@ -262,29 +262,55 @@ def prefect_path(n: int, submitters: int, offset: int) -> Run:
 
 
 def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecutor) -> Run:
-    """The same work without Prefect: the service functions orchestrated by asyncio."""
-    from onelicense.review.roles import SYSTEM_ACTOR
+    """The same work without Prefect: the flows' task bodies (`department_review`, `aggregate_and_issue`, each
+    marking its outbox message done) and the dispatcher's render step, called by asyncio as soon as each can run;
+    no flow or task run, no dispatcher rounds."""
+    from sqlmodel import col, select
+
+    from onelicense.flows.aggregation import aggregate_and_issue
+    from onelicense.flows.fan_out import department_review
     from onelicense.review.transitions import Decision
-    from onelicense.services import aggregation, licenses, reviews
+    from onelicense.services import licenses, outbox_work, reviews
     from onelicense.store.db import session_scope
+    from onelicense.store.tables.application import OutboxMessage
 
     applicant, reviewers = _users(n)
     by_department = {r.department_code: r for r in reviewers}  # type: ignore[attr-defined]
     run = Run("asyncio")
 
-    def prepare(app_id: str, department: str) -> str:
+    def messages(app_id: str, kind: str) -> list[OutboxMessage]:
         with session_scope() as session:
-            return reviews.prepare_review(session, app_id, department).id
+            return list(
+                session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.application_id) == app_id,
+                        col(OutboxMessage.kind) == kind,
+                        col(OutboxMessage.done_at).is_(None),
+                    )
+                )
+            )
+
+    def prepare(app_id: str, push: OutboxMessage) -> str:
+        [branch] = department_review.fn(push.department_code or "", [app_id], [push.id])
+        assert branch.review_id is not None, f"{push.department_code}: not prepared"
+        return branch.review_id
 
     def decide(review_id: str, department: str) -> None:
         with session_scope() as session:
             reviews.decide(session, by_department[department], review_id, Decision.APPROVE, "同意")
 
-    def issue(app_id: str) -> licenses.Certificate:
+    def issue(app_id: str) -> tuple[licenses.Certificate, str]:
+        [message] = messages(app_id, outbox_work.AGGREGATE)
+        [result] = aggregate_and_issue.fn([app_id], [message.id])
+        [render] = messages(app_id, outbox_work.RENDER_PDF)
         with session_scope() as session:
-            aggregation.aggregate(session, app_id)
-            license_ = licenses.issue_license(session, SYSTEM_ACTOR, app_id)
-            return licenses.certificate(session, license_)
+            return licenses.certificate(session, licenses.load_license(session, result.license_number or "")), render.id
+
+    def written(wanted: licenses.Certificate, pdf: bytes, message_id: str) -> None:
+        licenses.write_certificate(wanted.path, pdf)
+        with session_scope() as session:
+            licenses.record_document_signer(session, wanted, pdf, commit=False)
+            outbox_work.done(session, message_id)
 
     async def one(serial: int, limit: asyncio.Semaphore) -> None:
         async with limit:
@@ -292,17 +318,15 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
             app_id = await asyncio.to_thread(_submit, applicant, serial)
             timeline.accepted = time.perf_counter()
             run.apps[app_id] = timeline
-        with session_scope() as session:
-            from onelicense.services import applications
-
-            departments = [r.department_code for r in applications.list_progress(session, SYSTEM_ACTOR, app_id).reviews]
-        review_ids = await asyncio.gather(*(asyncio.to_thread(prepare, app_id, d) for d in departments))
+        pushes = await asyncio.to_thread(messages, app_id, outbox_work.DEPARTMENT_PUSH)
+        review_ids = await asyncio.gather(*(asyncio.to_thread(prepare, app_id, push) for push in pushes))
+        departments = [push.department_code or "" for push in pushes]
         await asyncio.gather(*(asyncio.to_thread(decide, r, d) for r, d in zip(review_ids, departments, strict=True)))
         timeline.decided = time.perf_counter()
-        wanted = await asyncio.to_thread(issue, app_id)
+        wanted, render = await asyncio.to_thread(issue, app_id)
         timeline.issued = time.perf_counter()
         pdf = await asyncio.wrap_future(renders.submit(licenses.render_certificate, wanted))
-        licenses.write_certificate(wanted.path, pdf)
+        await asyncio.to_thread(written, wanted, pdf, render)
         timeline.rendered = time.perf_counter()
 
     async def main() -> None:

@@ -85,10 +85,11 @@ class Settings(BaseSettings):
         default=0.25, ge=0, description="a busy dispatcher waits this long between rounds, so batches gather"
     )
     dispatch_flow_runs: int = Field(
-        default=3,
+        default=2,
         ge=1,
-        description="flow runs of one kind (fan-out, aggregate) a dispatcher keeps going at once: the next batch "
-        "starts while the last one's runs are still reporting to Prefect",
+        description="flow runs of one kind (fan-out, aggregate) a dispatcher keeps going at once: a batch held up "
+        "(a department's slow system, Prefect's server) does not hold back the next; more runs cost more per "
+        "application on a small machine (docs/performance.md)",
     )
     department_push_retries: int = 2
     department_push_timeout_seconds: float = 5.0
