@@ -35,6 +35,7 @@ from onelicense.flows.fan_out import fan_out
 from onelicense.flows.runtime import without_heartbeats
 from onelicense.flows.sweep import daily_sweep
 from onelicense.services import licenses, notifications, outbox_work
+from onelicense.services.priority import exit_with_parent
 from onelicense.settings import get_settings
 from onelicense.store.db import session_scope
 from onelicense.store.tables.application import OutboxMessage
@@ -202,7 +203,9 @@ class Dispatcher:
     def _pool(self) -> ProcessPoolExecutor:
         if self._renders is None:
             # spawn: a forked child of a process running threads (Prefect's) may inherit a held lock
-            self._renders = ProcessPoolExecutor(self.pdf_workers, mp_context=multiprocessing.get_context("spawn"))
+            self._renders = ProcessPoolExecutor(
+                self.pdf_workers, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent
+            )
         return self._renders
 
     # ------------------------------------------------------------------------------------------------ leases
