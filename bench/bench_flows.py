@@ -2,13 +2,17 @@
 decisions → composite opinion → license issued → certificate PDF rendered — through the Prefect flows and the
 dispatcher, and the same work driven by plain asyncio, in one run on the same database.
 
-    .venv/bin/python bench/bench_flows.py --n 100 --submitters 5                 # SQLite in a temporary folder
+    .venv/bin/python bench/bench_flows.py --n 100                 # SQLite in a temporary folder
     .venv/bin/python bench/bench_flows.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
+    .venv/bin/python bench/bench_flows.py --workers 2 ...         # as `serve --workers 2`: Prefect workers run them
 
 The Prefect path is the real one: a Prefect server of its own (started like `onelicense serve` does), the
-dispatcher's loop, flow runs per dispatch round, certificates in a pool of processes. The plain path calls the
-same service functions (`prepare_review`, `decide`, `aggregate`, `issue_license`, `render_certificate`) with
-asyncio and the same pool. Reviewers decide as soon as a review is prepared. Figures, not assertions.
+dispatcher in a process of its own (running through warm-up and run, as in service), flow runs per dispatch round,
+certificates in its pool of processes. The plain path does the same work — the flows' task bodies
+(`department_review`, `aggregate_and_issue`, each marking its outbox message done) and the dispatcher's render
+step — called by asyncio as soon as each can run, with the same pool. Reviewers decide as soon as a review is
+prepared. Besides the figures it prints the CPU seconds of each process over the run (from /proc) and the flow
+and task runs Prefect recorded: where the Prefect path's extra time goes. Figures, not assertions.
 """
 
 from __future__ import annotations
