@@ -190,10 +190,12 @@ def test_hotel_journey_in_the_browser(server: str, tmp_path: Path, width: int) -
                 applicant.locator(f"#material-{material.code} .ok").wait_for()
             journey.look(applicant, "form")
             applicant.click("button[value='check']")
-            # the check is a form POST: wait for its page (reading it mid-navigation gives an empty document)
-            applicant.wait_for_function(
-                "document.body && ['预审通过', '提示'].some(t => document.body.innerText.includes(t))"
-            )
+            # the check is a form POST: wait for its page's result block (reading it mid-navigation gives an empty
+            # document). A locator, not wait_for_function: a string predicate polled across the navigation is
+            # evaluated in the new page, whose CSP forbids eval (it failed so once in CI)
+            applicant.locator("#check").wait_for()
+            result = applicant.locator("#check").inner_text()
+            assert any(word in result for word in ("预审通过", "提示")), result
             journey.look(applicant, "checked")
             applicant.fill("#signer", "张三")
             applicant.check("input[name='commitment']")
