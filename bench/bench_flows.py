@@ -272,6 +272,7 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
     from sqlmodel import col, select
 
     from onelicense.flows.aggregation import aggregate_and_issue
+    from onelicense.flows.dispatcher import store_rendered
     from onelicense.flows.fan_out import department_review
     from onelicense.review.transitions import Decision
     from onelicense.services import licenses, outbox_work, reviews
@@ -310,12 +311,6 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
         with session_scope() as session:
             return licenses.certificate(session, licenses.load_license(session, result.license_number or "")), render.id
 
-    def written(wanted: licenses.Certificate, pdf: bytes, message_id: str) -> None:
-        licenses.write_certificate(wanted.path, pdf)
-        with session_scope() as session:
-            licenses.record_document_signer(session, wanted, pdf, commit=False)
-            outbox_work.done(session, message_id)
-
     async def one(serial: int, limit: asyncio.Semaphore) -> None:
         async with limit:
             timeline = Timeline(submitted=time.perf_counter())
@@ -330,7 +325,7 @@ def plain_path(n: int, submitters: int, offset: int, renders: ProcessPoolExecuto
         wanted, render = await asyncio.to_thread(issue, app_id)
         timeline.issued = time.perf_counter()
         pdf = await asyncio.wrap_future(renders.submit(licenses.render_certificate, wanted))
-        await asyncio.to_thread(written, wanted, pdf, render)
+        await asyncio.to_thread(store_rendered, wanted, pdf, render)
         timeline.rendered = time.perf_counter()
 
     async def main() -> None:

@@ -185,11 +185,7 @@ class Dispatcher:
 
         def written(done: Future[bytes]) -> None:
             try:
-                pdf = done.result()
-                licenses.write_certificate(wanted.path, pdf)
-                with session_scope() as session:  # which document key signed it, with the message marked done
-                    licenses.record_document_signer(session, wanted, pdf, commit=False)
-                    outbox_work.done(session, message.id)
+                store_rendered(wanted, done.result(), message.id)
             except Exception as exc:
                 outbox_work.record_failure(message.id, exc)
             finally:
@@ -301,6 +297,14 @@ class Dispatcher:
         if self._renders is not None:
             self._renders.shutdown(wait=True, cancel_futures=False)
             self._renders = None
+
+
+def store_rendered(wanted: licenses.Certificate, pdf: bytes, message_id: str) -> None:
+    """A rendered certificate written, and which document key signed it recorded with its message marked done."""
+    licenses.write_certificate(wanted.path, pdf)
+    with session_scope() as session:
+        licenses.record_document_signer(session, wanted, pdf, commit=False)
+        outbox_work.done(session, message_id)
 
 
 def _columns(messages: list[OutboxMessage], with_department: str | None = None) -> dict[str, list[str]]:
